@@ -1,0 +1,1 @@
+//! cronport: scheduled exports, operated from the terminal.
