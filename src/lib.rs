@@ -1,1 +1,18 @@
 //! cronport: scheduled exports, operated from the terminal.
+//!
+//! Data flows one way: [`config`] and [`store`] feed the [`scheduler`], which
+//! runs the [`export`] pipeline (source -> format -> destination) and
+//! publishes [`events`] to whoever watches ([`headless`] output, the console).
+
+pub mod cli;
+pub mod clock;
+pub mod cmd;
+pub mod config;
+pub mod events;
+pub mod export;
+pub mod headless;
+pub mod job;
+pub mod logging;
+pub mod schedule;
+pub mod scheduler;
+pub mod store;

@@ -1,0 +1,160 @@
+//! The command line (clap): every flag, with the help text users read.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// cronport runs scheduled exports and is operated from the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "cronport", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file [default: ./config/cronport.toml if present, else $XDG_CONFIG_HOME/cronport/cronport.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Store URL (sqlite://PATH or postgres://...); overrides the config
+    #[arg(long, global = true, env = "CRONPORT_STORE", value_name = "URL")]
+    pub store: Option<String>,
+    /// Run the scheduler without a terminal UI, logging to stdout
+    #[arg(long)]
+    pub headless: bool,
+    /// Log format in headless mode
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// How long runs may finish after SIGTERM/SIGINT before they are cancelled
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub grace: crate::config::duration::HumanDuration,
+    #[command(subcommand)]
+    pub command: Option<Commands>,
+}
+
+/// Headless log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `2026-03-08T07:00:00.000Z INFO daily-sales#12 message`
+    Text,
+    /// One JSON object a line: ts, level, job, run_id, msg
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Show the next fire times of a schedule
+    Next(NextArgs),
+    /// Create or update the [[jobs]] of a file in the store (all or nothing)
+    Apply(ApplyArgs),
+    /// List, inspect and control jobs
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// List and inspect runs
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// Check the config and connect to every source and destination
+    Check,
+}
+
+/// `cronport next`.
+#[derive(Debug, Args)]
+pub struct NextArgs {
+    /// A preset ("daily at 02:00") or a cron expression ("0 2 * * *")
+    pub schedule: String,
+    /// IANA time zone [default: the config's default_timezone]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Start after this instant (RFC 3339) [default: now]
+    #[arg(long, value_name = "RFC3339")]
+    pub from: Option<String>,
+    /// How many fires
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub count: u32,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cronport apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// File with [[jobs]] [default: the config file]
+    pub file: Option<PathBuf>,
+    /// Delete stored jobs that the file does not list
+    #[arg(long)]
+    pub prune: bool,
+}
+
+/// `cronport jobs ...`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one job
+    Show {
+        /// Job name
+        name: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause a job
+    Pause {
+        /// Job name
+        name: String,
+    },
+    /// Resume a job
+    Resume {
+        /// Job name
+        name: String,
+    },
+    /// Delete a job and its history
+    Delete {
+        /// Job name
+        name: String,
+    },
+    /// Run a job now (trigger "manual"), even if it is paused
+    Run {
+        /// Job name
+        name: String,
+        /// Wait for the run to finish; exit 1 if it fails
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Print the stored jobs as [[jobs]] TOML that `apply` accepts
+    Export,
+}
+
+/// `cronport runs ...`.
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List runs, newest first
+    List {
+        /// Only this job's runs
+        #[arg(long)]
+        job: Option<String>,
+        /// At most this many
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        limit: i64,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one run
+    Show {
+        /// Run id
+        id: i64,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a run's log lines
+    Logs {
+        /// Run id
+        id: i64,
+        /// Keep printing new lines until the run ends
+        #[arg(long)]
+        follow: bool,
+    },
+}

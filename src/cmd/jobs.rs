@@ -1,0 +1,212 @@
+//! `cronport jobs ...`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::json;
+
+use super::{Context, Failure};
+use crate::cli::JobsCommand;
+use crate::job::JobSpec;
+use crate::schedule::{Schedule, parse_timezone};
+use crate::store::{CommandKind, JobRecord, JobStats, NewCommand, RunStatus, Store};
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn no_such_job(name: &str) -> Failure {
+    Failure::BadInput(format!("no job named {name:?} in the store"))
+}
+
+pub(super) async fn run(ctx: &Context, command: &JobsCommand) -> Result<(), Failure> {
+    let store = ctx.store().await?;
+    match command {
+        JobsCommand::List { json } => list(&store, *json).await,
+        JobsCommand::Show { name, json } => show(&store, name, *json).await,
+        JobsCommand::Pause { name } => set_paused(&store, name, true).await,
+        JobsCommand::Resume { name } => set_paused(&store, name, false).await,
+        JobsCommand::Delete { name } => {
+            if !store.delete_job(name).await? {
+                return Err(no_such_job(name));
+            }
+            println!("deleted {name} and its run history");
+            Ok(())
+        }
+        JobsCommand::Run { name, wait } => run_now(ctx, store, name, *wait).await,
+        JobsCommand::Export => export(&store).await,
+    }
+}
+
+/// One job with its counters, as listings show it.
+fn summary(record: &JobRecord, stats: Option<&JobStats>, now: DateTime<Utc>) -> serde_json::Value {
+    let schedule = parse_timezone(&record.timezone)
+        .ok()
+        .and_then(|tz| Schedule::parse(&record.schedule, tz).ok());
+    let next_run = if record.paused { None } else { schedule.as_ref().and_then(|s| s.next_after(now)) };
+    let last = stats.and_then(|s| s.last_run.as_ref());
+    json!({
+        "name": record.name,
+        "schedule": record.schedule,
+        "cron": record.cron,
+        "timezone": record.timezone,
+        "description": schedule.as_ref().map(Schedule::describe),
+        "state": if record.paused { "paused" } else { "active" },
+        "next_run": next_run.map(rfc3339),
+        "last_run": last.map(|l| rfc3339(l.started_at.unwrap_or(l.scheduled_for))),
+        "last_status": last.map(|l| l.status.as_str()),
+        "run_count": stats.map_or(0, |s| s.run_count),
+        "error_count": stats.map_or(0, |s| s.error_count),
+        "consecutive_failures": stats.map_or(0, |s| s.consecutive_failures),
+    })
+}
+
+async fn list(store: &Store, as_json: bool) -> Result<(), Failure> {
+    let records = store.list_jobs().await?;
+    let stats: HashMap<_, _> = store.job_stats().await?.into_iter().map(|s| (s.job_id, s)).collect();
+    let now = Utc::now();
+    let rows: Vec<serde_json::Value> = records.iter().map(|r| summary(r, stats.get(&r.id), now)).collect();
+    if as_json {
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no jobs; add some with `cronport apply FILE`");
+        return Ok(());
+    }
+    println!("{:<24} {:<7} {:<22} {:<10} {:>6} {:>6}  SCHEDULE", "NAME", "STATE", "NEXT RUN", "LAST", "RUNS", "ERRORS");
+    for row in rows {
+        let text = |key: &str| row[key].as_str().unwrap_or("-").to_string();
+        println!(
+            "{:<24} {:<7} {:<22} {:<10} {:>6} {:>6}  {} ({})",
+            text("name"),
+            text("state"),
+            text("next_run"),
+            text("last_status"),
+            row["run_count"],
+            row["error_count"],
+            text("description"),
+            text("timezone"),
+        );
+    }
+    Ok(())
+}
+
+async fn show(store: &Store, name: &str, as_json: bool) -> Result<(), Failure> {
+    let record = store.get_job(name).await?.ok_or_else(|| no_such_job(name))?;
+    let stats = store.job_stats().await?.into_iter().find(|s| s.job_id == record.id);
+    let mut value = summary(&record, stats.as_ref(), Utc::now());
+    let definition: serde_json::Value = serde_json::from_str(&record.definition).unwrap_or(serde_json::Value::Null);
+    value["definition"] = definition;
+    if as_json {
+        println!("{value}");
+        return Ok(());
+    }
+    let text = |key: &str| value[key].as_str().map_or("-".to_string(), str::to_string);
+    println!("name:        {}", text("name"));
+    println!("state:       {}", text("state"));
+    println!("schedule:    {} = {} ({})", text("schedule"), text("cron"), text("description"));
+    println!("timezone:    {}", text("timezone"));
+    println!("next run:    {}", text("next_run"));
+    println!("last run:    {} {}", text("last_run"), text("last_status"));
+    println!("runs:        {} ({} errors, {} failing in a row)", value["run_count"], value["error_count"], value["consecutive_failures"]);
+    let spec: Result<JobSpec, _> = serde_json::from_str(&record.definition);
+    if let Ok(spec) = spec {
+        let toml = toml::to_string(&spec).unwrap_or_default();
+        println!("definition:\n{}", toml.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"));
+    }
+    Ok(())
+}
+
+async fn set_paused(store: &Store, name: &str, paused: bool) -> Result<(), Failure> {
+    // The store is the channel: a running instance sees the change within a second.
+    if !store.set_paused(name, paused).await? {
+        return Err(no_such_job(name));
+    }
+    println!("{name} {}", if paused { "paused" } else { "resumed" });
+    Ok(())
+}
+
+async fn export(store: &Store) -> Result<(), Failure> {
+    #[derive(serde::Serialize)]
+    struct File {
+        jobs: Vec<JobSpec>,
+    }
+    let mut jobs = Vec::new();
+    for record in store.list_jobs().await? {
+        let spec: JobSpec = serde_json::from_str(&record.definition)
+            .map_err(|e| Failure::Failed(format!("job {}: stored definition is unreadable: {e}", record.name)))?;
+        jobs.push(spec);
+    }
+    let text = toml::to_string(&File { jobs }).map_err(|e| Failure::Failed(format!("cannot write TOML: {e}")))?;
+    print!("{text}");
+    Ok(())
+}
+
+async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<(), Failure> {
+    if store.get_job(name).await?.is_none() {
+        return Err(no_such_job(name));
+    }
+    let now = Utc::now();
+    let run_id = match store.lease_holder(now).await? {
+        Some(holder) => {
+            // A scheduler is running: ask it, through the store.
+            let id = store
+                .push_command(&NewCommand { kind: CommandKind::Run, job_name: Some(name.to_string()), run_id: None, requested_at: now })
+                .await?;
+            let run_id = wait_for_command(&store, id).await?;
+            println!("run {run_id} of {name} started on {}:{}", holder.hostname, holder.pid);
+            if !wait {
+                return Ok(());
+            }
+            super::runs::follow(&store, run_id).await?;
+            run_id
+        }
+        None => {
+            let bus = crate::events::bus();
+            let printer = crate::headless::spawn_printer(&bus, crate::cli::LogFormat::Text);
+            let parts = ctx.parts(store.clone(), bus);
+            let result = crate::scheduler::run_once(parts, name).await;
+            // The bus closes when the run is done; the printer then finishes
+            // the lines it still holds.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), printer).await;
+            result.map_err(|e| Failure::Failed(e.to_string()))?
+        }
+    };
+    let run = store.get_run(run_id).await?.ok_or_else(|| Failure::Failed(format!("run {run_id} vanished")))?;
+    match run.status {
+        RunStatus::Succeeded => {
+            println!("run {run_id} succeeded: {} rows, {} bytes", run.rows.unwrap_or(0), run.bytes.unwrap_or(0));
+            for output in &run.outputs {
+                println!("  {output}");
+            }
+            Ok(())
+        }
+        status => Err(Failure::Failed(format!(
+            "run {run_id} {}: {}",
+            status.as_str(),
+            run.error.unwrap_or_default()
+        ))),
+    }
+}
+
+/// Wait until the instance has taken the command and started the run.
+async fn wait_for_command(store: &Store, id: i64) -> Result<i64, Failure> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(command) = store.get_command(id).await? {
+            if let Some(error) = command.error {
+                return Err(Failure::Failed(error));
+            }
+            if let Some(run_id) = command.result_run_id {
+                return Ok(run_id);
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(Failure::Failed(
+                "the running instance did not take the request within 10s; is it stuck? (see `cronport runs list`)".into(),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,120 @@
+//! What each subcommand does. Errors are sorted by exit code: bad input
+//! (2) or a failed run or check (1).
+
+mod apply;
+mod check;
+mod jobs;
+mod next;
+mod runs;
+mod serve;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::cli::{Cli, Commands};
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::export::Pipeline;
+use crate::store::Store;
+
+/// How a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The user gave something wrong: exit 2.
+    #[error("{0}")]
+    BadInput(String),
+    /// A run, check or connection failed: exit 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Failure {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Failure::BadInput(_) => ExitCode::from(2),
+            Failure::Failed(_) => ExitCode::from(1),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
+        Failure::Failed(e.to_string())
+    }
+}
+
+/// What every command starts from: the command line and the loaded config.
+pub struct Context {
+    cli: Cli,
+    config: Arc<Config>,
+}
+
+impl Context {
+    /// Load the config named on the command line (or the default one).
+    pub fn load(cli: Cli) -> Result<Context, Failure> {
+        let config = Config::load(cli.config.as_deref()).map_err(|e| Failure::BadInput(e.to_string()))?;
+        Ok(Context { cli, config: Arc::new(config) })
+    }
+
+    /// `--store` / `CRONPORT_STORE`, else the config's, else the embedded default.
+    pub fn store_url(&self) -> String {
+        self.cli
+            .store
+            .clone()
+            .or_else(|| self.config.store_url.clone())
+            .unwrap_or_else(crate::config::paths::default_store_url)
+    }
+
+    /// Open (creating and migrating if needed) the store.
+    pub async fn store(&self) -> Result<Store, Failure> {
+        Ok(Store::open(&self.store_url()).await?)
+    }
+
+    /// The export pipeline over the config's connections and destinations.
+    pub fn pipeline(&self) -> Pipeline {
+        let connections = Arc::new(crate::export::source::sql::Connections::new(
+            self.config.sources.clone().into_iter().collect(),
+        ));
+        let destinations = self
+            .config
+            .destinations
+            .iter()
+            .map(|(name, config)| (name.clone(), Arc::from(config.build())))
+            .collect();
+        Pipeline::new(connections, destinations, self.config.scheduler.spool_dir.clone())
+    }
+
+    /// The parts a scheduler (or a one-off run) is made of.
+    pub fn parts(&self, store: Store, bus: EventBus) -> crate::scheduler::Parts {
+        crate::scheduler::Parts {
+            store,
+            config: self.config.clone(),
+            clock: Arc::new(crate::clock::SystemClock),
+            executor: Arc::new(self.pipeline()),
+            bus,
+            grace: self.cli.grace.0,
+        }
+    }
+}
+
+/// Run what the command line asks for.
+pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
+    if let Some(Commands::Next(args)) = &cli.command {
+        // `next` is pure: it must work without a config or store.
+        let default_zone = Config::load(cli.config.as_deref()).ok().map(|c| c.scheduler.default_timezone);
+        return next::run(args, default_zone);
+    }
+    let ctx = Context::load(cli)?;
+    match &ctx.cli.command {
+        None if ctx.cli.headless => serve::headless(&ctx).await,
+        None => Err(Failure::BadInput(
+            "the terminal console is not part of this build yet; run `cronport --headless` to start the scheduler, or `cronport --help`".into(),
+        )),
+        Some(Commands::Next(_)) => Ok(()),
+        Some(Commands::Apply(args)) => apply::run(&ctx, args).await,
+        Some(Commands::Jobs(command)) => jobs::run(&ctx, command).await,
+        Some(Commands::Runs(command)) => runs::run(&ctx, command).await,
+        Some(Commands::Check) => check::run(&ctx).await,
+    }
+}

@@ -1,0 +1,167 @@
+//! `cronport runs ...`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::json;
+
+use super::{Context, Failure};
+use crate::cli::RunsCommand;
+use crate::store::{RunFilter, RunId, RunRecord, Store};
+
+fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+/// A run as `--json` prints it.
+pub(super) fn to_json(run: &RunRecord) -> serde_json::Value {
+    json!({
+        "id": run.id,
+        "job": run.job_name,
+        "trigger": run.trigger.as_str(),
+        "status": run.status.as_str(),
+        "scheduled_for": rfc3339(Some(run.scheduled_for)),
+        "started_at": rfc3339(run.started_at),
+        "finished_at": rfc3339(run.finished_at),
+        "duration_ms": run.duration_ms(),
+        "attempt": run.attempt,
+        "rows": run.rows,
+        "bytes": run.bytes,
+        "outputs": run.outputs,
+        "error": run.error,
+        "retry_of": run.retry_of,
+    })
+}
+
+pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Failure> {
+    let store = ctx.store().await?;
+    match command {
+        RunsCommand::List { job, limit, json } => {
+            if let Some(name) = job {
+                if store.get_job(name).await?.is_none() {
+                    return Err(Failure::BadInput(format!("--job: no job named {name:?} in the store")));
+                }
+            }
+            let filter = RunFilter { job: job.clone(), limit: *limit, ..RunFilter::default() };
+            let runs = store.list_runs(&filter).await?;
+            if *json {
+                println!("{}", serde_json::Value::Array(runs.iter().map(to_json).collect()));
+                return Ok(());
+            }
+            println!(
+                "{:>7} {:<20} {:<9} {:<11} {:<20} {:>9} {:>8} {:>10}  ERROR",
+                "ID", "JOB", "TRIGGER", "STATUS", "SCHEDULED (UTC)", "DURATION", "ROWS", "BYTES"
+            );
+            for r in runs {
+                println!(
+                    "{:>7} {:<20} {:<9} {:<11} {:<20} {:>9} {:>8} {:>10}  {}",
+                    r.id,
+                    r.job_name,
+                    r.trigger.as_str(),
+                    r.status.as_str(),
+                    r.scheduled_for.format("%Y-%m-%d %H:%M:%S"),
+                    r.duration_ms().map_or("-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0)),
+                    r.rows.map_or("-".into(), |n| n.to_string()),
+                    r.bytes.map_or("-".into(), |n| n.to_string()),
+                    r.error.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        RunsCommand::Show { id, json } => {
+            let run = store.get_run(*id).await?.ok_or_else(|| Failure::BadInput(format!("no run with id {id}")))?;
+            let attempts = store.attempts(*id).await?;
+            let mut value = to_json(&run);
+            value["attempts"] = attempts
+                .iter()
+                .map(|a| {
+                    json!({
+                        "attempt": a.attempt,
+                        "status": a.status.as_str(),
+                        "started_at": rfc3339(Some(a.started_at)),
+                        "finished_at": rfc3339(a.finished_at),
+                        "error": a.error,
+                    })
+                })
+                .collect();
+            if *json {
+                println!("{value}");
+            } else {
+                print_run(&value);
+            }
+            Ok(())
+        }
+        RunsCommand::Logs { id, follow: keep_following } => {
+            if store.get_run(*id).await?.is_none() {
+                return Err(Failure::BadInput(format!("no run with id {id}")));
+            }
+            if *keep_following {
+                follow(&store, *id).await
+            } else {
+                print_logs(&store, *id, -1).await.map(|_| ())
+            }
+        }
+    }
+}
+
+fn print_run(value: &serde_json::Value) {
+    let Some(fields) = value.as_object() else { return };
+    for (key, v) in fields {
+        match (key.as_str(), v) {
+            ("outputs", serde_json::Value::Array(items)) => {
+                println!("{key:14}{}", if items.is_empty() { "-" } else { "" });
+                for item in items {
+                    println!("  {}", item.as_str().unwrap_or_default());
+                }
+            }
+            ("attempts", serde_json::Value::Array(items)) => {
+                println!("attempts:");
+                for a in items {
+                    println!(
+                        "  #{} {} {} -> {} {}",
+                        a["attempt"],
+                        a["status"].as_str().unwrap_or("-"),
+                        a["started_at"].as_str().unwrap_or("-"),
+                        a["finished_at"].as_str().unwrap_or("-"),
+                        a["error"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            (_, serde_json::Value::Null) => println!("{key:14}-"),
+            (_, serde_json::Value::String(s)) => println!("{key:14}{s}"),
+            (_, other) => println!("{key:14}{other}"),
+        }
+    }
+}
+
+/// Print lines after `after_seq`; returns the last seq printed.
+async fn print_logs(store: &Store, id: RunId, mut after_seq: i64) -> Result<i64, Failure> {
+    loop {
+        let lines = store.run_logs(id, after_seq, 1000).await?;
+        if lines.is_empty() {
+            return Ok(after_seq);
+        }
+        for line in &lines {
+            println!(
+                "{} {:5} {}",
+                line.ts.to_rfc3339_opts(SecondsFormat::Millis, true),
+                line.level.to_ascii_uppercase(),
+                line.message
+            );
+            after_seq = line.seq;
+        }
+    }
+}
+
+/// Print a run's lines as they are stored, until it ends.
+pub(super) async fn follow(store: &Store, id: RunId) -> Result<(), Failure> {
+    let mut after = -1;
+    loop {
+        after = print_logs(store, id, after).await?;
+        let run = store.get_run(id).await?.ok_or_else(|| Failure::Failed(format!("run {id} vanished")))?;
+        if run.status.is_final() {
+            // Lines written just before the end are committed with it.
+            print_logs(store, id, after).await?;
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}

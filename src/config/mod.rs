@@ -1,0 +1,227 @@
+//! The config file (TOML): load, check, and explain problems by key.
+
+pub mod duration;
+pub mod paths;
+pub mod secret;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::export::destination::DestinationConfig;
+use crate::export::source::sql::ConnectionConfig;
+use crate::job::{Job, JobSpec, Known};
+use crate::schedule::{Tz, parse_timezone};
+
+/// Default for `[scheduler] max_concurrent_runs`.
+pub const DEFAULT_MAX_CONCURRENT_RUNS: usize = 4;
+/// Default for `[scheduler] history_days`.
+pub const DEFAULT_HISTORY_DAYS: u32 = 90;
+
+/// A loaded, checked config.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it came from; `None` when no file exists (built-in defaults).
+    pub path: Option<PathBuf>,
+    /// `[store] url`, if set.
+    pub store_url: Option<String>,
+    /// `[scheduler]`.
+    pub scheduler: SchedulerConfig,
+    /// `[sources.NAME]`.
+    pub sources: BTreeMap<String, ConnectionConfig>,
+    /// `[destinations.NAME]`, relative paths resolved.
+    pub destinations: BTreeMap<String, DestinationConfig>,
+    /// `[[jobs]]`, each checked.
+    pub jobs: Vec<Job>,
+}
+
+/// `[scheduler]` with defaults applied.
+#[derive(Clone, Debug)]
+pub struct SchedulerConfig {
+    /// Runs at once, across all jobs.
+    pub max_concurrent_runs: usize,
+    /// Zone of jobs that name none.
+    pub default_timezone: Tz,
+    /// Run history older than this many days is pruned.
+    pub history_days: u32,
+    /// Where rendered files wait for delivery.
+    pub spool_dir: PathBuf,
+}
+
+/// A config problem, naming the file and the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", file.display())]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// What is wrong, starting with the key.
+    pub message: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    scheduler: RawScheduler,
+    #[serde(default)]
+    sources: BTreeMap<String, ConnectionConfig>,
+    #[serde(default)]
+    destinations: BTreeMap<String, DestinationConfig>,
+    #[serde(default)]
+    jobs: Vec<JobSpec>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    max_concurrent_runs: Option<usize>,
+    default_timezone: Option<String>,
+    history_days: Option<u32>,
+    spool_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Built-in defaults, used when there is no config file.
+    pub fn empty() -> Self {
+        Config {
+            path: None,
+            store_url: None,
+            scheduler: SchedulerConfig {
+                max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
+                default_timezone: chrono_tz::UTC,
+                history_days: DEFAULT_HISTORY_DAYS,
+                spool_dir: paths::data_dir().join("spool"),
+            },
+            sources: BTreeMap::new(),
+            destinations: BTreeMap::new(),
+            jobs: Vec::new(),
+        }
+    }
+
+    /// Load `path`, or the default location when `None`: `./config/cronport.toml`
+    /// if present, else the XDG config file, else built-in defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            Some(path) => Self::load_file(path),
+            None => match paths::default_config_file() {
+                Some(found) => Self::load_file(&found),
+                None => Ok(Self::empty()),
+            },
+        }
+    }
+
+    /// Load and check one file.
+    pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+        let error = |message: String| ConfigError { file: path.to_path_buf(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // Relative paths in the file mean "next to the file", wherever
+        // cronport was started from.
+        let base = std::env::current_dir().map(|cwd| paths::normalize(&cwd.join(&folder))).unwrap_or(folder);
+        Self::parse(&text, &base).map_err(error)
+    }
+
+    /// Parse config text; relative paths are taken from `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Config, String> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_message(&e))?;
+        let mut config = Self::empty();
+        config.store_url = raw.store.url;
+        let s = raw.scheduler;
+        if let Some(n) = s.max_concurrent_runs {
+            if n == 0 {
+                return Err("scheduler.max_concurrent_runs: must be at least 1".into());
+            }
+            config.scheduler.max_concurrent_runs = n;
+        }
+        if let Some(zone) = s.default_timezone {
+            config.scheduler.default_timezone =
+                parse_timezone(&zone).map_err(|e| format!("scheduler.default_timezone: {e}"))?;
+        }
+        if let Some(days) = s.history_days {
+            config.scheduler.history_days = days;
+        }
+        if let Some(dir) = s.spool_dir {
+            config.scheduler.spool_dir = base.join(dir);
+        }
+        for (name, mut source) in raw.sources {
+            if source.url.trim().is_empty() {
+                return Err(format!("sources.{name}.url: is empty"));
+            }
+            source.url = resolve_sqlite_url(&source.url, base);
+            config.sources.insert(name, source);
+        }
+        for (name, mut dest) in raw.destinations {
+            dest.validate(base).map_err(|(key, message)| format!("destinations.{name}.{key}: {message}"))?;
+            config.destinations.insert(name, dest);
+        }
+        config.jobs = config.check_jobs(raw.jobs)?;
+        Ok(config)
+    }
+
+    /// The names jobs may refer to.
+    pub fn known(&self) -> Known {
+        Known {
+            default_timezone: Some(self.scheduler.default_timezone),
+            connections: self.sources.keys().cloned().collect(),
+            destinations: self.destinations.keys().cloned().collect(),
+        }
+    }
+
+    /// Check job specs against this config; errors name the job and the key.
+    pub fn check_jobs(&self, specs: Vec<JobSpec>) -> Result<Vec<Job>, String> {
+        let known = self.known();
+        let mut jobs = Vec::with_capacity(specs.len());
+        let mut problems = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        for (i, spec) in specs.into_iter().enumerate() {
+            let label = if spec.name.is_empty() { format!("jobs[{i}]") } else { format!("jobs[{i}] ({})", spec.name) };
+            if !names.insert(spec.name.clone()) {
+                problems.push(format!("{label}.name: {:?} is used by another job", spec.name));
+            }
+            match spec.validate(&known) {
+                Ok(job) => jobs.push(job),
+                Err(errors) => problems.extend(errors.into_iter().map(|e| format!("{label}.{e}"))),
+            }
+        }
+        if problems.is_empty() { Ok(jobs) } else { Err(problems.join("\n")) }
+    }
+
+    /// Parse a file of `[[jobs]]` (an apply file, or the config itself) and
+    /// check its jobs against this config's names.
+    pub fn load_jobs_file(&self, path: &Path) -> Result<Vec<Job>, ConfigError> {
+        let error = |message: String| ConfigError { file: path.to_path_buf(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| error(toml_message(&e)))?;
+        self.check_jobs(raw.jobs).map_err(error)
+    }
+}
+
+/// `sqlite://relative.db` is taken from `base`; other URLs are kept.
+fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return url.to_string();
+    };
+    let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
+    if path.is_empty() || path == ":memory:" || Path::new(path).is_absolute() {
+        return url.to_string();
+    }
+    let joined = paths::normalize(&base.join(path));
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", joined.display()),
+        None => format!("sqlite://{}", joined.display()),
+    }
+}
+
+/// toml's message names the key and the line; keep it on one line each.
+fn toml_message(e: &toml::de::Error) -> String {
+    e.to_string().trim_end().to_string()
+}

@@ -1,0 +1,204 @@
+//! Path patterns such as `{job}/{date:%Y/%m/%d}/{job}_{date:%H%M}.{ext}`:
+//! checked when the config is loaded, rendered per run, never able to leave
+//! the destination's root.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use chrono::format::{Item, StrftimeItems};
+
+use crate::export::RunContext;
+
+/// A parsed pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathPattern {
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Job,
+    RunId,
+    Ext,
+    Date(String),
+}
+
+/// Why a pattern was refused; the message names the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// `{` without `}` or the reverse.
+    #[error("unbalanced braces at byte {0}")]
+    Unbalanced(usize),
+    /// A placeholder we don't know.
+    #[error("unknown placeholder {{{0}}}; use {{job}}, {{date:FORMAT}}, {{run_id}} or {{ext}}")]
+    Unknown(String),
+    /// A strftime format chrono cannot render.
+    #[error("invalid date format {0:?} in {{date:...}}")]
+    BadDate(String),
+    /// Absolute, or has `..` or empty components.
+    #[error("the pattern could leave the destination root ({0}); use a relative path without '..'")]
+    Escapes(String),
+    /// Nothing to write to.
+    #[error("the pattern is empty")]
+    Empty,
+}
+
+impl PathPattern {
+    /// Parse and check a pattern.
+    pub fn parse(text: &str) -> Result<Self, PatternError> {
+        if text.trim().is_empty() {
+            return Err(PatternError::Empty);
+        }
+        let mut parts = Vec::new();
+        let mut rest = text;
+        let mut offset = 0;
+        while !rest.is_empty() {
+            match rest.find(['{', '}']) {
+                None => {
+                    parts.push(Part::Literal(rest.to_string()));
+                    break;
+                }
+                Some(i) if rest.as_bytes()[i] == b'}' => return Err(PatternError::Unbalanced(offset + i)),
+                Some(i) => {
+                    if i > 0 {
+                        parts.push(Part::Literal(rest[..i].to_string()));
+                    }
+                    let close = rest[i..].find('}').ok_or(PatternError::Unbalanced(offset + i))? + i;
+                    let inner = &rest[i + 1..close];
+                    if inner.contains('{') {
+                        return Err(PatternError::Unbalanced(offset + i));
+                    }
+                    parts.push(match inner {
+                        "job" => Part::Job,
+                        "run_id" => Part::RunId,
+                        "ext" => Part::Ext,
+                        _ => match inner.strip_prefix("date:") {
+                            Some(format) => {
+                                if format.is_empty()
+                                    || StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
+                                {
+                                    return Err(PatternError::BadDate(format.to_string()));
+                                }
+                                Part::Date(format.to_string())
+                            }
+                            None => return Err(PatternError::Unknown(inner.to_string())),
+                        },
+                    });
+                    offset += close + 1;
+                    rest = &rest[close + 1..];
+                }
+            }
+        }
+        let pattern = PathPattern { parts };
+        // Literal text (including a date format's literal characters) decides
+        // the directory structure, so check a sample rendering now.
+        pattern.render_with("job", 1, "ext", &chrono::Utc::now().with_timezone(&chrono_tz::UTC))?;
+        if text.starts_with('/') || text.starts_with('\\') {
+            return Err(PatternError::Escapes(text.to_string()));
+        }
+        Ok(pattern)
+    }
+
+    /// The relative path for one run.
+    pub fn render(&self, ctx: &RunContext, ext: &str) -> Result<PathBuf, PatternError> {
+        let when = ctx.scheduled_for.with_timezone(&ctx.timezone);
+        self.render_with(&ctx.job, ctx.run_id, ext, &when)
+    }
+
+    fn render_with(
+        &self,
+        job: &str,
+        run_id: i64,
+        ext: &str,
+        when: &chrono::DateTime<chrono_tz::Tz>,
+    ) -> Result<PathBuf, PatternError> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Job => out.push_str(&sanitize(job)),
+                Part::RunId => out.push_str(&run_id.to_string()),
+                Part::Ext => out.push_str(&sanitize(ext)),
+                Part::Date(format) => {
+                    let mut rendered = String::new();
+                    write!(rendered, "{}", when.format(format)).map_err(|_| PatternError::BadDate(format.clone()))?;
+                    out.push_str(&rendered);
+                }
+            }
+        }
+        let mut path = PathBuf::new();
+        for component in out.split('/') {
+            if component.is_empty() || component == "." || component == ".." || component.contains(['\\', '\0']) {
+                return Err(PatternError::Escapes(out.clone()));
+            }
+            path.push(component);
+        }
+        Ok(path)
+    }
+}
+
+/// Placeholder values may not add directories or climb out: anything but
+/// letters, digits, `-`, `_` and `.` becomes `_`, and dot-only names too.
+fn sanitize(value: &str) -> String {
+    let cleaned: String = value
+        .chars()
+        .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .collect();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') { "_".repeat(cleaned.len().max(1)) } else { cleaned }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    fn ctx(job: &str) -> RunContext {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap();
+        RunContext {
+            job: job.into(),
+            run_id: 42,
+            attempt: 1,
+            scheduled_for: at,
+            window_start: at,
+            window_end: at,
+            timezone: chrono_tz::America::New_York,
+        }
+    }
+
+    #[test]
+    fn renders_in_the_jobs_zone() {
+        let p = PathPattern::parse("{job}/{date:%Y/%m/%d}/{job}_{date:%Y%m%d_%H%M}_{run_id}.{ext}").unwrap();
+        assert_eq!(
+            p.render(&ctx("daily-sales"), "csv").unwrap(),
+            PathBuf::from("daily-sales/2026/03/08/daily-sales_20260308_0300_42.csv")
+        );
+    }
+
+    #[test]
+    fn values_cannot_climb_out() {
+        let p = PathPattern::parse("{job}.{ext}").unwrap();
+        assert_eq!(p.render(&ctx("../../etc/passwd"), "csv").unwrap(), PathBuf::from(".._.._etc_passwd.csv"));
+        let p = PathPattern::parse("{job}/x.{ext}").unwrap();
+        assert_eq!(p.render(&ctx(".."), "csv").unwrap(), PathBuf::from("__/x.csv"));
+    }
+
+    #[test]
+    fn patterns_that_escape_or_are_malformed_are_refused() {
+        for (text, expected) in [
+            ("/etc/{job}.csv", "leave the destination root"),
+            ("../{job}.csv", "leave the destination root"),
+            ("a/../../{job}", "leave the destination root"),
+            ("{date:%Y/../..}/x", "leave the destination root"),
+            ("a//b", "leave the destination root"),
+            ("{job", "unbalanced"),
+            ("job}", "unbalanced"),
+            ("{name}.csv", "unknown placeholder {name}"),
+            ("{date:%Q}.csv", "invalid date format"),
+            ("", "empty"),
+        ] {
+            let err = PathPattern::parse(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+    }
+}

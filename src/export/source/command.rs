@@ -1,0 +1,190 @@
+//! The `command` source: a program run without a shell; its stdout is CSV
+//! with a header row, its stderr goes to the run log.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncBufReadExt as _;
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio_util::io::SyncIoBridge;
+use tokio_util::task::AbortOnDropHandle;
+
+use super::{BATCH_ROWS, RowStream, Source, SourceError};
+use crate::export::RunContext;
+use crate::export::value::{Column, Row, Value};
+
+/// How many stderr lines are kept to explain a failure.
+const STDERR_TAIL: usize = 5;
+
+/// `source = { kind = "command", argv = ["prog", "arg"] }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    /// Program and arguments; no shell is involved, so nothing is expanded.
+    pub argv: Vec<String>,
+    /// Working directory (default: cronport's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    /// Extra environment variables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+/// The `command` source of one job.
+pub struct CommandSource {
+    spec: CommandSpec,
+}
+
+impl CommandSource {
+    /// A source running `spec`.
+    pub fn new(spec: CommandSpec) -> Self {
+        CommandSource { spec }
+    }
+}
+
+#[async_trait]
+impl Source for CommandSource {
+    async fn open(&self, ctx: &RunContext) -> Result<Box<dyn RowStream>, SourceError> {
+        let Some((program, args)) = self.spec.argv.split_first() else {
+            return Err(SourceError::Spawn { program: String::new(), message: "argv is empty".into() });
+        };
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .envs(&self.spec.env)
+            .env("CRONPORT_JOB", &ctx.job)
+            .env("CRONPORT_RUN_ID", ctx.run_id.to_string())
+            .env("CRONPORT_SCHEDULED_FOR", ctx.scheduled_for.to_rfc3339())
+            .env("CRONPORT_WINDOW_START", ctx.window_start.to_rfc3339())
+            .env("CRONPORT_WINDOW_END", ctx.window_end.to_rfc3339())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // A cancelled or timed-out run must not leave the program behind.
+            .kill_on_drop(true);
+        if let Some(cwd) = &self.spec.cwd {
+            command.current_dir(cwd);
+        }
+        let mut child = command.spawn().map_err(|e| SourceError::Spawn {
+            program: program.clone(),
+            message: e.to_string(),
+        })?;
+        let stdout = child.stdout.take().ok_or_else(|| SourceError::Spawn {
+            program: program.clone(),
+            message: "no stdout pipe".into(),
+        })?;
+        let stderr = child.stderr.take();
+        let span = tracing::Span::current();
+        let stderr_task = tokio::spawn(async move {
+            let mut tail = std::collections::VecDeque::with_capacity(STDERR_TAIL);
+            if let Some(stderr) = stderr {
+                let mut lines = tokio::io::BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    span.in_scope(|| tracing::warn!(target: "cronport::source", "stderr: {line}"));
+                    if tail.len() == STDERR_TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+            }
+            tail.into_iter().collect::<Vec<_>>()
+        });
+        let (tx, mut rx) = mpsc::channel::<Result<CsvMessage, SourceError>>(2);
+        // csv reads synchronously; it runs on a blocking thread fed through a
+        // bridge, with the bounded channel as back-pressure.
+        let reader = tokio::task::spawn_blocking(move || read_csv(SyncIoBridge::new(stdout), &tx));
+        let columns = match rx.recv().await {
+            Some(Ok(CsvMessage::Columns(columns))) => columns,
+            Some(Ok(CsvMessage::Rows(_))) | None => Vec::new(),
+            Some(Err(e)) => return Err(e),
+        };
+        Ok(Box::new(CommandRows {
+            program: program.clone(),
+            columns,
+            rx,
+            child,
+            stderr: AbortOnDropHandle::new(stderr_task),
+            _reader: AbortOnDropHandle::new(reader),
+        }))
+    }
+}
+
+enum CsvMessage {
+    Columns(Vec<Column>),
+    Rows(Vec<Row>),
+}
+
+fn read_csv(input: impl std::io::Read, tx: &mpsc::Sender<Result<CsvMessage, SourceError>>) {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(input);
+    let columns = match reader.headers() {
+        Ok(headers) => headers.iter().map(Column::new).collect(),
+        Err(e) => {
+            let _ = tx.blocking_send(Err(SourceError::Parse(format!("stdout is not CSV: {e}"))));
+            return;
+        }
+    };
+    if tx.blocking_send(Ok(CsvMessage::Columns(columns))).is_err() {
+        return;
+    }
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    for record in reader.records() {
+        match record {
+            Ok(record) => batch.push(record.iter().map(|f| Value::Text(f.to_string())).collect()),
+            Err(e) => {
+                let _ = tx.blocking_send(Err(SourceError::Parse(format!("stdout is not CSV: {e}"))));
+                return;
+            }
+        }
+        if batch.len() == BATCH_ROWS {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+            if tx.blocking_send(Ok(CsvMessage::Rows(full))).is_err() {
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(Ok(CsvMessage::Rows(batch)));
+    }
+}
+
+struct CommandRows {
+    program: String,
+    columns: Vec<Column>,
+    rx: mpsc::Receiver<Result<CsvMessage, SourceError>>,
+    child: Child,
+    stderr: AbortOnDropHandle<Vec<String>>,
+    _reader: AbortOnDropHandle<()>,
+}
+
+#[async_trait]
+impl RowStream for CommandRows {
+    fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    async fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SourceError> {
+        match self.rx.recv().await {
+            Some(Ok(CsvMessage::Rows(rows))) => Ok(Some(rows)),
+            Some(Ok(CsvMessage::Columns(_))) => Ok(Some(Vec::new())),
+            Some(Err(e)) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<(), SourceError> {
+        let status = self.child.wait().await.map_err(|e| SourceError::Spawn {
+            program: self.program.clone(),
+            message: e.to_string(),
+        })?;
+        let tail = (&mut self.stderr).await.unwrap_or_default();
+        if status.success() {
+            return Ok(());
+        }
+        let stderr = if tail.is_empty() { String::new() } else { format!("; stderr: {}", tail.join(" | ")) };
+        Err(SourceError::Exit { program: self.program.clone(), status: status.to_string(), stderr })
+    }
+}

@@ -1,0 +1,125 @@
+//! Database rows to [`Value`]s, keeping each cell's type.
+
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
+
+use super::query_error;
+use crate::export::source::SourceError;
+use crate::export::value::{Column, Row, Value};
+
+/// Column names of a SQLite row.
+pub fn sqlite_columns(row: &SqliteRow) -> Vec<Column> {
+    row.columns().iter().map(|c| Column::new(c.name())).collect()
+}
+
+/// Column names of a PostgreSQL row.
+pub fn pg_columns(row: &PgRow) -> Vec<Column> {
+    row.columns().iter().map(|c| Column::new(c.name())).collect()
+}
+
+/// SQLite stores a value's class per cell; the declared column type only
+/// refines integers into booleans and text into dates where it says so.
+pub fn sqlite_row(row: &SqliteRow) -> Result<Row, SourceError> {
+    let mut cells = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let raw = row.try_get_raw(i).map_err(query_error)?;
+        if raw.is_null() {
+            cells.push(Value::Null);
+            continue;
+        }
+        let class = raw.type_info().name().to_ascii_uppercase();
+        let declared = column.type_info().name().to_ascii_uppercase();
+        let cell = match class.as_str() {
+            "INTEGER" | "BOOLEAN" => {
+                let n: i64 = row.try_get_unchecked(i).map_err(query_error)?;
+                if declared.contains("BOOL") {
+                    Value::Bool(n != 0)
+                } else {
+                    Value::Int(n)
+                }
+            }
+            "REAL" => Value::Float(row.try_get_unchecked(i).map_err(query_error)?),
+            "BLOB" => Value::Bytes(row.try_get_unchecked(i).map_err(query_error)?),
+            _ => {
+                let text: String = row.try_get_unchecked(i).map_err(query_error)?;
+                sqlite_text(text, &declared)
+            }
+        };
+        cells.push(cell);
+    }
+    Ok(cells)
+}
+
+/// Text in a column declared as a date or timestamp becomes a typed value
+/// when it parses; anything else stays text, unchanged.
+fn sqlite_text(text: String, declared: &str) -> Value {
+    if declared == "DATE" {
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+            return Value::Date(d);
+        }
+    } else if declared.contains("DATETIME") || declared.contains("TIMESTAMP") {
+        if let Ok(ts) = chrono::DateTime::parse_from_rfc3339(&text) {
+            return Value::Timestamp(ts);
+        }
+        for pattern in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+            if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(&text, pattern) {
+                return Value::DateTime(dt);
+            }
+        }
+    }
+    Value::Text(text)
+}
+
+/// PostgreSQL types are exact per column; each maps to its value kind.
+pub fn pg_row(row: &PgRow) -> Result<Row, SourceError> {
+    let mut cells = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let raw = row.try_get_raw(i).map_err(query_error)?;
+        if raw.is_null() {
+            cells.push(Value::Null);
+            continue;
+        }
+        let type_name = column.type_info().name();
+        let cell = match type_name {
+            "BOOL" => Value::Bool(row.try_get(i).map_err(query_error)?),
+            "INT2" => Value::Int(row.try_get::<i16, _>(i).map_err(query_error)?.into()),
+            "INT4" => Value::Int(row.try_get::<i32, _>(i).map_err(query_error)?.into()),
+            "INT8" => Value::Int(row.try_get(i).map_err(query_error)?),
+            "OID" => Value::Int(
+                row.try_get::<sqlx::postgres::types::Oid, _>(i)
+                    .map_err(query_error)?
+                    .0
+                    .into(),
+            ),
+            "FLOAT4" => Value::Float(row.try_get::<f32, _>(i).map_err(query_error)?.into()),
+            "FLOAT8" => Value::Float(row.try_get(i).map_err(query_error)?),
+            "NUMERIC" => Value::Decimal(
+                row.try_get::<sqlx::types::BigDecimal, _>(i)
+                    .map_err(query_error)?
+                    .normalized()
+                    .to_plain_string(),
+            ),
+            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "CITEXT" => {
+                Value::Text(row.try_get(i).map_err(query_error)?)
+            }
+            "BYTEA" => Value::Bytes(row.try_get(i).map_err(query_error)?),
+            "DATE" => Value::Date(row.try_get(i).map_err(query_error)?),
+            "TIME" => Value::Time(row.try_get(i).map_err(query_error)?),
+            "TIMESTAMP" => Value::DateTime(row.try_get(i).map_err(query_error)?),
+            "TIMESTAMPTZ" => {
+                let ts: chrono::DateTime<chrono::Utc> = row.try_get(i).map_err(query_error)?;
+                Value::Timestamp(ts.fixed_offset())
+            }
+            "JSON" | "JSONB" => Value::Json(row.try_get(i).map_err(query_error)?),
+            other => {
+                return Err(SourceError::UnsupportedType {
+                    column: column.name().to_string(),
+                    type_name: other.to_string(),
+                });
+            }
+        };
+        cells.push(cell);
+    }
+    Ok(cells)
+}

@@ -1,0 +1,311 @@
+//! The `sql` source: a query on a named connection, streamed in batches.
+
+mod decode;
+pub mod params;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::TryStreamExt as _;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, Executor as _, SqlSafeStr as _, Statement as _};
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::task::AbortOnDropHandle;
+
+use super::{BATCH_ROWS, RowStream, Source, SourceError};
+use crate::config::secret::Secret;
+use crate::export::RunContext;
+use crate::export::value::{Column, Row};
+
+/// `source = { kind = "sql", connection = "sales", query = "..." }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlSpec {
+    /// A name under `[sources]` in the config.
+    pub connection: String,
+    /// The query; `:scheduled_for`, `:window_start`, `:window_end` and
+    /// `:run_id` are bound from the run.
+    pub query: String,
+}
+
+/// `[sources.NAME]`: a database connection for `sql` sources.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// `sqlite://PATH` or `postgres://user@host/db` (no password here).
+    pub url: String,
+    /// Environment variable holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// File holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<std::path::PathBuf>,
+}
+
+impl ConnectionConfig {
+    fn password(&self) -> Result<Option<Secret>, String> {
+        Secret::resolve(self.password_env.as_deref(), self.password_file.as_deref())
+    }
+}
+
+/// A connection pool, opened read-only.
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Pools for the config's named connections, opened on first use and
+/// shared by every run, so runs don't pay a connect each time.
+pub struct Connections {
+    configs: HashMap<String, ConnectionConfig>,
+    pools: Mutex<HashMap<String, Pool>>,
+}
+
+impl Connections {
+    /// Registry over the config's `[sources]`.
+    pub fn new(configs: HashMap<String, ConnectionConfig>) -> Self {
+        Connections { configs, pools: Mutex::new(HashMap::new()) }
+    }
+
+    async fn pool(&self, name: &str) -> Result<Pool, SourceError> {
+        let mut pools = self.pools.lock().await;
+        if let Some(pool) = pools.get(name) {
+            return Ok(pool.clone());
+        }
+        let config = self
+            .configs
+            .get(name)
+            .ok_or_else(|| SourceError::UnknownConnection(name.to_string()))?;
+        let connect_error = |message: String| SourceError::Connect { name: name.to_string(), message };
+        let pool = open_pool(config).await.map_err(connect_error)?;
+        pools.insert(name.to_string(), pool.clone());
+        Ok(pool)
+    }
+
+    /// Connect to `name` and run a trivial query (for `cronport check`).
+    pub async fn check(&self, name: &str) -> Result<(), SourceError> {
+        let pool = self.pool(name).await?;
+        let result = match &pool {
+            Pool::Sqlite(p) => p.execute("select 1").await.map(|_| ()),
+            Pool::Postgres(p) => p.execute("select 1").await.map(|_| ()),
+        };
+        result.map_err(|e| SourceError::Connect { name: name.to_string(), message: e.to_string() })
+    }
+
+    /// Close every open pool.
+    pub async fn close(&self) {
+        for (_, pool) in self.pools.lock().await.drain() {
+            match pool {
+                Pool::Sqlite(p) => p.close().await,
+                Pool::Postgres(p) => p.close().await,
+            }
+        }
+    }
+}
+
+async fn open_pool(config: &ConnectionConfig) -> Result<Pool, String> {
+    let url = config.url.as_str();
+    if url.starts_with("sqlite:") {
+        // Read-only at the driver: a report query can never write.
+        let options: SqliteConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
+        let options = options.read_only(true).create_if_missing(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Pool::Sqlite(pool))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let mut options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
+        if let Some(password) = config.password()? {
+            options = options.password(password.expose());
+        }
+        let options = options
+            .options([("default_transaction_read_only", "on")])
+            .application_name("cronport");
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Pool::Postgres(pool))
+    } else {
+        Err(format!("unsupported URL scheme in {url:?}; use sqlite:// or postgres://"))
+    }
+}
+
+/// The `sql` source of one job.
+pub struct SqlSource {
+    spec: SqlSpec,
+    connections: Arc<Connections>,
+}
+
+impl SqlSource {
+    /// A source running `spec` on one of `connections`.
+    pub fn new(spec: SqlSpec, connections: Arc<Connections>) -> Self {
+        SqlSource { spec, connections }
+    }
+}
+
+enum Message {
+    Columns(Vec<Column>),
+    Rows(Vec<Row>),
+}
+
+#[async_trait]
+impl Source for SqlSource {
+    async fn open(&self, ctx: &RunContext) -> Result<Box<dyn RowStream>, SourceError> {
+        let pool = self.connections.pool(&self.spec.connection).await?;
+        let style = match pool {
+            Pool::Sqlite(_) => params::Style::QuestionNumbered,
+            Pool::Postgres(_) => params::Style::Dollar,
+        };
+        let rewritten = params::rewrite(&self.spec.query, style)
+            .map_err(|e| SourceError::Query(e.to_string()))?;
+        let (tx, rx) = mpsc::channel(2);
+        let ctx = ctx.clone();
+        // The query runs in its own task so the stream can borrow the pool
+        // freely; the bounded channel is the back-pressure that keeps memory
+        // flat however many rows the query returns.
+        let task = tokio::spawn(async move {
+            let result = match pool {
+                Pool::Sqlite(p) => stream_sqlite(&p, rewritten, &ctx, &tx).await,
+                Pool::Postgres(p) => stream_pg(&p, rewritten, &ctx, &tx).await,
+            };
+            if let Err(e) = result {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        let mut stream = SqlRows { columns: Vec::new(), rx, pending: None, _task: AbortOnDropHandle::new(task) };
+        match stream.rx.recv().await {
+            Some(Ok(Message::Columns(columns))) => stream.columns = columns,
+            Some(Ok(Message::Rows(rows))) => stream.pending = Some(rows),
+            Some(Err(e)) => return Err(e),
+            None => return Err(SourceError::Query("the query task ended without a result".into())),
+        }
+        Ok(Box::new(stream))
+    }
+}
+
+type Sender = mpsc::Sender<Result<Message, SourceError>>;
+
+async fn stream_sqlite(
+    pool: &SqlitePool,
+    q: params::Rewritten,
+    ctx: &RunContext,
+    tx: &Sender,
+) -> Result<(), SourceError> {
+    let mut query = sqlx::query(AssertSqlSafe(q.sql.clone()));
+    for name in &q.params {
+        query = match *name {
+            "run_id" => query.bind(ctx.run_id),
+            // SQLite keeps timestamps as text; bind them in SQLite's own
+            // `datetime()` format (UTC) so comparisons with stored text work.
+            "scheduled_for" => query.bind(sqlite_time(ctx.scheduled_for)),
+            "window_start" => query.bind(sqlite_time(ctx.window_start)),
+            _ => query.bind(sqlite_time(ctx.window_end)),
+        };
+    }
+    let sent_columns = pump(query.fetch(pool), decode::sqlite_columns, decode::sqlite_row, tx).await?;
+    if !sent_columns {
+        let statement = pool.prepare(AssertSqlSafe(q.sql).into_sql_str()).await.map_err(query_error)?;
+        send(tx, Message::Columns(described_columns(statement.columns()))).await?;
+    }
+    Ok(())
+}
+
+async fn stream_pg(pool: &PgPool, q: params::Rewritten, ctx: &RunContext, tx: &Sender) -> Result<(), SourceError> {
+    let mut query = sqlx::query(AssertSqlSafe(q.sql.clone()));
+    for name in &q.params {
+        query = match *name {
+            "run_id" => query.bind(ctx.run_id),
+            "scheduled_for" => query.bind(ctx.scheduled_for),
+            "window_start" => query.bind(ctx.window_start),
+            _ => query.bind(ctx.window_end),
+        };
+    }
+    let sent_columns = pump(query.fetch(pool), decode::pg_columns, decode::pg_row, tx).await?;
+    if !sent_columns {
+        let statement = pool.prepare(AssertSqlSafe(q.sql).into_sql_str()).await.map_err(query_error)?;
+        send(tx, Message::Columns(described_columns(statement.columns()))).await?;
+    }
+    Ok(())
+}
+
+/// Forward decoded rows in batches; tells whether any row (and so the
+/// column list) was seen, because an empty result needs `describe` instead.
+async fn pump<R>(
+    mut rows: futures::stream::BoxStream<'_, Result<R, sqlx::Error>>,
+    columns: fn(&R) -> Vec<Column>,
+    decode: fn(&R) -> Result<Row, SourceError>,
+    tx: &Sender,
+) -> Result<bool, SourceError> {
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut sent_columns = false;
+    while let Some(row) = rows.try_next().await.map_err(query_error)? {
+        if !sent_columns {
+            send(tx, Message::Columns(columns(&row))).await?;
+            sent_columns = true;
+        }
+        batch.push(decode(&row)?);
+        if batch.len() == BATCH_ROWS {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+            send(tx, Message::Rows(full)).await?;
+        }
+    }
+    if !batch.is_empty() {
+        send(tx, Message::Rows(batch)).await?;
+    }
+    Ok(sent_columns)
+}
+
+fn described_columns<C: sqlx::Column>(columns: &[C]) -> Vec<Column> {
+    columns.iter().map(|c| Column::new(c.name())).collect()
+}
+
+fn query_error(e: sqlx::Error) -> SourceError {
+    SourceError::Query(e.to_string())
+}
+
+fn sqlite_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+async fn send(tx: &Sender, message: Message) -> Result<(), SourceError> {
+    // A closed channel means the run was cancelled: stop quietly.
+    tx.send(Ok(message)).await.map_err(|_| SourceError::Query("cancelled".into()))
+}
+
+struct SqlRows {
+    columns: Vec<Column>,
+    rx: mpsc::Receiver<Result<Message, SourceError>>,
+    pending: Option<Vec<Row>>,
+    _task: AbortOnDropHandle<()>,
+}
+
+#[async_trait]
+impl RowStream for SqlRows {
+    fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    async fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SourceError> {
+        if let Some(rows) = self.pending.take() {
+            return Ok(Some(rows));
+        }
+        match self.rx.recv().await {
+            Some(Ok(Message::Rows(rows))) => Ok(Some(rows)),
+            Some(Ok(Message::Columns(_))) => Err(SourceError::Query("columns sent twice".into())),
+            Some(Err(e)) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    async fn finish(self: Box<Self>) -> Result<(), SourceError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! Jobs: the definition as written (`[[jobs]]`), its policies, and the
+//! checked form the scheduler runs.
+
+mod policy;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use policy::{CatchUpPolicy, OverlapPolicy, Policy};
+
+use crate::config::duration::HumanDuration;
+use crate::export::format::FormatSpec;
+use crate::export::source::SourceSpec;
+use crate::schedule::{Schedule, Tz, parse_timezone};
+
+/// A job as written in a config or apply file, and as stored (JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// A slug, unique: `daily-sales`.
+    pub name: String,
+    /// A preset (`daily at 02:00`) or a cron expression.
+    pub schedule: String,
+    /// IANA zone; the scheduler's default when missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Where the data comes from.
+    pub source: SourceSpec,
+    /// How it is rendered.
+    pub format: FormatSpec,
+    /// Names under `[destinations]`.
+    pub destinations: Vec<String>,
+    /// Retries after a failed attempt (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Per-attempt limit (default 30m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<HumanDuration>,
+    /// What to do when a slot comes while a run is still going (default skip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap: Option<OverlapPolicy>,
+    /// What to do with slots missed while down (default latest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up: Option<CatchUpPolicy>,
+    /// How far back missed slots count (default 24h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up_window: Option<HumanDuration>,
+}
+
+/// A job that passed every check: schedule parsed, names resolved.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The definition as written, with the zone filled in.
+    pub spec: JobSpec,
+    /// The parsed schedule in the job's zone.
+    pub schedule: Schedule,
+    /// Policies with defaults applied.
+    pub policy: Policy,
+}
+
+/// One problem with a job definition, naming the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The key, e.g. `schedule` or `source.connection`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// What a job may refer to: the names the config defines.
+#[derive(Clone, Debug, Default)]
+pub struct Known {
+    /// Zone for jobs that name none.
+    pub default_timezone: Option<Tz>,
+    /// `[sources]` names.
+    pub connections: BTreeSet<String>,
+    /// `[destinations]` names.
+    pub destinations: BTreeSet<String>,
+}
+
+/// Whether `name` is a valid job name: a lowercase slug of up to 64 characters.
+pub fn is_slug(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.len() <= 64
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+impl JobSpec {
+    /// Check everything that can be checked without I/O; returns every
+    /// problem found, each naming its key.
+    pub fn validate(&self, known: &Known) -> Result<Job, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field: &str, message: String| errors.push(FieldError { field: field.to_string(), message });
+        if !is_slug(&self.name) {
+            fail(
+                "name",
+                format!("{:?} is not a valid name: use lowercase letters, digits, '-' and '_' (up to 64)", self.name),
+            );
+        }
+        let zone_name = self.timezone.clone().or_else(|| known.default_timezone.map(|tz| tz.name().to_string()));
+        let zone = match zone_name.as_deref() {
+            Some(name) => match parse_timezone(name) {
+                Ok(tz) => Some(tz),
+                Err(e) => {
+                    fail("timezone", e.to_string());
+                    None
+                }
+            },
+            None => Some(chrono_tz::UTC),
+        };
+        let schedule = zone.and_then(|tz| match Schedule::parse(&self.schedule, tz) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                fail("schedule", e.to_string());
+                None
+            }
+        });
+        match &self.source {
+            SourceSpec::Sql(sql) => {
+                if !known.connections.contains(&sql.connection) {
+                    fail(
+                        "source.connection",
+                        format!("{:?} is not defined under [sources] in the config", sql.connection),
+                    );
+                }
+                if sql.query.trim().is_empty() {
+                    fail("source.query", "is empty".into());
+                } else if let Err(e) =
+                    crate::export::source::sql::params::rewrite(&sql.query, crate::export::source::sql::params::Style::Dollar)
+                {
+                    fail("source.query", e.to_string());
+                }
+            }
+            SourceSpec::Command(cmd) => {
+                if cmd.argv.first().is_none_or(|p| p.trim().is_empty()) {
+                    fail("source.argv", "must name a program to run".into());
+                }
+            }
+        }
+        if self.destinations.is_empty() {
+            fail("destinations", "list at least one destination".into());
+        }
+        let mut seen = BTreeSet::new();
+        for (i, name) in self.destinations.iter().enumerate() {
+            if !known.destinations.contains(name) {
+                fail(&format!("destinations[{i}]"), format!("{name:?} is not defined under [destinations] in the config"));
+            } else if !seen.insert(name) {
+                fail(&format!("destinations[{i}]"), format!("{name:?} is listed twice"));
+            }
+        }
+        let policy = Policy::from_spec(self);
+        if policy.timeout < Duration::from_secs(1) {
+            fail("timeout", "must be at least 1s".into());
+        }
+        match (schedule, errors.is_empty()) {
+            (Some(schedule), true) => {
+                let mut spec = self.clone();
+                spec.timezone = Some(schedule.timezone().name().to_string());
+                Ok(Job { spec, schedule, policy })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+impl Job {
+    /// The job's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+}

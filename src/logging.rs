@@ -1,0 +1,205 @@
+//! Log capture: a tracing layer that turns events into [`LogEvent`]s. Lines
+//! inside a run's span are numbered, capped, stored with the run and
+//! published live; other lines go to the process's event bus.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
+
+use chrono::Utc;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing::{Event as TracingEvent, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::events::{Event, EventBus, Level, LogEvent};
+use crate::store::{LogLine, RunId};
+
+/// Lines stored per run; past this they are counted, not kept.
+pub const MAX_LINES_PER_RUN: i64 = 10_000;
+
+/// Where one run's lines go.
+struct RunSink {
+    job: String,
+    seq: AtomicI64,
+    dropped: AtomicU64,
+    store: LineStore,
+    bus: EventBus,
+}
+
+/// Hands a line to whoever stores it; `false` when it could not take it.
+pub type LineStore = Box<dyn Fn(LogLine) -> bool + Send + Sync>;
+
+static RUNS: LazyLock<Mutex<HashMap<RunId, Arc<RunSink>>>> = LazyLock::new(Default::default);
+static PROCESS_BUS: RwLock<Option<EventBus>> = RwLock::new(None);
+
+/// Send lines that belong to no run to `bus` (the headless log, the console).
+pub fn set_process_bus(bus: EventBus) {
+    *PROCESS_BUS.write().unwrap_or_else(|p| p.into_inner()) = Some(bus);
+}
+
+/// Stop sending process lines anywhere (the bus's subscribers may then
+/// see it close).
+pub fn clear_process_bus() {
+    *PROCESS_BUS.write().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
+/// Lines logged inside a span with this `run_id` field are numbered from 0,
+/// stored through `store` and published on `bus` until the guard drops.
+pub fn capture_run(run_id: RunId, job: &str, store: LineStore, bus: EventBus) -> RunCapture {
+    let sink = Arc::new(RunSink {
+        job: job.to_string(),
+        seq: AtomicI64::new(0),
+        dropped: AtomicU64::new(0),
+        store,
+        bus,
+    });
+    RUNS.lock().unwrap_or_else(|p| p.into_inner()).insert(run_id, sink);
+    RunCapture { run_id }
+}
+
+/// Stops capturing a run's lines; if lines were dropped over the cap, one
+/// last line says how many.
+pub struct RunCapture {
+    run_id: RunId,
+}
+
+impl Drop for RunCapture {
+    fn drop(&mut self) {
+        let sink = RUNS.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.run_id);
+        if let Some(sink) = sink {
+            let dropped = sink.dropped.load(Ordering::Relaxed);
+            if dropped > 0 {
+                let seq = sink.seq.fetch_add(1, Ordering::Relaxed);
+                let message = format!("{dropped} more log lines were dropped (at most {MAX_LINES_PER_RUN} are kept per run)");
+                emit(&sink, self.run_id, seq, Level::Warn, message);
+            }
+        }
+    }
+}
+
+fn emit(sink: &RunSink, run_id: RunId, seq: i64, level: Level, message: String) {
+    let ts = Utc::now();
+    let line = LogLine { run_id, seq, ts, level: level.as_str().to_string(), message: message.clone() };
+    // The store's queue is deep; if it is ever full the line is still shown
+    // live, and the loss is counted like lines over the cap.
+    if !(sink.store)(line) {
+        sink.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    let _ = sink.bus.send(Event::Log(LogEvent { ts, level, job: Some(sink.job.clone()), run_id: Some(run_id), message }));
+}
+
+/// Marks a span as a run's: `tracing::info_span!("run", run_id = 7, job = "x")`.
+struct RunTag(RunId);
+
+/// The capture layer; install it once per process.
+pub struct CaptureLayer;
+
+impl<S> Layer<S> for CaptureLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut visitor = RunIdVisitor(None);
+        attrs.record(&mut visitor);
+        if let (Some(run_id), Some(span)) = (visitor.0, ctx.span(id)) {
+            span.extensions_mut().insert(RunTag(run_id));
+        }
+    }
+
+    fn on_event(&self, event: &TracingEvent<'_>, ctx: Context<'_, S>) {
+        let run_id = ctx
+            .event_scope(event)
+            .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<RunTag>().map(|t| t.0)));
+        let level = Level::from_tracing(event.metadata().level());
+        let mut message = MessageVisitor::default();
+        event.record(&mut message);
+        let text = message.finish();
+        match run_id {
+            Some(run_id) => {
+                let sink = RUNS.lock().unwrap_or_else(|p| p.into_inner()).get(&run_id).cloned();
+                if let Some(sink) = sink {
+                    let seq = sink.seq.fetch_add(1, Ordering::Relaxed);
+                    if seq >= MAX_LINES_PER_RUN {
+                        sink.dropped.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        emit(&sink, run_id, seq, level, text);
+                    }
+                }
+            }
+            None => {
+                if let Some(bus) = PROCESS_BUS.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                    let _ = bus.send(Event::Log(LogEvent { ts: Utc::now(), level, job: None, run_id: None, message: text }));
+                }
+            }
+        }
+    }
+}
+
+struct RunIdVisitor(Option<RunId>);
+
+impl Visit for RunIdVisitor {
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if field.name() == "run_id" {
+            self.0 = Some(value);
+        }
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "run_id" {
+            self.0 = i64::try_from(value).ok();
+        }
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+}
+
+/// The message, then any other fields as `key=value`.
+#[derive(Default)]
+struct MessageVisitor {
+    message: String,
+    fields: String,
+}
+
+impl MessageVisitor {
+    fn finish(self) -> String {
+        if self.fields.is_empty() {
+            self.message
+        } else if self.message.is_empty() {
+            self.fields.trim_start().to_string()
+        } else {
+            format!("{}{}", self.message, self.fields)
+        }
+    }
+}
+
+impl Visit for MessageVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            let _ = write!(self.fields, " {}={value:?}", field.name());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            let _ = write!(self.fields, " {}={value:?}", field.name());
+        }
+    }
+}
+
+/// Install the capture layer as the global subscriber (once; later calls do
+/// nothing). Lines from cronport at info and up are kept, and warnings from
+/// the libraries it uses.
+pub fn init() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("cronport", tracing::Level::INFO)
+        .with_default(tracing::Level::WARN);
+    let _ = tracing_subscriber::registry().with(CaptureLayer.with_filter(filter)).try_init();
+}

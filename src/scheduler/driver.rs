@@ -1,0 +1,579 @@
+//! The scheduler's loop: sleep until the next fire, a command, a finished
+//! run or the next store poll, whichever comes first.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{Effect, Planner, Skipped};
+use super::recorder::{self, Request};
+use super::runner::{self, CancelReason, RunControl, RunOrder, Shared};
+use super::{HEARTBEAT, Internal, POLL, Parts, STALE_AFTER, instance};
+use crate::config::Config;
+use crate::events::{Command, Event, SchedulerState};
+use crate::job::Job;
+use crate::store::{self, CommandKind, InstanceInfo, JobId, JobRecord, NewRun, RunId, RunStatus, Store, StoreError, Trigger};
+
+/// What the driver remembers of a stored job, to tell edits from pauses.
+struct Known {
+    name: String,
+    version: i64,
+    definition: String,
+}
+
+pub(super) struct Driver {
+    shared: Arc<Shared>,
+    store: Store,
+    config: Arc<Config>,
+    grace: std::time::Duration,
+    me: InstanceInfo,
+    planner: Planner,
+    /// Name, version and stored definition of each scheduled job.
+    jobs: HashMap<JobId, Known>,
+    names: HashMap<String, JobId>,
+    running: HashMap<RunId, (JobId, RunControl)>,
+    tasks: JoinSet<()>,
+    internal: mpsc::UnboundedReceiver<Internal>,
+    commands: mpsc::Receiver<Command>,
+    shutdown: CancellationToken,
+    recorder_task: tokio::task::JoinHandle<()>,
+    jobs_version: i64,
+    holds_lease: bool,
+    next_poll: DateTime<Utc>,
+    next_heartbeat: DateTime<Utc>,
+    next_prune: DateTime<Utc>,
+}
+
+impl Driver {
+    pub(super) async fn start(
+        parts: Parts,
+        commands: mpsc::Receiver<Command>,
+        shutdown: CancellationToken,
+    ) -> Result<Driver, StoreError> {
+        let Parts { store, config, clock, executor, bus, grace } = parts;
+        let now = clock.now();
+        let me = instance::this_process(now);
+        store.register_instance(&me).await?;
+        let holds_lease = store.try_acquire_lease(&me.id, now, STALE_AFTER).await?;
+        let (recorder, recorder_task) = recorder::spawn(store.clone());
+        let (internal_tx, internal) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            clock,
+            executor,
+            bus,
+            recorder,
+            permits: Arc::new(Semaphore::new(config.scheduler.max_concurrent_runs)),
+            instance_id: me.id.clone(),
+            internal: internal_tx,
+        });
+        let mut driver = Driver {
+            shared,
+            store,
+            config,
+            grace,
+            me,
+            planner: Planner::new(),
+            jobs: HashMap::new(),
+            names: HashMap::new(),
+            running: HashMap::new(),
+            tasks: JoinSet::new(),
+            internal,
+            commands,
+            shutdown,
+            recorder_task,
+            jobs_version: -1,
+            holds_lease,
+            next_poll: now,
+            next_heartbeat: now,
+            next_prune: now,
+        };
+        driver.recover(now).await;
+        driver.reload(now).await?;
+        Ok(driver)
+    }
+
+    pub(super) fn instance_id(&self) -> &str {
+        &self.me.id
+    }
+
+    fn publish(&self, event: Event) {
+        let _ = self.shared.bus.send(event);
+    }
+
+    pub(super) async fn run(mut self) -> Result<(), StoreError> {
+        tracing::info!(
+            "scheduler started as {} with {} job(s), at most {} run(s) at once{}",
+            self.me.id,
+            self.jobs.len(),
+            self.config.scheduler.max_concurrent_runs,
+            if self.holds_lease { "" } else { " (another instance holds the scheduler lease; sharing the work)" }
+        );
+        self.publish(Event::Scheduler(SchedulerState::Running));
+        loop {
+            // Slots due now are fired before edits are read, so an edit that
+            // arrives at the moment of a slot never swallows it.
+            let now = self.shared.clock.now();
+            let effects = self.planner.due(now);
+            self.carry_out(effects, now).await;
+            if now >= self.next_poll {
+                self.maintain(now).await;
+            }
+            let wake = [self.planner.next_deadline(), Some(self.next_poll)].into_iter().flatten().min().unwrap_or(self.next_poll);
+            let clock = self.shared.clock.clone();
+            tokio::select! {
+                _ = self.shutdown.cancelled() => break,
+                _ = clock.sleep_until(wake) => {}
+                Some(command) = self.commands.recv() => self.command(command).await,
+                Some(message) = self.internal.recv() => self.internal(message).await,
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+            }
+        }
+        self.drain().await
+    }
+
+    async fn carry_out(&mut self, effects: Vec<Effect>, now: DateTime<Utc>) {
+        for effect in effects {
+            match effect {
+                Effect::Start { job, slot, trigger } => self.claim(job, slot, trigger, now),
+                Effect::Skip { job, slots } => self.record_skip(job, slots, now),
+                Effect::CancelRunning { job } => {
+                    for (run_job, control) in self.running.values() {
+                        if *run_job == job {
+                            control.cancel(CancelReason::Replaced);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Claims go through the recorder in batches; the answer comes back as
+    /// an [`Internal::Claimed`] so the loop never waits on the store here.
+    fn claim(&self, job_id: JobId, slot: DateTime<Utc>, trigger: Trigger, now: DateTime<Utc>) {
+        let run = NewRun {
+            job_id,
+            trigger,
+            status: RunStatus::Queued,
+            slot: Some(slot),
+            scheduled_for: slot,
+            queued_at: now,
+            attempt: 0,
+            instance_id: Some(self.me.id.clone()),
+            retry_of: None,
+            error: None,
+        };
+        let recorder = self.shared.recorder.clone();
+        let internal = self.shared.internal.clone();
+        tokio::spawn(async move {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let result = match recorder.send(Request::Claim(run, reply)).await {
+                Ok(()) => answer.await.unwrap_or_else(|_| Err("the recorder stopped".to_string())),
+                Err(_) => Err("the recorder stopped".to_string()),
+            };
+            let _ = internal.send(Internal::Claimed { job_id, slot, trigger, result });
+        });
+    }
+
+    fn record_skip(&self, job_id: JobId, slots: Skipped, now: DateTime<Utc>) {
+        let Some(Known { name, .. }) = self.jobs.get(&job_id) else { return };
+        tracing::info!("{name}: skipped {} slot(s): {}", slots.count, slots.reason);
+        self.publish(Event::SlotsSkipped { job: name.clone(), count: slots.count, reason: slots.reason.clone() });
+        let run = NewRun {
+            job_id,
+            trigger: Trigger::Schedule,
+            status: RunStatus::Skipped,
+            slot: Some(slots.last),
+            scheduled_for: slots.last,
+            queued_at: now,
+            attempt: 0,
+            instance_id: Some(self.me.id.clone()),
+            retry_of: None,
+            error: Some(slots.reason),
+        };
+        let recorder = self.shared.recorder.clone();
+        tokio::spawn(async move {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            if recorder.send(Request::Claim(run, reply)).await.is_ok() {
+                let _ = answer.await;
+            }
+        });
+    }
+
+    async fn internal(&mut self, message: Internal) {
+        match message {
+            Internal::Claimed { job_id, slot, trigger, result } => match result {
+                Ok(Some(run_id)) => self.spawn_run(run_id, job_id, trigger, slot, 1),
+                Ok(None) => {
+                    // Another instance has this slot.
+                    let effects = self.planner.run_ended(job_id);
+                    self.carry_out(effects, self.shared.clock.now()).await;
+                }
+                Err(e) => {
+                    tracing::error!("could not claim slot {} of job {job_id}: {e}", slot.to_rfc3339());
+                    let effects = self.planner.run_ended(job_id);
+                    self.carry_out(effects, self.shared.clock.now()).await;
+                }
+            },
+            Internal::RunEnded { job_id, run_id } => {
+                self.running.remove(&run_id);
+                let effects = self.planner.run_ended(job_id);
+                self.carry_out(effects, self.shared.clock.now()).await;
+            }
+        }
+    }
+
+    fn spawn_run(&mut self, run_id: RunId, job_id: JobId, trigger: Trigger, scheduled_for: DateTime<Utc>, first_attempt: u32) {
+        let Some(job) = self.planner.job(job_id).cloned() else {
+            tracing::warn!("run {run_id}: its job {job_id} is gone");
+            return;
+        };
+        let control = RunControl::default();
+        self.running.insert(run_id, (job_id, control.clone()));
+        self.publish(Event::RunQueued { run_id, job: job.name().to_string(), trigger, scheduled_for });
+        let order = RunOrder { run_id, job_id, job, trigger, scheduled_for, first_attempt, control };
+        self.tasks.spawn(runner::run(self.shared.clone(), order));
+    }
+
+    /// Insert a run with no slot (manual or retry) and start it.
+    async fn start_unslotted(
+        &mut self,
+        job_id: JobId,
+        trigger: Trigger,
+        scheduled_for: DateTime<Utc>,
+        attempt: u32,
+        retry_of: Option<RunId>,
+    ) -> Result<RunId, String> {
+        let now = self.shared.clock.now();
+        let run = NewRun {
+            job_id,
+            trigger,
+            status: RunStatus::Queued,
+            slot: None,
+            scheduled_for,
+            queued_at: now,
+            attempt: 0,
+            instance_id: Some(self.me.id.clone()),
+            retry_of,
+            error: None,
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.shared.recorder.send(Request::Insert(run, reply)).await.map_err(|_| "the recorder stopped".to_string())?;
+        let run_id = answer.await.map_err(|_| "the recorder stopped".to_string())??;
+        self.planner.run_began(job_id);
+        self.spawn_run(run_id, job_id, trigger, scheduled_for, attempt);
+        Ok(run_id)
+    }
+
+    async fn command(&mut self, command: Command) {
+        let now = self.shared.clock.now();
+        match command {
+            Command::RunNow { job, reply } => {
+                let result = match self.names.get(&job).copied() {
+                    Some(id) => self.start_unslotted(id, Trigger::Manual, now, 1, None).await,
+                    None => Err(format!("no job named {job:?}")),
+                };
+                match &result {
+                    Ok(run_id) => tracing::info!("{job}: manual run {run_id} requested"),
+                    Err(e) => tracing::warn!("run now {job}: {e}"),
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+            Command::Pause { job } => self.set_paused(&job, true).await,
+            Command::Resume { job } => self.set_paused(&job, false).await,
+            Command::PauseAll => self.set_all_paused(true).await,
+            Command::ResumeAll => self.set_all_paused(false).await,
+            Command::Cancel { run_id } => match self.running.get(&run_id) {
+                Some((_, control)) => control.cancel(CancelReason::Requested),
+                None => tracing::warn!("cancel: run {run_id} is not running here"),
+            },
+            Command::Reload => {
+                if let Err(e) = self.reload(now).await {
+                    tracing::error!("reloading jobs failed: {e}");
+                }
+            }
+        }
+    }
+
+    async fn set_paused(&mut self, job: &str, paused: bool) {
+        match self.store.set_paused(job, paused).await {
+            Ok(true) => {
+                if let Some(id) = self.names.get(job).copied() {
+                    self.planner.set_paused(id, paused, self.shared.clock.now());
+                }
+                tracing::info!("{job}: {}", if paused { "paused" } else { "resumed" });
+                self.publish(Event::JobChanged { job: job.to_string() });
+            }
+            Ok(false) => tracing::warn!("no job named {job:?}"),
+            Err(e) => tracing::error!("{job}: could not change its state: {e}"),
+        }
+    }
+
+    async fn set_all_paused(&mut self, paused: bool) {
+        match self.store.set_all_paused(paused).await {
+            Ok(count) => {
+                tracing::info!("{} {count} job(s)", if paused { "paused" } else { "resumed" });
+                let now = self.shared.clock.now();
+                if let Err(e) = self.reload(now).await {
+                    tracing::error!("reloading jobs failed: {e}");
+                }
+                self.publish(Event::Scheduler(if paused { SchedulerState::AllPaused } else { SchedulerState::Running }));
+            }
+            Err(e) => tracing::error!("could not pause or resume all jobs: {e}"),
+        }
+    }
+
+    /// The periodic part: edits and commands from the store every second;
+    /// heartbeat, lease and recovery every five; history pruning daily.
+    async fn maintain(&mut self, now: DateTime<Utc>) {
+        self.next_poll = now + chrono::Duration::from_std(POLL).unwrap_or_default();
+        match self.store.jobs_version().await {
+            Ok(version) if version != self.jobs_version => {
+                if let Err(e) = self.reload(now).await {
+                    tracing::error!("reloading jobs failed: {e}");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("checking for job changes failed: {e}"),
+        }
+        match self.store.take_commands(&self.me.id, now).await {
+            Ok(commands) => {
+                for command in commands {
+                    self.store_command(command).await;
+                }
+            }
+            Err(e) => tracing::error!("reading commands failed: {e}"),
+        }
+        if now >= self.next_heartbeat {
+            self.next_heartbeat = now + chrono::Duration::from_std(HEARTBEAT).unwrap_or_default();
+            if let Err(e) = self.store.heartbeat(&self.me.id, now).await {
+                tracing::error!("heartbeat failed: {e}");
+            }
+            match self.store.try_acquire_lease(&self.me.id, now, STALE_AFTER).await {
+                Ok(held) if held != self.holds_lease => {
+                    self.holds_lease = held;
+                    tracing::info!("{} the scheduler lease", if held { "took" } else { "lost" });
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("renewing the scheduler lease failed: {e}"),
+            }
+            self.recover(now).await;
+        }
+        if now >= self.next_prune {
+            self.next_prune = now + chrono::Duration::days(1);
+            let cutoff = now - chrono::Duration::days(i64::from(self.config.scheduler.history_days));
+            match self.store.prune_history(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("pruned {n} run(s) older than {} days", self.config.scheduler.history_days),
+                Err(e) => tracing::error!("pruning history failed: {e}"),
+            }
+        }
+    }
+
+    /// A command another process (console, command line) left in the store.
+    async fn store_command(&mut self, command: store::Command) {
+        let job = command.job_name.clone().unwrap_or_default();
+        let (run_id, error) = match command.kind {
+            CommandKind::Run => match self.names.get(&job).copied() {
+                Some(id) => match self.start_unslotted(id, Trigger::Manual, self.shared.clock.now(), 1, None).await {
+                    Ok(run_id) => (Some(run_id), None),
+                    Err(e) => (None, Some(e)),
+                },
+                None => (None, Some(format!("no job named {job:?}"))),
+            },
+            CommandKind::Pause => {
+                self.set_paused(&job, true).await;
+                (None, None)
+            }
+            CommandKind::Resume => {
+                self.set_paused(&job, false).await;
+                (None, None)
+            }
+            CommandKind::PauseAll => {
+                self.set_all_paused(true).await;
+                (None, None)
+            }
+            CommandKind::ResumeAll => {
+                self.set_all_paused(false).await;
+                (None, None)
+            }
+            CommandKind::Cancel => match command.run_id.and_then(|id| self.running.get(&id)) {
+                Some((_, control)) => {
+                    control.cancel(CancelReason::Requested);
+                    (command.run_id, None)
+                }
+                None => (None, Some("that run is not running on this instance".to_string())),
+            },
+            CommandKind::Reload => {
+                let now = self.shared.clock.now();
+                (None, self.reload(now).await.err().map(|e| e.to_string()))
+            }
+        };
+        if let Err(e) = self.store.complete_command(command.id, run_id, error).await {
+            tracing::error!("recording the result of command {} failed: {e}", command.id);
+        }
+    }
+
+    /// Bring the planner in line with the store's jobs. New jobs start after
+    /// their last recorded slot (so missed slots are caught up); edited jobs
+    /// take effect from the next slot.
+    async fn reload(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let version = self.store.jobs_version().await?;
+        let records = self.store.list_jobs().await?;
+        let fresh = self.jobs.is_empty();
+        let last_slots = if fresh { self.store.last_slots().await? } else { HashMap::new() };
+        let mut seen = std::collections::HashSet::with_capacity(records.len());
+        for record in records {
+            seen.insert(record.id);
+            let known = self.jobs.get(&record.id);
+            if known.is_some_and(|k| k.version == record.version) {
+                continue;
+            }
+            if known.is_some_and(|k| k.definition == record.definition) {
+                // Only paused/resumed: the timeline stays as it is.
+                self.planner.set_paused(record.id, record.paused, now);
+            } else {
+                let Some(job) = self.check(&record) else { continue };
+                let after = match known {
+                    Some(_) => now,
+                    None => match last_slots.get(&record.id) {
+                        Some(last) => *last,
+                        None if fresh => record.created_at,
+                        None => self.store.last_slot(record.id).await?.unwrap_or(record.created_at),
+                    },
+                };
+                self.planner.set_job(record.id, Arc::new(job), record.paused, after);
+            }
+            let edited = self.jobs.contains_key(&record.id);
+            self.names.insert(record.name.clone(), record.id);
+            self.jobs.insert(
+                record.id,
+                Known { name: record.name.clone(), version: record.version, definition: record.definition.clone() },
+            );
+            if edited {
+                self.publish(Event::JobChanged { job: record.name.clone() });
+            }
+        }
+        let gone: Vec<JobId> = self.jobs.keys().copied().filter(|id| !seen.contains(id)).collect();
+        for id in gone {
+            if let Some(Known { name, .. }) = self.jobs.remove(&id) {
+                self.names.remove(&name);
+                self.planner.remove_job(id);
+                for (job, control) in self.running.values() {
+                    if *job == id {
+                        control.cancel(CancelReason::Requested);
+                    }
+                }
+                tracing::info!("{name}: deleted");
+                self.publish(Event::JobChanged { job: name });
+            }
+        }
+        self.jobs_version = version;
+        Ok(())
+    }
+
+    /// A stored job that no longer fits the config (a destination removed,
+    /// say) is not scheduled, and the log says why.
+    fn check(&self, record: &JobRecord) -> Option<Job> {
+        let spec = match serde_json::from_str::<crate::job::JobSpec>(&record.definition) {
+            Ok(spec) => spec,
+            Err(e) => {
+                tracing::error!("{}: stored definition is unreadable, not scheduling it: {e}", record.name);
+                return None;
+            }
+        };
+        match spec.validate(&self.config.known()) {
+            Ok(job) => Some(job),
+            Err(errors) => {
+                let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                tracing::error!("{}: not scheduling it: {}", record.name, list.join("; "));
+                None
+            }
+        }
+    }
+
+    /// Runs left by dead instances become `interrupted`; each is retried as a
+    /// new run (trigger `retry`) if its policy has attempts left. A process
+    /// that died is not the job's failure, so the retry starts at once.
+    async fn recover(&mut self, now: DateTime<Utc>) {
+        let dead = match self.store.live_instances(now, STALE_AFTER).await {
+            Ok(instances) => instance::dead_on_this_host(&instances, &self.me.id),
+            Err(e) => {
+                tracing::error!("listing instances failed: {e}");
+                Vec::new()
+            }
+        };
+        let recovered = match self.store.recover_interrupted(now, STALE_AFTER, &dead).await {
+            Ok(runs) => runs,
+            Err(e) => {
+                tracing::error!("recovering interrupted runs failed: {e}");
+                return;
+            }
+        };
+        for run in recovered {
+            let Some(job) = self.planner.job(run.job_id).cloned() else { continue };
+            let attempt = u32::try_from(run.attempt.max(1)).unwrap_or(1);
+            if attempt >= job.policy.max_attempts() {
+                tracing::warn!("{}: run {} was interrupted on attempt {attempt}, the last allowed", run.job_name, run.id);
+                continue;
+            }
+            match self.start_unslotted(run.job_id, Trigger::Retry, run.scheduled_for, attempt + 1, Some(run.id)).await {
+                Ok(new_id) => tracing::warn!(
+                    "{}: run {} was interrupted (its instance died); retrying as run {new_id}",
+                    run.job_name,
+                    run.id
+                ),
+                Err(e) => tracing::error!("{}: could not retry interrupted run {}: {e}", run.job_name, run.id),
+            }
+        }
+    }
+
+    /// Stop firing; give runs the grace period; cancel what remains; flush
+    /// every record; leave the store.
+    async fn drain(mut self) -> Result<(), StoreError> {
+        self.publish(Event::Scheduler(SchedulerState::Draining));
+        let running = self.running.len();
+        if running > 0 {
+            tracing::info!("shutting down: waiting up to {}s for {running} run(s)", self.grace.as_secs());
+        }
+        let grace = tokio::time::sleep(self.grace);
+        tokio::pin!(grace);
+        let mut cancelled = false;
+        while !self.tasks.is_empty() {
+            tokio::select! {
+                _ = &mut grace, if !cancelled => {
+                    tracing::warn!("grace period over: cancelling {} run(s)", self.running.len());
+                    for (_, control) in self.running.values() {
+                        control.cancel(CancelReason::Shutdown);
+                    }
+                    cancelled = true;
+                }
+                Some(message) = self.internal.recv() => {
+                    if let Internal::RunEnded { run_id, .. } = message {
+                        self.running.remove(&run_id);
+                    }
+                }
+                _ = self.tasks.join_next() => {}
+            }
+        }
+        let (reply, done) = tokio::sync::oneshot::channel();
+        if self.shared.recorder.send(Request::Flush(reply)).await.is_ok() {
+            let _ = done.await;
+        }
+        let now = self.shared.clock.now();
+        if let Err(e) = self.store.release_lease(&self.me.id).await {
+            tracing::warn!("releasing the lease failed: {e}");
+        }
+        self.store.mark_stopped(&self.me.id, now).await?;
+        self.publish(Event::Scheduler(SchedulerState::Stopped));
+        tracing::info!("scheduler stopped");
+        drop(self.shared);
+        let _ = self.recorder_task.await;
+        Ok(())
+    }
+}

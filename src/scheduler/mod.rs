@@ -1,0 +1,132 @@
+//! The scheduler: a pure planner (when) driven by a tokio loop that claims
+//! slots in the store, runs them with bounded concurrency, and publishes
+//! every change as an [`Event`](crate::events::Event).
+
+mod driver;
+pub mod instance;
+mod once;
+pub mod plan;
+mod recorder;
+pub mod runner;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::events::{Command, EventBus};
+use crate::export::{ExportError, ExportOutput, Pipeline, RunContext};
+use crate::job::Job;
+use crate::store::{JobId, RunId, Store};
+
+pub use once::run_once;
+
+/// Default grace period for runs to finish at shutdown.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+/// How often an instance says it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+/// An instance silent for this long is dead; its runs are interrupted.
+pub const STALE_AFTER: Duration = Duration::from_secs(15);
+/// How often the store is checked for edits and commands from consoles and
+/// the command line.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// Carries out one attempt of a job. The export pipeline in production; the
+/// seam lets benchmarks measure the scheduler alone.
+#[async_trait]
+pub trait Executor: Send + Sync + 'static {
+    /// Run one attempt. Dropping the future cancels it.
+    async fn execute(&self, job: &Job, ctx: &RunContext) -> Result<ExportOutput, ExportError>;
+}
+
+#[async_trait]
+impl Executor for Pipeline {
+    async fn execute(&self, job: &Job, ctx: &RunContext) -> Result<ExportOutput, ExportError> {
+        self.run(&job.spec.source, &job.spec.format, &job.spec.destinations, ctx).await
+    }
+}
+
+/// Messages from the scheduler's own tasks back to its loop.
+pub enum Internal {
+    /// A claim came back from the store.
+    Claimed {
+        /// The job.
+        job_id: JobId,
+        /// The slot.
+        slot: chrono::DateTime<chrono::Utc>,
+        /// Why it runs.
+        trigger: crate::store::Trigger,
+        /// The run's id, `None` if another instance has the slot.
+        result: Result<Option<RunId>, String>,
+    },
+    /// A run ended.
+    RunEnded {
+        /// The job.
+        job_id: JobId,
+        /// The run.
+        run_id: RunId,
+    },
+}
+
+/// What the scheduler is built from.
+pub struct Parts {
+    /// The store.
+    pub store: Store,
+    /// The config (connections, destinations, limits).
+    pub config: Arc<Config>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Does the exports.
+    pub executor: Arc<dyn Executor>,
+    /// Where events go.
+    pub bus: EventBus,
+    /// Grace period at shutdown.
+    pub grace: Duration,
+}
+
+/// A running scheduler.
+pub struct Scheduler {
+    commands: mpsc::Sender<Command>,
+    shutdown: CancellationToken,
+    task: JoinHandle<Result<(), crate::store::StoreError>>,
+    instance_id: String,
+}
+
+impl Scheduler {
+    /// Register this instance, recover what dead instances left, load the
+    /// jobs and start firing.
+    pub async fn start(parts: Parts) -> Result<Scheduler, crate::store::StoreError> {
+        let (commands, commands_rx) = mpsc::channel(256);
+        let shutdown = CancellationToken::new();
+        let driver = driver::Driver::start(parts, commands_rx, shutdown.clone()).await?;
+        let instance_id = driver.instance_id().to_string();
+        let task = tokio::spawn(driver.run());
+        Ok(Scheduler { commands, shutdown, task, instance_id })
+    }
+
+    /// Where to send commands.
+    pub fn commands(&self) -> mpsc::Sender<Command> {
+        self.commands.clone()
+    }
+
+    /// This instance's id in the store.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// Stop claiming, let runs finish within the grace period, cancel the
+    /// rest, and return when everything is recorded.
+    pub async fn shutdown(self) -> Result<(), crate::store::StoreError> {
+        self.shutdown.cancel();
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Shared test harness: temporary folders, a real SQLite store, a config
+//! with a local destination, and helpers to wait for scheduler events.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cronport::config::Config;
+use cronport::events::{Event, EventBus};
+use cronport::store::{JobDefinition, Store};
+use tokio::sync::broadcast;
+
+/// A temporary world: store file, exports folder, spool, config.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+impl World {
+    /// A world whose config is `extra` appended to a `[destinations.out]`
+    /// local destination rooted in the temp folder.
+    pub async fn new(extra: &str) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[scheduler]\nspool_dir = \"spool\"\n\n[destinations.out]\nkind = \"local\"\nroot = \"exports\"\npath = \"{{job}}/{{run_id}}.{{ext}}\"\n\n{extra}"
+        );
+        let config = Config::parse(&text, dir.path()).unwrap_or_else(|e| panic!("config: {e}"));
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("store.db").display())).await.unwrap();
+        World { dir, store, config: Arc::new(config) }
+    }
+
+    pub fn exports(&self) -> PathBuf {
+        self.dir.path().join("exports")
+    }
+
+    pub fn spool(&self) -> PathBuf {
+        self.dir.path().join("spool")
+    }
+
+    /// Store a job given as a TOML `[[jobs]]` body (checked against the config).
+    pub async fn add_job(&self, toml_body: &str) {
+        let text = format!("[[jobs]]\n{toml_body}");
+        let path = self.dir.path().join(format!("job-{}.toml", rand_suffix()));
+        std::fs::write(&path, text).unwrap();
+        let jobs = self.config.load_jobs_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let defs: Vec<JobDefinition> = jobs
+            .iter()
+            .map(|job| JobDefinition {
+                name: job.name().to_string(),
+                schedule: job.spec.schedule.clone(),
+                cron: job.schedule.cron().to_string(),
+                timezone: job.schedule.timezone().name().to_string(),
+                definition: serde_json::to_string(&job.spec).unwrap(),
+            })
+            .collect();
+        self.store.apply_jobs(&defs, false).await.unwrap();
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                out.push(path.strip_prefix(base).unwrap().to_path_buf());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Wait (real time, bounded) for the first event that `pick` accepts.
+pub async fn wait_for<T>(rx: &mut broadcast::Receiver<Event>, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .unwrap_or_else(|e| panic!("event bus: {e} while waiting for {what}"));
+        if let Some(found) = pick(&event) {
+            return found;
+        }
+    }
+}
+
+/// A fresh event bus and a receiver on it.
+pub fn bus() -> (EventBus, broadcast::Receiver<Event>) {
+    let bus = cronport::events::bus();
+    let rx = bus.subscribe();
+    (bus, rx)
+}
