@@ -1,1 +1,3 @@
 //! cronport: scheduled exports, operated from the terminal.
+
+pub mod store;
