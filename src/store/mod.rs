@@ -1,0 +1,182 @@
+//! The store: jobs, run history, logs, instances and commands, in SQLite (the
+//! default, one file) or PostgreSQL (several instances sharing the work).
+//!
+//! Both databases go through sqlx's `Any` driver with one set of SQL: `$n`
+//! placeholders (SQLite accepts them), times as unix milliseconds, booleans as
+//! integers, lists as JSON text. Where a statement must differ, the code
+//! branches on [`Backend`] in that one place.
+
+mod commands;
+mod connect;
+mod error;
+mod instances;
+mod jobs;
+mod logs;
+mod runs;
+mod stats;
+mod types;
+mod writes;
+
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+pub use commands::{Command, CommandKind, NewCommand};
+pub use error::{Result, StoreError};
+pub use instances::InstanceInfo;
+pub use types::{
+    ApplyReport, AttemptRecord, JobDefinition, JobId, JobRecord, JobStats, LastRun, LogLine,
+    NewRun, ParseEnumError, RunFilter, RunId, RunRecord, RunStatus, RunWrite, Trigger,
+};
+
+use connect::Location;
+
+/// Which database holds the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// One file on this machine.
+    Sqlite,
+    /// A server shared by several instances.
+    Postgres,
+}
+
+impl Backend {
+    /// Lower-case name for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A handle on the store. Cloning is cheap and clones share one pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    display_url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("url", &self.display_url)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens the store at `url`, creating and migrating it as needed.
+    ///
+    /// `url` is `sqlite://PATH`, `sqlite:PATH`, a plain file path,
+    /// `sqlite::memory:` (a private database, for tests and demos),
+    /// or `postgres://...`/`postgresql://...`. A new SQLite file is created
+    /// with mode 0600 (its folders 0700) and put in WAL mode.
+    pub async fn open(url: &str) -> Result<Store> {
+        let location = Location::parse(url).map_err(|cause| StoreError::Open {
+            url: connect::redact(url),
+            cause,
+        })?;
+        let pool = connect::connect(&location).await?;
+        Ok(Store {
+            pool,
+            backend: location.backend(),
+            display_url: location.display().into(),
+        })
+    }
+
+    /// Which database this store is in.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The store's URL, safe to show: passwords replaced by `***`.
+    pub fn display_url(&self) -> &str {
+        &self.display_url
+    }
+
+    /// Closes every connection of this handle and its clones, waiting for
+    /// queries in flight.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a transaction that will write. SQLite gets `BEGIN IMMEDIATE` so
+    /// the write lock is taken (and waited for) up front: a deferred
+    /// transaction that reads first and then writes fails at once with
+    /// SQLITE_BUSY when another connection wrote in between.
+    pub(crate) async fn write_tx(&self) -> sqlx::Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
+/// Unix milliseconds, the store's time format.
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Like [`ms`] for optional times.
+pub(crate) fn opt_ms(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(ms)
+}
+
+/// A `std::time::Duration` as milliseconds for SQL arithmetic, saturating rather
+/// than overflowing on absurd values.
+pub(crate) fn duration_ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The error for a column whose content cannot be used.
+fn column_error(col: &str, detail: String) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: col.to_owned(),
+        source: detail.into(),
+    }
+}
+
+/// Reads a millisecond column as a time.
+pub(crate) fn time(row: &AnyRow, col: &str) -> sqlx::Result<DateTime<Utc>> {
+    let v: i64 = row.try_get(col)?;
+    DateTime::from_timestamp_millis(v)
+        .ok_or_else(|| column_error(col, format!("time {v} ms out of range")))
+}
+
+/// Reads a nullable millisecond column as a time.
+pub(crate) fn opt_time(row: &AnyRow, col: &str) -> sqlx::Result<Option<DateTime<Utc>>> {
+    let v: Option<i64> = row.try_get(col)?;
+    v.map(|v| {
+        DateTime::from_timestamp_millis(v)
+            .ok_or_else(|| column_error(col, format!("time {v} ms out of range")))
+    })
+    .transpose()
+}
+
+/// Reads a 0/1 column as a boolean.
+pub(crate) fn flag(row: &AnyRow, col: &str) -> sqlx::Result<bool> {
+    let v: i64 = row.try_get(col)?;
+    Ok(v != 0)
+}
+
+/// Reads a text column holding one of the store's enums.
+pub(crate) fn parsed<T>(row: &AnyRow, col: &str) -> sqlx::Result<T>
+where
+    T: std::str::FromStr<Err = ParseEnumError>,
+{
+    let v: String = row.try_get(col)?;
+    v.parse()
+        .map_err(|e: ParseEnumError| column_error(col, e.to_string()))
+}
+
+/// Reads a text column holding a JSON array of strings.
+pub(crate) fn string_list(row: &AnyRow, col: &str) -> sqlx::Result<Vec<String>> {
+    let v: String = row.try_get(col)?;
+    serde_json::from_str(&v).map_err(|e| column_error(col, format!("not a JSON list: {e}")))
+}

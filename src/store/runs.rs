@@ -1,0 +1,350 @@
+//! Runs: claiming slots, recording manual runs, reading history.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::error::ErrorKind;
+use sqlx::{AnyConnection, Row};
+
+use super::error::{Result, StoreError};
+use super::types::{AttemptRecord, JobId, NewRun, RunFilter, RunId, RunRecord, RunStatus};
+use super::{Store, ms, opt_ms, opt_time, parsed, string_list, time};
+
+/// `SELECT` of a run with its job's name, read by [`run_from_row`].
+/// `trigger` and `rows` are SQL keywords, hence quoted and renamed.
+macro_rules! run_select {
+    () => {
+        "SELECT r.id, r.job_id, j.name AS job_name, r.\"trigger\" AS run_trigger, r.status, \
+         r.slot, r.scheduled_for, r.queued_at, r.started_at, r.finished_at, r.attempt, \
+         r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of \
+         FROM runs r JOIN jobs j ON j.id = r.job_id"
+    };
+}
+
+pub(super) const SELECT_RUN: &str = concat!(run_select!(), " WHERE r.id = $1");
+
+/// Claims a slot: nothing is inserted (and no id returned) when the job
+/// already has a run for the slot, or when the job has been deleted.
+/// The WHERE clause also settles SQLite's INSERT-SELECT-ON CONFLICT parsing
+/// ambiguity.
+const CLAIM: &str = "\
+INSERT INTO runs (job_id, \"trigger\", status, slot, scheduled_for, queued_at, started_at,
+                  finished_at, attempt, instance_id, retry_of, error)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1)
+ON CONFLICT (job_id, slot) DO NOTHING
+RETURNING id";
+
+const INSERT: &str = "\
+INSERT INTO runs (job_id, \"trigger\", status, slot, scheduled_for, queued_at, started_at,
+                  finished_at, attempt, instance_id, retry_of, error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+RETURNING id";
+
+const INSERT_ATTEMPT: &str = "\
+INSERT INTO run_attempts (run_id, attempt, started_at, status) VALUES ($1, $2, $3, 'running')";
+
+// One statement per filter combination, so each uses its own index
+// (runs_job_id, runs_status_id, runs_job_status_id) instead of a generic
+// `$n IS NULL OR ...` plan.
+const LIST_ALL: &str = concat!(
+    run_select!(),
+    " WHERE r.id < $1 ORDER BY r.id DESC LIMIT $2"
+);
+const LIST_JOB: &str = concat!(
+    run_select!(),
+    " WHERE r.job_id = (SELECT id FROM jobs WHERE name = $3) AND r.id < $1 \
+     ORDER BY r.id DESC LIMIT $2"
+);
+const LIST_STATUS: &str = concat!(
+    run_select!(),
+    " WHERE r.status = $3 AND r.id < $1 ORDER BY r.id DESC LIMIT $2"
+);
+const LIST_JOB_STATUS: &str = concat!(
+    run_select!(),
+    " WHERE r.job_id = (SELECT id FROM jobs WHERE name = $3) AND r.status = $4 AND r.id < $1 \
+     ORDER BY r.id DESC LIMIT $2"
+);
+const RUNNING: &str = concat!(run_select!(), " WHERE r.status = 'running' ORDER BY r.id");
+
+/// Decodes a row selected with `run_select!()`.
+pub(super) fn run_from_row(row: &AnyRow) -> sqlx::Result<RunRecord> {
+    Ok(RunRecord {
+        id: row.try_get("id")?,
+        job_id: row.try_get("job_id")?,
+        job_name: row.try_get("job_name")?,
+        trigger: parsed(row, "run_trigger")?,
+        status: parsed(row, "status")?,
+        slot: opt_time(row, "slot")?,
+        scheduled_for: time(row, "scheduled_for")?,
+        queued_at: time(row, "queued_at")?,
+        started_at: opt_time(row, "started_at")?,
+        finished_at: opt_time(row, "finished_at")?,
+        attempt: row.try_get("attempt")?,
+        rows: row.try_get("run_rows")?,
+        bytes: row.try_get("bytes")?,
+        outputs: string_list(row, "outputs")?,
+        error: row.try_get("error")?,
+        instance_id: row.try_get("instance_id")?,
+        retry_of: row.try_get("retry_of")?,
+    })
+}
+
+/// Checks a new run's status and attempt before anything is written.
+fn check_new_run(run: &NewRun) -> Result<()> {
+    let ok = match run.status {
+        RunStatus::Queued | RunStatus::Skipped => true,
+        RunStatus::Running => run.attempt >= 1,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid {
+            what: format!(
+                "a new run must be queued, skipped, or running with attempt >= 1 (got {} with attempt {})",
+                run.status, run.attempt
+            ),
+        })
+    }
+}
+
+/// Inserts `run` with `sql` (either [`CLAIM`] or [`INSERT`]) and, for a run
+/// recorded as already running, its first attempt row.
+async fn insert_with(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    run: &NewRun,
+) -> sqlx::Result<Option<RunId>> {
+    let queued_at = ms(run.queued_at);
+    let (started_at, finished_at) = match run.status {
+        RunStatus::Running => (Some(queued_at), None),
+        RunStatus::Skipped => (None, Some(queued_at)),
+        _ => (None, None),
+    };
+    let id: Option<RunId> = sqlx::query_scalar(sql)
+        .bind(run.job_id)
+        .bind(run.trigger.as_str())
+        .bind(run.status.as_str())
+        .bind(opt_ms(run.slot))
+        .bind(ms(run.scheduled_for))
+        .bind(queued_at)
+        .bind(started_at)
+        .bind(finished_at)
+        .bind(i64::from(run.attempt))
+        .bind(run.instance_id.as_deref())
+        .bind(run.retry_of)
+        .bind(run.error.as_deref())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let (Some(id), RunStatus::Running) = (id, run.status) {
+        sqlx::query(INSERT_ATTEMPT)
+            .bind(id)
+            .bind(i64::from(run.attempt))
+            .bind(queued_at)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
+}
+
+impl Store {
+    /// Claims scheduled slots in one transaction. Each entry gets the new
+    /// run's id, or `None` when that job and slot already have a run (another
+    /// instance got there first) or the job no longer exists.
+    pub async fn claim_slots(&self, runs: &[NewRun]) -> Result<Vec<Option<RunId>>> {
+        for run in runs {
+            check_new_run(run)?;
+        }
+        let op = "claiming run slots";
+        // Inserting in one global order keeps two PostgreSQL instances
+        // claiming overlapping slots from deadlocking on each other's rows.
+        let mut order: Vec<usize> = (0..runs.len()).collect();
+        order.sort_by_key(|&i| (runs[i].job_id, runs[i].slot));
+        let mut ids = vec![None; runs.len()];
+        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        for i in order {
+            ids[i] = insert_with(&mut tx, CLAIM, &runs[i])
+                .await
+                .map_err(StoreError::query(op))?;
+        }
+        tx.commit().await.map_err(StoreError::query(op))?;
+        Ok(ids)
+    }
+
+    /// Records one run (manual, retry, or a skipped entry). `Conflict` when
+    /// its slot is taken, `NotFound` when the job does not exist.
+    pub async fn insert_run(&self, run: &NewRun) -> Result<RunId> {
+        check_new_run(run)?;
+        let op = "recording a run";
+        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        let id = match insert_with(&mut tx, INSERT, run).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return Err(StoreError::decode(op, "the insert returned no id")),
+            Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
+                return Err(StoreError::Conflict {
+                    what: format!("job {} already has a run for that slot", run.job_id),
+                });
+            }
+            Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::ForeignKeyViolation => {
+                return Err(StoreError::NotFound {
+                    what: format!("job {}", run.job_id),
+                });
+            }
+            Err(e) => return Err(StoreError::query(op)(e)),
+        };
+        tx.commit().await.map_err(StoreError::query(op))?;
+        Ok(id)
+    }
+
+    /// The newest slot recorded for a job (run or skipped), where missed-slot
+    /// detection resumes after a restart.
+    pub async fn last_slot(&self, job_id: JobId) -> Result<Option<DateTime<Utc>>> {
+        let op = "reading the last slot";
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(slot) FROM runs WHERE job_id = $1")
+            .bind(job_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::query(op))?;
+        v.map(|v| {
+            DateTime::from_timestamp_millis(v)
+                .ok_or_else(|| StoreError::decode(op, format!("slot {v} ms out of range")))
+        })
+        .transpose()
+    }
+
+    /// The newest slot of every job that has one, in one query: loading
+    /// many jobs must not cost a query each.
+    pub async fn last_slots(&self) -> Result<std::collections::HashMap<JobId, DateTime<Utc>>> {
+        let op = "reading the last slots";
+        let rows: Vec<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT job_id, MAX(slot) FROM runs WHERE slot IS NOT NULL GROUP BY job_id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::query(op))?;
+        rows.into_iter()
+            .filter_map(|(job, slot)| slot.map(|s| (job, s)))
+            .map(|(job, v)| {
+                DateTime::from_timestamp_millis(v)
+                    .map(|t| (job, t))
+                    .ok_or_else(|| StoreError::decode(op, format!("slot {v} ms out of range")))
+            })
+            .collect()
+    }
+
+    /// One run.
+    pub async fn get_run(&self, id: RunId) -> Result<Option<RunRecord>> {
+        let op = "reading a run";
+        let row = sqlx::query(SELECT_RUN)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::query(op))?;
+        row.as_ref()
+            .map(run_from_row)
+            .transpose()
+            .map_err(StoreError::query(op))
+    }
+
+    /// A run's attempts, first to last.
+    pub async fn attempts(&self, run_id: RunId) -> Result<Vec<AttemptRecord>> {
+        let op = "reading run attempts";
+        let rows = sqlx::query(
+            "SELECT run_id, attempt, started_at, finished_at, status, error \
+             FROM run_attempts WHERE run_id = $1 ORDER BY attempt",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(op))?;
+        rows.iter()
+            .map(|row| -> sqlx::Result<AttemptRecord> {
+                Ok(AttemptRecord {
+                    run_id: row.try_get("run_id")?,
+                    attempt: row.try_get("attempt")?,
+                    started_at: time(row, "started_at")?,
+                    finished_at: opt_time(row, "finished_at")?,
+                    status: parsed(row, "status")?,
+                    error: row.try_get("error")?,
+                })
+            })
+            .collect::<sqlx::Result<_>>()
+            .map_err(StoreError::query(op))
+    }
+
+    /// Runs matching `filter`, newest first. Page by passing the last id of
+    /// one page as `before_id` of the next.
+    pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>> {
+        let op = "listing runs";
+        let before = filter.before_id.unwrap_or(i64::MAX);
+        let limit = filter.limit.max(0);
+        let query = match (&filter.job, filter.status) {
+            (None, None) => sqlx::query(LIST_ALL).bind(before).bind(limit),
+            (Some(job), None) => sqlx::query(LIST_JOB).bind(before).bind(limit).bind(job),
+            (None, Some(status)) => sqlx::query(LIST_STATUS)
+                .bind(before)
+                .bind(limit)
+                .bind(status.as_str()),
+            (Some(job), Some(status)) => sqlx::query(LIST_JOB_STATUS)
+                .bind(before)
+                .bind(limit)
+                .bind(job)
+                .bind(status.as_str()),
+        };
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query(op))?;
+        rows.iter()
+            .map(run_from_row)
+            .collect::<sqlx::Result<_>>()
+            .map_err(StoreError::query(op))
+    }
+
+    /// Runs in progress (`running`), oldest first.
+    pub async fn running_runs(&self) -> Result<Vec<RunRecord>> {
+        let op = "listing running runs";
+        let rows = sqlx::query(RUNNING)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query(op))?;
+        rows.iter()
+            .map(run_from_row)
+            .collect::<sqlx::Result<_>>()
+            .map_err(StoreError::query(op))
+    }
+
+    /// Deletes finished runs (with their attempts and logs) that ended before
+    /// `older_than`, and commands and stopped or silent instances older than
+    /// that. Returns how many runs were deleted. Runs still queued or running
+    /// are kept whatever their age.
+    pub async fn prune_history(&self, older_than: DateTime<Utc>) -> Result<u64> {
+        let op = "pruning history";
+        let cutoff = ms(older_than);
+        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        let runs = sqlx::query(
+            "DELETE FROM runs \
+             WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted', 'skipped') \
+             AND COALESCE(finished_at, queued_at) < $1",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query(op))?
+        .rows_affected();
+        sqlx::query("DELETE FROM commands WHERE requested_at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
+        sqlx::query(
+            "DELETE FROM instances WHERE heartbeat_at < $1 \
+             AND id NOT IN (SELECT instance_id FROM scheduler_lease WHERE instance_id IS NOT NULL)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query(op))?;
+        tx.commit().await.map_err(StoreError::query(op))?;
+        Ok(runs)
+    }
+}

@@ -1,0 +1,204 @@
+//! Group-committed run writes, attempts and logs.
+
+use super::{TestDb, at, seed_job, slot_run, store_test};
+use crate::store::{LogLine, RunId, RunStatus, RunWrite, StoreError};
+
+store_test!(
+    lifecycle_with_retry_records_attempts,
+    writes_to_final_or_missing_runs_change_nothing,
+    invalid_writes_are_rejected_before_anything_is_written,
+    logs_come_back_in_order_and_page,
+);
+
+/// A log line of `run` at `at(seq)`.
+pub(super) fn log(run_id: RunId, seq: i64, message: &str) -> RunWrite {
+    RunWrite::Log(LogLine {
+        run_id,
+        seq,
+        ts: at(seq),
+        level: "INFO".to_owned(),
+        message: message.to_owned(),
+    })
+}
+
+fn started(run_id: RunId, attempt: i32, secs: i64) -> RunWrite {
+    RunWrite::Started {
+        run_id,
+        attempt,
+        instance_id: "inst-a".to_owned(),
+        at: at(secs),
+    }
+}
+
+fn finished(run_id: RunId, attempt: i32, status: RunStatus, secs: i64) -> RunWrite {
+    RunWrite::Finished {
+        run_id,
+        attempt,
+        status,
+        at: at(secs),
+        rows: Some(42),
+        bytes: Some(4096),
+        outputs: vec!["/srv/a.csv".to_owned(), "s3://b/a.csv".to_owned()],
+        error: None,
+    }
+}
+
+async fn lifecycle_with_retry_records_attempts(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    let run = store
+        .claim_slots(&[slot_run(job.id, 0)])
+        .await
+        .expect("claim")[0]
+        .expect("won");
+    let queued = store.get_run(run).await.expect("get").expect("run");
+    assert_eq!(queued.status, RunStatus::Queued);
+    assert_eq!(queued.job_name, "a");
+    assert_eq!(queued.slot, Some(at(0)));
+    assert!(queued.outputs.is_empty());
+
+    store
+        .write_batch(&[
+            started(run, 1, 10),
+            log(run, 1, "connecting"),
+            RunWrite::AttemptFailed {
+                run_id: run,
+                attempt: 1,
+                at: at(20),
+                error: "connection reset".to_owned(),
+            },
+        ])
+        .await
+        .expect("first attempt");
+    let running = store.get_run(run).await.expect("get").expect("run");
+    assert_eq!(running.status, RunStatus::Running);
+    assert_eq!(running.instance_id.as_deref(), Some("inst-a"));
+
+    store
+        .write_batch(&[
+            started(run, 2, 50),
+            finished(run, 2, RunStatus::Succeeded, 65),
+        ])
+        .await
+        .expect("second attempt");
+    let done = store.get_run(run).await.expect("get").expect("run");
+    assert_eq!(done.status, RunStatus::Succeeded);
+    assert_eq!(done.attempt, 2);
+    assert_eq!(done.started_at, Some(at(10)), "the first attempt's start");
+    assert_eq!(done.finished_at, Some(at(65)));
+    assert_eq!(done.duration_ms(), Some(55_000));
+    assert_eq!((done.rows, done.bytes), (Some(42), Some(4096)));
+    assert_eq!(done.outputs, ["/srv/a.csv", "s3://b/a.csv"]);
+    assert_eq!(done.error, None);
+
+    let attempts = store.attempts(run).await.expect("attempts");
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0].status, RunStatus::Failed);
+    assert_eq!(attempts[0].error.as_deref(), Some("connection reset"));
+    assert_eq!(
+        (attempts[0].started_at, attempts[0].finished_at),
+        (at(10), Some(at(20)))
+    );
+    assert_eq!(attempts[1].status, RunStatus::Succeeded);
+    assert_eq!(
+        (attempts[1].started_at, attempts[1].finished_at),
+        (at(50), Some(at(65)))
+    );
+    assert!(store.running_runs().await.expect("running").is_empty());
+}
+
+async fn writes_to_final_or_missing_runs_change_nothing(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    let run = store
+        .claim_slots(&[slot_run(job.id, 0)])
+        .await
+        .expect("claim")[0]
+        .expect("won");
+    // Cancelled while queued: no attempt exists.
+    store
+        .write_batch(&[RunWrite::Finished {
+            run_id: run,
+            attempt: 0,
+            status: RunStatus::Cancelled,
+            at: at(5),
+            rows: None,
+            bytes: None,
+            outputs: vec![],
+            error: Some("cancelled by operator".to_owned()),
+        }])
+        .await
+        .expect("cancel");
+    let before = store.get_run(run).await.expect("get").expect("run");
+    assert_eq!(before.status, RunStatus::Cancelled);
+    // A late start and finish for the cancelled run, and writes for a run
+    // that does not exist, in one batch with a valid log line.
+    store
+        .write_batch(&[
+            started(run, 1, 6),
+            finished(run, 1, RunStatus::Succeeded, 7),
+            started(9_999, 1, 6),
+            finished(9_999, 1, RunStatus::Failed, 7),
+            log(9_999, 1, "lost"),
+            log(run, 1, "kept"),
+        ])
+        .await
+        .expect("batch with stale entries");
+    assert_eq!(store.get_run(run).await.expect("get").expect("run"), before);
+    assert!(store.attempts(run).await.expect("attempts").is_empty());
+    assert_eq!(store.run_logs(run, 0, 10).await.expect("logs").len(), 1);
+    assert!(store.get_run(9_999).await.expect("get").is_none());
+}
+
+async fn invalid_writes_are_rejected_before_anything_is_written(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    let run = store
+        .claim_slots(&[slot_run(job.id, 0)])
+        .await
+        .expect("claim")[0]
+        .expect("won");
+    let err = store
+        .write_batch(&[started(run, 1, 1), finished(run, 1, RunStatus::Running, 2)])
+        .await
+        .expect_err("running is not final");
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
+    let err = store
+        .write_batch(&[started(run, 0, 1)])
+        .await
+        .expect_err("attempt 0");
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
+    let unchanged = store.get_run(run).await.expect("get").expect("run");
+    assert_eq!(unchanged.status, RunStatus::Queued);
+    store.write_batch(&[]).await.expect("empty batch");
+}
+
+async fn logs_come_back_in_order_and_page(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    let ids = store
+        .claim_slots(&[slot_run(job.id, 0), slot_run(job.id, 300)])
+        .await
+        .expect("claim");
+    let (run, other) = (ids[0].expect("won"), ids[1].expect("won"));
+    // Written out of order and interleaved with another run's lines.
+    let mut writes: Vec<RunWrite> = (1..=25)
+        .rev()
+        .map(|seq| log(run, seq, &format!("line {seq}")))
+        .collect();
+    writes.push(log(other, 1, "other"));
+    writes.push(log(run, 3, "duplicate seq is dropped"));
+    store.write_batch(&writes).await.expect("logs");
+
+    let first = store.run_logs(run, 0, 10).await.expect("page 1");
+    let seqs: Vec<i64> = first.iter().map(|l| l.seq).collect();
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+    assert_eq!(first[2].message, "line 3");
+    assert_eq!(first[0].ts, at(1));
+    assert_eq!(first[0].level, "INFO");
+    let next = store.run_logs(run, 10, 100).await.expect("page 2");
+    assert_eq!(next.len(), 15);
+    assert_eq!(next.last().map(|l| l.seq), Some(25));
+    assert!(store.run_logs(run, 25, 10).await.expect("end").is_empty());
+    assert_eq!(store.run_logs(other, 0, 10).await.expect("other").len(), 1);
+}
