@@ -38,7 +38,10 @@ impl Clock for SystemClock {
     }
 
     fn sleep_until(&self, deadline: DateTime<Utc>) -> BoxFuture<'static, ()> {
-        let wait = (deadline - Utc::now()).to_std().unwrap_or_default().min(MAX_REAL_SLEEP);
+        let wait = (deadline - Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .min(MAX_REAL_SLEEP);
         Box::pin(tokio::time::sleep(wait))
     }
 }
@@ -53,7 +56,10 @@ pub struct VirtualClock {
 impl VirtualClock {
     /// A clock stopped at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
-        VirtualClock { inner: Arc::new(Mutex::new(start)), tick: watch::channel(start).0 }
+        VirtualClock {
+            inner: Arc::new(Mutex::new(start)),
+            tick: watch::channel(start).0,
+        }
     }
 
     /// Move to `to` (never backwards) and wake whoever is due.

@@ -22,7 +22,9 @@ pub fn spawn_printer(bus: &EventBus, format: LogFormat) -> tokio::task::JoinHand
                         level: Level::Warn,
                         job: None,
                         run_id: None,
-                        message: format!("{missed} log lines were not printed: output could not keep up"),
+                        message: format!(
+                            "{missed} log lines were not printed: output could not keep up"
+                        ),
                     },
                     format,
                 ),
@@ -78,7 +80,8 @@ mod tests {
 
     #[test]
     fn json_lines_have_the_documented_keys() {
-        let value: serde_json::Value = serde_json::from_str(&render(&line(), LogFormat::Json)).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&render(&line(), LogFormat::Json)).unwrap();
         assert_eq!(value["ts"], "2026-03-08T07:00:00.000Z");
         assert_eq!(value["level"], "info");
         assert_eq!(value["job"], "daily-sales");

@@ -57,7 +57,9 @@ pub fn capture_run(run_id: RunId, job: &str, store: LineStore, bus: EventBus) ->
         store,
         bus,
     });
-    RUNS.lock().unwrap_or_else(|p| p.into_inner()).insert(run_id, sink);
+    RUNS.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(run_id, sink);
     RunCapture { run_id }
 }
 
@@ -69,12 +71,17 @@ pub struct RunCapture {
 
 impl Drop for RunCapture {
     fn drop(&mut self) {
-        let sink = RUNS.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.run_id);
+        let sink = RUNS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.run_id);
         if let Some(sink) = sink {
             let dropped = sink.dropped.load(Ordering::Relaxed);
             if dropped > 0 {
                 let seq = sink.seq.fetch_add(1, Ordering::Relaxed);
-                let message = format!("{dropped} more log lines were dropped (at most {MAX_LINES_PER_RUN} are kept per run)");
+                let message = format!(
+                    "{dropped} more log lines were dropped (at most {MAX_LINES_PER_RUN} are kept per run)"
+                );
                 emit(&sink, self.run_id, seq, Level::Warn, message);
             }
         }
@@ -83,13 +90,25 @@ impl Drop for RunCapture {
 
 fn emit(sink: &RunSink, run_id: RunId, seq: i64, level: Level, message: String) {
     let ts = Utc::now();
-    let line = LogLine { run_id, seq, ts, level: level.as_str().to_string(), message: message.clone() };
+    let line = LogLine {
+        run_id,
+        seq,
+        ts,
+        level: level.as_str().to_string(),
+        message: message.clone(),
+    };
     // The store's queue is deep; if it is ever full the line is still shown
     // live, and the loss is counted like lines over the cap.
     if !(sink.store)(line) {
         sink.dropped.fetch_add(1, Ordering::Relaxed);
     }
-    let _ = sink.bus.send(Event::Log(LogEvent { ts, level, job: Some(sink.job.clone()), run_id: Some(run_id), message }));
+    let _ = sink.bus.send(Event::Log(LogEvent {
+        ts,
+        level,
+        job: Some(sink.job.clone()),
+        run_id: Some(run_id),
+        message,
+    }));
 }
 
 /// Marks a span as a run's: `tracing::info_span!("run", run_id = 7, job = "x")`.
@@ -111,16 +130,20 @@ where
     }
 
     fn on_event(&self, event: &TracingEvent<'_>, ctx: Context<'_, S>) {
-        let run_id = ctx
-            .event_scope(event)
-            .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<RunTag>().map(|t| t.0)));
+        let run_id = ctx.event_scope(event).and_then(|mut scope| {
+            scope.find_map(|span| span.extensions().get::<RunTag>().map(|t| t.0))
+        });
         let level = Level::from_tracing(event.metadata().level());
         let mut message = MessageVisitor::default();
         event.record(&mut message);
         let text = message.finish();
         match run_id {
             Some(run_id) => {
-                let sink = RUNS.lock().unwrap_or_else(|p| p.into_inner()).get(&run_id).cloned();
+                let sink = RUNS
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&run_id)
+                    .cloned();
                 if let Some(sink) = sink {
                     let seq = sink.seq.fetch_add(1, Ordering::Relaxed);
                     if seq >= MAX_LINES_PER_RUN {
@@ -131,8 +154,18 @@ where
                 }
             }
             None => {
-                if let Some(bus) = PROCESS_BUS.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                    let _ = bus.send(Event::Log(LogEvent { ts: Utc::now(), level, job: None, run_id: None, message: text }));
+                if let Some(bus) = PROCESS_BUS
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                {
+                    let _ = bus.send(Event::Log(LogEvent {
+                        ts: Utc::now(),
+                        level,
+                        job: None,
+                        run_id: None,
+                        message: text,
+                    }));
                 }
             }
         }
@@ -201,5 +234,7 @@ pub fn init() {
     let filter = tracing_subscriber::filter::Targets::new()
         .with_target("cronport", tracing::Level::INFO)
         .with_default(tracing::Level::WARN);
-    let _ = tracing_subscriber::registry().with(CaptureLayer.with_filter(filter)).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(CaptureLayer.with_filter(filter))
+        .try_init();
 }

@@ -5,7 +5,10 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = cronport::cli::Cli::parse();
     cronport::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cronport: cannot start the async runtime: {e}");

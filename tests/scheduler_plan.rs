@@ -14,7 +14,10 @@ fn job(body: &str) -> Arc<Job> {
         "name = \"j\"\nsource = {{ kind = \"command\", argv = [\"true\"] }}\nformat = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n{body}"
     );
     let spec: JobSpec = toml::from_str(&text).unwrap();
-    let known = Known { destinations: ["out".to_string()].into(), ..Known::default() };
+    let known = Known {
+        destinations: ["out".to_string()].into(),
+        ..Known::default()
+    };
     Arc::new(spec.validate(&known).unwrap())
 }
 
@@ -46,7 +49,14 @@ fn skips(effects: &[Effect]) -> Vec<Skipped> {
 fn three_days_down(policy: &str) -> (Planner, Vec<Effect>, DateTime<Utc>) {
     let t0 = utc(2026, 3, 6, 12, 0);
     let mut planner = Planner::new();
-    planner.set_job(1, job(&format!("schedule = \"0 * * * *\"\ncatch_up = \"{policy}\"")), false, t0);
+    planner.set_job(
+        1,
+        job(&format!(
+            "schedule = \"0 * * * *\"\ncatch_up = \"{policy}\""
+        )),
+        false,
+        t0,
+    );
     let now = t0 + Duration::hours(72) + Duration::minutes(10);
     let effects = planner.due(now);
     (planner, effects, t0)
@@ -61,7 +71,11 @@ fn catch_up_skip_records_every_missed_slot_as_one_entry() {
     assert_eq!(skipped[0].count, 72);
     assert_eq!(skipped[0].first, t0 + Duration::hours(1));
     assert_eq!(skipped[0].last, t0 + Duration::hours(72));
-    assert!(skipped[0].reason.contains("missed 72 slots"), "{}", skipped[0].reason);
+    assert!(
+        skipped[0].reason.contains("missed 72 slots"),
+        "{}",
+        skipped[0].reason
+    );
     assert!(skipped[0].reason.contains("catch_up = skip"));
     assert_eq!(planner.next_deadline(), Some(t0 + Duration::hours(73)));
 }
@@ -69,7 +83,10 @@ fn catch_up_skip_records_every_missed_slot_as_one_entry() {
 #[test]
 fn catch_up_latest_runs_the_newest_and_records_the_rest() {
     let (mut planner, effects, t0) = three_days_down("latest");
-    assert_eq!(starts(&effects), vec![(t0 + Duration::hours(72), Trigger::CatchUp)]);
+    assert_eq!(
+        starts(&effects),
+        vec![(t0 + Duration::hours(72), Trigger::CatchUp)]
+    );
     let skipped = skips(&effects);
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].count, 71);
@@ -96,7 +113,9 @@ fn catch_up_all_runs_each_slot_in_the_window_oldest_first() {
         }
         ran.extend(next);
     }
-    let expected: Vec<_> = (49..=72).map(|h| (t0 + Duration::hours(h), Trigger::CatchUp)).collect();
+    let expected: Vec<_> = (49..=72)
+        .map(|h| (t0 + Duration::hours(h), Trigger::CatchUp))
+        .collect();
     assert_eq!(ran, expected);
 }
 
@@ -104,14 +123,24 @@ fn catch_up_all_runs_each_slot_in_the_window_oldest_first() {
 fn catch_up_window_limits_what_counts() {
     let t0 = utc(2026, 3, 6, 12, 0);
     let mut planner = Planner::new();
-    planner.set_job(1, job("schedule = \"0 * * * *\"\ncatch_up = \"all\"\ncatch_up_window = \"3h\""), false, t0);
+    planner.set_job(
+        1,
+        job("schedule = \"0 * * * *\"\ncatch_up = \"all\"\ncatch_up_window = \"3h\""),
+        false,
+        t0,
+    );
     let effects = planner.due(t0 + Duration::hours(72) + Duration::minutes(10));
     assert_eq!(skips(&effects)[0].count, 69);
     let mut ran = starts(&effects);
     ran.extend(starts(&planner.run_ended(1)));
     ran.extend(starts(&planner.run_ended(1)));
     assert!(starts(&planner.run_ended(1)).is_empty());
-    assert_eq!(ran.iter().map(|r| r.0).collect::<Vec<_>>(), (70..=72).map(|h| t0 + Duration::hours(h)).collect::<Vec<_>>());
+    assert_eq!(
+        ran.iter().map(|r| r.0).collect::<Vec<_>>(),
+        (70..=72)
+            .map(|h| t0 + Duration::hours(h))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -119,7 +148,10 @@ fn catch_up_across_a_dst_change_counts_real_slots() {
     // Daily at 02:30 New York, down from Mar 6 to Mar 10: the Mar 8 slot
     // falls in the spring-forward gap and runs at 03:00 EDT, still one slot.
     let tz = chrono_tz::America::New_York;
-    let last = tz.with_ymd_and_hms(2026, 3, 6, 2, 30, 0).unwrap().with_timezone(&Utc);
+    let last = tz
+        .with_ymd_and_hms(2026, 3, 6, 2, 30, 0)
+        .unwrap()
+        .with_timezone(&Utc);
     let mut planner = Planner::new();
     planner.set_job(
         1,
@@ -127,7 +159,10 @@ fn catch_up_across_a_dst_change_counts_real_slots() {
         false,
         last,
     );
-    let now = tz.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap().with_timezone(&Utc);
+    let now = tz
+        .with_ymd_and_hms(2026, 3, 10, 12, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
     let skipped = skips(&planner.due(now));
     assert_eq!(skipped[0].count, 4);
     assert_eq!(skipped[0].first, utc(2026, 3, 7, 7, 30));
@@ -138,9 +173,17 @@ fn catch_up_across_a_dst_change_counts_real_slots() {
 fn slots_a_little_late_run_as_scheduled() {
     let t0 = utc(2026, 3, 6, 12, 0);
     let mut planner = Planner::new();
-    planner.set_job(1, job("schedule = \"0 * * * *\"\ncatch_up = \"skip\""), false, t0);
+    planner.set_job(
+        1,
+        job("schedule = \"0 * * * *\"\ncatch_up = \"skip\""),
+        false,
+        t0,
+    );
     let effects = planner.due(t0 + Duration::hours(1) + Duration::seconds(3));
-    assert_eq!(starts(&effects), vec![(t0 + Duration::hours(1), Trigger::Schedule)]);
+    assert_eq!(
+        starts(&effects),
+        vec![(t0 + Duration::hours(1), Trigger::Schedule)]
+    );
     assert!(skips(&effects).is_empty());
 }
 
@@ -148,9 +191,17 @@ fn slots_a_little_late_run_as_scheduled() {
 fn slow(policy: &str) -> (Planner, DateTime<Utc>) {
     let t0 = utc(2026, 11, 1, 5, 0);
     let mut planner = Planner::new();
-    planner.set_job(1, job(&format!("schedule = \"* * * * *\"\noverlap = \"{policy}\"")), false, t0);
+    planner.set_job(
+        1,
+        job(&format!("schedule = \"* * * * *\"\noverlap = \"{policy}\"")),
+        false,
+        t0,
+    );
     let first = planner.due(t0 + Duration::minutes(1));
-    assert_eq!(starts(&first), vec![(t0 + Duration::minutes(1), Trigger::Schedule)]);
+    assert_eq!(
+        starts(&first),
+        vec![(t0 + Duration::minutes(1), Trigger::Schedule)]
+    );
     (planner, t0)
 }
 
@@ -165,7 +216,10 @@ fn overlap_skip_records_the_slot() {
     assert!(skipped[0].reason.contains("overlap = skip"));
     // Once the run ends nothing is owed.
     assert!(planner.run_ended(1).is_empty());
-    assert_eq!(starts(&planner.due(t0 + Duration::minutes(3))), vec![(t0 + Duration::minutes(3), Trigger::Schedule)]);
+    assert_eq!(
+        starts(&planner.due(t0 + Duration::minutes(3))),
+        vec![(t0 + Duration::minutes(3), Trigger::Schedule)]
+    );
 }
 
 #[test]
@@ -177,15 +231,24 @@ fn overlap_queue_one_keeps_only_the_newest() {
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].first, t0 + Duration::minutes(2));
     assert!(skipped[0].reason.contains("queue_one"));
-    assert_eq!(starts(&planner.run_ended(1)), vec![(t0 + Duration::minutes(3), Trigger::Schedule)]);
+    assert_eq!(
+        starts(&planner.run_ended(1)),
+        vec![(t0 + Duration::minutes(3), Trigger::Schedule)]
+    );
     assert!(planner.run_ended(1).is_empty());
 }
 
 #[test]
 fn overlap_allow_starts_alongside() {
     let (mut planner, t0) = slow("allow");
-    assert_eq!(starts(&planner.due(t0 + Duration::minutes(2))), vec![(t0 + Duration::minutes(2), Trigger::Schedule)]);
-    assert_eq!(starts(&planner.due(t0 + Duration::minutes(3))), vec![(t0 + Duration::minutes(3), Trigger::Schedule)]);
+    assert_eq!(
+        starts(&planner.due(t0 + Duration::minutes(2))),
+        vec![(t0 + Duration::minutes(2), Trigger::Schedule)]
+    );
+    assert_eq!(
+        starts(&planner.due(t0 + Duration::minutes(3))),
+        vec![(t0 + Duration::minutes(3), Trigger::Schedule)]
+    );
 }
 
 #[test]
@@ -196,7 +259,11 @@ fn overlap_cancel_previous_cancels_then_starts() {
         effects,
         vec![
             Effect::CancelRunning { job: 1 },
-            Effect::Start { job: 1, slot: t0 + Duration::minutes(2), trigger: Trigger::Schedule }
+            Effect::Start {
+                job: 1,
+                slot: t0 + Duration::minutes(2),
+                trigger: Trigger::Schedule
+            }
         ]
     );
 }
@@ -209,7 +276,11 @@ fn paused_jobs_do_not_fire_and_resume_from_now() {
     assert!(planner.due(t0 + Duration::hours(5)).is_empty());
     // Resuming does not catch up what passed while paused.
     planner.set_paused(1, false, t0 + Duration::hours(5) + Duration::minutes(1));
-    assert!(planner.due(t0 + Duration::hours(5) + Duration::minutes(30)).is_empty());
+    assert!(
+        planner
+            .due(t0 + Duration::hours(5) + Duration::minutes(30))
+            .is_empty()
+    );
     assert_eq!(
         starts(&planner.due(t0 + Duration::hours(6))),
         vec![(t0 + Duration::hours(6), Trigger::Schedule)]
@@ -225,13 +296,26 @@ fn the_timeline_orders_many_jobs_and_wakes_for_the_earliest() {
     let mut planner = Planner::new();
     planner.set_job(1, job("schedule = \"0 * * * *\""), false, t0);
     planner.set_job(2, job("schedule = \"*/15 * * * *\""), false, t0);
-    planner.set_job(3, job("schedule = \"daily at 13:05\"\ntimezone = \"UTC\""), false, t0);
+    planner.set_job(
+        3,
+        job("schedule = \"daily at 13:05\"\ntimezone = \"UTC\""),
+        false,
+        t0,
+    );
     assert_eq!(planner.next_deadline(), Some(t0 + Duration::minutes(15)));
-    assert_eq!(starts(&planner.due(t0 + Duration::minutes(15))), vec![(t0 + Duration::minutes(15), Trigger::Schedule)]);
+    assert_eq!(
+        starts(&planner.due(t0 + Duration::minutes(15))),
+        vec![(t0 + Duration::minutes(15), Trigger::Schedule)]
+    );
     planner.run_ended(2);
     assert_eq!(planner.next_deadline(), Some(t0 + Duration::minutes(30)));
     // Replacing a job drops its old timeline entries; removing one drops all.
-    planner.set_job(2, job("schedule = \"daily at 18:00\"\ntimezone = \"UTC\""), false, t0);
+    planner.set_job(
+        2,
+        job("schedule = \"daily at 18:00\"\ntimezone = \"UTC\""),
+        false,
+        t0,
+    );
     assert_eq!(planner.next_deadline(), Some(t0 + Duration::hours(1)));
     planner.remove_job(1);
     assert_eq!(planner.next_deadline(), Some(t0 + Duration::minutes(65)));

@@ -25,7 +25,11 @@ async fn start(world: &World, clock: &VirtualClock, bus: cronport::events::Event
             .iter()
             .map(|(n, c)| (n.clone(), Arc::from(c.build())))
             .collect();
-        cronport::export::Pipeline::new(connections, destinations, world.config.scheduler.spool_dir.clone())
+        cronport::export::Pipeline::new(
+            connections,
+            destinations,
+            world.config.scheduler.spool_dir.clone(),
+        )
     };
     Scheduler::start(Parts {
         store: world.store.clone(),
@@ -79,18 +83,38 @@ timeout = "2m""#,
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     clock.set(slot + Duration::minutes(2));
     let (status, error) = wait_for(&mut rx, "run finished", |e| match e {
-        Event::RunFinished { run_id: id, status, error, .. } if *id == run_id => Some((*status, error.clone())),
+        Event::RunFinished {
+            run_id: id,
+            status,
+            error,
+            ..
+        } if *id == run_id => Some((*status, error.clone())),
         _ => None,
     })
     .await;
     assert_eq!(status, RunStatus::Failed);
-    assert!(error.as_deref().unwrap_or("").contains("timeout"), "{error:?}");
+    assert!(
+        error.as_deref().unwrap_or("").contains("timeout"),
+        "{error:?}"
+    );
     scheduler.shutdown().await.unwrap();
     let run = world.store.get_run(run_id).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::Failed);
-    assert!(run.error.unwrap().starts_with("timeout: the attempt ran longer than 2m"));
-    assert!(files_under(&world.exports()).is_empty(), "{:?}", files_under(&world.exports()));
-    assert!(files_under(&world.spool()).is_empty(), "{:?}", files_under(&world.spool()));
+    assert!(
+        run.error
+            .unwrap()
+            .starts_with("timeout: the attempt ran longer than 2m")
+    );
+    assert!(
+        files_under(&world.exports()).is_empty(),
+        "{:?}",
+        files_under(&world.exports())
+    );
+    assert!(
+        files_under(&world.spool()).is_empty(),
+        "{:?}",
+        files_under(&world.spool())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,14 +137,25 @@ retries = 2"#,
     clock.set(slot);
     for (attempt, ceiling) in [(1u32, 30i64), (2, 60)] {
         let (at, error) = wait_for(&mut rx, "retry scheduled", |e| match e {
-            Event::RetryScheduled { attempt: a, at, error, .. } if *a == attempt => Some((*at, error.clone())),
+            Event::RetryScheduled {
+                attempt: a,
+                at,
+                error,
+                ..
+            } if *a == attempt => Some((*at, error.clone())),
             _ => None,
         })
         .await;
         use cronport::clock::Clock as _;
         let wait = at - clock.now();
-        assert!(wait >= Duration::zero() && wait <= Duration::seconds(ceiling), "attempt {attempt}: waits {wait}");
-        assert!(error.contains("exited with exit status: 3") && error.contains("boom"), "{error}");
+        assert!(
+            wait >= Duration::zero() && wait <= Duration::seconds(ceiling),
+            "attempt {attempt}: waits {wait}"
+        );
+        assert!(
+            error.contains("exited with exit status: 3") && error.contains("boom"),
+            "{error}"
+        );
         clock.set(at);
     }
     let (run_id, status) = wait_for(&mut rx, "run finished", |e| match e {
@@ -136,8 +171,15 @@ retries = 2"#,
     assert_eq!(attempts.len(), 3);
     assert!(attempts.iter().all(|a| a.status == RunStatus::Failed));
     let logs = world.store.run_logs(run_id, -1, 100).await.unwrap();
-    assert!(logs.iter().any(|l| l.message.contains("stderr: boom")), "{logs:?}");
-    assert!(logs.iter().any(|l| l.message.contains("attempt 3 of 3 failed")), "{logs:?}");
+    assert!(
+        logs.iter().any(|l| l.message.contains("stderr: boom")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.message.contains("attempt 3 of 3 failed")),
+        "{logs:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,18 +198,37 @@ destinations = ["out"]"#,
     let (bus, mut rx) = bus();
     let scheduler = start(&world, &clock, bus).await;
     let commands = scheduler.commands();
-    commands.send(Command::Pause { job: "report".into() }).await.unwrap();
-    wait_for(&mut rx, "job paused", |e| matches!(e, Event::JobChanged { .. }).then_some(())).await;
+    commands
+        .send(Command::Pause {
+            job: "report".into(),
+        })
+        .await
+        .unwrap();
+    wait_for(&mut rx, "job paused", |e| {
+        matches!(e, Event::JobChanged { .. }).then_some(())
+    })
+    .await;
     assert!(world.store.get_job("report").await.unwrap().unwrap().paused);
     // Two slots pass while paused: nothing runs.
     let slot = next_minute(&clock);
     clock.set(slot + Duration::minutes(1));
     // Run now works while paused.
     let (reply, answer) = tokio::sync::oneshot::channel();
-    commands.send(Command::RunNow { job: "report".into(), reply: Some(reply) }).await.unwrap();
+    commands
+        .send(Command::RunNow {
+            job: "report".into(),
+            reply: Some(reply),
+        })
+        .await
+        .unwrap();
     let manual = answer.await.unwrap().unwrap();
     let finished = wait_for(&mut rx, "manual run finished", |e| match e {
-        Event::RunFinished { run_id, status, outputs, .. } if *run_id == manual => Some((*status, outputs.clone())),
+        Event::RunFinished {
+            run_id,
+            status,
+            outputs,
+            ..
+        } if *run_id == manual => Some((*status, outputs.clone())),
         _ => None,
     })
     .await;
@@ -178,16 +239,34 @@ destinations = ["out"]"#,
     assert_eq!(runs.len(), 1, "only the manual run: {runs:?}");
     assert_eq!(runs[0].trigger, Trigger::Manual);
     // Resumed: the next slot runs, the ones that passed are not caught up.
-    commands.send(Command::Resume { job: "report".into() }).await.unwrap();
-    wait_for(&mut rx, "job resumed", |e| matches!(e, Event::JobChanged { .. }).then_some(())).await;
+    commands
+        .send(Command::Resume {
+            job: "report".into(),
+        })
+        .await
+        .unwrap();
+    wait_for(&mut rx, "job resumed", |e| {
+        matches!(e, Event::JobChanged { .. }).then_some(())
+    })
+    .await;
     clock.set(slot + Duration::minutes(2));
     let (trigger, scheduled_for) = wait_for(&mut rx, "scheduled run", |e| match e {
-        Event::RunQueued { trigger, scheduled_for, .. } => Some((*trigger, *scheduled_for)),
+        Event::RunQueued {
+            trigger,
+            scheduled_for,
+            ..
+        } => Some((*trigger, *scheduled_for)),
         _ => None,
     })
     .await;
-    assert_eq!((trigger, scheduled_for), (Trigger::Schedule, slot + Duration::minutes(2)));
-    wait_for(&mut rx, "scheduled run finished", |e| matches!(e, Event::RunFinished { .. }).then_some(())).await;
+    assert_eq!(
+        (trigger, scheduled_for),
+        (Trigger::Schedule, slot + Duration::minutes(2))
+    );
+    wait_for(&mut rx, "scheduled run finished", |e| {
+        matches!(e, Event::RunFinished { .. }).then_some(())
+    })
+    .await;
     scheduler.shutdown().await.unwrap();
     assert_eq!(files_under(&world.exports()).len(), 2);
 }
@@ -213,16 +292,39 @@ catch_up = "latest""#,
     let scheduler = start(&world, &clock, bus).await;
     let newest = clock.now().duration_trunc(Duration::hours(1)).unwrap();
     let (trigger, slot) = wait_for(&mut rx, "catch-up run", |e| match e {
-        Event::RunQueued { trigger, scheduled_for, .. } => Some((*trigger, *scheduled_for)),
+        Event::RunQueued {
+            trigger,
+            scheduled_for,
+            ..
+        } => Some((*trigger, *scheduled_for)),
         _ => None,
     })
     .await;
     assert_eq!((trigger, slot), (Trigger::CatchUp, newest));
-    wait_for(&mut rx, "catch-up finished", |e| matches!(e, Event::RunFinished { .. }).then_some(())).await;
+    wait_for(&mut rx, "catch-up finished", |e| {
+        matches!(e, Event::RunFinished { .. }).then_some(())
+    })
+    .await;
     scheduler.shutdown().await.unwrap();
     let runs = world.store.list_runs(&RunFilter::default()).await.unwrap();
-    let skipped: Vec<_> = runs.iter().filter(|r| r.status == RunStatus::Skipped).collect();
+    let skipped: Vec<_> = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Skipped)
+        .collect();
     assert_eq!(skipped.len(), 1, "{runs:?}");
-    assert!(skipped[0].error.as_deref().unwrap().contains("missed 71 slots"), "{:?}", skipped[0].error);
-    assert_eq!(runs.iter().filter(|r| r.status == RunStatus::Succeeded).count(), 1);
+    assert!(
+        skipped[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("missed 71 slots"),
+        "{:?}",
+        skipped[0].error
+    );
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.status == RunStatus::Succeeded)
+            .count(),
+        1
+    );
 }

@@ -30,7 +30,10 @@ pub(super) async fn run(ctx: &Context, args: &ApplyArgs) -> Result<(), Failure> 
     };
     // Every job is checked before anything is written: one bad job and the
     // store stays exactly as it was.
-    let jobs = ctx.config.load_jobs_file(&file).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let jobs = ctx
+        .config
+        .load_jobs_file(&file)
+        .map_err(|e| Failure::BadInput(e.to_string()))?;
     let definitions = jobs.iter().map(definition).collect::<Result<Vec<_>, _>>()?;
     let store = ctx.store().await?;
     let report = store.apply_jobs(&definitions, args.prune).await?;

@@ -6,7 +6,11 @@ use super::{Context, Failure};
 pub(super) async fn run(ctx: &Context) -> Result<(), Failure> {
     let config = &ctx.config;
     match &config.path {
-        Some(path) => println!("ok   config {} ({} job(s))", path.display(), config.jobs.len()),
+        Some(path) => println!(
+            "ok   config {} ({} job(s))",
+            path.display(),
+            config.jobs.len()
+        ),
         None => println!("ok   no config file; using built-in defaults"),
     }
     let mut failures = 0;

@@ -43,7 +43,11 @@ fn summary(record: &JobRecord, stats: Option<&JobStats>, now: DateTime<Utc>) -> 
     let schedule = parse_timezone(&record.timezone)
         .ok()
         .and_then(|tz| Schedule::parse(&record.schedule, tz).ok());
-    let next_run = if record.paused { None } else { schedule.as_ref().and_then(|s| s.next_after(now)) };
+    let next_run = if record.paused {
+        None
+    } else {
+        schedule.as_ref().and_then(|s| s.next_after(now))
+    };
     let last = stats.and_then(|s| s.last_run.as_ref());
     json!({
         "name": record.name,
@@ -63,9 +67,17 @@ fn summary(record: &JobRecord, stats: Option<&JobStats>, now: DateTime<Utc>) -> 
 
 async fn list(store: &Store, as_json: bool) -> Result<(), Failure> {
     let records = store.list_jobs().await?;
-    let stats: HashMap<_, _> = store.job_stats().await?.into_iter().map(|s| (s.job_id, s)).collect();
+    let stats: HashMap<_, _> = store
+        .job_stats()
+        .await?
+        .into_iter()
+        .map(|s| (s.job_id, s))
+        .collect();
     let now = Utc::now();
-    let rows: Vec<serde_json::Value> = records.iter().map(|r| summary(r, stats.get(&r.id), now)).collect();
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| summary(r, stats.get(&r.id), now))
+        .collect();
     if as_json {
         println!("{}", serde_json::Value::Array(rows));
         return Ok(());
@@ -74,7 +86,10 @@ async fn list(store: &Store, as_json: bool) -> Result<(), Failure> {
         println!("no jobs; add some with `cronport apply FILE`");
         return Ok(());
     }
-    println!("{:<24} {:<7} {:<22} {:<10} {:>6} {:>6}  SCHEDULE", "NAME", "STATE", "NEXT RUN", "LAST", "RUNS", "ERRORS");
+    println!(
+        "{:<24} {:<7} {:<22} {:<10} {:>6} {:>6}  SCHEDULE",
+        "NAME", "STATE", "NEXT RUN", "LAST", "RUNS", "ERRORS"
+    );
     for row in rows {
         let text = |key: &str| row[key].as_str().unwrap_or("-").to_string();
         println!(
@@ -93,10 +108,18 @@ async fn list(store: &Store, as_json: bool) -> Result<(), Failure> {
 }
 
 async fn show(store: &Store, name: &str, as_json: bool) -> Result<(), Failure> {
-    let record = store.get_job(name).await?.ok_or_else(|| no_such_job(name))?;
-    let stats = store.job_stats().await?.into_iter().find(|s| s.job_id == record.id);
+    let record = store
+        .get_job(name)
+        .await?
+        .ok_or_else(|| no_such_job(name))?;
+    let stats = store
+        .job_stats()
+        .await?
+        .into_iter()
+        .find(|s| s.job_id == record.id);
     let mut value = summary(&record, stats.as_ref(), Utc::now());
-    let definition: serde_json::Value = serde_json::from_str(&record.definition).unwrap_or(serde_json::Value::Null);
+    let definition: serde_json::Value =
+        serde_json::from_str(&record.definition).unwrap_or(serde_json::Value::Null);
     value["definition"] = definition;
     if as_json {
         println!("{value}");
@@ -105,15 +128,29 @@ async fn show(store: &Store, name: &str, as_json: bool) -> Result<(), Failure> {
     let text = |key: &str| value[key].as_str().map_or("-".to_string(), str::to_string);
     println!("name:        {}", text("name"));
     println!("state:       {}", text("state"));
-    println!("schedule:    {} = {} ({})", text("schedule"), text("cron"), text("description"));
+    println!(
+        "schedule:    {} = {} ({})",
+        text("schedule"),
+        text("cron"),
+        text("description")
+    );
     println!("timezone:    {}", text("timezone"));
     println!("next run:    {}", text("next_run"));
     println!("last run:    {} {}", text("last_run"), text("last_status"));
-    println!("runs:        {} ({} errors, {} failing in a row)", value["run_count"], value["error_count"], value["consecutive_failures"]);
+    println!(
+        "runs:        {} ({} errors, {} failing in a row)",
+        value["run_count"], value["error_count"], value["consecutive_failures"]
+    );
     let spec: Result<JobSpec, _> = serde_json::from_str(&record.definition);
     if let Ok(spec) = spec {
         let toml = toml::to_string(&spec).unwrap_or_default();
-        println!("definition:\n{}", toml.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"));
+        println!(
+            "definition:\n{}",
+            toml.lines()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
     Ok(())
 }
@@ -134,11 +171,16 @@ async fn export(store: &Store) -> Result<(), Failure> {
     }
     let mut jobs = Vec::new();
     for record in store.list_jobs().await? {
-        let spec: JobSpec = serde_json::from_str(&record.definition)
-            .map_err(|e| Failure::Failed(format!("job {}: stored definition is unreadable: {e}", record.name)))?;
+        let spec: JobSpec = serde_json::from_str(&record.definition).map_err(|e| {
+            Failure::Failed(format!(
+                "job {}: stored definition is unreadable: {e}",
+                record.name
+            ))
+        })?;
         jobs.push(spec);
     }
-    let text = toml::to_string(&File { jobs }).map_err(|e| Failure::Failed(format!("cannot write TOML: {e}")))?;
+    let text = toml::to_string(&File { jobs })
+        .map_err(|e| Failure::Failed(format!("cannot write TOML: {e}")))?;
     print!("{text}");
     Ok(())
 }
@@ -152,10 +194,18 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
         Some(holder) => {
             // A scheduler is running: ask it, through the store.
             let id = store
-                .push_command(&NewCommand { kind: CommandKind::Run, job_name: Some(name.to_string()), run_id: None, requested_at: now })
+                .push_command(&NewCommand {
+                    kind: CommandKind::Run,
+                    job_name: Some(name.to_string()),
+                    run_id: None,
+                    requested_at: now,
+                })
                 .await?;
             let run_id = wait_for_command(&store, id).await?;
-            println!("run {run_id} of {name} started on {}:{}", holder.hostname, holder.pid);
+            println!(
+                "run {run_id} of {name} started on {}:{}",
+                holder.hostname, holder.pid
+            );
             if !wait {
                 return Ok(());
             }
@@ -173,10 +223,17 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
             result.map_err(|e| Failure::Failed(e.to_string()))?
         }
     };
-    let run = store.get_run(run_id).await?.ok_or_else(|| Failure::Failed(format!("run {run_id} vanished")))?;
+    let run = store
+        .get_run(run_id)
+        .await?
+        .ok_or_else(|| Failure::Failed(format!("run {run_id} vanished")))?;
     match run.status {
         RunStatus::Succeeded => {
-            println!("run {run_id} succeeded: {} rows, {} bytes", run.rows.unwrap_or(0), run.bytes.unwrap_or(0));
+            println!(
+                "run {run_id} succeeded: {} rows, {} bytes",
+                run.rows.unwrap_or(0),
+                run.bytes.unwrap_or(0)
+            );
             for output in &run.outputs {
                 println!("  {output}");
             }

@@ -53,8 +53,12 @@ pub struct Context {
 impl Context {
     /// Load the config named on the command line (or the default one).
     pub fn load(cli: Cli) -> Result<Context, Failure> {
-        let config = Config::load(cli.config.as_deref()).map_err(|e| Failure::BadInput(e.to_string()))?;
-        Ok(Context { cli, config: Arc::new(config) })
+        let config =
+            Config::load(cli.config.as_deref()).map_err(|e| Failure::BadInput(e.to_string()))?;
+        Ok(Context {
+            cli,
+            config: Arc::new(config),
+        })
     }
 
     /// `--store` / `CRONPORT_STORE`, else the config's, else the embedded default.
@@ -82,7 +86,11 @@ impl Context {
             .iter()
             .map(|(name, config)| (name.clone(), Arc::from(config.build())))
             .collect();
-        Pipeline::new(connections, destinations, self.config.scheduler.spool_dir.clone())
+        Pipeline::new(
+            connections,
+            destinations,
+            self.config.scheduler.spool_dir.clone(),
+        )
     }
 
     /// The parts a scheduler (or a one-off run) is made of.
@@ -102,7 +110,9 @@ impl Context {
 pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
     if let Some(Commands::Next(args)) = &cli.command {
         // `next` is pure: it must work without a config or store.
-        let default_zone = Config::load(cli.config.as_deref()).ok().map(|c| c.scheduler.default_timezone);
+        let default_zone = Config::load(cli.config.as_deref())
+            .ok()
+            .map(|c| c.scheduler.default_timezone);
         return next::run(args, default_zone);
     }
     let ctx = Context::load(cli)?;

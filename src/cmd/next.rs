@@ -11,14 +11,20 @@ pub(super) fn run(args: &NextArgs, default_zone: Option<Tz>) -> Result<(), Failu
         Some(name) => parse_timezone(name).map_err(|e| Failure::BadInput(format!("--tz: {e}")))?,
         None => default_zone.unwrap_or(chrono_tz::UTC),
     };
-    let schedule = Schedule::parse(&args.schedule, tz).map_err(|e| Failure::BadInput(format!("schedule: {e}")))?;
+    let schedule = Schedule::parse(&args.schedule, tz)
+        .map_err(|e| Failure::BadInput(format!("schedule: {e}")))?;
     let from = match &args.from {
         Some(text) => DateTime::parse_from_rfc3339(text)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| Failure::BadInput(format!("--from: {text:?} is not an RFC 3339 time ({e})")))?,
+            .map_err(|e| {
+                Failure::BadInput(format!("--from: {text:?} is not an RFC 3339 time ({e})"))
+            })?,
         None => Utc::now(),
     };
-    let fires: Vec<DateTime<Utc>> = schedule.fires_after(from).take(args.count as usize).collect();
+    let fires: Vec<DateTime<Utc>> = schedule
+        .fires_after(from)
+        .take(args.count as usize)
+        .collect();
     if args.json {
         let fires: Vec<_> = fires
             .iter()
@@ -39,7 +45,12 @@ pub(super) fn run(args: &NextArgs, default_zone: Option<Tz>) -> Result<(), Failu
         println!("{out}");
         return Ok(());
     }
-    println!("{} ({}; cron: {})", schedule.describe(), tz.name(), schedule.cron());
+    println!(
+        "{} ({}; cron: {})",
+        schedule.describe(),
+        tz.name(),
+        schedule.cron()
+    );
     if fires.is_empty() {
         println!("  this schedule never fires");
     }

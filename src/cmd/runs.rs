@@ -35,15 +35,24 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
     let store = ctx.store().await?;
     match command {
         RunsCommand::List { job, limit, json } => {
-            if let Some(name) = job {
-                if store.get_job(name).await?.is_none() {
-                    return Err(Failure::BadInput(format!("--job: no job named {name:?} in the store")));
-                }
+            if let Some(name) = job
+                && store.get_job(name).await?.is_none()
+            {
+                return Err(Failure::BadInput(format!(
+                    "--job: no job named {name:?} in the store"
+                )));
             }
-            let filter = RunFilter { job: job.clone(), limit: *limit, ..RunFilter::default() };
+            let filter = RunFilter {
+                job: job.clone(),
+                limit: *limit,
+                ..RunFilter::default()
+            };
             let runs = store.list_runs(&filter).await?;
             if *json {
-                println!("{}", serde_json::Value::Array(runs.iter().map(to_json).collect()));
+                println!(
+                    "{}",
+                    serde_json::Value::Array(runs.iter().map(to_json).collect())
+                );
                 return Ok(());
             }
             println!(
@@ -58,7 +67,8 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
                     r.trigger.as_str(),
                     r.status.as_str(),
                     r.scheduled_for.format("%Y-%m-%d %H:%M:%S"),
-                    r.duration_ms().map_or("-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0)),
+                    r.duration_ms()
+                        .map_or("-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0)),
                     r.rows.map_or("-".into(), |n| n.to_string()),
                     r.bytes.map_or("-".into(), |n| n.to_string()),
                     r.error.as_deref().unwrap_or("")
@@ -67,7 +77,10 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
             Ok(())
         }
         RunsCommand::Show { id, json } => {
-            let run = store.get_run(*id).await?.ok_or_else(|| Failure::BadInput(format!("no run with id {id}")))?;
+            let run = store
+                .get_run(*id)
+                .await?
+                .ok_or_else(|| Failure::BadInput(format!("no run with id {id}")))?;
             let attempts = store.attempts(*id).await?;
             let mut value = to_json(&run);
             value["attempts"] = attempts
@@ -89,7 +102,10 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
             }
             Ok(())
         }
-        RunsCommand::Logs { id, follow: keep_following } => {
+        RunsCommand::Logs {
+            id,
+            follow: keep_following,
+        } => {
             if store.get_run(*id).await?.is_none() {
                 return Err(Failure::BadInput(format!("no run with id {id}")));
             }
@@ -103,7 +119,9 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
 }
 
 fn print_run(value: &serde_json::Value) {
-    let Some(fields) = value.as_object() else { return };
+    let Some(fields) = value.as_object() else {
+        return;
+    };
     for (key, v) in fields {
         match (key.as_str(), v) {
             ("outputs", serde_json::Value::Array(items)) => {
@@ -156,7 +174,10 @@ pub(super) async fn follow(store: &Store, id: RunId) -> Result<(), Failure> {
     let mut after = -1;
     loop {
         after = print_logs(store, id, after).await?;
-        let run = store.get_run(id).await?.ok_or_else(|| Failure::Failed(format!("run {id} vanished")))?;
+        let run = store
+            .get_run(id)
+            .await?
+            .ok_or_else(|| Failure::Failed(format!("run {id} vanished")))?;
         if run.status.is_final() {
             // Lines written just before the end are committed with it.
             print_logs(store, id, after).await?;

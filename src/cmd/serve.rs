@@ -18,10 +18,10 @@ pub(super) async fn headless(ctx: &Context) -> Result<(), Failure> {
 }
 
 async fn serve(ctx: &Context, bus: crate::events::EventBus) -> Result<(), Failure> {
-    let mut terminate =
-        signal(SignalKind::terminate()).map_err(|e| Failure::Failed(format!("cannot listen for SIGTERM: {e}")))?;
-    let mut interrupt =
-        signal(SignalKind::interrupt()).map_err(|e| Failure::Failed(format!("cannot listen for SIGINT: {e}")))?;
+    let mut terminate = signal(SignalKind::terminate())
+        .map_err(|e| Failure::Failed(format!("cannot listen for SIGTERM: {e}")))?;
+    let mut interrupt = signal(SignalKind::interrupt())
+        .map_err(|e| Failure::Failed(format!("cannot listen for SIGINT: {e}")))?;
     let store = ctx.store().await?;
     tracing::info!("store {}", store.display_url());
     seed_jobs(ctx, &store).await?;
@@ -43,8 +43,12 @@ async fn seed_jobs(ctx: &Context, store: &crate::store::Store) -> Result<(), Fai
     if ctx.config.jobs.is_empty() {
         return Ok(());
     }
-    let stored: std::collections::HashMap<String, crate::store::JobRecord> =
-        store.list_jobs().await?.into_iter().map(|r| (r.name.clone(), r)).collect();
+    let stored: std::collections::HashMap<String, crate::store::JobRecord> = store
+        .list_jobs()
+        .await?
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
     let mut missing = Vec::new();
     for job in &ctx.config.jobs {
         let def = definition(job)?;
@@ -59,7 +63,11 @@ async fn seed_jobs(ctx: &Context, store: &crate::store::Store) -> Result<(), Fai
     }
     if !missing.is_empty() {
         let report = store.apply_jobs(&missing, false).await?;
-        tracing::info!("added {} job(s) from the config: {}", report.created.len(), report.created.join(", "));
+        tracing::info!(
+            "added {} job(s) from the config: {}",
+            report.created.len(),
+            report.created.join(", ")
+        );
     }
     Ok(())
 }

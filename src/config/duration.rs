@@ -43,10 +43,7 @@ impl FromStr for HumanDuration {
             }
             let number: u64 = rest[..digits].parse().map_err(|_| malformed())?;
             rest = rest[digits..].trim_start();
-            let unit_len = rest
-                .bytes()
-                .take_while(|b| b.is_ascii_alphabetic())
-                .count();
+            let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
             let unit_ms: u64 = match &rest[..unit_len] {
                 "ms" => 1,
                 "s" | "sec" | "secs" => 1_000,
@@ -73,7 +70,12 @@ impl fmt::Display for HumanDuration {
         if ms == 0 {
             return f.write_str("0s");
         }
-        for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+        for (unit, size) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+        ] {
             if ms >= size {
                 write!(f, "{}{unit}", ms / size)?;
                 ms %= size;
@@ -122,7 +124,10 @@ mod tests {
     fn refuses_what_is_not_a_duration() {
         assert_eq!(parse(""), Err(DurationError::Empty));
         assert!(matches!(parse("10"), Err(DurationError::Malformed(_))));
-        assert!(matches!(parse("10 minutes please"), Err(DurationError::Malformed(_))));
+        assert!(matches!(
+            parse("10 minutes please"),
+            Err(DurationError::Malformed(_))
+        ));
         assert!(matches!(parse("m10"), Err(DurationError::Malformed(_))));
         assert!(matches!(parse("-5s"), Err(DurationError::Malformed(_))));
         assert!(matches!(

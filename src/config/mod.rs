@@ -121,12 +121,17 @@ impl Config {
 
     /// Load and check one file.
     pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-        let error = |message: String| ConfigError { file: path.to_path_buf(), message };
+        let error = |message: String| ConfigError {
+            file: path.to_path_buf(),
+            message,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
         let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
         // Relative paths in the file mean "next to the file", wherever
         // cronport was started from.
-        let base = std::env::current_dir().map(|cwd| paths::normalize(&cwd.join(&folder))).unwrap_or(folder);
+        let base = std::env::current_dir()
+            .map(|cwd| paths::normalize(&cwd.join(&folder)))
+            .unwrap_or(folder);
         Self::parse(&text, &base).map_err(error)
     }
 
@@ -160,7 +165,8 @@ impl Config {
             config.sources.insert(name, source);
         }
         for (name, mut dest) in raw.destinations {
-            dest.validate(base).map_err(|(key, message)| format!("destinations.{name}.{key}: {message}"))?;
+            dest.validate(base)
+                .map_err(|(key, message)| format!("destinations.{name}.{key}: {message}"))?;
             config.destinations.insert(name, dest);
         }
         config.jobs = config.check_jobs(raw.jobs)?;
@@ -183,22 +189,36 @@ impl Config {
         let mut problems = Vec::new();
         let mut names = std::collections::HashSet::new();
         for (i, spec) in specs.into_iter().enumerate() {
-            let label = if spec.name.is_empty() { format!("jobs[{i}]") } else { format!("jobs[{i}] ({})", spec.name) };
+            let label = if spec.name.is_empty() {
+                format!("jobs[{i}]")
+            } else {
+                format!("jobs[{i}] ({})", spec.name)
+            };
             if !names.insert(spec.name.clone()) {
-                problems.push(format!("{label}.name: {:?} is used by another job", spec.name));
+                problems.push(format!(
+                    "{label}.name: {:?} is used by another job",
+                    spec.name
+                ));
             }
             match spec.validate(&known) {
                 Ok(job) => jobs.push(job),
                 Err(errors) => problems.extend(errors.into_iter().map(|e| format!("{label}.{e}"))),
             }
         }
-        if problems.is_empty() { Ok(jobs) } else { Err(problems.join("\n")) }
+        if problems.is_empty() {
+            Ok(jobs)
+        } else {
+            Err(problems.join("\n"))
+        }
     }
 
     /// Parse a file of `[[jobs]]` (an apply file, or the config itself) and
     /// check its jobs against this config's names.
     pub fn load_jobs_file(&self, path: &Path) -> Result<Vec<Job>, ConfigError> {
-        let error = |message: String| ConfigError { file: path.to_path_buf(), message };
+        let error = |message: String| ConfigError {
+            file: path.to_path_buf(),
+            message,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| error(toml_message(&e)))?;
         self.check_jobs(raw.jobs).map_err(error)
@@ -207,10 +227,15 @@ impl Config {
 
 /// `sqlite://relative.db` is taken from `base`; other URLs are kept.
 fn resolve_sqlite_url(url: &str, base: &Path) -> String {
-    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
         return url.to_string();
     };
-    let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
+    let (path, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(p, q)| (p, Some(q)));
     if path.is_empty() || path == ":memory:" || Path::new(path).is_absolute() {
         return url.to_string();
     }

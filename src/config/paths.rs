@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 fn home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn xdg(var: &str, fallback: &str) -> PathBuf {
@@ -69,7 +71,10 @@ mod tests {
 
     #[test]
     fn normalize_removes_dot_segments() {
-        assert_eq!(normalize(Path::new("/work/main/config/../exports")), Path::new("/work/main/exports"));
+        assert_eq!(
+            normalize(Path::new("/work/main/config/../exports")),
+            Path::new("/work/main/exports")
+        );
         assert_eq!(normalize(Path::new("/a/./b/../../c")), Path::new("/c"));
         assert_eq!(normalize(Path::new("../x")), Path::new("../x"));
         assert_eq!(normalize(Path::new("/..")), Path::new("/"));

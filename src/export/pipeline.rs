@@ -73,7 +73,11 @@ impl Pipeline {
         destinations: HashMap<String, Arc<dyn Destination>>,
         spool: PathBuf,
     ) -> Self {
-        Pipeline { connections, destinations, spool }
+        Pipeline {
+            connections,
+            destinations,
+            spool,
+        }
     }
 
     /// The named connections, for `cronport check`.
@@ -88,7 +92,9 @@ impl Pipeline {
 
     fn source(&self, spec: &SourceSpec) -> Box<dyn Source> {
         match spec {
-            SourceSpec::Sql(spec) => Box::new(SqlSource::new(spec.clone(), self.connections.clone())),
+            SourceSpec::Sql(spec) => {
+                Box::new(SqlSource::new(spec.clone(), self.connections.clone()))
+            }
             SourceSpec::Command(spec) => Box::new(CommandSource::new(spec.clone())),
         }
     }
@@ -105,14 +111,22 @@ impl Pipeline {
         let targets = destinations
             .iter()
             .map(|name| {
-                let dest = self.destinations.get(name).ok_or_else(|| ExportError::UnknownDestination(name.clone()))?;
+                let dest = self
+                    .destinations
+                    .get(name)
+                    .ok_or_else(|| ExportError::UnknownDestination(name.clone()))?;
                 Ok((name.clone(), dest.clone()))
             })
             .collect::<Result<Vec<_>, ExportError>>()?;
         let spool = Spool::create(&self.spool, ctx, format.extension())?;
         let (rows, bytes) = self.render(source, format, ctx, &spool).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());
-        let artifact = Artifact { path: spool.path.clone(), extension: format.extension().to_string(), bytes, rows };
+        let artifact = Artifact {
+            path: spool.path.clone(),
+            extension: format.extension().to_string(),
+            bytes,
+            rows,
+        };
         let mut delivered = Delivered::default();
         for (name, dest) in targets {
             match dest.deliver(&artifact, ctx).await {
@@ -127,7 +141,11 @@ impl Pipeline {
             }
         }
         let outputs = delivered.keep();
-        Ok(ExportOutput { rows, bytes, outputs })
+        Ok(ExportOutput {
+            rows,
+            bytes,
+            outputs,
+        })
     }
 
     async fn render(
@@ -140,7 +158,10 @@ impl Pipeline {
         let mut stream = self.source(source).open(ctx).await?;
         let file = File::create(&spool.path).map_err(|error| spool.error(error))?;
         let counter = Arc::new(AtomicU64::new(0));
-        let out = CountingWriter { inner: BufWriter::with_capacity(256 * 1024, file), count: counter.clone() };
+        let out = CountingWriter {
+            inner: BufWriter::with_capacity(256 * 1024, file),
+            count: counter.clone(),
+        };
         let mut encoder = format.encoder(Box::new(out));
         encoder.begin(stream.columns())?;
         // Encoding is CPU and blocking I/O: it runs on a blocking thread and
@@ -165,7 +186,9 @@ impl Pipeline {
         }
         .await;
         drop(tx);
-        let written = writer.await.map_err(|e| FormatError::Io(std::io::Error::other(e)))?;
+        let written = writer
+            .await
+            .map_err(|e| FormatError::Io(std::io::Error::other(e)))?;
         read?;
         written?;
         stream.finish().await?;
@@ -180,14 +203,24 @@ struct Spool {
 
 impl Spool {
     fn create(folder: &std::path::Path, ctx: &RunContext, ext: &str) -> Result<Spool, ExportError> {
-        std::fs::create_dir_all(folder)
-            .map_err(|error| ExportError::Spool { path: folder.display().to_string(), error })?;
-        let path = folder.join(format!("run-{}-{}-{}.{ext}", ctx.run_id, ctx.attempt, std::process::id()));
+        std::fs::create_dir_all(folder).map_err(|error| ExportError::Spool {
+            path: folder.display().to_string(),
+            error,
+        })?;
+        let path = folder.join(format!(
+            "run-{}-{}-{}.{ext}",
+            ctx.run_id,
+            ctx.attempt,
+            std::process::id()
+        ));
         Ok(Spool { path })
     }
 
     fn error(&self, error: std::io::Error) -> ExportError {
-        ExportError::Spool { path: self.path.display().to_string(), error }
+        ExportError::Spool {
+            path: self.path.display().to_string(),
+            error,
+        }
     }
 }
 

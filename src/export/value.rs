@@ -71,15 +71,20 @@ impl Value {
     }
 }
 
-/// Floats print as the shortest text that reads back to the same value
-/// (`3.0` prints as `3`); non-finite values are spelled out.
+/// Floats print as the shortest text that reads back to the same value,
+/// switching to exponent form for very large or small magnitudes (Rust's
+/// `Debug` form: `0.1`, `3.0`, `2.5e300`); non-finite values are spelled out.
 fn format_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".to_string()
     } else if f.is_infinite() {
-        if f > 0.0 { "inf".to_string() } else { "-inf".to_string() }
+        if f > 0.0 {
+            "inf".to_string()
+        } else {
+            "-inf".to_string()
+        }
     } else {
-        format!("{f}")
+        format!("{f:?}")
     }
 }
 
@@ -92,10 +97,17 @@ mod tests {
         assert_eq!(Value::Null.to_text(), None);
         assert_eq!(Value::Int(-42).to_text().as_deref(), Some("-42"));
         assert_eq!(Value::Float(0.1).to_text().as_deref(), Some("0.1"));
+        assert_eq!(Value::Float(3.0).to_text().as_deref(), Some("3.0"));
+        assert_eq!(Value::Float(1e-7).to_text().as_deref(), Some("1e-7"));
         assert_eq!(Value::Float(2.5e300).to_text().as_deref(), Some("2.5e300"));
-        assert_eq!(Value::Bytes(vec![0, 255, 1]).to_text().as_deref(), Some("AP8B"));
         assert_eq!(
-            Value::Decimal("12345678901234567890.0001".into()).to_text().as_deref(),
+            Value::Bytes(vec![0, 255, 1]).to_text().as_deref(),
+            Some("AP8B")
+        );
+        assert_eq!(
+            Value::Decimal("12345678901234567890.0001".into())
+                .to_text()
+                .as_deref(),
             Some("12345678901234567890.0001")
         );
         let ts = DateTime::parse_from_rfc3339("2026-03-08T03:00:00-04:00").unwrap();

@@ -99,14 +99,25 @@ impl JobSpec {
     /// problem found, each naming its key.
     pub fn validate(&self, known: &Known) -> Result<Job, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut fail = |field: &str, message: String| errors.push(FieldError { field: field.to_string(), message });
+        let mut fail = |field: &str, message: String| {
+            errors.push(FieldError {
+                field: field.to_string(),
+                message,
+            })
+        };
         if !is_slug(&self.name) {
             fail(
                 "name",
-                format!("{:?} is not a valid name: use lowercase letters, digits, '-' and '_' (up to 64)", self.name),
+                format!(
+                    "{:?} is not a valid name: use lowercase letters, digits, '-' and '_' (up to 64)",
+                    self.name
+                ),
             );
         }
-        let zone_name = self.timezone.clone().or_else(|| known.default_timezone.map(|tz| tz.name().to_string()));
+        let zone_name = self
+            .timezone
+            .clone()
+            .or_else(|| known.default_timezone.map(|tz| tz.name().to_string()));
         let zone = match zone_name.as_deref() {
             Some(name) => match parse_timezone(name) {
                 Ok(tz) => Some(tz),
@@ -129,14 +140,18 @@ impl JobSpec {
                 if !known.connections.contains(&sql.connection) {
                     fail(
                         "source.connection",
-                        format!("{:?} is not defined under [sources] in the config", sql.connection),
+                        format!(
+                            "{:?} is not defined under [sources] in the config",
+                            sql.connection
+                        ),
                     );
                 }
                 if sql.query.trim().is_empty() {
                     fail("source.query", "is empty".into());
-                } else if let Err(e) =
-                    crate::export::source::sql::params::rewrite(&sql.query, crate::export::source::sql::params::Style::Dollar)
-                {
+                } else if let Err(e) = crate::export::source::sql::params::rewrite(
+                    &sql.query,
+                    crate::export::source::sql::params::Style::Dollar,
+                ) {
                     fail("source.query", e.to_string());
                 }
             }
@@ -152,9 +167,15 @@ impl JobSpec {
         let mut seen = BTreeSet::new();
         for (i, name) in self.destinations.iter().enumerate() {
             if !known.destinations.contains(name) {
-                fail(&format!("destinations[{i}]"), format!("{name:?} is not defined under [destinations] in the config"));
+                fail(
+                    &format!("destinations[{i}]"),
+                    format!("{name:?} is not defined under [destinations] in the config"),
+                );
             } else if !seen.insert(name) {
-                fail(&format!("destinations[{i}]"), format!("{name:?} is listed twice"));
+                fail(
+                    &format!("destinations[{i}]"),
+                    format!("{name:?} is listed twice"),
+                );
             }
         }
         let policy = Policy::from_spec(self);
@@ -165,7 +186,11 @@ impl JobSpec {
             (Some(schedule), true) => {
                 let mut spec = self.clone();
                 spec.timezone = Some(schedule.timezone().name().to_string());
-                Ok(Job { spec, schedule, policy })
+                Ok(Job {
+                    spec,
+                    schedule,
+                    policy,
+                })
             }
             _ => Err(errors),
         }

@@ -68,7 +68,9 @@ impl Policy {
             timeout: spec.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
             overlap: spec.overlap.unwrap_or_default(),
             catch_up: spec.catch_up.unwrap_or_default(),
-            catch_up_window: spec.catch_up_window.map_or(DEFAULT_CATCH_UP_WINDOW, |d| d.0),
+            catch_up_window: spec
+                .catch_up_window
+                .map_or(DEFAULT_CATCH_UP_WINDOW, |d| d.0),
         }
     }
 
@@ -113,12 +115,17 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for attempt in 1..8 {
             let ceiling = Policy::backoff_ceiling(attempt);
-            let waits: Vec<_> = (0..2000).map(|_| Policy::backoff(attempt, &mut rng)).collect();
+            let waits: Vec<_> = (0..2000)
+                .map(|_| Policy::backoff(attempt, &mut rng))
+                .collect();
             assert!(waits.iter().all(|w| *w <= ceiling));
             // Full jitter: the draws cover the whole range, not just the top.
             let low = waits.iter().filter(|w| **w < ceiling / 4).count();
             let high = waits.iter().filter(|w| **w > ceiling * 3 / 4).count();
-            assert!(low > 300 && high > 300, "attempt {attempt}: low {low}, high {high}");
+            assert!(
+                low > 300 && high > 300,
+                "attempt {attempt}: low {low}, high {high}"
+            );
         }
     }
 }

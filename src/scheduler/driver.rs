@@ -16,7 +16,10 @@ use super::{HEARTBEAT, Internal, POLL, Parts, STALE_AFTER, instance};
 use crate::config::Config;
 use crate::events::{Command, Event, SchedulerState};
 use crate::job::Job;
-use crate::store::{self, CommandKind, InstanceInfo, JobId, JobRecord, NewRun, RunId, RunStatus, Store, StoreError, Trigger};
+use crate::store::{
+    self, CommandKind, InstanceInfo, JobId, JobRecord, NewRun, RunId, RunStatus, Store, StoreError,
+    Trigger,
+};
 
 /// What the driver remembers of a stored job, to tell edits from pauses.
 struct Known {
@@ -54,7 +57,14 @@ impl Driver {
         commands: mpsc::Receiver<Command>,
         shutdown: CancellationToken,
     ) -> Result<Driver, StoreError> {
-        let Parts { store, config, clock, executor, bus, grace } = parts;
+        let Parts {
+            store,
+            config,
+            clock,
+            executor,
+            bus,
+            grace,
+        } = parts;
         let now = clock.now();
         let me = instance::this_process(now);
         store.register_instance(&me).await?;
@@ -110,7 +120,11 @@ impl Driver {
             self.me.id,
             self.jobs.len(),
             self.config.scheduler.max_concurrent_runs,
-            if self.holds_lease { "" } else { " (another instance holds the scheduler lease; sharing the work)" }
+            if self.holds_lease {
+                ""
+            } else {
+                " (another instance holds the scheduler lease; sharing the work)"
+            }
         );
         self.publish(Event::Scheduler(SchedulerState::Running));
         loop {
@@ -122,7 +136,11 @@ impl Driver {
             if now >= self.next_poll {
                 self.maintain(now).await;
             }
-            let wake = [self.planner.next_deadline(), Some(self.next_poll)].into_iter().flatten().min().unwrap_or(self.next_poll);
+            let wake = [self.planner.next_deadline(), Some(self.next_poll)]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(self.next_poll);
             let clock = self.shared.clock.clone();
             tokio::select! {
                 _ = self.shutdown.cancelled() => break,
@@ -171,17 +189,30 @@ impl Driver {
         tokio::spawn(async move {
             let (reply, answer) = tokio::sync::oneshot::channel();
             let result = match recorder.send(Request::Claim(run, reply)).await {
-                Ok(()) => answer.await.unwrap_or_else(|_| Err("the recorder stopped".to_string())),
+                Ok(()) => answer
+                    .await
+                    .unwrap_or_else(|_| Err("the recorder stopped".to_string())),
                 Err(_) => Err("the recorder stopped".to_string()),
             };
-            let _ = internal.send(Internal::Claimed { job_id, slot, trigger, result });
+            let _ = internal.send(Internal::Claimed {
+                job_id,
+                slot,
+                trigger,
+                result,
+            });
         });
     }
 
     fn record_skip(&self, job_id: JobId, slots: Skipped, now: DateTime<Utc>) {
-        let Some(Known { name, .. }) = self.jobs.get(&job_id) else { return };
+        let Some(Known { name, .. }) = self.jobs.get(&job_id) else {
+            return;
+        };
         tracing::info!("{name}: skipped {} slot(s): {}", slots.count, slots.reason);
-        self.publish(Event::SlotsSkipped { job: name.clone(), count: slots.count, reason: slots.reason.clone() });
+        self.publish(Event::SlotsSkipped {
+            job: name.clone(),
+            count: slots.count,
+            reason: slots.reason.clone(),
+        });
         let run = NewRun {
             job_id,
             trigger: Trigger::Schedule,
@@ -205,7 +236,12 @@ impl Driver {
 
     async fn internal(&mut self, message: Internal) {
         match message {
-            Internal::Claimed { job_id, slot, trigger, result } => match result {
+            Internal::Claimed {
+                job_id,
+                slot,
+                trigger,
+                result,
+            } => match result {
                 Ok(Some(run_id)) => self.spawn_run(run_id, job_id, trigger, slot, 1),
                 Ok(None) => {
                     // Another instance has this slot.
@@ -213,7 +249,10 @@ impl Driver {
                     self.carry_out(effects, self.shared.clock.now()).await;
                 }
                 Err(e) => {
-                    tracing::error!("could not claim slot {} of job {job_id}: {e}", slot.to_rfc3339());
+                    tracing::error!(
+                        "could not claim slot {} of job {job_id}: {e}",
+                        slot.to_rfc3339()
+                    );
                     let effects = self.planner.run_ended(job_id);
                     self.carry_out(effects, self.shared.clock.now()).await;
                 }
@@ -226,15 +265,35 @@ impl Driver {
         }
     }
 
-    fn spawn_run(&mut self, run_id: RunId, job_id: JobId, trigger: Trigger, scheduled_for: DateTime<Utc>, first_attempt: u32) {
+    fn spawn_run(
+        &mut self,
+        run_id: RunId,
+        job_id: JobId,
+        trigger: Trigger,
+        scheduled_for: DateTime<Utc>,
+        first_attempt: u32,
+    ) {
         let Some(job) = self.planner.job(job_id).cloned() else {
             tracing::warn!("run {run_id}: its job {job_id} is gone");
             return;
         };
         let control = RunControl::default();
         self.running.insert(run_id, (job_id, control.clone()));
-        self.publish(Event::RunQueued { run_id, job: job.name().to_string(), trigger, scheduled_for });
-        let order = RunOrder { run_id, job_id, job, trigger, scheduled_for, first_attempt, control };
+        self.publish(Event::RunQueued {
+            run_id,
+            job: job.name().to_string(),
+            trigger,
+            scheduled_for,
+        });
+        let order = RunOrder {
+            run_id,
+            job_id,
+            job,
+            trigger,
+            scheduled_for,
+            first_attempt,
+            control,
+        };
         self.tasks.spawn(runner::run(self.shared.clone(), order));
     }
 
@@ -261,8 +320,14 @@ impl Driver {
             error: None,
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.shared.recorder.send(Request::Insert(run, reply)).await.map_err(|_| "the recorder stopped".to_string())?;
-        let run_id = answer.await.map_err(|_| "the recorder stopped".to_string())??;
+        self.shared
+            .recorder
+            .send(Request::Insert(run, reply))
+            .await
+            .map_err(|_| "the recorder stopped".to_string())?;
+        let run_id = answer
+            .await
+            .map_err(|_| "the recorder stopped".to_string())??;
         self.planner.run_began(job_id);
         self.spawn_run(run_id, job_id, trigger, scheduled_for, attempt);
         Ok(run_id)
@@ -273,7 +338,10 @@ impl Driver {
         match command {
             Command::RunNow { job, reply } => {
                 let result = match self.names.get(&job).copied() {
-                    Some(id) => self.start_unslotted(id, Trigger::Manual, now, 1, None).await,
+                    Some(id) => {
+                        self.start_unslotted(id, Trigger::Manual, now, 1, None)
+                            .await
+                    }
                     None => Err(format!("no job named {job:?}")),
                 };
                 match &result {
@@ -307,7 +375,9 @@ impl Driver {
                     self.planner.set_paused(id, paused, self.shared.clock.now());
                 }
                 tracing::info!("{job}: {}", if paused { "paused" } else { "resumed" });
-                self.publish(Event::JobChanged { job: job.to_string() });
+                self.publish(Event::JobChanged {
+                    job: job.to_string(),
+                });
             }
             Ok(false) => tracing::warn!("no job named {job:?}"),
             Err(e) => tracing::error!("{job}: could not change its state: {e}"),
@@ -317,12 +387,19 @@ impl Driver {
     async fn set_all_paused(&mut self, paused: bool) {
         match self.store.set_all_paused(paused).await {
             Ok(count) => {
-                tracing::info!("{} {count} job(s)", if paused { "paused" } else { "resumed" });
+                tracing::info!(
+                    "{} {count} job(s)",
+                    if paused { "paused" } else { "resumed" }
+                );
                 let now = self.shared.clock.now();
                 if let Err(e) = self.reload(now).await {
                     tracing::error!("reloading jobs failed: {e}");
                 }
-                self.publish(Event::Scheduler(if paused { SchedulerState::AllPaused } else { SchedulerState::Running }));
+                self.publish(Event::Scheduler(if paused {
+                    SchedulerState::AllPaused
+                } else {
+                    SchedulerState::Running
+                }));
             }
             Err(e) => tracing::error!("could not pause or resume all jobs: {e}"),
         }
@@ -354,7 +431,11 @@ impl Driver {
             if let Err(e) = self.store.heartbeat(&self.me.id, now).await {
                 tracing::error!("heartbeat failed: {e}");
             }
-            match self.store.try_acquire_lease(&self.me.id, now, STALE_AFTER).await {
+            match self
+                .store
+                .try_acquire_lease(&self.me.id, now, STALE_AFTER)
+                .await
+            {
                 Ok(held) if held != self.holds_lease => {
                     self.holds_lease = held;
                     tracing::info!("{} the scheduler lease", if held { "took" } else { "lost" });
@@ -366,10 +447,14 @@ impl Driver {
         }
         if now >= self.next_prune {
             self.next_prune = now + chrono::Duration::days(1);
-            let cutoff = now - chrono::Duration::days(i64::from(self.config.scheduler.history_days));
+            let cutoff =
+                now - chrono::Duration::days(i64::from(self.config.scheduler.history_days));
             match self.store.prune_history(cutoff).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!("pruned {n} run(s) older than {} days", self.config.scheduler.history_days),
+                Ok(n) => tracing::info!(
+                    "pruned {n} run(s) older than {} days",
+                    self.config.scheduler.history_days
+                ),
                 Err(e) => tracing::error!("pruning history failed: {e}"),
             }
         }
@@ -380,7 +465,10 @@ impl Driver {
         let job = command.job_name.clone().unwrap_or_default();
         let (run_id, error) = match command.kind {
             CommandKind::Run => match self.names.get(&job).copied() {
-                Some(id) => match self.start_unslotted(id, Trigger::Manual, self.shared.clock.now(), 1, None).await {
+                Some(id) => match self
+                    .start_unslotted(id, Trigger::Manual, self.shared.clock.now(), 1, None)
+                    .await
+                {
                     Ok(run_id) => (Some(run_id), None),
                     Err(e) => (None, Some(e)),
                 },
@@ -407,7 +495,10 @@ impl Driver {
                     control.cancel(CancelReason::Requested);
                     (command.run_id, None)
                 }
-                None => (None, Some("that run is not running on this instance".to_string())),
+                None => (
+                    None,
+                    Some("that run is not running on this instance".to_string()),
+                ),
             },
             CommandKind::Reload => {
                 let now = self.shared.clock.now();
@@ -426,7 +517,11 @@ impl Driver {
         let version = self.store.jobs_version().await?;
         let records = self.store.list_jobs().await?;
         let fresh = self.jobs.is_empty();
-        let last_slots = if fresh { self.store.last_slots().await? } else { HashMap::new() };
+        let last_slots = if fresh {
+            self.store.last_slots().await?
+        } else {
+            HashMap::new()
+        };
         let mut seen = std::collections::HashSet::with_capacity(records.len());
         for record in records {
             seen.insert(record.id);
@@ -438,28 +533,46 @@ impl Driver {
                 // Only paused/resumed: the timeline stays as it is.
                 self.planner.set_paused(record.id, record.paused, now);
             } else {
-                let Some(job) = self.check(&record) else { continue };
+                let Some(job) = self.check(&record) else {
+                    continue;
+                };
                 let after = match known {
                     Some(_) => now,
                     None => match last_slots.get(&record.id) {
                         Some(last) => *last,
                         None if fresh => record.created_at,
-                        None => self.store.last_slot(record.id).await?.unwrap_or(record.created_at),
+                        None => self
+                            .store
+                            .last_slot(record.id)
+                            .await?
+                            .unwrap_or(record.created_at),
                     },
                 };
-                self.planner.set_job(record.id, Arc::new(job), record.paused, after);
+                self.planner
+                    .set_job(record.id, Arc::new(job), record.paused, after);
             }
             let edited = self.jobs.contains_key(&record.id);
             self.names.insert(record.name.clone(), record.id);
             self.jobs.insert(
                 record.id,
-                Known { name: record.name.clone(), version: record.version, definition: record.definition.clone() },
+                Known {
+                    name: record.name.clone(),
+                    version: record.version,
+                    definition: record.definition.clone(),
+                },
             );
             if edited {
-                self.publish(Event::JobChanged { job: record.name.clone() });
+                self.publish(Event::JobChanged {
+                    job: record.name.clone(),
+                });
             }
         }
-        let gone: Vec<JobId> = self.jobs.keys().copied().filter(|id| !seen.contains(id)).collect();
+        let gone: Vec<JobId> = self
+            .jobs
+            .keys()
+            .copied()
+            .filter(|id| !seen.contains(id))
+            .collect();
         for id in gone {
             if let Some(Known { name, .. }) = self.jobs.remove(&id) {
                 self.names.remove(&name);
@@ -483,7 +596,10 @@ impl Driver {
         let spec = match serde_json::from_str::<crate::job::JobSpec>(&record.definition) {
             Ok(spec) => spec,
             Err(e) => {
-                tracing::error!("{}: stored definition is unreadable, not scheduling it: {e}", record.name);
+                tracing::error!(
+                    "{}: stored definition is unreadable, not scheduling it: {e}",
+                    record.name
+                );
                 return None;
             }
         };
@@ -508,7 +624,11 @@ impl Driver {
                 Vec::new()
             }
         };
-        let recovered = match self.store.recover_interrupted(now, STALE_AFTER, &dead).await {
+        let recovered = match self
+            .store
+            .recover_interrupted(now, STALE_AFTER, &dead)
+            .await
+        {
             Ok(runs) => runs,
             Err(e) => {
                 tracing::error!("recovering interrupted runs failed: {e}");
@@ -516,19 +636,38 @@ impl Driver {
             }
         };
         for run in recovered {
-            let Some(job) = self.planner.job(run.job_id).cloned() else { continue };
+            let Some(job) = self.planner.job(run.job_id).cloned() else {
+                continue;
+            };
             let attempt = u32::try_from(run.attempt.max(1)).unwrap_or(1);
             if attempt >= job.policy.max_attempts() {
-                tracing::warn!("{}: run {} was interrupted on attempt {attempt}, the last allowed", run.job_name, run.id);
+                tracing::warn!(
+                    "{}: run {} was interrupted on attempt {attempt}, the last allowed",
+                    run.job_name,
+                    run.id
+                );
                 continue;
             }
-            match self.start_unslotted(run.job_id, Trigger::Retry, run.scheduled_for, attempt + 1, Some(run.id)).await {
+            match self
+                .start_unslotted(
+                    run.job_id,
+                    Trigger::Retry,
+                    run.scheduled_for,
+                    attempt + 1,
+                    Some(run.id),
+                )
+                .await
+            {
                 Ok(new_id) => tracing::warn!(
                     "{}: run {} was interrupted (its instance died); retrying as run {new_id}",
                     run.job_name,
                     run.id
                 ),
-                Err(e) => tracing::error!("{}: could not retry interrupted run {}: {e}", run.job_name, run.id),
+                Err(e) => tracing::error!(
+                    "{}: could not retry interrupted run {}: {e}",
+                    run.job_name,
+                    run.id
+                ),
             }
         }
     }
@@ -539,7 +678,10 @@ impl Driver {
         self.publish(Event::Scheduler(SchedulerState::Draining));
         let running = self.running.len();
         if running > 0 {
-            tracing::info!("shutting down: waiting up to {}s for {running} run(s)", self.grace.as_secs());
+            tracing::info!(
+                "shutting down: waiting up to {}s for {running} run(s)",
+                self.grace.as_secs()
+            );
         }
         let grace = tokio::time::sleep(self.grace);
         tokio::pin!(grace);
@@ -562,7 +704,13 @@ impl Driver {
             }
         }
         let (reply, done) = tokio::sync::oneshot::channel();
-        if self.shared.recorder.send(Request::Flush(reply)).await.is_ok() {
+        if self
+            .shared
+            .recorder
+            .send(Request::Flush(reply))
+            .await
+            .is_ok()
+        {
             let _ = done.await;
         }
         let now = self.shared.clock.now();

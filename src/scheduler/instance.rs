@@ -35,7 +35,9 @@ pub fn dead_on_this_host(instances: &[InstanceInfo], me: &str) -> Vec<String> {
 }
 
 fn process_exists(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
     // Signal 0 checks existence without sending anything; EPERM means it
     // exists but belongs to someone else.
     // SAFETY: kill(2) with signal 0 has no effect on the target.

@@ -47,7 +47,13 @@ pub trait Executor: Send + Sync + 'static {
 #[async_trait]
 impl Executor for Pipeline {
     async fn execute(&self, job: &Job, ctx: &RunContext) -> Result<ExportOutput, ExportError> {
-        self.run(&job.spec.source, &job.spec.format, &job.spec.destinations, ctx).await
+        self.run(
+            &job.spec.source,
+            &job.spec.format,
+            &job.spec.destinations,
+            ctx,
+        )
+        .await
     }
 }
 
@@ -106,7 +112,12 @@ impl Scheduler {
         let driver = driver::Driver::start(parts, commands_rx, shutdown.clone()).await?;
         let instance_id = driver.instance_id().to_string();
         let task = tokio::spawn(driver.run());
-        Ok(Scheduler { commands, shutdown, task, instance_id })
+        Ok(Scheduler {
+            commands,
+            shutdown,
+            task,
+            instance_id,
+        })
     }
 
     /// Where to send commands.

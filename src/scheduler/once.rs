@@ -33,16 +33,33 @@ pub enum RunOnceError {
 
 /// Run `job` now (trigger `manual`), wait for it, and return its run id.
 pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
-    let Parts { store, config, clock, executor, bus, .. } = parts;
-    let record = store.get_job(job).await?.ok_or_else(|| RunOnceError::UnknownJob(job.to_string()))?;
-    let spec: JobSpec = serde_json::from_str(&record.definition).map_err(|e| RunOnceError::Invalid {
-        name: job.to_string(),
-        problems: format!("stored definition is unreadable: {e}"),
-    })?;
-    let checked = spec.validate(&config.known()).map_err(|errors| RunOnceError::Invalid {
-        name: job.to_string(),
-        problems: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-    })?;
+    let Parts {
+        store,
+        config,
+        clock,
+        executor,
+        bus,
+        ..
+    } = parts;
+    let record = store
+        .get_job(job)
+        .await?
+        .ok_or_else(|| RunOnceError::UnknownJob(job.to_string()))?;
+    let spec: JobSpec =
+        serde_json::from_str(&record.definition).map_err(|e| RunOnceError::Invalid {
+            name: job.to_string(),
+            problems: format!("stored definition is unreadable: {e}"),
+        })?;
+    let checked = spec
+        .validate(&config.known())
+        .map_err(|errors| RunOnceError::Invalid {
+            name: job.to_string(),
+            problems: errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
     let now = clock.now();
     let me = instance::this_process(now);
     store.register_instance(&me).await?;

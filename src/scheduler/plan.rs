@@ -90,10 +90,21 @@ impl Planner {
     /// replaced while it runs keeps its run count, so overlap still holds.
     pub fn set_job(&mut self, id: JobId, job: Arc<Job>, paused: bool, after: DateTime<Utc>) {
         let next = job.schedule.next_after(after);
-        let (active, generation) = self.entries.get(&id).map_or((0, 0), |e| (e.active, e.generation + 1));
+        let (active, generation) = self
+            .entries
+            .get(&id)
+            .map_or((0, 0), |e| (e.active, e.generation + 1));
         self.entries.insert(
             id,
-            Entry { job, paused, next, generation, active, pending: None, backlog: VecDeque::new() },
+            Entry {
+                job,
+                paused,
+                next,
+                generation,
+                active,
+                pending: None,
+                backlog: VecDeque::new(),
+            },
         );
         self.push(id);
     }
@@ -116,14 +127,14 @@ impl Planner {
     /// Pause or resume one job. Slots that pass while paused are not caught
     /// up: pausing is deliberate. Resuming starts from the next slot after `now`.
     pub fn set_paused(&mut self, id: JobId, paused: bool, now: DateTime<Utc>) {
-        if let Some(entry) = self.entries.get_mut(&id) {
-            if entry.paused != paused {
-                entry.paused = paused;
-                if !paused {
-                    entry.next = entry.job.schedule.next_after(now);
-                    entry.generation += 1;
-                    self.push(id);
-                }
+        if let Some(entry) = self.entries.get_mut(&id)
+            && entry.paused != paused
+        {
+            entry.paused = paused;
+            if !paused {
+                entry.next = entry.job.schedule.next_after(now);
+                entry.generation += 1;
+                self.push(id);
             }
         }
     }
@@ -139,10 +150,10 @@ impl Planner {
     }
 
     fn push(&mut self, id: JobId) {
-        if let Some(entry) = self.entries.get(&id) {
-            if let Some(next) = entry.next {
-                self.timeline.push(Reverse((next, id, entry.generation)));
-            }
+        if let Some(entry) = self.entries.get(&id)
+            && let Some(next) = entry.next
+        {
+            self.timeline.push(Reverse((next, id, entry.generation)));
         }
     }
 
@@ -168,7 +179,9 @@ impl Planner {
                 break;
             }
             self.timeline.pop();
-            let Some(entry) = self.entries.get_mut(&id) else { continue };
+            let Some(entry) = self.entries.get_mut(&id) else {
+                continue;
+            };
             if entry.generation != generation || entry.next != Some(at) {
                 continue;
             }
@@ -233,10 +246,18 @@ fn pump(id: JobId, entry: &mut Entry, effects: &mut Vec<Effect>) {
     }
     if let Some(slot) = entry.backlog.pop_front() {
         entry.active += 1;
-        effects.push(Effect::Start { job: id, slot, trigger: Trigger::CatchUp });
+        effects.push(Effect::Start {
+            job: id,
+            slot,
+            trigger: Trigger::CatchUp,
+        });
     } else if let Some(slot) = entry.pending.take() {
         entry.active += 1;
-        effects.push(Effect::Start { job: id, slot, trigger: Trigger::Schedule });
+        effects.push(Effect::Start {
+            job: id,
+            slot,
+            trigger: Trigger::Schedule,
+        });
     }
 }
 
@@ -244,28 +265,51 @@ fn on_slot(id: JobId, entry: &mut Entry, slot: DateTime<Utc>, effects: &mut Vec<
     let busy = entry.active > 0 || !entry.backlog.is_empty();
     if !busy {
         entry.active += 1;
-        effects.push(Effect::Start { job: id, slot, trigger: Trigger::Schedule });
+        effects.push(Effect::Start {
+            job: id,
+            slot,
+            trigger: Trigger::Schedule,
+        });
         return;
     }
     let skip = |slot, reason: &str| Effect::Skip {
         job: id,
-        slots: Skipped { count: 1, first: slot, last: slot, reason: reason.to_string() },
+        slots: Skipped {
+            count: 1,
+            first: slot,
+            last: slot,
+            reason: reason.to_string(),
+        },
     };
     match entry.job.policy.overlap {
-        OverlapPolicy::Skip => effects.push(skip(slot, "the previous run was still running (overlap = skip)")),
+        OverlapPolicy::Skip => effects.push(skip(
+            slot,
+            "the previous run was still running (overlap = skip)",
+        )),
         OverlapPolicy::QueueOne => {
             if let Some(older) = entry.pending.replace(slot) {
-                effects.push(skip(older, "a newer slot took its place in the queue (overlap = queue_one)"));
+                effects.push(skip(
+                    older,
+                    "a newer slot took its place in the queue (overlap = queue_one)",
+                ));
             }
         }
         OverlapPolicy::Allow => {
             entry.active += 1;
-            effects.push(Effect::Start { job: id, slot, trigger: Trigger::Schedule });
+            effects.push(Effect::Start {
+                job: id,
+                slot,
+                trigger: Trigger::Schedule,
+            });
         }
         OverlapPolicy::CancelPrevious => {
             effects.push(Effect::CancelRunning { job: id });
             entry.active += 1;
-            effects.push(Effect::Start { job: id, slot, trigger: Trigger::Schedule });
+            effects.push(Effect::Start {
+                job: id,
+                slot,
+                trigger: Trigger::Schedule,
+            });
         }
     }
 }
@@ -293,7 +337,8 @@ impl Missed {
         self.count += 1;
         self.first.get_or_insert(slot);
         self.before_last = self.last.replace(slot);
-        let window = chrono::Duration::from_std(job.policy.catch_up_window).unwrap_or(chrono::Duration::MAX);
+        let window =
+            chrono::Duration::from_std(job.policy.catch_up_window).unwrap_or(chrono::Duration::MAX);
         if now.signed_duration_since(slot) <= window {
             self.newest_inside = Some(slot);
             if job.policy.catch_up == CatchUpPolicy::All {
@@ -305,7 +350,9 @@ impl Missed {
     }
 
     fn apply(self, id: JobId, entry: &mut Entry, effects: &mut Vec<Effect>) {
-        let (Some(first), Some(last)) = (self.first, self.last) else { return };
+        let (Some(first), Some(last)) = (self.first, self.last) else {
+            return;
+        };
         let policy = entry.job.policy.catch_up;
         let (run, last_skipped, name) = match policy {
             CatchUpPolicy::Skip => (Vec::new(), Some(last), "skip"),
@@ -325,7 +372,12 @@ impl Missed {
                 last_skipped.to_rfc3339(),
                 crate::config::duration::HumanDuration(entry.job.policy.catch_up_window),
             );
-            let slots = Skipped { count: skipped, first, last: last_skipped, reason };
+            let slots = Skipped {
+                count: skipped,
+                first,
+                last: last_skipped,
+                reason,
+            };
             effects.push(Effect::Skip { job: id, slots });
         }
         entry.backlog.extend(run);

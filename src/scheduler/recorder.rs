@@ -100,10 +100,16 @@ async fn write_with_retry(store: &Store, writes: &[RunWrite]) {
             Err(e) => {
                 tries += 1;
                 if tries == 1 || tries % 10 == 0 {
-                    tracing::error!("recording {} run updates failed (try {tries}), retrying: {e}", writes.len());
+                    tracing::error!(
+                        "recording {} run updates failed (try {tries}), retrying: {e}",
+                        writes.len()
+                    );
                 }
                 if tries >= 100 {
-                    tracing::error!("giving up on {} run updates after {tries} tries: {e}", writes.len());
+                    tracing::error!(
+                        "giving up on {} run updates after {tries} tries: {e}",
+                        writes.len()
+                    );
                     return;
                 }
                 tokio::time::sleep(wait).await;

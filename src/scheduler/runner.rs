@@ -33,7 +33,9 @@ impl CancelReason {
     fn message(&self) -> &'static str {
         match self {
             CancelReason::Requested => "cancelled on request",
-            CancelReason::Replaced => "cancelled: the next slot replaced it (overlap = cancel_previous)",
+            CancelReason::Replaced => {
+                "cancelled: the next slot replaced it (overlap = cancel_previous)"
+            }
             CancelReason::Shutdown => "cancelled: cronport shut down before the run finished",
         }
     }
@@ -54,7 +56,10 @@ impl RunControl {
     }
 
     fn reason(&self) -> CancelReason {
-        self.reason.get().cloned().unwrap_or(CancelReason::Requested)
+        self.reason
+            .get()
+            .cloned()
+            .unwrap_or(CancelReason::Requested)
     }
 }
 
@@ -141,7 +146,11 @@ pub async fn run(shared: Arc<Shared>, order: RunOrder) {
     let capture = logging::capture_run(
         order.run_id,
         order.job.name(),
-        Box::new(move |line| recorder.try_send(Request::Write(RunWrite::Log(line))).is_ok()),
+        Box::new(move |line| {
+            recorder
+                .try_send(Request::Write(RunWrite::Log(line)))
+                .is_ok()
+        }),
         shared.bus.clone(),
     );
     let (outcome, attempt) = attempts(&shared, &order).instrument(span).await;
@@ -176,7 +185,10 @@ pub async fn run(shared: Arc<Shared>, order: RunOrder) {
         outputs,
         error,
     });
-    let _ = shared.internal.send(Internal::RunEnded { job_id: order.job_id, run_id: order.run_id });
+    let _ = shared.internal.send(Internal::RunEnded {
+        job_id: order.job_id,
+        run_id: order.run_id,
+    });
 }
 
 async fn attempts(shared: &Shared, order: &RunOrder) -> (Outcome, u32) {
@@ -187,7 +199,10 @@ async fn attempts(shared: &Shared, order: &RunOrder) -> (Outcome, u32) {
     let mut attempt = order.first_attempt;
     loop {
         let Some(permit) = acquire(shared, token).await else {
-            return (Outcome::Cancelled(order.control.reason().message().to_string()), attempt);
+            return (
+                Outcome::Cancelled(order.control.reason().message().to_string()),
+                attempt,
+            );
         };
         let started = shared.clock.now();
         let _ = shared
@@ -205,7 +220,10 @@ async fn attempts(shared: &Shared, order: &RunOrder) -> (Outcome, u32) {
             attempt,
             at: started,
         });
-        tracing::info!("attempt {attempt} of {max} started ({})", order.trigger.as_str());
+        tracing::info!(
+            "attempt {attempt} of {max} started ({})",
+            order.trigger.as_str()
+        );
         let ctx = RunContext {
             job: order.job.name().to_string(),
             run_id: order.run_id,
@@ -215,7 +233,8 @@ async fn attempts(shared: &Shared, order: &RunOrder) -> (Outcome, u32) {
             window_end: order.scheduled_for,
             timezone: order.job.schedule.timezone(),
         };
-        let deadline = started + chrono::Duration::from_std(policy.timeout).unwrap_or(chrono::Duration::MAX);
+        let deadline =
+            started + chrono::Duration::from_std(policy.timeout).unwrap_or(chrono::Duration::MAX);
         let result = tokio::select! {
             biased;
             _ = token.cancelled() => Err(Failure::Cancelled),
@@ -246,7 +265,10 @@ async fn attempts(shared: &Shared, order: &RunOrder) -> (Outcome, u32) {
         }
         let wait = Policy::backoff(attempt, &mut rand::rng());
         let at = shared.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
-        tracing::warn!("attempt {attempt} of {max} failed: {failure}; next attempt at {}", at.to_rfc3339());
+        tracing::warn!(
+            "attempt {attempt} of {max} failed: {failure}; next attempt at {}",
+            at.to_rfc3339()
+        );
         let _ = shared
             .recorder
             .send(Request::Write(RunWrite::AttemptFailed {

@@ -216,11 +216,12 @@ impl Store {
     /// many jobs must not cost a query each.
     pub async fn last_slots(&self) -> Result<std::collections::HashMap<JobId, DateTime<Utc>>> {
         let op = "reading the last slots";
-        let rows: Vec<(i64, Option<i64>)> =
-            sqlx::query_as("SELECT job_id, MAX(slot) FROM runs WHERE slot IS NOT NULL GROUP BY job_id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(StoreError::query(op))?;
+        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT job_id, MAX(slot) FROM runs WHERE slot IS NOT NULL GROUP BY job_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(op))?;
         rows.into_iter()
             .filter_map(|(job, slot)| slot.map(|s| (job, s)))
             .map(|(job, v)| {

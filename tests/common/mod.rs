@@ -27,8 +27,17 @@ impl World {
             "[scheduler]\nspool_dir = \"spool\"\n\n[destinations.out]\nkind = \"local\"\nroot = \"exports\"\npath = \"{{job}}/{{run_id}}.{{ext}}\"\n\n{extra}"
         );
         let config = Config::parse(&text, dir.path()).unwrap_or_else(|e| panic!("config: {e}"));
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("store.db").display())).await.unwrap();
-        World { dir, store, config: Arc::new(config) }
+        let store = Store::open(&format!(
+            "sqlite://{}",
+            dir.path().join("store.db").display()
+        ))
+        .await
+        .unwrap();
+        World {
+            dir,
+            store,
+            config: Arc::new(config),
+        }
     }
 
     pub fn exports(&self) -> PathBuf {
@@ -44,7 +53,10 @@ impl World {
         let text = format!("[[jobs]]\n{toml_body}");
         let path = self.dir.path().join(format!("job-{}.toml", rand_suffix()));
         std::fs::write(&path, text).unwrap();
-        let jobs = self.config.load_jobs_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let jobs = self
+            .config
+            .load_jobs_file(&path)
+            .unwrap_or_else(|e| panic!("{e}"));
         let defs: Vec<JobDefinition> = jobs
             .iter()
             .map(|job| JobDefinition {
@@ -69,7 +81,9 @@ fn rand_suffix() -> u64 {
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     fn walk(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
@@ -85,7 +99,11 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Wait (real time, bounded) for the first event that `pick` accepts.
-pub async fn wait_for<T>(rx: &mut broadcast::Receiver<Event>, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+pub async fn wait_for<T>(
+    rx: &mut broadcast::Receiver<Event>,
+    what: &str,
+    mut pick: impl FnMut(&Event) -> Option<T>,
+) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let event = tokio::time::timeout_at(deadline, rx.recv())

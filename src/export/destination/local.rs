@@ -53,12 +53,22 @@ pub struct LocalDestination {
 impl LocalDestination {
     /// A destination for a validated config.
     pub fn new(config: LocalConfig) -> Self {
-        LocalDestination { pattern: PathPattern::parse(&config.path), root: config.root }
+        LocalDestination {
+            pattern: PathPattern::parse(&config.path),
+            root: config.root,
+        }
     }
 }
 
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DestinationError + 'a {
-    move |source| DestinationError::Io { action, path: path.display().to_string(), source }
+fn io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> DestinationError + 'a {
+    move |source| DestinationError::Io {
+        action,
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Removes the temporary file unless the delivery completed, so a failed or
@@ -75,22 +85,33 @@ impl Drop for TempGuard {
 
 #[async_trait]
 impl Destination for LocalDestination {
-    async fn deliver(&self, artifact: &Artifact, ctx: &RunContext) -> Result<String, DestinationError> {
-        let pattern = self.pattern.as_ref().map_err(|e| DestinationError::Pattern(e.clone()))?;
+    async fn deliver(
+        &self,
+        artifact: &Artifact,
+        ctx: &RunContext,
+    ) -> Result<String, DestinationError> {
+        let pattern = self
+            .pattern
+            .as_ref()
+            .map_err(|e| DestinationError::Pattern(e.clone()))?;
         let target = self.root.join(pattern.render(ctx, &artifact.extension)?);
         let source = artifact.path.clone();
         let run_id = ctx.run_id;
         // A blocking copy cannot be interrupted, so a cancelled run raises
         // this flag and the copy gives up before the rename.
-        let mut abandoned = AbandonOnDrop { flag: Arc::new(AtomicBool::new(false)), armed: true };
+        let mut abandoned = AbandonOnDrop {
+            flag: Arc::new(AtomicBool::new(false)),
+            armed: true,
+        };
         let flag = abandoned.flag.clone();
-        let delivered = tokio::task::spawn_blocking(move || write_atomically(&source, &target, run_id, &flag))
-            .await
-            .map_err(|e| DestinationError::Io {
-                action: "write",
-                path: artifact.path.display().to_string(),
-                source: std::io::Error::other(e),
-            })??;
+        let delivered =
+            tokio::task::spawn_blocking(move || write_atomically(&source, &target, run_id, &flag))
+                .await
+                .map_err(|e| DestinationError::Io {
+                    action: "write",
+                    path: artifact.path.display().to_string(),
+                    source: std::io::Error::other(e),
+                })??;
         abandoned.armed = false;
         Ok(delivered.display().to_string())
     }
@@ -147,17 +168,29 @@ fn write_atomically(
 ) -> Result<PathBuf, DestinationError> {
     let folder = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(folder).map_err(io("create folder", folder))?;
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = folder.join(format!(".{name}.cronport-{run_id}-{}.tmp", std::process::id()));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = folder.join(format!(
+        ".{name}.cronport-{run_id}-{}.tmp",
+        std::process::id()
+    ));
     let mut guard = TempGuard(Some(temp.clone()));
     fs::copy(source, &temp).map_err(io("write", &temp))?;
-    File::open(&temp).and_then(|f| f.sync_all()).map_err(io("sync", &temp))?;
+    File::open(&temp)
+        .and_then(|f| f.sync_all())
+        .map_err(io("sync", &temp))?;
     if abandoned.load(Ordering::SeqCst) {
-        return Err(io("write", target)(std::io::Error::other("the run was cancelled")));
+        return Err(io("write", target)(std::io::Error::other(
+            "the run was cancelled",
+        )));
     }
     fs::rename(&temp, target).map_err(io("rename into place", target))?;
     guard.0 = None;
     // The rename is durable only once the folder entry is on disk.
-    File::open(folder).and_then(|f| f.sync_all()).map_err(io("sync folder", folder))?;
+    File::open(folder)
+        .and_then(|f| f.sync_all())
+        .map_err(io("sync folder", folder))?;
     Ok(target.to_path_buf())
 }

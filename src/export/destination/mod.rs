@@ -38,7 +38,9 @@ impl DestinationConfig {
     /// The destination ready to deliver.
     pub fn build(&self) -> Box<dyn Destination> {
         match self {
-            DestinationConfig::Local(config) => Box::new(local::LocalDestination::new(config.clone())),
+            DestinationConfig::Local(config) => {
+                Box::new(local::LocalDestination::new(config.clone()))
+            }
         }
     }
 }
@@ -79,7 +81,11 @@ pub enum DestinationError {
 pub trait Destination: Send + Sync {
     /// Deliver atomically: a reader sees the whole file under its final name
     /// or nothing. Returns where it went, for the run record.
-    async fn deliver(&self, artifact: &Artifact, ctx: &RunContext) -> Result<String, DestinationError>;
+    async fn deliver(
+        &self,
+        artifact: &Artifact,
+        ctx: &RunContext,
+    ) -> Result<String, DestinationError>;
     /// Take back a delivery of a run that failed afterwards, so a failed run
     /// leaves no output behind.
     async fn retract(&self, location: &str) -> Result<(), DestinationError>;

@@ -59,12 +59,17 @@ impl PathPattern {
                     parts.push(Part::Literal(rest.to_string()));
                     break;
                 }
-                Some(i) if rest.as_bytes()[i] == b'}' => return Err(PatternError::Unbalanced(offset + i)),
+                Some(i) if rest.as_bytes()[i] == b'}' => {
+                    return Err(PatternError::Unbalanced(offset + i));
+                }
                 Some(i) => {
                     if i > 0 {
                         parts.push(Part::Literal(rest[..i].to_string()));
                     }
-                    let close = rest[i..].find('}').ok_or(PatternError::Unbalanced(offset + i))? + i;
+                    let close = rest[i..]
+                        .find('}')
+                        .ok_or(PatternError::Unbalanced(offset + i))?
+                        + i;
                     let inner = &rest[i + 1..close];
                     if inner.contains('{') {
                         return Err(PatternError::Unbalanced(offset + i));
@@ -76,7 +81,8 @@ impl PathPattern {
                         _ => match inner.strip_prefix("date:") {
                             Some(format) => {
                                 if format.is_empty()
-                                    || StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
+                                    || StrftimeItems::new(format)
+                                        .any(|item| matches!(item, Item::Error))
                                 {
                                     return Err(PatternError::BadDate(format.to_string()));
                                 }
@@ -93,7 +99,12 @@ impl PathPattern {
         let pattern = PathPattern { parts };
         // Literal text (including a date format's literal characters) decides
         // the directory structure, so check a sample rendering now.
-        pattern.render_with("job", 1, "ext", &chrono::Utc::now().with_timezone(&chrono_tz::UTC))?;
+        pattern.render_with(
+            "job",
+            1,
+            "ext",
+            &chrono::Utc::now().with_timezone(&chrono_tz::UTC),
+        )?;
         if text.starts_with('/') || text.starts_with('\\') {
             return Err(PatternError::Escapes(text.to_string()));
         }
@@ -122,14 +133,19 @@ impl PathPattern {
                 Part::Ext => out.push_str(&sanitize(ext)),
                 Part::Date(format) => {
                     let mut rendered = String::new();
-                    write!(rendered, "{}", when.format(format)).map_err(|_| PatternError::BadDate(format.clone()))?;
+                    write!(rendered, "{}", when.format(format))
+                        .map_err(|_| PatternError::BadDate(format.clone()))?;
                     out.push_str(&rendered);
                 }
             }
         }
         let mut path = PathBuf::new();
         for component in out.split('/') {
-            if component.is_empty() || component == "." || component == ".." || component.contains(['\\', '\0']) {
+            if component.is_empty()
+                || component == "."
+                || component == ".."
+                || component.contains(['\\', '\0'])
+            {
                 return Err(PatternError::Escapes(out.clone()));
             }
             path.push(component);
@@ -143,9 +159,19 @@ impl PathPattern {
 fn sanitize(value: &str) -> String {
     let cleaned: String = value
         .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') { "_".repeat(cleaned.len().max(1)) } else { cleaned }
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
+        "_".repeat(cleaned.len().max(1))
+    } else {
+        cleaned
+    }
 }
 
 #[cfg(test)]
@@ -168,7 +194,8 @@ mod tests {
 
     #[test]
     fn renders_in_the_jobs_zone() {
-        let p = PathPattern::parse("{job}/{date:%Y/%m/%d}/{job}_{date:%Y%m%d_%H%M}_{run_id}.{ext}").unwrap();
+        let p = PathPattern::parse("{job}/{date:%Y/%m/%d}/{job}_{date:%Y%m%d_%H%M}_{run_id}.{ext}")
+            .unwrap();
         assert_eq!(
             p.render(&ctx("daily-sales"), "csv").unwrap(),
             PathBuf::from("daily-sales/2026/03/08/daily-sales_20260308_0300_42.csv")
@@ -178,9 +205,15 @@ mod tests {
     #[test]
     fn values_cannot_climb_out() {
         let p = PathPattern::parse("{job}.{ext}").unwrap();
-        assert_eq!(p.render(&ctx("../../etc/passwd"), "csv").unwrap(), PathBuf::from(".._.._etc_passwd.csv"));
+        assert_eq!(
+            p.render(&ctx("../../etc/passwd"), "csv").unwrap(),
+            PathBuf::from(".._.._etc_passwd.csv")
+        );
         let p = PathPattern::parse("{job}/x.{ext}").unwrap();
-        assert_eq!(p.render(&ctx(".."), "csv").unwrap(), PathBuf::from("__/x.csv"));
+        assert_eq!(
+            p.render(&ctx(".."), "csv").unwrap(),
+            PathBuf::from("__/x.csv")
+        );
     }
 
     #[test]

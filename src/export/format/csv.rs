@@ -30,7 +30,11 @@ impl CsvEncoder {
             .terminator(csv::Terminator::CRLF)
             .quote_style(csv::QuoteStyle::Necessary)
             .from_writer(out);
-        CsvEncoder { writer, header: spec.header.unwrap_or(true), width: 0 }
+        CsvEncoder {
+            writer,
+            header: spec.header.unwrap_or(true),
+            width: 0,
+        }
     }
 }
 
@@ -45,7 +49,9 @@ impl Encoder for CsvEncoder {
     fn begin(&mut self, columns: &[Column]) -> Result<(), FormatError> {
         self.width = columns.len();
         if self.header && !columns.is_empty() {
-            self.writer.write_record(columns.iter().map(|c| c.name.as_str())).map_err(csv_error)?;
+            self.writer
+                .write_record(columns.iter().map(|c| c.name.as_str()))
+                .map_err(csv_error)?;
         }
         Ok(())
     }
@@ -62,7 +68,9 @@ impl Encoder for CsvEncoder {
             // NULL is an empty field: RFC 4180 has no other spelling for it.
             for value in row {
                 let text = value.to_text();
-                self.writer.write_field(text.as_deref().unwrap_or("")).map_err(csv_error)?;
+                self.writer
+                    .write_field(text.as_deref().unwrap_or(""))
+                    .map_err(csv_error)?;
             }
             self.writer.write_record(None::<&[u8]>).map_err(csv_error)?;
         }
@@ -96,11 +104,16 @@ mod tests {
     #[test]
     fn writes_rfc4180() {
         let out = Shared::default();
-        let mut enc: Box<dyn Encoder> = Box::new(CsvEncoder::new(&CsvSpec::default(), Box::new(out.clone())));
-        enc.begin(&[Column::new("id"), Column::new("note")]).unwrap();
+        let mut enc: Box<dyn Encoder> =
+            Box::new(CsvEncoder::new(&CsvSpec::default(), Box::new(out.clone())));
+        enc.begin(&[Column::new("id"), Column::new("note")])
+            .unwrap();
         enc.write_rows(&[
             vec![Value::Int(1), Value::Text("plain".into())],
-            vec![Value::Int(2), Value::Text("comma, \"quote\"\nnewline".into())],
+            vec![
+                Value::Int(2),
+                Value::Text("comma, \"quote\"\nnewline".into()),
+            ],
             vec![Value::Null, Value::Text("Zürich 東京 🚀".into())],
         ])
         .unwrap();

@@ -50,7 +50,10 @@ impl CommandSource {
 impl Source for CommandSource {
     async fn open(&self, ctx: &RunContext) -> Result<Box<dyn RowStream>, SourceError> {
         let Some((program, args)) = self.spec.argv.split_first() else {
-            return Err(SourceError::Spawn { program: String::new(), message: "argv is empty".into() });
+            return Err(SourceError::Spawn {
+                program: String::new(),
+                message: "argv is empty".into(),
+            });
         };
         let mut command = Command::new(program);
         command
@@ -119,7 +122,10 @@ enum CsvMessage {
 }
 
 fn read_csv(input: impl std::io::Read, tx: &mpsc::Sender<Result<CsvMessage, SourceError>>) {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input);
     let columns = match reader.headers() {
         Ok(headers) => headers.iter().map(Column::new).collect(),
         Err(e) => {
@@ -135,7 +141,8 @@ fn read_csv(input: impl std::io::Read, tx: &mpsc::Sender<Result<CsvMessage, Sour
         match record {
             Ok(record) => batch.push(record.iter().map(|f| Value::Text(f.to_string())).collect()),
             Err(e) => {
-                let _ = tx.blocking_send(Err(SourceError::Parse(format!("stdout is not CSV: {e}"))));
+                let _ =
+                    tx.blocking_send(Err(SourceError::Parse(format!("stdout is not CSV: {e}"))));
                 return;
             }
         }
@@ -184,7 +191,15 @@ impl RowStream for CommandRows {
         if status.success() {
             return Ok(());
         }
-        let stderr = if tail.is_empty() { String::new() } else { format!("; stderr: {}", tail.join(" | ")) };
-        Err(SourceError::Exit { program: self.program.clone(), status: status.to_string(), stderr })
+        let stderr = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("; stderr: {}", tail.join(" | "))
+        };
+        Err(SourceError::Exit {
+            program: self.program.clone(),
+            status: status.to_string(),
+            stderr,
+        })
     }
 }

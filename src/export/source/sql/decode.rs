@@ -10,12 +10,18 @@ use crate::export::value::{Column, Row, Value};
 
 /// Column names of a SQLite row.
 pub fn sqlite_columns(row: &SqliteRow) -> Vec<Column> {
-    row.columns().iter().map(|c| Column::new(c.name())).collect()
+    row.columns()
+        .iter()
+        .map(|c| Column::new(c.name()))
+        .collect()
 }
 
 /// Column names of a PostgreSQL row.
 pub fn pg_columns(row: &PgRow) -> Vec<Column> {
-    row.columns().iter().map(|c| Column::new(c.name())).collect()
+    row.columns()
+        .iter()
+        .map(|c| Column::new(c.name()))
+        .collect()
 }
 
 /// SQLite stores a value's class per cell; the declared column type only

@@ -68,7 +68,10 @@ pub struct Connections {
 impl Connections {
     /// Registry over the config's `[sources]`.
     pub fn new(configs: HashMap<String, ConnectionConfig>) -> Self {
-        Connections { configs, pools: Mutex::new(HashMap::new()) }
+        Connections {
+            configs,
+            pools: Mutex::new(HashMap::new()),
+        }
     }
 
     async fn pool(&self, name: &str) -> Result<Pool, SourceError> {
@@ -80,7 +83,10 @@ impl Connections {
             .configs
             .get(name)
             .ok_or_else(|| SourceError::UnknownConnection(name.to_string()))?;
-        let connect_error = |message: String| SourceError::Connect { name: name.to_string(), message };
+        let connect_error = |message: String| SourceError::Connect {
+            name: name.to_string(),
+            message,
+        };
         let pool = open_pool(config).await.map_err(connect_error)?;
         pools.insert(name.to_string(), pool.clone());
         Ok(pool)
@@ -93,7 +99,10 @@ impl Connections {
             Pool::Sqlite(p) => p.execute("select 1").await.map(|_| ()),
             Pool::Postgres(p) => p.execute("select 1").await.map(|_| ()),
         };
-        result.map_err(|e| SourceError::Connect { name: name.to_string(), message: e.to_string() })
+        result.map_err(|e| SourceError::Connect {
+            name: name.to_string(),
+            message: e.to_string(),
+        })
     }
 
     /// Close every open pool.
@@ -134,7 +143,9 @@ async fn open_pool(config: &ConnectionConfig) -> Result<Pool, String> {
             .map_err(|e| e.to_string())?;
         Ok(Pool::Postgres(pool))
     } else {
-        Err(format!("unsupported URL scheme in {url:?}; use sqlite:// or postgres://"))
+        Err(format!(
+            "unsupported URL scheme in {url:?}; use sqlite:// or postgres://"
+        ))
     }
 }
 
@@ -180,12 +191,21 @@ impl Source for SqlSource {
                 let _ = tx.send(Err(e)).await;
             }
         });
-        let mut stream = SqlRows { columns: Vec::new(), rx, pending: None, _task: AbortOnDropHandle::new(task) };
+        let mut stream = SqlRows {
+            columns: Vec::new(),
+            rx,
+            pending: None,
+            _task: AbortOnDropHandle::new(task),
+        };
         match stream.rx.recv().await {
             Some(Ok(Message::Columns(columns))) => stream.columns = columns,
             Some(Ok(Message::Rows(rows))) => stream.pending = Some(rows),
             Some(Err(e)) => return Err(e),
-            None => return Err(SourceError::Query("the query task ended without a result".into())),
+            None => {
+                return Err(SourceError::Query(
+                    "the query task ended without a result".into(),
+                ));
+            }
         }
         Ok(Box::new(stream))
     }
@@ -210,15 +230,29 @@ async fn stream_sqlite(
             _ => query.bind(sqlite_time(ctx.window_end)),
         };
     }
-    let sent_columns = pump(query.fetch(pool), decode::sqlite_columns, decode::sqlite_row, tx).await?;
+    let sent_columns = pump(
+        query.fetch(pool),
+        decode::sqlite_columns,
+        decode::sqlite_row,
+        tx,
+    )
+    .await?;
     if !sent_columns {
-        let statement = pool.prepare(AssertSqlSafe(q.sql).into_sql_str()).await.map_err(query_error)?;
+        let statement = pool
+            .prepare(AssertSqlSafe(q.sql).into_sql_str())
+            .await
+            .map_err(query_error)?;
         send(tx, Message::Columns(described_columns(statement.columns()))).await?;
     }
     Ok(())
 }
 
-async fn stream_pg(pool: &PgPool, q: params::Rewritten, ctx: &RunContext, tx: &Sender) -> Result<(), SourceError> {
+async fn stream_pg(
+    pool: &PgPool,
+    q: params::Rewritten,
+    ctx: &RunContext,
+    tx: &Sender,
+) -> Result<(), SourceError> {
     let mut query = sqlx::query(AssertSqlSafe(q.sql.clone()));
     for name in &q.params {
         query = match *name {
@@ -230,7 +264,10 @@ async fn stream_pg(pool: &PgPool, q: params::Rewritten, ctx: &RunContext, tx: &S
     }
     let sent_columns = pump(query.fetch(pool), decode::pg_columns, decode::pg_row, tx).await?;
     if !sent_columns {
-        let statement = pool.prepare(AssertSqlSafe(q.sql).into_sql_str()).await.map_err(query_error)?;
+        let statement = pool
+            .prepare(AssertSqlSafe(q.sql).into_sql_str())
+            .await
+            .map_err(query_error)?;
         send(tx, Message::Columns(described_columns(statement.columns()))).await?;
     }
     Ok(())
@@ -277,7 +314,9 @@ fn sqlite_time(t: chrono::DateTime<chrono::Utc>) -> String {
 
 async fn send(tx: &Sender, message: Message) -> Result<(), SourceError> {
     // A closed channel means the run was cancelled: stop quietly.
-    tx.send(Ok(message)).await.map_err(|_| SourceError::Query("cancelled".into()))
+    tx.send(Ok(message))
+        .await
+        .map_err(|_| SourceError::Query("cancelled".into()))
 }
 
 struct SqlRows {

@@ -24,7 +24,9 @@ pub struct Rewritten {
 
 /// Why a query's parameters were refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown bind parameter :{name} at byte {at}; cronport binds :scheduled_for, :window_start, :window_end and :run_id")]
+#[error(
+    "unknown bind parameter :{name} at byte {at}; cronport binds :scheduled_for, :window_start, :window_end and :run_id"
+)]
 pub struct UnknownParam {
     /// The name after the colon.
     pub name: String,
@@ -47,7 +49,10 @@ pub fn rewrite(sql: &str, style: Style) -> Result<Rewritten, UnknownParam> {
             b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_until(bytes, i + 2, b"*/"),
             b'$' if style == Style::Dollar => i = skip_dollar_quoted(sql, i),
             b':' if bytes.get(i + 1) == Some(&b':') => i += 2,
-            b':' if bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') => {
+            b':' if bytes
+                .get(i + 1)
+                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') =>
+            {
                 let start = i + 1;
                 let end = start
                     + bytes[start..]
@@ -55,10 +60,13 @@ pub fn rewrite(sql: &str, style: Style) -> Result<Rewritten, UnknownParam> {
                         .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
                         .count();
                 let name = &sql[start..end];
-                let known = KNOWN.iter().find(|k| **k == name).ok_or_else(|| UnknownParam {
-                    name: name.to_string(),
-                    at: i,
-                })?;
+                let known = KNOWN
+                    .iter()
+                    .find(|k| **k == name)
+                    .ok_or_else(|| UnknownParam {
+                        name: name.to_string(),
+                        at: i,
+                    })?;
                 let index = match params.iter().position(|p| p == known) {
                     Some(pos) => pos + 1,
                     None => {
@@ -115,9 +123,7 @@ fn skip_dollar_quoted(sql: &str, start: usize) -> usize {
         .count();
     let close = start + 1 + tag_len;
     let is_tag = bytes.get(close) == Some(&b'$')
-        && !bytes
-            .get(start + 1)
-            .is_some_and(|b| b.is_ascii_digit());
+        && !bytes.get(start + 1).is_some_and(|b| b.is_ascii_digit());
     if !is_tag {
         return start + 1;
     }
