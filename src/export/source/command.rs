@@ -177,7 +177,7 @@ impl RowStream for CommandRows {
         match self.rx.recv().await {
             Some(Ok(CsvMessage::Rows(rows))) => Ok(Some(rows)),
             Some(Ok(CsvMessage::Columns(_))) => Ok(Some(Vec::new())),
-            Some(Err(e)) => Err(e),
+            Some(Err(e)) => Err(self.explain(e).await),
             None => Ok(None),
         }
     }
@@ -187,19 +187,37 @@ impl RowStream for CommandRows {
             program: self.program.clone(),
             message: e.to_string(),
         })?;
-        let tail = (&mut self.stderr).await.unwrap_or_default();
+        self.exit_error(status).await.map_or(Ok(()), Err)
+    }
+}
+
+impl CommandRows {
+    /// The program's failure, if it failed, with the end of its stderr.
+    async fn exit_error(&mut self, status: std::process::ExitStatus) -> Option<SourceError> {
         if status.success() {
-            return Ok(());
+            return None;
         }
+        let tail = (&mut self.stderr).await.unwrap_or_default();
         let stderr = if tail.is_empty() {
             String::new()
         } else {
             format!("; stderr: {}", tail.join(" | "))
         };
-        Err(SourceError::Exit {
+        Some(SourceError::Exit {
             program: self.program.clone(),
             status: status.to_string(),
             stderr,
         })
+    }
+
+    /// Unreadable output from a program that then fails is explained by the
+    /// failure, not by the garbage: give it a moment to exit and say which.
+    async fn explain(&mut self, parse_error: SourceError) -> SourceError {
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_secs(1), self.child.wait()).await;
+        match waited {
+            Ok(Ok(status)) => self.exit_error(status).await.unwrap_or(parse_error),
+            _ => parse_error,
+        }
     }
 }
