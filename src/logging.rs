@@ -23,6 +23,7 @@ pub const MAX_LINES_PER_RUN: i64 = 10_000;
 
 /// Where one run's lines go.
 struct RunSink {
+    run_id: RunId,
     job: String,
     seq: AtomicI64,
     dropped: AtomicU64,
@@ -33,7 +34,10 @@ struct RunSink {
 /// Hands a line to whoever stores it; `false` when it could not take it.
 pub type LineStore = Box<dyn Fn(LogLine) -> bool + Send + Sync>;
 
-static RUNS: LazyLock<Mutex<HashMap<RunId, Arc<RunSink>>>> = LazyLock::new(Default::default);
+/// Open captures by token. Tokens, not run ids, key them: run ids are only
+/// unique within one store, and a process (a test binary) may use several.
+static RUNS: LazyLock<Mutex<HashMap<u64, Arc<RunSink>>>> = LazyLock::new(Default::default);
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 static PROCESS_BUS: RwLock<Option<EventBus>> = RwLock::new(None);
 
 /// Send lines that belong to no run to `bus` (the headless log, the console).
@@ -47,10 +51,12 @@ pub fn clear_process_bus() {
     *PROCESS_BUS.write().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
-/// Lines logged inside a span with this `run_id` field are numbered from 0,
-/// stored through `store` and published on `bus` until the guard drops.
+/// Lines logged inside the capture's [`RunCapture::span`] are numbered from
+/// 0, stored through `store` and published on `bus` until the guard drops.
 pub fn capture_run(run_id: RunId, job: &str, store: LineStore, bus: EventBus) -> RunCapture {
+    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     let sink = Arc::new(RunSink {
+        run_id,
         job: job.to_string(),
         seq: AtomicI64::new(0),
         dropped: AtomicU64::new(0),
@@ -59,14 +65,27 @@ pub fn capture_run(run_id: RunId, job: &str, store: LineStore, bus: EventBus) ->
     });
     RUNS.lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(run_id, sink);
-    RunCapture { run_id }
+        .insert(token, sink);
+    RunCapture {
+        token,
+        run_id,
+        job: job.to_string(),
+    }
 }
 
 /// Stops capturing a run's lines; if lines were dropped over the cap, one
 /// last line says how many.
 pub struct RunCapture {
+    token: u64,
     run_id: RunId,
+    job: String,
+}
+
+impl RunCapture {
+    /// The run's span: what is logged inside it belongs to the run.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!("run", run_id = self.run_id, job = %self.job, capture = self.token)
+    }
 }
 
 impl Drop for RunCapture {
@@ -74,7 +93,7 @@ impl Drop for RunCapture {
         let sink = RUNS
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.run_id);
+            .remove(&self.token);
         if let Some(sink) = sink {
             let dropped = sink.dropped.load(Ordering::Relaxed);
             if dropped > 0 {
@@ -82,14 +101,15 @@ impl Drop for RunCapture {
                 let message = format!(
                     "{dropped} more log lines were dropped (at most {MAX_LINES_PER_RUN} are kept per run)"
                 );
-                emit(&sink, self.run_id, seq, Level::Warn, message);
+                emit(&sink, seq, Level::Warn, message);
             }
         }
     }
 }
 
-fn emit(sink: &RunSink, run_id: RunId, seq: i64, level: Level, message: String) {
+fn emit(sink: &RunSink, seq: i64, level: Level, message: String) {
     let ts = Utc::now();
+    let run_id = sink.run_id;
     let line = LogLine {
         run_id,
         seq,
@@ -111,8 +131,8 @@ fn emit(sink: &RunSink, run_id: RunId, seq: i64, level: Level, message: String) 
     }));
 }
 
-/// Marks a span as a run's: `tracing::info_span!("run", run_id = 7, job = "x")`.
-struct RunTag(RunId);
+/// Marks a span as a capture's (its `capture` field).
+struct RunTag(u64);
 
 /// The capture layer; install it once per process.
 pub struct CaptureLayer;
@@ -122,34 +142,34 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut visitor = RunIdVisitor(None);
+        let mut visitor = CaptureVisitor(None);
         attrs.record(&mut visitor);
-        if let (Some(run_id), Some(span)) = (visitor.0, ctx.span(id)) {
-            span.extensions_mut().insert(RunTag(run_id));
+        if let (Some(token), Some(span)) = (visitor.0, ctx.span(id)) {
+            span.extensions_mut().insert(RunTag(token));
         }
     }
 
     fn on_event(&self, event: &TracingEvent<'_>, ctx: Context<'_, S>) {
-        let run_id = ctx.event_scope(event).and_then(|mut scope| {
+        let token = ctx.event_scope(event).and_then(|mut scope| {
             scope.find_map(|span| span.extensions().get::<RunTag>().map(|t| t.0))
         });
         let level = Level::from_tracing(event.metadata().level());
         let mut message = MessageVisitor::default();
         event.record(&mut message);
         let text = message.finish();
-        match run_id {
-            Some(run_id) => {
+        match token {
+            Some(token) => {
                 let sink = RUNS
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .get(&run_id)
+                    .get(&token)
                     .cloned();
                 if let Some(sink) = sink {
                     let seq = sink.seq.fetch_add(1, Ordering::Relaxed);
                     if seq >= MAX_LINES_PER_RUN {
                         sink.dropped.fetch_add(1, Ordering::Relaxed);
                     } else {
-                        emit(&sink, run_id, seq, level, text);
+                        emit(&sink, seq, level, text);
                     }
                 }
             }
@@ -172,17 +192,12 @@ where
     }
 }
 
-struct RunIdVisitor(Option<RunId>);
+struct CaptureVisitor(Option<u64>);
 
-impl Visit for RunIdVisitor {
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if field.name() == "run_id" {
-            self.0 = Some(value);
-        }
-    }
+impl Visit for CaptureVisitor {
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "run_id" {
-            self.0 = i64::try_from(value).ok();
+        if field.name() == "capture" {
+            self.0 = Some(value);
         }
     }
     fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}

@@ -328,3 +328,61 @@ catch_up = "latest""#,
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_logs_are_capped_with_a_line_saying_how_many_were_dropped() {
+    let world = World::new("").await;
+    world
+        .add_job(
+            r#"name = "chatty"
+schedule = "0 0 1 1 *"
+source = { kind = "command", argv = ["sh", "-c", "i=0; while [ $i -lt 12000 ]; do echo line $i >&2; i=$((i+1)); done; echo a; echo 1"] }
+format = { kind = "csv" }
+destinations = ["out"]"#,
+        )
+        .await;
+    let clock = clock_now();
+    let (bus, mut rx) = bus();
+    let scheduler = start(&world, &clock, bus).await;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    scheduler
+        .commands()
+        .send(Command::RunNow {
+            job: "chatty".into(),
+            reply: Some(reply),
+        })
+        .await
+        .unwrap();
+    let run_id = answer.await.unwrap().unwrap();
+    let mut live = 0;
+    let status = wait_for(&mut rx, "run finished", |e| match e {
+        Event::Log(line) if line.run_id == Some(run_id) => {
+            live += 1;
+            None
+        }
+        Event::RunFinished {
+            run_id: id, status, ..
+        } if *id == run_id => Some(*status),
+        _ => None,
+    })
+    .await;
+    assert_eq!(status, RunStatus::Succeeded);
+    scheduler.shutdown().await.unwrap();
+    let mut stored = Vec::new();
+    let mut after = -1;
+    loop {
+        let page = world.store.run_logs(run_id, after, 5000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        stored.extend(page);
+    }
+    assert_eq!(stored.len(), 10_001, "10,000 lines and the note");
+    assert!(stored.windows(2).all(|w| w[0].seq < w[1].seq));
+    let note = &stored.last().unwrap().message;
+    // 12,000 stderr lines plus the run's own (start, rendered, delivered, succeeded).
+    assert!(
+        note.starts_with("2004 more log lines were dropped"),
+        "{note}"
+    );
+    assert_eq!(live, 10_001, "the same lines were published live");
+}

@@ -141,7 +141,6 @@ impl std::fmt::Display for Failure {
 
 /// Carry out `order` to its end.
 pub async fn run(shared: Arc<Shared>, order: RunOrder) {
-    let span = tracing::info_span!("run", run_id = order.run_id, job = %order.job.name());
     let recorder = shared.recorder.clone();
     let capture = logging::capture_run(
         order.run_id,
@@ -153,7 +152,7 @@ pub async fn run(shared: Arc<Shared>, order: RunOrder) {
         }),
         shared.bus.clone(),
     );
-    let (outcome, attempt) = attempts(&shared, &order).instrument(span).await;
+    let (outcome, attempt) = attempts(&shared, &order).instrument(capture.span()).await;
     drop(capture);
     let at = shared.clock.now();
     let (status, output, error) = match outcome {

@@ -193,11 +193,13 @@ impl RowStream for CommandRows {
 
 impl CommandRows {
     /// The program's failure, if it failed, with the end of its stderr.
+    /// Waits for stderr to be read to its end either way, so every line
+    /// reaches the run log before the run finishes.
     async fn exit_error(&mut self, status: std::process::ExitStatus) -> Option<SourceError> {
+        let tail = (&mut self.stderr).await.unwrap_or_default();
         if status.success() {
             return None;
         }
-        let tail = (&mut self.stderr).await.unwrap_or_default();
         let stderr = if tail.is_empty() {
             String::new()
         } else {
