@@ -14,6 +14,15 @@ use cronport::scheduler::{Parts, Scheduler};
 use cronport::store::{RunFilter, RunStatus, Trigger};
 
 async fn start(world: &World, clock: &VirtualClock, bus: cronport::events::EventBus) -> Scheduler {
+    start_with_grace(world, clock, bus, std::time::Duration::from_secs(5)).await
+}
+
+async fn start_with_grace(
+    world: &World,
+    clock: &VirtualClock,
+    bus: cronport::events::EventBus,
+    grace: std::time::Duration,
+) -> Scheduler {
     cronport::logging::init();
     let ctx_pipeline = {
         let connections = Arc::new(cronport::export::source::sql::Connections::new(
@@ -37,7 +46,7 @@ async fn start(world: &World, clock: &VirtualClock, bus: cronport::events::Event
         clock: Arc::new(clock.clone()),
         executor: Arc::new(ctx_pipeline),
         bus,
-        grace: std::time::Duration::from_secs(5),
+        grace,
     })
     .await
     .unwrap()
@@ -385,4 +394,130 @@ destinations = ["out"]"#,
         "{note}"
     );
     assert_eq!(live, 10_001, "the same lines were published live");
+}
+
+const SLOW: &str = r#"source = { kind = "command", argv = ["sh", "-c", "echo a; exec sleep 60"] }
+format = { kind = "csv" }
+destinations = ["out"]
+retries = 0"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_previous_cancels_the_running_slot_and_starts_the_next() {
+    let world = World::new("").await;
+    world
+        .add_job(&format!(
+            "name = \"slow\"\nschedule = \"* * * * *\"\noverlap = \"cancel_previous\"\n{SLOW}"
+        ))
+        .await;
+    let clock = clock_now();
+    let (bus, mut rx) = bus();
+    let scheduler = start(&world, &clock, bus).await;
+    let slot = next_minute(&clock);
+    clock.set(slot);
+    let first = wait_for(&mut rx, "first run started", |e| match e {
+        Event::RunStarted { run_id, .. } => Some(*run_id),
+        _ => None,
+    })
+    .await;
+    clock.set(slot + Duration::minutes(1));
+    let (status, error) = wait_for(&mut rx, "first run cancelled", |e| match e {
+        Event::RunFinished {
+            run_id,
+            status,
+            error,
+            ..
+        } if *run_id == first => Some((*status, error.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(status, RunStatus::Cancelled);
+    assert!(error.unwrap().contains("the next slot replaced it"));
+    let (second, slot2) = wait_for(&mut rx, "second run started", |e| match e {
+        Event::RunQueued {
+            run_id,
+            scheduled_for,
+            ..
+        } if *run_id != first => Some((*run_id, *scheduled_for)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(slot2, slot + Duration::minutes(1));
+    scheduler.shutdown().await.unwrap();
+    assert_eq!(
+        world.store.get_run(first).await.unwrap().unwrap().status,
+        RunStatus::Cancelled
+    );
+    // Shutdown cancelled the second after the grace period.
+    assert_eq!(
+        world.store.get_run(second).await.unwrap().unwrap().status,
+        RunStatus::Cancelled
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_runs_finish_within_the_grace_period_then_cancels_them() {
+    let world = World::new("").await;
+    world
+        .add_job(&format!(
+            "name = \"slow\"\nschedule = \"0 0 1 1 *\"\n{SLOW}"
+        ))
+        .await;
+    world
+        .add_job(
+            r#"name = "quick"
+schedule = "0 0 1 1 *"
+source = { kind = "command", argv = ["sh", "-c", "sleep 0.3; echo a; echo 1"] }
+format = { kind = "csv" }
+destinations = ["out"]"#,
+        )
+        .await;
+    let clock = clock_now();
+    let (bus, mut rx) = bus();
+    let scheduler = start_with_grace(&world, &clock, bus, std::time::Duration::from_secs(2)).await;
+    let mut ids = Vec::new();
+    for job in ["slow", "quick"] {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        scheduler
+            .commands()
+            .send(Command::RunNow {
+                job: job.into(),
+                reply: Some(reply),
+            })
+            .await
+            .unwrap();
+        ids.push(answer.await.unwrap().unwrap());
+    }
+    for _ in 0..2 {
+        wait_for(&mut rx, "runs started", |e| {
+            matches!(e, Event::RunStarted { .. }).then_some(())
+        })
+        .await;
+    }
+    let began = std::time::Instant::now();
+    scheduler.shutdown().await.unwrap();
+    let took = began.elapsed();
+    let slow = world.store.get_run(ids[0]).await.unwrap().unwrap();
+    let quick = world.store.get_run(ids[1]).await.unwrap().unwrap();
+    assert_eq!(quick.status, RunStatus::Succeeded, "{quick:?}");
+    assert_eq!(slow.status, RunStatus::Cancelled, "{slow:?}");
+    assert!(slow.error.unwrap().contains("shut down"));
+    assert!(
+        took >= std::time::Duration::from_secs(2),
+        "waited the grace period: {took:?}"
+    );
+    assert!(
+        files_under(&world.exports())
+            .iter()
+            .all(|f| f.starts_with("quick"))
+    );
+    // The instance left the store cleanly.
+    use cronport::clock::Clock as _;
+    assert!(
+        world
+            .store
+            .lease_holder(clock.now())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
