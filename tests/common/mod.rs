@@ -2,6 +2,8 @@
 //! with a local destination, and helpers to wait for scheduler events.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
