@@ -15,7 +15,9 @@ use super::{Backend, Store, ms, opt_ms};
 
 // Rows: the twelve values of `Claim`. No row is inserted when the job and
 // slot already have a run or the job has been deleted. The WHERE clause
-// also settles SQLite's INSERT-SELECT-ON CONFLICT parsing ambiguity.
+// also settles SQLite's INSERT-SELECT-ON CONFLICT parsing ambiguity; the
+// ORDER BY keeps the insert order (and so PostgreSQL's lock order) by
+// (job, slot) whatever join the planner picks for EXISTS.
 static CLAIM: MultiRow = MultiRow::new(
     "INSERT INTO runs (job_id, \"trigger\", status, slot, scheduled_for, queued_at, started_at, \
                        finished_at, attempt, instance_id, retry_of, error) \
@@ -23,6 +25,7 @@ static CLAIM: MultiRow = MultiRow::new(
             v.column8, v.column9, v.column10, v.column11, v.column12 FROM ",
     12,
     "WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = v.column1) \
+     ORDER BY v.column1, v.column4 \
      ON CONFLICT (job_id, slot) DO NOTHING \
      RETURNING id, job_id, slot",
 );
