@@ -66,6 +66,13 @@ async fn sqlite_group_commit_throughput() {
         }
         store.write_batch(&writes).await.expect("finish");
         phases[2] += t.elapsed();
+        if (b + 1) % 20 == 0 {
+            println!(
+                "after {:>6} runs: {:.0} runs/s so far",
+                (b + 1) * BATCH as i64,
+                ((b + 1) * BATCH as i64) as f64 / started.elapsed().as_secs_f64()
+            );
+        }
     }
     let elapsed = started.elapsed();
     let total = BATCHES * BATCH as i64;
