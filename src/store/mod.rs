@@ -6,6 +6,8 @@
 //! integers, lists as JSON text. Where a statement must differ, the code
 //! branches on [`Backend`] in that one place.
 
+mod batch;
+mod claims;
 mod commands;
 mod connect;
 mod error;

@@ -1,4 +1,4 @@
-//! Runs: claiming slots, recording manual runs, reading history.
+//! Runs: recording single runs, reading history, pruning.
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
@@ -21,18 +21,6 @@ macro_rules! run_select {
 }
 
 pub(super) const SELECT_RUN: &str = concat!(run_select!(), " WHERE r.id = $1");
-
-/// Claims a slot: nothing is inserted (and no id returned) when the job
-/// already has a run for the slot, or when the job has been deleted.
-/// The WHERE clause also settles SQLite's INSERT-SELECT-ON CONFLICT parsing
-/// ambiguity.
-const CLAIM: &str = "\
-INSERT INTO runs (job_id, \"trigger\", status, slot, scheduled_for, queued_at, started_at,
-                  finished_at, attempt, instance_id, retry_of, error)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
-WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1)
-ON CONFLICT (job_id, slot) DO NOTHING
-RETURNING id";
 
 const INSERT: &str = "\
 INSERT INTO runs (job_id, \"trigger\", status, slot, scheduled_for, queued_at, started_at,
@@ -90,7 +78,7 @@ pub(super) fn run_from_row(row: &AnyRow) -> sqlx::Result<RunRecord> {
 }
 
 /// Checks a new run's status and attempt before anything is written.
-fn check_new_run(run: &NewRun) -> Result<()> {
+pub(super) fn check_new_run(run: &NewRun) -> Result<()> {
     let ok = match run.status {
         RunStatus::Queued | RunStatus::Skipped => true,
         RunStatus::Running => run.attempt >= 1,
@@ -108,20 +96,16 @@ fn check_new_run(run: &NewRun) -> Result<()> {
     }
 }
 
-/// Inserts `run` with `sql` (either [`CLAIM`] or [`INSERT`]) and, for a run
-/// recorded as already running, its first attempt row.
-async fn insert_with(
-    conn: &mut AnyConnection,
-    sql: &'static str,
-    run: &NewRun,
-) -> sqlx::Result<Option<RunId>> {
+/// Inserts `run` and, for a run recorded as already running, its first
+/// attempt row.
+async fn insert_one(conn: &mut AnyConnection, run: &NewRun) -> sqlx::Result<Option<RunId>> {
     let queued_at = ms(run.queued_at);
     let (started_at, finished_at) = match run.status {
         RunStatus::Running => (Some(queued_at), None),
         RunStatus::Skipped => (None, Some(queued_at)),
         _ => (None, None),
     };
-    let id: Option<RunId> = sqlx::query_scalar(sql)
+    let id: Option<RunId> = sqlx::query_scalar(INSERT)
         .bind(run.job_id)
         .bind(run.trigger.as_str())
         .bind(run.status.as_str())
@@ -148,36 +132,13 @@ async fn insert_with(
 }
 
 impl Store {
-    /// Claims scheduled slots in one transaction. Each entry gets the new
-    /// run's id, or `None` when that job and slot already have a run (another
-    /// instance got there first) or the job no longer exists.
-    pub async fn claim_slots(&self, runs: &[NewRun]) -> Result<Vec<Option<RunId>>> {
-        for run in runs {
-            check_new_run(run)?;
-        }
-        let op = "claiming run slots";
-        // Inserting in one global order keeps two PostgreSQL instances
-        // claiming overlapping slots from deadlocking on each other's rows.
-        let mut order: Vec<usize> = (0..runs.len()).collect();
-        order.sort_by_key(|&i| (runs[i].job_id, runs[i].slot));
-        let mut ids = vec![None; runs.len()];
-        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
-        for i in order {
-            ids[i] = insert_with(&mut tx, CLAIM, &runs[i])
-                .await
-                .map_err(StoreError::query(op))?;
-        }
-        tx.commit().await.map_err(StoreError::query(op))?;
-        Ok(ids)
-    }
-
     /// Records one run (manual, retry, or a skipped entry). `Conflict` when
     /// its slot is taken, `NotFound` when the job does not exist.
     pub async fn insert_run(&self, run: &NewRun) -> Result<RunId> {
         check_new_run(run)?;
         let op = "recording a run";
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
-        let id = match insert_with(&mut tx, INSERT, run).await {
+        let id = match insert_one(&mut tx, run).await {
             Ok(Some(id)) => id,
             Ok(None) => return Err(StoreError::decode(op, "the insert returned no id")),
             Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {

@@ -1,78 +1,87 @@
-//! Per-job counters for the jobs panel: two grouped queries for all jobs,
-//! both answered from the `runs (job_id, status, id)` index.
+//! Per-job counters for the jobs panel, for all jobs in two queries that
+//! stay fast with a large history.
 
 use std::collections::HashMap;
 
 use sqlx::Row;
 
 use super::error::{Result, StoreError};
-use super::types::{JobId, JobStats, LastRun};
+use super::types::{JobId, JobStats, LastRun, RunId, RunStatus};
 use super::{Store, opt_time, parsed, time};
 
-/// Counts per job. Sums are cast because PostgreSQL's SUM of BIGINT is
-/// NUMERIC, which the Any driver cannot read. "Consecutive failures" are the
-/// failed/interrupted runs newer than the job's last success.
-const COUNTS: &str = "\
-SELECT j.id AS job_id,
-       CAST(COALESCE(SUM(CASE WHEN r.status <> 'skipped' THEN 1 ELSE 0 END), 0) AS BIGINT)
-           AS run_count,
-       CAST(COALESCE(SUM(CASE WHEN r.status IN ('failed', 'interrupted') THEN 1 ELSE 0 END), 0)
-           AS BIGINT) AS error_count,
-       CAST(COALESCE(SUM(CASE WHEN r.status IN ('failed', 'interrupted')
-                               AND r.id > COALESCE(ok.last_ok, 0) THEN 1 ELSE 0 END), 0)
-           AS BIGINT) AS consecutive_failures
-FROM jobs j
-LEFT JOIN runs r ON r.job_id = j.id
-LEFT JOIN (SELECT job_id, MAX(id) AS last_ok FROM runs WHERE status = 'succeeded'
-           GROUP BY job_id) ok ON ok.job_id = j.id
-GROUP BY j.id
-ORDER BY j.id";
+/// Runs per job and status: an index-only scan of `runs_job_status_id`.
+const COUNTS: &str = "SELECT job_id, status, COUNT(*) AS n FROM runs GROUP BY job_id, status";
 
-/// The newest run of each job that is not a `skipped` entry.
-const LAST_RUNS: &str = "\
-SELECT r.id, r.job_id, r.status, r.scheduled_for, r.started_at, r.finished_at
-FROM runs r
-JOIN (SELECT job_id, MAX(id) AS id FROM runs WHERE status <> 'skipped' GROUP BY job_id) latest
-  ON latest.id = r.id";
+/// Per job: the newest run that is not a `skipped` entry, and the number of
+/// failed/interrupted runs newer than the last success. Every subquery is a
+/// short index range (`runs_job_id` backwards, `runs_job_status_id`), so the
+/// cost grows with the number of jobs, not of runs.
+const LAST_AND_STREAK: &str = "\
+SELECT s.job_id, lr.id AS last_id, lr.status, lr.scheduled_for, lr.started_at, lr.finished_at,
+       (SELECT COUNT(*) FROM runs f
+        WHERE f.job_id = s.job_id AND f.status IN ('failed', 'interrupted') AND f.id > s.last_ok)
+           AS consecutive_failures
+FROM (SELECT j.id AS job_id,
+             (SELECT r.id FROM runs r WHERE r.job_id = j.id AND r.status <> 'skipped'
+              ORDER BY r.id DESC LIMIT 1) AS last_id,
+             COALESCE((SELECT MAX(r.id) FROM runs r
+                       WHERE r.job_id = j.id AND r.status = 'succeeded'), 0) AS last_ok
+      FROM jobs j) s
+LEFT JOIN runs lr ON lr.id = s.last_id
+ORDER BY s.job_id";
 
 impl Store {
     /// Run count, error count, last run and consecutive failures of every
     /// job, ordered by job id.
     pub async fn job_stats(&self) -> Result<Vec<JobStats>> {
         let op = "computing job statistics";
-        let mut last: HashMap<JobId, LastRun> = HashMap::new();
-        for row in sqlx::query(LAST_RUNS)
+        // (runs, errors) per job.
+        let mut counts: HashMap<JobId, (i64, i64)> = HashMap::new();
+        for row in sqlx::query(COUNTS)
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query(op))?
         {
-            let decode = || -> sqlx::Result<(JobId, LastRun)> {
+            let decode = || -> sqlx::Result<(JobId, RunStatus, i64)> {
                 Ok((
                     row.try_get("job_id")?,
-                    LastRun {
-                        run_id: row.try_get("id")?,
-                        status: parsed(&row, "status")?,
-                        scheduled_for: time(&row, "scheduled_for")?,
-                        started_at: opt_time(&row, "started_at")?,
-                        finished_at: opt_time(&row, "finished_at")?,
-                    },
+                    parsed(&row, "status")?,
+                    row.try_get("n")?,
                 ))
             };
-            let (job_id, run) = decode().map_err(StoreError::query(op))?;
-            last.insert(job_id, run);
+            let (job_id, status, n) = decode().map_err(StoreError::query(op))?;
+            let entry = counts.entry(job_id).or_default();
+            if status != RunStatus::Skipped {
+                entry.0 += n;
+            }
+            if matches!(status, RunStatus::Failed | RunStatus::Interrupted) {
+                entry.1 += n;
+            }
         }
-        let rows = sqlx::query(COUNTS)
+        let rows = sqlx::query(LAST_AND_STREAK)
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query(op))?;
         rows.iter()
             .map(|row| -> sqlx::Result<JobStats> {
                 let job_id: JobId = row.try_get("job_id")?;
+                let last_id: Option<RunId> = row.try_get("last_id")?;
+                let last_run = match last_id {
+                    Some(run_id) => Some(LastRun {
+                        run_id,
+                        status: parsed(row, "status")?,
+                        scheduled_for: time(row, "scheduled_for")?,
+                        started_at: opt_time(row, "started_at")?,
+                        finished_at: opt_time(row, "finished_at")?,
+                    }),
+                    None => None,
+                };
+                let (run_count, error_count) = counts.get(&job_id).copied().unwrap_or_default();
                 Ok(JobStats {
                     job_id,
-                    run_count: row.try_get("run_count")?,
-                    error_count: row.try_get("error_count")?,
-                    last_run: last.remove(&job_id),
+                    run_count,
+                    error_count,
+                    last_run,
                     consecutive_failures: row.try_get("consecutive_failures")?,
                 })
             })

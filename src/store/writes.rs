@@ -1,43 +1,232 @@
 //! Group commit of run changes: the scheduler's recorder collects starts,
 //! failed attempts, finishes and log lines and writes them here, many per
-//! transaction.
+//! transaction, as multi-row statements (see `batch`).
 //!
 //! Every write is tolerant of a run that is gone (its job deleted) or already
 //! final (recovered by another instance): it then changes nothing, so one
 //! stale entry never fails the whole batch.
 
+use std::collections::HashMap;
+
 use sqlx::AnyConnection;
 
+use super::batch::{AnyQuery, MultiRow, chunks};
 use super::error::{Result, StoreError};
-use super::types::{LogLine, RunStatus, RunWrite};
-use super::{Store, ms};
+use super::types::{LogLine, RunId, RunStatus, RunWrite};
+use super::{Backend, Store, ms};
 
-const START_RUN: &str = "\
-UPDATE runs SET status = 'running', started_at = COALESCE(started_at, $3), attempt = $2,
-                instance_id = $4
-WHERE id = $1 AND status IN ('queued', 'running')";
+// Rows: (run_id, attempt, at, instance_id). The attempt row is inserted
+// before the run is updated, guarded by the same condition; ON CONFLICT
+// because a run recorded as running at claim time already has it.
+pub(super) static START_ATTEMPTS: MultiRow = MultiRow::new(
+    "INSERT INTO run_attempts (run_id, attempt, started_at, status) \
+     SELECT v.column1, v.column2, v.column3, 'running' FROM ",
+    4,
+    "WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = v.column1 \
+                   AND r.status IN ('queued', 'running')) \
+     ON CONFLICT (run_id, attempt) DO NOTHING",
+);
+static START_RUNS: MultiRow = MultiRow::new(
+    "UPDATE runs SET status = 'running', started_at = COALESCE(runs.started_at, v.column3), \
+     attempt = v.column2, instance_id = v.column4 FROM ",
+    4,
+    "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
+);
+// Rows: (run_id, attempt, status, at, error). Runs in the same level are
+// distinct, so closing attempts before finishing their runs is safe.
+static CLOSE_ATTEMPTS: MultiRow = MultiRow::new(
+    "UPDATE run_attempts SET status = v.column3, finished_at = v.column4, error = v.column5 FROM ",
+    5,
+    "WHERE run_attempts.run_id = v.column1 AND run_attempts.attempt = v.column2 \
+     AND run_attempts.finished_at IS NULL \
+     AND EXISTS (SELECT 1 FROM runs r WHERE r.id = v.column1 \
+                 AND r.status IN ('queued', 'running'))",
+);
+// Rows: (run_id, status, at, rows, bytes, outputs, error).
+static FINISH_RUNS: MultiRow = MultiRow::new(
+    "UPDATE runs SET status = v.column2, finished_at = v.column3, \"rows\" = v.column4, \
+     bytes = v.column5, outputs = v.column6, error = v.column7 FROM ",
+    7,
+    "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
+);
+// Rows: (run_id, seq, ts, level, message). A line of a deleted run, or a
+// repeated seq, is dropped rather than failing the batch.
+static INSERT_LOGS: MultiRow = MultiRow::new(
+    "INSERT INTO run_logs (run_id, seq, ts, level, message) \
+     SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM ",
+    5,
+    "WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = v.column1) \
+     ON CONFLICT (run_id, seq) DO NOTHING",
+);
 
-// ON CONFLICT: the attempt row may exist already (a run recorded as running
-// at claim time, or a batch written twice).
-const START_ATTEMPT: &str = "\
-INSERT INTO run_attempts (run_id, attempt, started_at, status) VALUES ($1, $2, $3, 'running')
-ON CONFLICT (run_id, attempt) DO NOTHING";
+pub(super) struct StartRow<'a> {
+    pub(super) run_id: RunId,
+    pub(super) attempt: i64,
+    pub(super) at: i64,
+    pub(super) instance_id: &'a str,
+}
 
-const CLOSE_ATTEMPT: &str = "\
-UPDATE run_attempts SET status = $3, finished_at = $4, error = $5
-WHERE run_id = $1 AND attempt = $2 AND finished_at IS NULL";
+struct CloseRow<'a> {
+    run_id: RunId,
+    attempt: i64,
+    status: RunStatus,
+    at: i64,
+    error: Option<&'a str>,
+}
 
-const FINISH_RUN: &str = "\
-UPDATE runs SET status = $2, finished_at = $3, \"rows\" = $4, bytes = $5, outputs = $6,
-                error = $7
-WHERE id = $1 AND status IN ('queued', 'running')";
+struct FinishRow<'a> {
+    run_id: RunId,
+    status: RunStatus,
+    at: i64,
+    rows: Option<i64>,
+    bytes: Option<i64>,
+    outputs: String,
+    error: Option<&'a str>,
+}
 
-// The EXISTS guard turns a line of a deleted run into a no-op instead of a
-// foreign-key error; a repeated seq is dropped the same way.
-const INSERT_LOG: &str = "\
-INSERT INTO run_logs (run_id, seq, ts, level, message)
-SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM runs WHERE id = $1)
-ON CONFLICT (run_id, seq) DO NOTHING";
+/// The state changes that are the n-th change of their run in the batch.
+/// Within a level every run appears once, so its statements commute;
+/// applying level after level keeps each run's changes in order.
+#[derive(Default)]
+struct Level<'a> {
+    starts: Vec<StartRow<'a>>,
+    closes: Vec<CloseRow<'a>>,
+    finishes: Vec<FinishRow<'a>>,
+}
+
+/// Sorts `writes` into levels and log lines.
+fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
+    let mut levels: Vec<Level<'_>> = Vec::new();
+    let mut logs = Vec::new();
+    let mut seen: HashMap<RunId, usize> = HashMap::new();
+    let mut level_of = |run_id: RunId, levels: &mut Vec<Level<'_>>| {
+        let n = seen.entry(run_id).or_insert(0);
+        let level = *n;
+        *n += 1;
+        if levels.len() <= level {
+            levels.push(Level::default());
+        }
+        level
+    };
+    for write in writes {
+        match write {
+            RunWrite::Started {
+                run_id,
+                attempt,
+                instance_id,
+                at,
+            } => {
+                let l = level_of(*run_id, &mut levels);
+                levels[l].starts.push(StartRow {
+                    run_id: *run_id,
+                    attempt: i64::from(*attempt),
+                    at: ms(*at),
+                    instance_id,
+                });
+            }
+            RunWrite::AttemptFailed {
+                run_id,
+                attempt,
+                at,
+                error,
+            } => {
+                let l = level_of(*run_id, &mut levels);
+                levels[l].closes.push(CloseRow {
+                    run_id: *run_id,
+                    attempt: i64::from(*attempt),
+                    status: RunStatus::Failed,
+                    at: ms(*at),
+                    error: Some(error),
+                });
+            }
+            RunWrite::Finished {
+                run_id,
+                attempt,
+                status,
+                at,
+                rows,
+                bytes,
+                outputs,
+                error,
+            } => {
+                let l = level_of(*run_id, &mut levels);
+                // A run skipped or cancelled before it started has no attempt.
+                if *attempt >= 1 && *status != RunStatus::Skipped {
+                    levels[l].closes.push(CloseRow {
+                        run_id: *run_id,
+                        attempt: i64::from(*attempt),
+                        status: *status,
+                        at: ms(*at),
+                        error: error.as_deref(),
+                    });
+                }
+                levels[l].finishes.push(FinishRow {
+                    run_id: *run_id,
+                    status: *status,
+                    at: ms(*at),
+                    rows: *rows,
+                    bytes: *bytes,
+                    // A Vec<String> always serialises; the fallback only
+                    // keeps this path free of panics.
+                    outputs: serde_json::to_string(outputs).unwrap_or_else(|_| "[]".to_owned()),
+                    error: error.as_deref(),
+                });
+            }
+            RunWrite::Log(line) => logs.push(line),
+        }
+    }
+    (levels, logs)
+}
+
+pub(super) fn bind_start(q: AnyQuery, r: &StartRow<'_>) -> AnyQuery {
+    q.bind(r.run_id)
+        .bind(r.attempt)
+        .bind(r.at)
+        .bind(r.instance_id)
+}
+
+fn bind_close(q: AnyQuery, r: &CloseRow<'_>) -> AnyQuery {
+    q.bind(r.run_id)
+        .bind(r.attempt)
+        .bind(r.status.as_str())
+        .bind(r.at)
+        .bind(r.error)
+}
+
+fn bind_finish(q: AnyQuery, r: &FinishRow<'_>) -> AnyQuery {
+    q.bind(r.run_id)
+        .bind(r.status.as_str())
+        .bind(r.at)
+        .bind(r.rows)
+        .bind(r.bytes)
+        .bind(r.outputs.as_str())
+        .bind(r.error)
+}
+
+fn bind_log(q: AnyQuery, l: &&LogLine) -> AnyQuery {
+    q.bind(l.run_id)
+        .bind(l.seq)
+        .bind(ms(l.ts))
+        .bind(l.level.as_str())
+        .bind(l.message.as_str())
+}
+
+/// Runs `template` over `rows` in chunks.
+pub(super) async fn execute_all<T>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    template: &MultiRow,
+    rows: &[T],
+    bind: fn(AnyQuery, &T) -> AnyQuery,
+) -> sqlx::Result<()> {
+    for chunk in chunks(rows) {
+        template
+            .query(backend, chunk, bind)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
 
 /// Rejects writes that would leave a run in an impossible state.
 fn check(write: &RunWrite) -> Result<()> {
@@ -61,103 +250,10 @@ fn check(write: &RunWrite) -> Result<()> {
     }
 }
 
-/// Applies one write on `conn` (inside the batch's transaction).
-async fn apply(conn: &mut AnyConnection, write: &RunWrite) -> sqlx::Result<()> {
-    match write {
-        RunWrite::Started {
-            run_id,
-            attempt,
-            instance_id,
-            at,
-        } => {
-            let started = sqlx::query(START_RUN)
-                .bind(*run_id)
-                .bind(i64::from(*attempt))
-                .bind(ms(*at))
-                .bind(instance_id.as_str())
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if started > 0 {
-                sqlx::query(START_ATTEMPT)
-                    .bind(*run_id)
-                    .bind(i64::from(*attempt))
-                    .bind(ms(*at))
-                    .execute(&mut *conn)
-                    .await?;
-            }
-        }
-        RunWrite::AttemptFailed {
-            run_id,
-            attempt,
-            at,
-            error,
-        } => {
-            sqlx::query(CLOSE_ATTEMPT)
-                .bind(*run_id)
-                .bind(i64::from(*attempt))
-                .bind(RunStatus::Failed.as_str())
-                .bind(ms(*at))
-                .bind(error.as_str())
-                .execute(&mut *conn)
-                .await?;
-        }
-        RunWrite::Finished {
-            run_id,
-            attempt,
-            status,
-            at,
-            rows,
-            bytes,
-            outputs,
-            error,
-        } => {
-            // A Vec<String> always serialises; the fallback only keeps this
-            // path free of panics.
-            let outputs = serde_json::to_string(outputs).unwrap_or_else(|_| "[]".to_owned());
-            let finished = sqlx::query(FINISH_RUN)
-                .bind(*run_id)
-                .bind(status.as_str())
-                .bind(ms(*at))
-                .bind(*rows)
-                .bind(*bytes)
-                .bind(outputs)
-                .bind(error.as_deref())
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            // A run skipped or cancelled before it started has no attempt.
-            if finished > 0 && *attempt >= 1 && *status != RunStatus::Skipped {
-                sqlx::query(CLOSE_ATTEMPT)
-                    .bind(*run_id)
-                    .bind(i64::from(*attempt))
-                    .bind(status.as_str())
-                    .bind(ms(*at))
-                    .bind(error.as_deref())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-        }
-        RunWrite::Log(line) => insert_log(conn, line).await?,
-    }
-    Ok(())
-}
-
-/// Stores one log line.
-async fn insert_log(conn: &mut AnyConnection, line: &LogLine) -> sqlx::Result<()> {
-    sqlx::query(INSERT_LOG)
-        .bind(line.run_id)
-        .bind(line.seq)
-        .bind(ms(line.ts))
-        .bind(line.level.as_str())
-        .bind(line.message.as_str())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 impl Store {
-    /// Applies `writes` in order, in one transaction: all or nothing.
+    /// Applies `writes` in one transaction: all or nothing. Changes to the
+    /// same run take effect in the order given; log lines are ordered by
+    /// their `seq`, not their position.
     ///
     /// Writes about runs that no longer exist or are already final change
     /// nothing (the run was deleted, or recovered by another instance).
@@ -169,10 +265,49 @@ impl Store {
             return Ok(());
         }
         let op = "recording run progress";
+        let (levels, logs) = plan(writes);
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
-        for write in writes {
-            apply(&mut tx, write).await.map_err(StoreError::query(op))?;
+        for level in &levels {
+            execute_all(
+                &mut tx,
+                self.backend,
+                &START_ATTEMPTS,
+                &level.starts,
+                bind_start,
+            )
+            .await
+            .map_err(StoreError::query(op))?;
+            execute_all(
+                &mut tx,
+                self.backend,
+                &START_RUNS,
+                &level.starts,
+                bind_start,
+            )
+            .await
+            .map_err(StoreError::query(op))?;
+            execute_all(
+                &mut tx,
+                self.backend,
+                &CLOSE_ATTEMPTS,
+                &level.closes,
+                bind_close,
+            )
+            .await
+            .map_err(StoreError::query(op))?;
+            execute_all(
+                &mut tx,
+                self.backend,
+                &FINISH_RUNS,
+                &level.finishes,
+                bind_finish,
+            )
+            .await
+            .map_err(StoreError::query(op))?;
         }
+        execute_all(&mut tx, self.backend, &INSERT_LOGS, &logs, bind_log)
+            .await
+            .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))
     }
 }

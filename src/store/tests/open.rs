@@ -9,7 +9,7 @@ use super::{TestDb, job_def, store_test};
 use crate::store::connect::{Location, migrator, redact};
 use crate::store::{Backend, Store, StoreError};
 
-store_test!(migrations_are_idempotent);
+store_test!(migrations_are_idempotent, a_newer_schema_is_refused);
 
 async fn migrations_are_idempotent(db: TestDb) {
     let first = db.open().await;
@@ -26,6 +26,26 @@ async fn migrations_are_idempotent(db: TestDb) {
         .expect("count migrations");
     assert_eq!(applied, 1);
     assert_eq!(second.backend(), db.backend);
+}
+
+async fn a_newer_schema_is_refused(db: TestDb) {
+    let store = db.open().await;
+    let checksum = match db.backend {
+        Backend::Sqlite => "X'00'",
+        Backend::Postgres => "'\\x00'::bytea",
+    };
+    let sql = format!(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99, 'from the future', TRUE, {checksum}, 0)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&store.pool)
+        .await
+        .expect("fake a newer migration");
+    store.close().await;
+    let err = Store::open(&db.url).await.expect_err("newer schema");
+    assert!(matches!(err, StoreError::Migrate { .. }), "{err}");
+    assert!(err.to_string().contains("newer cronport"), "{err}");
 }
 
 #[tokio::test]

@@ -28,13 +28,17 @@ async fn sqlite_group_commit_throughput() {
         ids
     };
     const BATCH: usize = 1_000;
-    const BATCHES: i64 = 20;
+    const BATCHES: i64 = 100;
     let started = Instant::now();
+    let mut phases = [std::time::Duration::ZERO; 3];
     for b in 0..BATCHES {
+        let t = Instant::now();
         let runs: Vec<_> = (0..BATCH)
             .map(|i| slot_run(jobs[i % jobs.len()], b * 100 + (i / jobs.len()) as i64))
             .collect();
         let ids = store.claim_slots(&runs).await.expect("claim");
+        phases[0] += t.elapsed();
+        let t = Instant::now();
         let mut writes = Vec::with_capacity(BATCH * 2);
         for id in ids.iter().flatten() {
             writes.push(RunWrite::Started {
@@ -45,6 +49,8 @@ async fn sqlite_group_commit_throughput() {
             });
         }
         store.write_batch(&writes).await.expect("start");
+        phases[1] += t.elapsed();
+        let t = Instant::now();
         writes.clear();
         for id in ids.iter().flatten() {
             writes.push(RunWrite::Finished {
@@ -59,6 +65,14 @@ async fn sqlite_group_commit_throughput() {
             });
         }
         store.write_batch(&writes).await.expect("finish");
+        phases[2] += t.elapsed();
+        if (b + 1) % 20 == 0 {
+            println!(
+                "after {:>6} runs: {:.0} runs/s so far",
+                (b + 1) * BATCH as i64,
+                ((b + 1) * BATCH as i64) as f64 / started.elapsed().as_secs_f64()
+            );
+        }
     }
     let elapsed = started.elapsed();
     let total = BATCHES * BATCH as i64;
@@ -66,6 +80,10 @@ async fn sqlite_group_commit_throughput() {
         "recorded {total} runs (claim + start + finish) in {:.2?}: {:.0} runs/s",
         elapsed,
         total as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "claim {:.2?}, start {:.2?}, finish {:.2?}",
+        phases[0], phases[1], phases[2]
     );
     let t = Instant::now();
     let stats = store.job_stats().await.expect("stats");

@@ -1,6 +1,6 @@
 //! Group-committed run writes, attempts and logs.
 
-use super::{TestDb, at, seed_job, slot_run, store_test};
+use super::{TestDb, at, manual_run, seed_job, slot_run, store_test};
 use crate::store::{LogLine, RunId, RunStatus, RunWrite, StoreError};
 
 store_test!(
@@ -8,6 +8,7 @@ store_test!(
     writes_to_final_or_missing_runs_change_nothing,
     invalid_writes_are_rejected_before_anything_is_written,
     logs_come_back_in_order_and_page,
+    large_mixed_batches_keep_each_runs_order,
 );
 
 /// A log line of `run` at `at(seq)`.
@@ -201,4 +202,82 @@ async fn logs_come_back_in_order_and_page(db: TestDb) {
     assert_eq!(next.last().map(|l| l.seq), Some(25));
     assert!(store.run_logs(run, 25, 10).await.expect("end").is_empty());
     assert_eq!(store.run_logs(other, 0, 10).await.expect("other").len(), 1);
+}
+
+async fn large_mixed_batches_keep_each_runs_order(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    // 85 slots (64 + 16 + 4 + 1 rows per statement), one slot twice in the
+    // same batch, and two runs without a slot.
+    let mut claims: Vec<_> = (0..85).map(|i| slot_run(job.id, i * 60)).collect();
+    claims.push(slot_run(job.id, 17 * 60));
+    claims.push(manual_run(job.id, 1));
+    claims.push(manual_run(job.id, 2));
+    let ids = store.claim_slots(&claims).await.expect("claim");
+    assert!(ids[..85].iter().all(Option::is_some));
+    assert_eq!(ids[85], None, "the duplicate lost to its first occurrence");
+    assert!(ids[86].is_some() && ids[87].is_some() && ids[86] != ids[87]);
+    let runs: Vec<RunId> = ids.iter().flatten().copied().collect();
+    let unique: std::collections::HashSet<_> = runs.iter().collect();
+    assert_eq!(unique.len(), runs.len());
+
+    // Per run, in one batch: start, log, fail, start again, log, finish;
+    // interleaved across runs the way a recorder sees them.
+    let mut batch = Vec::new();
+    for &run in &runs {
+        batch.push(started(run, 1, 10));
+        batch.push(log(run, 1, "first try"));
+    }
+    for &run in &runs {
+        batch.push(RunWrite::AttemptFailed {
+            run_id: run,
+            attempt: 1,
+            at: at(20),
+            error: format!("run {run} failed once"),
+        });
+        batch.push(started(run, 2, 30));
+    }
+    for (i, &run) in runs.iter().enumerate() {
+        batch.push(log(run, 2, "second try"));
+        let status = if i % 2 == 0 {
+            RunStatus::Succeeded
+        } else {
+            RunStatus::Failed
+        };
+        batch.push(RunWrite::Finished {
+            run_id: run,
+            attempt: 2,
+            status,
+            at: at(40),
+            rows: (i % 3 == 0).then_some(i as i64),
+            bytes: None,
+            outputs: vec![format!("/out/{run}.csv")],
+            error: (status == RunStatus::Failed).then(|| "gave up".to_owned()),
+        });
+    }
+    store.write_batch(&batch).await.expect("batch");
+
+    for (i, &run) in runs.iter().enumerate() {
+        let rec = store.get_run(run).await.expect("get").expect("run");
+        let want = if i % 2 == 0 {
+            RunStatus::Succeeded
+        } else {
+            RunStatus::Failed
+        };
+        assert_eq!(rec.status, want, "run {run}");
+        assert_eq!(
+            (rec.attempt, rec.started_at, rec.finished_at),
+            (2, Some(at(10)), Some(at(40)))
+        );
+        assert_eq!(rec.rows, (i % 3 == 0).then_some(i as i64));
+        assert_eq!(rec.outputs, [format!("/out/{run}.csv")]);
+        let attempts = store.attempts(run).await.expect("attempts");
+        assert_eq!(attempts.len(), 2, "run {run}");
+        assert_eq!(attempts[0].status, RunStatus::Failed);
+        assert_eq!(attempts[0].error, Some(format!("run {run} failed once")));
+        assert_eq!(attempts[1].status, want);
+        assert_eq!(attempts[1].finished_at, Some(at(40)));
+        let logs = store.run_logs(run, 0, 10).await.expect("logs");
+        assert_eq!(logs.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 2]);
+    }
 }
