@@ -190,8 +190,12 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
         return Err(no_such_job(name));
     }
     let now = Utc::now();
-    let run_id = match store.lease_holder(now).await? {
-        Some(holder) => {
+    // A lease whose holder died on this host is not worth waiting for.
+    let holder = store.lease_holder(now).await?.filter(|holder| {
+        crate::scheduler::instance::dead_on_this_host(std::slice::from_ref(holder), "").is_empty()
+    });
+    let run_id = match holder {
+        Some(_) => {
             // A scheduler is running: ask it, through the store.
             let id = store
                 .push_command(&NewCommand {
@@ -201,11 +205,8 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
                     requested_at: now,
                 })
                 .await?;
-            let run_id = wait_for_command(&store, id).await?;
-            println!(
-                "run {run_id} of {name} started on {}:{}",
-                holder.hostname, holder.pid
-            );
+            let (run_id, instance) = wait_for_command(&store, id).await?;
+            println!("run {run_id} of {name} started on {instance}");
             if !wait {
                 return Ok(());
             }
@@ -247,8 +248,9 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
     }
 }
 
-/// Wait until the instance has taken the command and started the run.
-async fn wait_for_command(store: &Store, id: i64) -> Result<i64, Failure> {
+/// Wait until an instance has taken the command and started the run; gives
+/// the run and the instance (`host:pid:nonce`) that took it.
+async fn wait_for_command(store: &Store, id: i64) -> Result<(i64, String), Failure> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         if let Some(command) = store.get_command(id).await? {
@@ -256,7 +258,7 @@ async fn wait_for_command(store: &Store, id: i64) -> Result<i64, Failure> {
                 return Err(Failure::Failed(error));
             }
             if let Some(run_id) = command.result_run_id {
-                return Ok(run_id);
+                return Ok((run_id, command.taken_by.unwrap_or_default()));
             }
         }
         if std::time::Instant::now() > deadline {

@@ -132,12 +132,14 @@ impl Config {
         let base = std::env::current_dir()
             .map(|cwd| paths::normalize(&cwd.join(&folder)))
             .unwrap_or(folder);
-        Self::parse(&text, &base).map_err(error)
+        let mut config = Self::parse(&text, &base).map_err(error)?;
+        config.path = Some(path.to_path_buf());
+        Ok(config)
     }
 
     /// Parse config text; relative paths are taken from `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Config, String> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_message(&e))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_message(text, &e))?;
         let mut config = Self::empty();
         config.store_url = raw.store.url;
         let s = raw.scheduler;
@@ -220,7 +222,7 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| error(toml_message(&e)))?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| error(toml_message(&text, &e)))?;
         self.check_jobs(raw.jobs).map_err(error)
     }
 }
@@ -246,7 +248,38 @@ fn resolve_sqlite_url(url: &str, base: &Path) -> String {
     }
 }
 
-/// toml's message names the key and the line; keep it on one line each.
-fn toml_message(e: &toml::de::Error) -> String {
-    e.to_string().trim_end().to_string()
+/// toml's message names the key and the line. When the problem is inside
+/// one of several `[[jobs]]`, say which job, as the checks after parsing do.
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let message = e.to_string().trim_end().to_string();
+    let Some(label) = e.span().and_then(|span| job_at(text, span.start)) else {
+        return message;
+    };
+    format!("{label}: {message}")
 }
+
+/// `jobs[i] (name)` for the `[[jobs]]` entry that holds byte `offset`.
+fn job_at(text: &str, offset: usize) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Loose {
+        #[serde(default)]
+        jobs: Vec<toml::Spanned<toml::Table>>,
+    }
+    let loose: Loose = toml::from_str(text).ok()?;
+    // toml spans an array-of-tables entry by its `[[jobs]]` header only: the
+    // entry runs from its header to the next table header.
+    let (index, job) = loose
+        .jobs
+        .iter()
+        .enumerate()
+        .rfind(|(_, job)| job.span().start <= offset)?;
+    let body = text.get(job.span().end..offset)?;
+    if body.lines().any(|line| line.trim_start().starts_with('[')) {
+        return None;
+    }
+    Some(match job.get_ref().get("name").and_then(|n| n.as_str()) {
+        Some(name) => format!("jobs[{index}] ({name})"),
+        None => format!("jobs[{index}]"),
+    })
+}
+

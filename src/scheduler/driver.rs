@@ -101,8 +101,10 @@ impl Driver {
             next_heartbeat: now,
             next_prune: now,
         };
-        driver.recover(now).await;
+        // Jobs first: recovery retries a dead instance's runs by their job's
+        // policy, so the jobs must be known.
         driver.reload(now).await?;
+        driver.recover(now).await;
         Ok(driver)
     }
 
