@@ -420,27 +420,34 @@ async fn cancel_previous_cancels_the_running_slot_and_starts_the_next() {
     })
     .await;
     clock.set(slot + Duration::minutes(1));
-    let (status, error) = wait_for(&mut rx, "first run cancelled", |e| match e {
-        Event::RunFinished {
-            run_id,
-            status,
-            error,
-            ..
-        } if *run_id == first => Some((*status, error.clone())),
-        _ => None,
+    // The cancellation and the next slot's start race: take them in any order.
+    let (mut cancelled, mut next) = (None, None);
+    wait_for(&mut rx, "first run cancelled and second queued", |e| {
+        match e {
+            Event::RunFinished {
+                run_id,
+                status,
+                error,
+                ..
+            } if *run_id == first => {
+                cancelled = Some((*status, error.clone()));
+            }
+            Event::RunQueued {
+                run_id,
+                scheduled_for,
+                ..
+            } if *run_id != first => {
+                next = Some((*run_id, *scheduled_for));
+            }
+            _ => {}
+        }
+        (cancelled.is_some() && next.is_some()).then_some(())
     })
     .await;
+    let (status, error) = cancelled.unwrap();
     assert_eq!(status, RunStatus::Cancelled);
     assert!(error.unwrap().contains("the next slot replaced it"));
-    let (second, slot2) = wait_for(&mut rx, "second run started", |e| match e {
-        Event::RunQueued {
-            run_id,
-            scheduled_for,
-            ..
-        } if *run_id != first => Some((*run_id, *scheduled_for)),
-        _ => None,
-    })
-    .await;
+    let (second, slot2) = next.unwrap();
     assert_eq!(slot2, slot + Duration::minutes(1));
     scheduler.shutdown().await.unwrap();
     assert_eq!(

@@ -282,4 +282,3 @@ fn job_at(text: &str, offset: usize) -> Option<String> {
         None => format!("jobs[{index}]"),
     })
 }
-

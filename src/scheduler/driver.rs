@@ -17,8 +17,8 @@ use crate::config::Config;
 use crate::events::{Command, Event, SchedulerState};
 use crate::job::Job;
 use crate::store::{
-    self, CommandKind, InstanceInfo, JobId, JobRecord, NewRun, RunId, RunStatus, Store, StoreError,
-    Trigger,
+    self, CommandKind, InstanceInfo, JobId, JobRecord, NewRun, RunId, RunStatus, RunWrite, Store,
+    StoreError, Trigger,
 };
 
 /// What the driver remembers of a stored job, to tell edits from pauses.
@@ -40,6 +40,8 @@ pub(super) struct Driver {
     names: HashMap<String, JobId>,
     running: HashMap<RunId, (JobId, RunControl)>,
     tasks: JoinSet<()>,
+    /// Which run each task carries, to clean up after a task that panicked.
+    task_runs: HashMap<tokio::task::Id, (JobId, RunId)>,
     internal: mpsc::UnboundedReceiver<Internal>,
     commands: mpsc::Receiver<Command>,
     shutdown: CancellationToken,
@@ -91,6 +93,7 @@ impl Driver {
             names: HashMap::new(),
             running: HashMap::new(),
             tasks: JoinSet::new(),
+            task_runs: HashMap::new(),
             internal,
             commands,
             shutdown,
@@ -149,7 +152,9 @@ impl Driver {
                 _ = clock.sleep_until(wake) => {}
                 Some(command) = self.commands.recv() => self.command(command).await,
                 Some(message) = self.internal.recv() => self.internal(message).await,
-                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+                Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    self.task_ended(joined).await;
+                }
             }
         }
         self.drain().await
@@ -267,6 +272,39 @@ impl Driver {
         }
     }
 
+    /// A run's task ended. Normally the run said so itself (RunEnded); a
+    /// task that panicked could not, so its run is recorded as failed and
+    /// its job freed, instead of blocking the job's overlap forever.
+    async fn task_ended(&mut self, joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let id = match &joined {
+            Ok((id, ())) => *id,
+            Err(e) => e.id(),
+        };
+        let Some((job_id, run_id)) = self.task_runs.remove(&id) else {
+            return;
+        };
+        let Err(error) = joined else { return };
+        if !error.is_panic() || self.running.remove(&run_id).is_none() {
+            return;
+        }
+        let message = format!("internal error: the run's task panicked: {error}");
+        tracing::error!("run {run_id}: {message}");
+        let now = self.shared.clock.now();
+        let write = RunWrite::Finished {
+            run_id,
+            attempt: 0,
+            status: RunStatus::Failed,
+            at: now,
+            rows: None,
+            bytes: None,
+            outputs: Vec::new(),
+            error: Some(message),
+        };
+        let _ = self.shared.recorder.send(Request::Write(write)).await;
+        let effects = self.planner.run_ended(job_id);
+        self.carry_out(effects, now).await;
+    }
+
     fn spawn_run(
         &mut self,
         run_id: RunId,
@@ -296,7 +334,8 @@ impl Driver {
             first_attempt,
             control,
         };
-        self.tasks.spawn(runner::run(self.shared.clone(), order));
+        let task = self.tasks.spawn(runner::run(self.shared.clone(), order));
+        self.task_runs.insert(task.id(), (job_id, run_id));
     }
 
     /// Insert a run with no slot (manual or retry) and start it.
@@ -702,7 +741,7 @@ impl Driver {
                         self.running.remove(&run_id);
                     }
                 }
-                _ = self.tasks.join_next() => {}
+                Some(joined) = self.tasks.join_next_with_id() => self.task_ended(joined).await,
             }
         }
         let (reply, done) = tokio::sync::oneshot::channel();
