@@ -98,8 +98,8 @@ async fn list(store: &Store, as_json: bool) -> Result<(), Failure> {
             text("state"),
             text("next_run"),
             text("last_status"),
-            row["run_count"],
-            row["error_count"],
+            row["run_count"].as_i64().unwrap_or(0),
+            row["error_count"].as_i64().unwrap_or(0),
             text("description"),
             text("timezone"),
         );
