@@ -256,11 +256,18 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// second process wait for the write lock instead of failing. Temp files in
 /// memory keep the statement journals of the multi-row batch statements off
 /// the disk (they were a tenth of the recording time).
+///
+/// The automatic checkpoint waits for a 40 MB log instead of SQLite's 4 MB:
+/// it runs inside whichever commit crosses the limit, fsync included, and a
+/// running scheduler checkpoints every second off its firing path instead
+/// (see [`Store::checkpoint`](super::Store::checkpoint)). Processes that do
+/// not (the command line) still checkpoint at the limit and when they close.
 const SQLITE_FILE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; \
      PRAGMA busy_timeout = 5000; \
      PRAGMA foreign_keys = ON; \
-     PRAGMA temp_store = MEMORY;";
+     PRAGMA temp_store = MEMORY; \
+     PRAGMA wal_autocheckpoint = 10000;";
 
 /// As above, minus WAL, which an in-memory database cannot use.
 const SQLITE_MEMORY_PRAGMAS: &str = "PRAGMA foreign_keys = ON;";
