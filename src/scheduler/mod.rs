@@ -4,6 +4,7 @@
 
 mod driver;
 pub mod instance;
+mod maintenance;
 mod once;
 pub mod plan;
 mod recorder;
@@ -59,16 +60,13 @@ impl Executor for Pipeline {
 
 /// Messages from the scheduler's own tasks back to its loop.
 pub enum Internal {
-    /// A claim came back from the store.
+    /// The claims of one batch came back from the store.
     Claimed {
-        /// The job.
-        job_id: JobId,
-        /// The slot.
-        slot: chrono::DateTime<chrono::Utc>,
-        /// Why it runs.
-        trigger: crate::store::Trigger,
-        /// The run's id, `None` if another instance has the slot.
-        result: Result<Option<RunId>, String>,
+        /// Job, slot and trigger of each claim, in the order sent.
+        slots: Vec<(JobId, chrono::DateTime<chrono::Utc>, crate::store::Trigger)>,
+        /// Per claim, the run's id, `None` if another instance has the slot;
+        /// or why the whole batch failed.
+        result: Result<Vec<Option<RunId>>, String>,
     },
     /// A run ended.
     RunEnded {
@@ -77,6 +75,17 @@ pub enum Internal {
         /// The run.
         run_id: RunId,
     },
+    /// The store's jobs changed; here they all are.
+    Jobs {
+        /// The jobs version they were read at.
+        version: i64,
+        /// Every job.
+        records: Vec<crate::store::JobRecord>,
+    },
+    /// Commands consoles and the command line left in the store.
+    Commands(Vec<crate::store::Command>),
+    /// Runs of dead instances, just marked interrupted, to retry by policy.
+    Recovered(Vec<crate::store::RunRecord>),
 }
 
 /// What the scheduler is built from.

@@ -9,7 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::recorder::Request;
+use super::recorder::{Recorder, Request};
 use super::{Executor, Internal};
 use crate::clock::{self, Clock};
 use crate::events::{Event, EventBus};
@@ -72,7 +72,7 @@ pub struct Shared {
     /// Where events go.
     pub bus: EventBus,
     /// Where store writes go.
-    pub recorder: mpsc::Sender<Request>,
+    pub recorder: Recorder,
     /// The concurrency limit.
     pub permits: Arc<tokio::sync::Semaphore>,
     /// This instance, for the run record.
@@ -145,11 +145,7 @@ pub async fn run(shared: Arc<Shared>, order: RunOrder) {
     let capture = logging::capture_run(
         order.run_id,
         order.job.name(),
-        Box::new(move |line| {
-            recorder
-                .try_send(Request::Write(RunWrite::Log(line)))
-                .is_ok()
-        }),
+        Box::new(move |line| recorder.try_send(Request::Write(RunWrite::Log(line)))),
         shared.bus.clone(),
     );
     let (outcome, attempt) = attempts(&shared, &order).instrument(capture.span()).await;
@@ -305,8 +301,12 @@ async fn acquire(shared: &Shared, token: &CancellationToken) -> Option<OwnedSema
 /// The slot before `slot` (`:window_start`). Searched backwards in growing
 /// steps, because schedules only step forwards; a schedule with no earlier
 /// fire within ten years gives `slot` itself.
+///
+/// The first step is short because every run pays for it: from two minutes
+/// back, an every-second job walked 120 fires per run, about 30 µs, a third
+/// of a core at 10,000 runs a second.
 pub fn previous_fire(job: &Job, slot: DateTime<Utc>) -> DateTime<Utc> {
-    let mut step = chrono::Duration::minutes(2);
+    let mut step = chrono::Duration::seconds(2);
     while step < chrono::Duration::days(3700) {
         let from = slot - step;
         let mut last = None;
