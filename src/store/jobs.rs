@@ -35,6 +35,59 @@ const UPDATE: &str = concat!(
 const BUMP_JOBS_VERSION: &str =
     "UPDATE store_meta SET value = value + 1 WHERE key = 'jobs_version'";
 
+/// Jobs read per statement by [`Store::list_jobs_page`]'s callers.
+pub const JOBS_PAGE: usize = 2_000;
+
+// A page of jobs as one JSON array of arrays, in the columns of
+// `job_columns!()`. One row per job cost a round trip between sqlx's SQLite
+// worker thread and the async side each (two thread wake-ups), 10-25 µs a
+// job: 100,000 jobs took 1.5-2.5 s to list. One text value per page does not.
+const PAGE_SQLITE: &str = "\
+SELECT COALESCE(json_group_array(json_array(id, name, schedule, cron, timezone, definition,
+                                            paused, created_at, updated_at, version)
+                                 ORDER BY id), '[]') AS page
+FROM (SELECT * FROM jobs WHERE id > $1 ORDER BY id LIMIT $2)";
+const PAGE_POSTGRES: &str = "\
+SELECT CAST(COALESCE(json_agg(json_build_array(id, name, schedule, cron, timezone, definition,
+                                               paused, created_at, updated_at, version)
+                              ORDER BY id), '[]') AS TEXT) AS page
+FROM (SELECT * FROM jobs WHERE id > $1 ORDER BY id LIMIT $2) AS j";
+
+/// A job as a page lists it, in the order of `job_columns!()`.
+type PageRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+/// Decodes one job of a page.
+fn job_from_page(row: PageRow, op: &'static str) -> Result<JobRecord> {
+    let (id, name, schedule, cron, timezone, definition, paused, created, updated, version) = row;
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| StoreError::decode(op, format!("job {id}: time {ms} ms out of range")))
+    };
+    Ok(JobRecord {
+        id,
+        name,
+        schedule,
+        cron,
+        timezone,
+        definition,
+        paused: paused != 0,
+        created_at: at(created)?,
+        updated_at: at(updated)?,
+        version,
+    })
+}
+
 /// Decodes a row selected with `job_columns!()`.
 fn job_from_row(row: &AnyRow) -> sqlx::Result<JobRecord> {
     Ok(JobRecord {
@@ -124,15 +177,38 @@ fn edited_meanwhile(name: &str) -> StoreError {
 impl Store {
     /// All jobs, by name.
     pub async fn list_jobs(&self) -> Result<Vec<JobRecord>> {
+        let mut jobs = Vec::new();
+        loop {
+            let after = jobs.last().map_or(0, |j: &JobRecord| j.id);
+            let page = self.list_jobs_page(after, JOBS_PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            jobs.extend(page);
+        }
+        jobs.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Ok(jobs)
+    }
+
+    /// Up to `limit` jobs with ids above `after_id`, by id: page through all
+    /// jobs by passing the last id of one page to get the next. The
+    /// scheduler loads 100,000 jobs this way without holding them all as
+    /// records at once.
+    pub async fn list_jobs_page(&self, after_id: JobId, limit: usize) -> Result<Vec<JobRecord>> {
         let op = "listing jobs";
-        let rows = sqlx::query(SELECT_ALL)
-            .fetch_all(&self.pool)
+        let sql = match self.backend {
+            super::Backend::Sqlite => PAGE_SQLITE,
+            super::Backend::Postgres => PAGE_POSTGRES,
+        };
+        let page: String = sqlx::query_scalar(sql)
+            .bind(after_id)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_one(&self.pool)
             .await
             .map_err(StoreError::query(op))?;
-        rows.iter()
-            .map(job_from_row)
-            .collect::<sqlx::Result<_>>()
-            .map_err(StoreError::query(op))
+        let rows: Vec<PageRow> = serde_json::from_str(&page)
+            .map_err(|e| StoreError::decode(op, format!("unreadable page of jobs: {e}")))?;
+        rows.into_iter().map(|row| job_from_page(row, op)).collect()
     }
 
     /// The job named `name`.

@@ -29,6 +29,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 pub use commands::{Command, CommandKind, NewCommand};
 pub use error::{Result, StoreError};
 pub use instances::InstanceInfo;
+pub use jobs::JOBS_PAGE;
 pub use types::{
     ApplyReport, AttemptRecord, JobDefinition, JobId, JobRecord, JobStats, LastRun, LogLine,
     NewRun, ParseEnumError, RunFilter, RunId, RunRecord, RunStatus, RunWrite, Trigger,

@@ -14,6 +14,7 @@ store_test!(
     update_detects_concurrent_edits,
     pause_and_resume,
     delete_cascades_to_history,
+    pages_list_every_job_once_with_awkward_text,
 );
 
 async fn apply_creates_updates_and_bumps_versions_only_on_change(db: TestDb) {
@@ -267,4 +268,51 @@ async fn delete_cascades_to_history(db: TestDb) {
         assert_eq!(n, 0, "{table}");
     }
     assert!(store.get_run(kept).await.expect("get").is_some());
+}
+
+/// Pages come back as JSON from the database: names and definitions with
+/// quotes, backslashes, newlines and non-ASCII text must survive, and the
+/// pages together list every job once, by id; `list_jobs` sorts by name.
+async fn pages_list_every_job_once_with_awkward_text(db: TestDb) {
+    let store = db.open().await;
+    let mut defs = Vec::new();
+    for i in 0..7 {
+        let mut def = job_def(&format!("job-{}", 7 - i), i);
+        def.definition = format!(r#"{{"q":"say \"hi\"\\n","u":"Zoë 東京 {i}","n":{i}}}"#);
+        def.schedule = format!("every {i}m \"x\"\n");
+        defs.push(def);
+    }
+    store.apply_jobs(&defs, false).await.expect("apply");
+    store.set_paused("job-3", true).await.expect("pause");
+    let mut paged = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.list_jobs_page(after, 3).await.expect("page");
+        assert!(page.len() <= 3);
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        paged.extend(page);
+    }
+    assert_eq!(paged.len(), 7);
+    assert!(paged.windows(2).all(|w| w[0].id < w[1].id));
+    let listed = store.list_jobs().await.expect("list");
+    let names: Vec<&str> = listed.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "job-1", "job-2", "job-3", "job-4", "job-5", "job-6", "job-7"
+        ]
+    );
+    for job in &listed {
+        let by_name = store
+            .get_job(&job.name)
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(job, &by_name);
+        assert!(paged.contains(&by_name));
+    }
+    let three = listed.iter().find(|j| j.name == "job-3").expect("job-3");
+    assert!(three.paused);
+    assert!(three.definition.contains(r#"say \"hi\"\\n"#));
 }
