@@ -33,7 +33,8 @@ const MESSAGES_PER_TURN: usize = 1_024;
 struct Known {
     name: String,
     version: i64,
-    definition: String,
+    /// [`fingerprint`] of the stored definition.
+    definition: u64,
 }
 
 pub(super) struct Driver {
@@ -542,8 +543,52 @@ impl Driver {
     /// take effect from the next slot.
     async fn reload(&mut self) -> Result<(), StoreError> {
         let version = self.store.jobs_version().await?;
+        if self.jobs.is_empty() {
+            return self.load_all(version).await;
+        }
         let records = self.store.list_jobs().await?;
         self.apply_jobs(version, records).await
+    }
+
+    /// The first load, page by page, so that 100,000 jobs never sit in
+    /// memory as records all at once. Every job is new and starts after its
+    /// last recorded slot (one query for all) or, never run, its creation.
+    async fn load_all(&mut self, version: i64) -> Result<(), StoreError> {
+        let last_slots = self.store.last_slots().await?;
+        // Once, not per job: it copies the config's names.
+        let names = self.config.known();
+        let mut after = 0;
+        loop {
+            let page = self.store.list_jobs_page(after, store::JOBS_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for record in page {
+                let Some(job) = check(&record, &names) else {
+                    continue;
+                };
+                let start = last_slots
+                    .get(&record.id)
+                    .copied()
+                    .unwrap_or(record.created_at);
+                self.planner
+                    .set_job(record.id, Arc::new(job), record.paused, start);
+                self.remember(&record);
+            }
+        }
+        self.jobs_version = version;
+        Ok(())
+    }
+
+    fn remember(&mut self, record: &JobRecord) {
+        self.names.insert(record.name.clone(), record.id);
+        self.jobs.insert(
+            record.id,
+            Known {
+                name: record.name.clone(),
+                version: record.version,
+                definition: fingerprint(&record.definition),
+            },
+        );
     }
 
     /// Bring the planner in line with `records`, the store's jobs at
@@ -569,7 +614,7 @@ impl Driver {
             if known.is_some_and(|k| k.version == record.version) {
                 continue;
             }
-            if known.is_some_and(|k| k.definition == record.definition) {
+            if known.is_some_and(|k| k.definition == fingerprint(&record.definition)) {
                 // Only paused/resumed: the timeline stays as it is.
                 self.planner.set_paused(record.id, record.paused, now);
             } else {
@@ -592,15 +637,7 @@ impl Driver {
                     .set_job(record.id, Arc::new(job), record.paused, after);
             }
             let edited = self.jobs.contains_key(&record.id);
-            self.names.insert(record.name.clone(), record.id);
-            self.jobs.insert(
-                record.id,
-                Known {
-                    name: record.name.clone(),
-                    version: record.version,
-                    definition: record.definition.clone(),
-                },
-            );
+            self.remember(&record);
             if edited {
                 self.publish(Event::JobChanged {
                     job: record.name.clone(),
@@ -753,4 +790,14 @@ fn check(record: &JobRecord, known: &crate::job::Known) -> Option<Job> {
             None
         }
     }
+}
+
+/// A stored definition's fingerprint. Whether an edit changed the definition
+/// is all the loop needs to know of it; keeping 100,000 definitions as text
+/// doubled what the loaded jobs cost in memory.
+fn fingerprint(definition: &str) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    definition.hash(&mut hasher);
+    hasher.finish()
 }
