@@ -120,7 +120,34 @@ fn check(cmd: &NewCommand) -> Result<()> {
     }
 }
 
+/// What a running instance looks at every second, read in one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    /// The counter of [`Store::jobs_version`].
+    pub jobs_version: i64,
+    /// Whether commands wait to be taken with [`Store::take_commands`].
+    pub commands_waiting: bool,
+}
+
 impl Store {
+    /// The jobs version and whether commands wait, in one read. Idle, a
+    /// scheduler does little but poll this every second; taking commands
+    /// (a write) every second instead was a third of its CPU.
+    pub async fn changes(&self) -> Result<Changes> {
+        let (jobs_version, waiting): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT value FROM store_meta WHERE key = 'jobs_version'), \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM commands WHERE taken_by IS NULL) \
+                  THEN 1 ELSE 0 END AS BIGINT)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::query("looking for job edits and commands"))?;
+        Ok(Changes {
+            jobs_version,
+            commands_waiting: waiting != 0,
+        })
+    }
+
     /// Queues a command for the lease holder; returns its id.
     pub async fn push_command(&self, cmd: &NewCommand) -> Result<i64> {
         check(cmd)?;

@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-pub use commands::{Command, CommandKind, NewCommand};
+pub use commands::{Changes, Command, CommandKind, NewCommand};
 pub use error::{Result, StoreError};
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;

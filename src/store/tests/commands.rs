@@ -7,7 +7,8 @@ use crate::store::{CommandKind, NewCommand, StoreError};
 
 store_test!(
     commands_are_taken_once_and_completed,
-    concurrent_takers_split_commands
+    concurrent_takers_split_commands,
+    changes_show_job_edits_and_waiting_commands,
 );
 
 fn command(kind: CommandKind, job: Option<&str>, secs: i64) -> NewCommand {
@@ -108,4 +109,31 @@ async fn concurrent_takers_split_commands(db: TestDb) {
         }
     }
     assert_eq!(seen, pushed);
+}
+
+async fn changes_show_job_edits_and_waiting_commands(db: TestDb) {
+    let store = db.open().await;
+    let start = store.changes().await.expect("changes");
+    assert!(!start.commands_waiting);
+    assert_eq!(
+        start.jobs_version,
+        store.jobs_version().await.expect("version")
+    );
+    super::seed_job(&store, "a").await;
+    store
+        .push_command(&command(CommandKind::Run, Some("a"), 1))
+        .await
+        .expect("push");
+    let now = store.changes().await.expect("changes");
+    assert!(now.commands_waiting);
+    assert!(now.jobs_version > start.jobs_version);
+    assert_eq!(
+        store
+            .take_commands("inst-a", at(2))
+            .await
+            .expect("take")
+            .len(),
+        1
+    );
+    assert!(!store.changes().await.expect("changes").commands_waiting);
 }
