@@ -147,6 +147,7 @@ impl Driver {
             instance_id: self.me.id.clone(),
             history_days: self.config.scheduler.history_days,
             internal: self.shared.internal.clone(),
+            commits: self.shared.recorder.commits(),
             jobs_version: self.jobs_version,
             holds_lease: self.holds_lease,
         };

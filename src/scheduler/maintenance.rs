@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{HEARTBEAT, Internal, POLL, STALE_AFTER, instance};
@@ -26,6 +26,8 @@ pub(super) struct Maintenance {
     pub(super) instance_id: String,
     pub(super) history_days: u32,
     pub(super) internal: mpsc::UnboundedSender<Internal>,
+    /// Changes when the recorder commits (see `Recorder::commits`).
+    pub(super) commits: watch::Receiver<u64>,
     /// The jobs version the loop has loaded.
     pub(super) jobs_version: i64,
     pub(super) holds_lease: bool,
@@ -66,28 +68,41 @@ impl Maintenance {
         }
     }
 
-    /// Job edits and commands left by consoles and the command line.
+    /// Job edits and commands left by consoles and the command line, in one
+    /// read when there are none (idle, this is all the scheduler does); and
+    /// a checkpoint when the recorder wrote.
     async fn poll(&mut self, now: DateTime<Utc>) {
-        match self.store.jobs_version().await {
-            Ok(version) if version != self.jobs_version => match self.store.list_jobs().await {
+        let changes = match self.store.changes().await {
+            Ok(changes) => changes,
+            Err(e) => {
+                tracing::error!("checking for job edits and commands failed: {e}");
+                return;
+            }
+        };
+        if changes.jobs_version != self.jobs_version {
+            match self.store.list_jobs().await {
                 Ok(records) => {
+                    let version = changes.jobs_version;
                     self.jobs_version = version;
                     let _ = self.internal.send(Internal::Jobs { version, records });
                 }
                 Err(e) => tracing::error!("reloading jobs failed: {e}"),
-            },
-            Ok(_) => {}
-            Err(e) => tracing::error!("checking for job changes failed: {e}"),
-        }
-        match self.store.take_commands(&self.instance_id, now).await {
-            Ok(commands) if commands.is_empty() => {}
-            Ok(commands) => {
-                let _ = self.internal.send(Internal::Commands(commands));
             }
-            Err(e) => tracing::error!("reading commands failed: {e}"),
         }
-        if let Err(e) = self.store.checkpoint().await {
-            tracing::warn!("{e}");
+        if changes.commands_waiting {
+            match self.store.take_commands(&self.instance_id, now).await {
+                Ok(commands) if commands.is_empty() => {}
+                Ok(commands) => {
+                    let _ = self.internal.send(Internal::Commands(commands));
+                }
+                Err(e) => tracing::error!("reading commands failed: {e}"),
+            }
+        }
+        if self.commits.has_changed().unwrap_or(false) {
+            self.commits.borrow_and_update();
+            if let Err(e) = self.store.checkpoint().await {
+                tracing::warn!("{e}");
+            }
         }
     }
 

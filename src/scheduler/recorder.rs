@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use tokio::sync::mpsc::error::SendError;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::store::{NewRun, RunId, RunWrite, Store};
@@ -53,6 +53,7 @@ struct Claims {
 pub struct Recorder {
     writes: mpsc::Sender<Request>,
     claims: mpsc::Sender<Claims>,
+    commits: watch::Receiver<u64>,
 }
 
 impl Recorder {
@@ -81,6 +82,12 @@ impl Recorder {
         answer.await.map_err(|_| stopped())?
     }
 
+    /// Counts the recorder's commits: housekeeping checkpoints SQLite's log
+    /// only when something was written since it last did.
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.clone()
+    }
+
     /// Record entries (skipped slots) whose ids nobody waits for.
     pub async fn record(&self, runs: Vec<NewRun>) {
         let _ = self.claims.send(Claims { runs, reply: None }).await;
@@ -92,14 +99,21 @@ impl Recorder {
 pub fn spawn(store: Store) -> (Recorder, JoinHandle<()>) {
     let (writes, writes_rx) = mpsc::channel(QUEUE);
     let (claims, claims_rx) = mpsc::channel(CLAIM_QUEUE);
-    let task = tokio::spawn(run(store, writes_rx, claims_rx));
-    (Recorder { writes, claims }, task)
+    let (committed, commits) = watch::channel(0);
+    let task = tokio::spawn(run(store, writes_rx, claims_rx, committed));
+    let recorder = Recorder {
+        writes,
+        claims,
+        commits,
+    };
+    (recorder, task)
 }
 
 async fn run(
     store: Store,
     mut writes: mpsc::Receiver<Request>,
     mut claims: mpsc::Receiver<Claims>,
+    committed: watch::Sender<u64>,
 ) {
     let mut requests = Vec::with_capacity(MAX_BATCH);
     let mut pending = Vec::new();
@@ -110,6 +124,7 @@ async fn run(
         }
         if !pending.is_empty() {
             commit_claims(&store, &mut pending).await;
+            committed.send_modify(|n| *n += 1);
             continue;
         }
         requests.clear();
@@ -132,6 +147,7 @@ async fn run(
                     commit_claims(&store, &mut pending).await;
                 }
                 commit(&store, std::mem::take(&mut requests)).await;
+                committed.send_modify(|n| *n += 1);
             }
             else => return,
         }
