@@ -30,6 +30,14 @@ static CLAIM: MultiRow = MultiRow::new(
      RETURNING id, job_id, slot",
 );
 
+// Rows: (run_id). Only a run still queued (never started) is given back.
+static RELEASE: MultiRow = MultiRow::new(
+    "DELETE FROM runs WHERE status = 'queued' AND started_at IS NULL \
+     AND id IN (SELECT v.column1 FROM ",
+    1,
+    ")",
+);
+
 /// A new run's values as stored.
 struct Claim<'a> {
     run: &'a NewRun,
@@ -160,5 +168,29 @@ impl Store {
         .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))?;
         Ok(ids)
+    }
+
+    /// Gives back claimed slots that will not run after all: deletes the
+    /// runs, if they are still queued (never started), so the slots are free
+    /// again. The scheduler claims slots a moment before their time and
+    /// releases those whose job was paused, edited or deleted meanwhile, or
+    /// that were still to come when it stopped. Returns how many were freed.
+    pub async fn release_slots(&self, run_ids: &[RunId]) -> Result<u64> {
+        let op = "releasing claimed slots";
+        if run_ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        let mut released = 0;
+        for chunk in chunks(run_ids) {
+            released += RELEASE
+                .query(self.backend, chunk, |q, id| q.bind(*id))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(StoreError::query(op))?;
+        Ok(released)
     }
 }

@@ -12,6 +12,7 @@ store_test!(
     list_filters_and_pages_newest_first,
     job_stats_count_runs_errors_and_streaks,
     prune_history_keeps_recent_and_unfinished_runs,
+    released_slots_are_free_again_but_started_runs_stay,
 );
 
 async fn a_slot_is_claimed_once(db: TestDb) {
@@ -355,4 +356,45 @@ async fn prune_history_keeps_recent_and_unfinished_runs(db: TestDb) {
     assert_eq!(store.prune_history(at(500)).await.expect("prune again"), 0);
     // The slot stays known through last_slot as long as a newer run exists.
     assert_eq!(store.last_slot(job.id).await.expect("last"), Some(at(120)));
+}
+
+async fn released_slots_are_free_again_but_started_runs_stay(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    let ids: Vec<RunId> = store
+        .claim_slots(&[
+            slot_run(job.id, 0),
+            slot_run(job.id, 1),
+            slot_run(job.id, 2),
+        ])
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|id| id.expect("won"))
+        .collect();
+    store
+        .write_batch(&[RunWrite::Started {
+            run_id: ids[1],
+            attempt: 1,
+            instance_id: "inst-a".to_owned(),
+            at: at(1),
+        }])
+        .await
+        .expect("start");
+    assert_eq!(store.release_slots(&[]).await.expect("release"), 0);
+    // Run 1 started: it is not the claimer's to give back any more.
+    let released = store.release_slots(&ids).await.expect("release");
+    assert_eq!(released, 2);
+    assert!(store.get_run(ids[0]).await.expect("get").is_none());
+    assert!(store.get_run(ids[1]).await.expect("get").is_some());
+    let again = store
+        .claim_slots(&[
+            slot_run(job.id, 0),
+            slot_run(job.id, 1),
+            slot_run(job.id, 2),
+        ])
+        .await
+        .expect("claim again");
+    assert!(again[0].is_some() && again[2].is_some());
+    assert_eq!(again[1], None, "slot 1 still has its run");
 }
