@@ -673,6 +673,7 @@ async fn section_record(rounds: usize) {
                             instance_id: Some("bench".into()),
                             retry_of: None,
                             error: None,
+                            exclusive: false,
                         }
                     })
                     .collect();

@@ -26,6 +26,7 @@ impl Driver {
             instance_id: Some(self.me.id.clone()),
             retry_of,
             error: None,
+            exclusive: false,
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.shared

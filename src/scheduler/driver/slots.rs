@@ -1,6 +1,7 @@
 //! Slots: claiming them (on time or ahead), and the entries for skipped ones.
 
 use super::*;
+use crate::job::OverlapPolicy;
 
 impl Driver {
     pub(super) async fn carry_out(&mut self, effects: Vec<Effect>, now: DateTime<Utc>) {
@@ -84,6 +85,10 @@ impl Driver {
                 instance_id: Some(self.me.id.clone()),
                 retry_of: None,
                 error: None,
+                exclusive: self
+                    .planner
+                    .job(job_id)
+                    .is_some_and(|job| job.policy.overlap != OverlapPolicy::Allow),
             })
             .collect();
         let internal = self.shared.internal.clone();
@@ -140,6 +145,7 @@ impl Driver {
             instance_id: Some(self.me.id.clone()),
             retry_of: None,
             error: Some(reason),
+            exclusive: false,
         }
     }
 

@@ -13,6 +13,7 @@ store_test!(
     job_stats_count_runs_errors_and_streaks,
     prune_history_keeps_recent_and_unfinished_runs,
     released_slots_are_free_again_but_started_runs_stay,
+    exclusive_claims_wait_for_other_instances_runs_of_the_job,
 );
 
 async fn a_slot_is_claimed_once(db: TestDb) {
@@ -397,4 +398,67 @@ async fn released_slots_are_free_again_but_started_runs_stay(db: TestDb) {
         .expect("claim again");
     assert!(again[0].is_some() && again[2].is_some());
     assert_eq!(again[1], None, "slot 1 still has its run");
+}
+
+async fn exclusive_claims_wait_for_other_instances_runs_of_the_job(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    let other = seed_job(&store, "b").await;
+    let exclusive = |job_id, slot, instance: &str| NewRun {
+        instance_id: Some(instance.to_owned()),
+        exclusive: true,
+        ..slot_run(job_id, slot)
+    };
+    // inst-a runs slot 0 of job a.
+    let first = store
+        .claim_slots(&[exclusive(job.id, 0, "inst-a")])
+        .await
+        .expect("claim")[0]
+        .expect("won");
+    // inst-b may not take job a's next slot while that run is queued or
+    // running; a non-exclusive claim, another job, and inst-a itself may.
+    let claims = store
+        .claim_slots(&[
+            exclusive(job.id, 1, "inst-b"),
+            exclusive(other.id, 1, "inst-b"),
+            NewRun {
+                instance_id: Some("inst-b".to_owned()),
+                ..slot_run(job.id, 2)
+            },
+            exclusive(job.id, 3, "inst-a"),
+        ])
+        .await
+        .expect("claim");
+    assert_eq!(claims[0], None, "inst-a runs the job");
+    assert!(claims[1].is_some() && claims[2].is_some() && claims[3].is_some());
+    // Once inst-a's runs are over, inst-b may claim again.
+    let mut writes = Vec::new();
+    for (run_id, claim) in [
+        (first, 0),
+        (claims[2].expect("won"), 2),
+        (claims[3].expect("won"), 3),
+    ] {
+        writes.push(RunWrite::Started {
+            run_id,
+            attempt: 1,
+            instance_id: "inst-a".to_owned(),
+            at: at(claim),
+        });
+        writes.push(RunWrite::Finished {
+            run_id,
+            attempt: 1,
+            status: RunStatus::Succeeded,
+            at: at(claim),
+            rows: None,
+            bytes: None,
+            outputs: Vec::new(),
+            error: None,
+        });
+    }
+    store.write_batch(&writes).await.expect("finish");
+    let later = store
+        .claim_slots(&[exclusive(job.id, 4, "inst-b")])
+        .await
+        .expect("claim");
+    assert!(later[0].is_some(), "{later:?}");
 }
