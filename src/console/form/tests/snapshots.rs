@@ -1,0 +1,56 @@
+//! The form as drawn, at the two sizes the console supports, clock pinned.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::*;
+
+fn draw(form: &JobForm, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| form.render(frame, frame.area(), now()))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn with_schedule(text: &str) -> JobForm {
+    let mut form = JobForm::edit(&full_spec(), ctx()).with_color(false);
+    retype(&mut form, Field::Schedule, text);
+    form
+}
+
+#[test]
+fn valid_schedule_80x24() {
+    insta::assert_snapshot!(draw(&with_schedule("daily at 02:00"), 80, 24));
+}
+
+#[test]
+fn valid_schedule_120x40() {
+    insta::assert_snapshot!(draw(&with_schedule("daily at 02:00"), 120, 40));
+}
+
+#[test]
+fn invalid_schedule_80x24() {
+    insta::assert_snapshot!(draw(&with_schedule("0 25 * * *"), 80, 24));
+}
+
+#[test]
+fn invalid_schedule_120x40() {
+    insta::assert_snapshot!(draw(&with_schedule("0 25 * * *"), 120, 40));
+}
+
+#[test]
+fn zone_completion_80x24() {
+    let mut form = JobForm::new(ctx()).with_color(false);
+    retype(&mut form, Field::Timezone, "america/new");
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
+
+#[test]
+fn new_job_after_a_refused_save_80x24() {
+    let mut form = JobForm::new(ctx()).with_color(false);
+    retype(&mut form, Field::Schedule, "every 15m");
+    go_to(&mut form, Row::Save);
+    assert_eq!(press(&mut form, KeyCode::Enter), FormOutcome::Continue);
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
