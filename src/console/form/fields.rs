@@ -6,6 +6,7 @@ use tui_input::Input;
 
 use super::FormContext;
 use super::argv;
+use super::choice::Choice;
 use crate::export::format::FormatSpec;
 use crate::export::format::csv::CsvSpec;
 use crate::export::source::SourceSpec;
@@ -122,35 +123,6 @@ pub enum Row {
     Destination(usize),
     /// The Save button.
     Save,
-}
-
-/// A value picked from a fixed list with ←/→.
-#[derive(Clone, Debug)]
-pub struct Choice<T> {
-    /// Label and value of each option.
-    pub options: Vec<(String, T)>,
-    /// Index of the chosen option (0 when there are none).
-    pub selected: usize,
-}
-
-impl<T: PartialEq + Clone> Choice<T> {
-    fn new(options: Vec<(String, T)>, current: &T) -> Self {
-        let selected = options.iter().position(|(_, v)| v == current).unwrap_or(0);
-        Choice { options, selected }
-    }
-
-    /// The chosen value, if there are options at all.
-    pub fn value(&self) -> Option<&T> {
-        self.options.get(self.selected).map(|(_, v)| v)
-    }
-
-    /// Move the choice by `step` (±1), wrapping around.
-    pub fn step(&mut self, step: isize) {
-        let n = self.options.len();
-        if n > 0 {
-            self.selected = (self.selected as isize + step).rem_euclid(n as isize) as usize;
-        }
-    }
 }
 
 /// Which kind of source the job reads.

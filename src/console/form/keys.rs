@@ -9,6 +9,29 @@ use tui_input::backend::crossterm::to_input_request;
 use super::fields::{Field, Row};
 use super::{FormOutcome, JobForm};
 
+/// The form's keys: the key, a word for the footer, and a description for
+/// the console's help screen.
+pub const KEYS: [(&str, &str, &str); 7] = [
+    ("Tab/↓", "next", "next field"),
+    ("S-Tab/↑", "back", "previous field"),
+    (
+        "←/→",
+        "choose",
+        "change a choice (source, connection, policies)",
+    ),
+    ("Space", "tick", "tick or untick a destination"),
+    ("Tab/→", "accept", "accept the highlighted zone name"),
+    (
+        "Ctrl-S",
+        "save",
+        "save (also Enter on Save), only when all is valid",
+    ),
+    ("Esc", "cancel", "close the form, change nothing"),
+];
+
+/// The keys shown in the footer, by their place in [`KEYS`].
+pub(super) const FOOTER_KEYS: [usize; 6] = [0, 1, 2, 3, 5, 6];
+
 pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> FormOutcome {
     if key.kind == KeyEventKind::Release {
         return FormOutcome::Continue;

@@ -4,6 +4,7 @@
 //! a [`FormOutcome`] and draws itself.
 
 mod argv;
+mod choice;
 mod complete;
 mod fields;
 mod keys;
@@ -24,6 +25,7 @@ use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
 pub use fields::{Field, Row};
+pub use keys::KEYS;
 pub use preview::SchedulePreview;
 pub use style::{Styles, color_from_env};
 pub use validate::Problem;

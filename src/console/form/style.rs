@@ -67,3 +67,29 @@ impl Styles {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_colour_no_style_sets_a_colour() {
+        let s = Styles::new(false);
+        for style in [
+            s.border,
+            s.label,
+            s.label_focused,
+            s.value,
+            s.muted,
+            s.error,
+            s.ok,
+            s.selected,
+            s.cursor,
+            s.button,
+            s.button_focused,
+        ] {
+            assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
+        }
+        assert!(Styles::new(true).error.fg.is_some());
+    }
+}

@@ -11,6 +11,7 @@ use tui_input::Input;
 
 use super::JobForm;
 use super::fields::{Field, Row};
+use super::keys::{FOOTER_KEYS, KEYS};
 use super::preview::SchedulePreview;
 use super::style::Styles;
 use super::text::{caret_line, visible_slice, wrap};
@@ -383,6 +384,11 @@ fn footer<'a>(form: &JobForm, s: &Styles) -> Vec<Line<'a>> {
         };
         Line::styled(text, s.error)
     };
-    let keys = "Tab/↓ next  ↑ back  ←/→ choose  Space tick  Ctrl-S save  Esc cancel";
-    vec![status, Line::styled(keys, s.muted)]
+    let mut keys = Vec::new();
+    for i in FOOTER_KEYS {
+        let (key, what, _) = KEYS[i];
+        keys.push(Span::styled(key, s.label));
+        keys.push(Span::styled(format!(" {what}  "), s.muted));
+    }
+    vec![status, Line::from(keys)]
 }

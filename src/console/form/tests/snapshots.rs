@@ -54,3 +54,25 @@ fn new_job_after_a_refused_save_80x24() {
     assert_eq!(press(&mut form, KeyCode::Enter), FormOutcome::Continue);
     insta::assert_snapshot!(draw(&form, 80, 24));
 }
+
+#[test]
+fn the_terminal_cursor_sits_in_the_focused_field() {
+    let form = with_schedule("0 25 * * *");
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|frame| form.render(frame, frame.area(), now()))
+        .unwrap();
+    // Border, label column, then after the 10 typed characters.
+    terminal
+        .backend_mut()
+        .assert_cursor_position((1 + 18 + 10, 2));
+}
+
+#[test]
+fn tiny_areas_draw_without_panicking() {
+    let form = with_schedule("0 25 * * *");
+    for (w, h) in [(0, 0), (1, 1), (10, 3), (30, 6), (80, 5)] {
+        let text = draw(&form, w.max(1), h.max(1));
+        assert!(!text.is_empty());
+    }
+}
