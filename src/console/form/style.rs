@@ -29,8 +29,6 @@ pub struct Styles {
     pub ok: Style,
     /// The chosen item of a selector, a ticked box, the picked completion.
     pub selected: Style,
-    /// The cursor cell of the focused text field.
-    pub cursor: Style,
     /// The Save button.
     pub button: Style,
     /// The Save button with the focus.
@@ -61,7 +59,6 @@ impl Styles {
             error: fg(Color::Red).add_modifier(Modifier::BOLD),
             ok: fg(Color::Green),
             selected: fg(Color::Cyan).add_modifier(Modifier::BOLD),
-            cursor: Style::new().add_modifier(Modifier::REVERSED),
             button: bold,
             button_focused: bold.add_modifier(Modifier::REVERSED),
         }
@@ -84,7 +81,6 @@ mod tests {
             s.error,
             s.ok,
             s.selected,
-            s.cursor,
             s.button,
             s.button_focused,
         ] {
