@@ -11,9 +11,10 @@ use super::{FormOutcome, JobForm};
 
 /// The form's keys: the key, a word for the footer, and a description for
 /// the console's help screen.
-pub const KEYS: [(&str, &str, &str); 7] = [
+pub const KEYS: [(&str, &str, &str); 8] = [
     ("Tab/↓", "next", "next field"),
     ("S-Tab/↑", "back", "previous field"),
+    ("PgDn/PgUp", "page", "five fields down / up"),
     (
         "←/→",
         "choose",
@@ -30,7 +31,10 @@ pub const KEYS: [(&str, &str, &str); 7] = [
 ];
 
 /// The keys shown in the footer, by their place in [`KEYS`].
-pub(super) const FOOTER_KEYS: [usize; 6] = [0, 1, 2, 3, 5, 6];
+pub(super) const FOOTER_KEYS: [usize; 6] = [0, 1, 3, 4, 6, 7];
+
+/// Rows PageUp/PageDown move by.
+const PAGE: isize = 5;
 
 pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> FormOutcome {
     if key.kind == KeyEventKind::Release {
@@ -76,6 +80,8 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
     match (key.code, focus) {
         (KeyCode::Tab | KeyCode::Down, _) => move_focus(form, 1),
         (KeyCode::BackTab | KeyCode::Up, _) => move_focus(form, -1),
+        (KeyCode::PageDown, _) => move_focus(form, PAGE),
+        (KeyCode::PageUp, _) => move_focus(form, -PAGE),
         (KeyCode::Enter, Row::Save) => return save(form),
         (KeyCode::Enter | KeyCode::Char(' '), Row::Destination(i)) => {
             form.values.toggle_destination(i);

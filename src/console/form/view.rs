@@ -157,7 +157,11 @@ fn text_value<'a>(
         return (vec![Span::styled(hint, s.muted)], 0);
     }
     let scroll = scroll_of(input, focused, width);
-    let shown = visible_slice(input.value(), scroll, width);
+    let mut shown = visible_slice(input.value(), scroll, width);
+    if !focused && shown.chars().count() < input.value().chars().count() {
+        // Say that there is more than fits; the focused field scrolls instead.
+        shown = visible_slice(input.value(), 0, width.saturating_sub(1)) + "…";
+    }
     let column = input.visual_cursor().saturating_sub(scroll);
     (vec![Span::styled(shown, s.value)], column)
 }

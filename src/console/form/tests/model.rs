@@ -291,3 +291,18 @@ fn destinations_the_config_no_longer_has_are_shown_and_refused() {
     };
     assert_eq!(saved.destinations, vec!["reports"]);
 }
+
+#[test]
+fn page_keys_move_by_five_rows_and_stop_at_the_ends() {
+    let mut form = JobForm::new(ctx());
+    press(&mut form, KeyCode::PageDown);
+    assert_eq!(form.focus(), Row::Field(Field::Query));
+    for _ in 0..10 {
+        press(&mut form, KeyCode::PageDown);
+    }
+    assert_eq!(form.focus(), Row::Save);
+    for _ in 0..10 {
+        press(&mut form, KeyCode::PageUp);
+    }
+    assert_eq!(form.focus(), Row::Field(Field::Name));
+}

@@ -76,3 +76,16 @@ fn tiny_areas_draw_without_panicking() {
         assert!(!text.is_empty());
     }
 }
+
+#[test]
+fn a_long_value_is_cut_with_an_ellipsis_unless_focused() {
+    let mut spec = full_spec();
+    if let SourceSpec::Sql(sql) = &mut spec.source {
+        sql.query = format!("select {} from orders", "amount, ".repeat(12));
+    }
+    let form = JobForm::edit(&spec, ctx()).with_color(false);
+    let text = draw(&form, 80, 24);
+    let query = text.lines().find(|l| l.contains("Query")).unwrap();
+    assert!(query.contains("amount, amount,"), "{query}");
+    assert!(query.contains("…"), "{query}");
+}
