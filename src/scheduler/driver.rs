@@ -448,6 +448,16 @@ impl Driver {
                 Some((_, control)) => control.cancel(CancelReason::Requested),
                 None => tracing::warn!("cancel: run {run_id} is not running here"),
             },
+            Command::Retry { run_id, reply } => {
+                let result = self.retry(run_id).await;
+                match &result {
+                    Ok(new_id) => tracing::info!("run {run_id}: retrying as run {new_id}"),
+                    Err(e) => tracing::warn!("retry run {run_id}: {e}"),
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
             Command::Reload => {
                 if let Err(e) = self.reload().await {
                     tracing::error!("reloading jobs failed: {e}");
@@ -496,6 +506,16 @@ impl Driver {
     async fn store_command(&mut self, command: store::Command) {
         let job = command.job_name.clone().unwrap_or_default();
         let (run_id, error) = match command.kind {
+            CommandKind::Run if command.run_id.is_some() => {
+                let run_id = command.run_id.unwrap_or_default();
+                match self.retry(run_id).await {
+                    Ok(new_id) => {
+                        tracing::info!("run {run_id}: retrying as run {new_id}");
+                        (Some(new_id), None)
+                    }
+                    Err(e) => (None, Some(e)),
+                }
+            }
             CommandKind::Run => match self.names.get(&job).copied() {
                 Some(id) => match self
                     .start_unslotted(id, Trigger::Manual, self.shared.clock.now(), 1, None)
@@ -537,6 +557,36 @@ impl Driver {
         if let Err(e) = self.store.complete_command(command.id, run_id, error).await {
             tracing::error!("recording the result of command {} failed: {e}", command.id);
         }
+    }
+
+    /// Start a new run (trigger `retry`) of a run that ended badly.
+    async fn retry(&mut self, run_id: RunId) -> Result<RunId, String> {
+        let run = self
+            .store
+            .get_run(run_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no run {run_id} in the store"))?;
+        if !matches!(
+            run.status,
+            RunStatus::Failed | RunStatus::Interrupted | RunStatus::Cancelled
+        ) {
+            return Err(format!(
+                "run {run_id} is {}: only failed, interrupted or cancelled runs are retried",
+                run.status
+            ));
+        }
+        if !self.jobs.contains_key(&run.job_id) {
+            return Err(format!("job {} is not scheduled here", run.job_name));
+        }
+        self.start_unslotted(
+            run.job_id,
+            Trigger::Retry,
+            run.scheduled_for,
+            1,
+            Some(run_id),
+        )
+        .await
     }
 
     /// Bring the planner in line with the store's jobs. New jobs start after
