@@ -3,6 +3,7 @@
 
 mod apply;
 mod check;
+mod console;
 mod jobs;
 mod next;
 mod runs;
@@ -118,9 +119,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
     let ctx = Context::load(cli)?;
     match &ctx.cli.command {
         None if ctx.cli.headless => serve::headless(&ctx).await,
-        None => Err(Failure::BadInput(
-            "the terminal console is not part of this build yet; run `cronport --headless` to start the scheduler, or `cronport --help`".into(),
-        )),
+        None => console::open(&ctx).await,
         Some(Commands::Next(_)) => Ok(()),
         Some(Commands::Apply(args)) => apply::run(&ctx, args).await,
         Some(Commands::Jobs(command)) => jobs::run(&ctx, command).await,
