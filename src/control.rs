@@ -93,22 +93,22 @@ async fn embedded(
                 .send(Command::Pause { job: job.clone() })
                 .await
                 .map_err(stopped)?;
-            Ok(format!("{job} paused"))
+            Ok(format!("pausing {job}"))
         }
         Request::Resume(job) => {
             commands
                 .send(Command::Resume { job: job.clone() })
                 .await
                 .map_err(stopped)?;
-            Ok(format!("{job} resumed"))
+            Ok(format!("resuming {job}"))
         }
         Request::PauseAll => {
             commands.send(Command::PauseAll).await.map_err(stopped)?;
-            Ok("all jobs paused".into())
+            Ok("pausing all jobs".into())
         }
         Request::ResumeAll => {
             commands.send(Command::ResumeAll).await.map_err(stopped)?;
-            Ok("all jobs resumed".into())
+            Ok("resuming all jobs".into())
         }
         Request::RunNow(job) => {
             let (reply, answer) = oneshot::channel();
@@ -160,31 +160,13 @@ async fn delete(store: &Store, job: &str) -> Result<(), String> {
 }
 
 async fn attached(store: &Store, request: Request) -> Result<String, String> {
-    let (kind, job_name, run_id) = match &request {
-        Request::Pause(job) => (CommandKind::Pause, Some(job.clone()), None),
-        Request::Resume(job) => (CommandKind::Resume, Some(job.clone()), None),
-        Request::PauseAll => (CommandKind::PauseAll, None, None),
-        Request::ResumeAll => (CommandKind::ResumeAll, None, None),
-        Request::RunNow(job) => (CommandKind::Run, Some(job.clone()), None),
-        Request::Cancel(run) => (CommandKind::Cancel, None, Some(*run)),
-        Request::Retry(run_id) => (CommandKind::Run, None, Some(*run_id)),
-        Request::Delete(job) => {
-            // Jobs live in the store; the instance sees the change within a
-            // second, like an edit.
-            delete(store, job).await?;
-            return Ok(format!("{job} deleted with its history"));
-        }
-    };
-    let id = store
-        .push_command(&NewCommand {
-            kind,
-            job_name,
-            run_id,
-            requested_at: Utc::now(),
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    let done = wait_for_command(store, id, STORE_REPLY_DEADLINE).await?;
+    if let Request::Delete(job) = &request {
+        // Jobs live in the store; the instance sees the change within a
+        // second, like an edit.
+        delete(store, job).await?;
+        return Ok(format!("{job} deleted with its history"));
+    }
+    let done = ask_instance(store, &request).await?;
     let by = done.taken_by.unwrap_or_default();
     Ok(match (request, done.result_run_id) {
         (Request::RunNow(job), Some(run)) => format!("run {run} of {job} started on {by}"),
@@ -195,9 +177,39 @@ async fn attached(store: &Store, request: Request) -> Result<String, String> {
     })
 }
 
+/// Leave `request` in the store's commands table for the instance holding
+/// the lease, and wait until it has carried it out: the completed command
+/// says which instance took it and, for runs, the run it started. `Delete`
+/// is not a command (write the store instead).
+pub async fn ask_instance(
+    store: &Store,
+    request: &Request,
+) -> Result<crate::store::Command, String> {
+    let (kind, job_name, run_id) = match request {
+        Request::Pause(job) => (CommandKind::Pause, Some(job.clone()), None),
+        Request::Resume(job) => (CommandKind::Resume, Some(job.clone()), None),
+        Request::PauseAll => (CommandKind::PauseAll, None, None),
+        Request::ResumeAll => (CommandKind::ResumeAll, None, None),
+        Request::RunNow(job) => (CommandKind::Run, Some(job.clone()), None),
+        Request::Cancel(run) => (CommandKind::Cancel, None, Some(*run)),
+        Request::Retry(run) => (CommandKind::Run, None, Some(*run)),
+        Request::Delete(_) => return Err("deleting a job is not a command".into()),
+    };
+    let id = store
+        .push_command(&NewCommand {
+            kind,
+            job_name,
+            run_id,
+            requested_at: Utc::now(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_for_command(store, id, STORE_REPLY_DEADLINE).await
+}
+
 /// Wait until the instance that took command `id` has completed it; its
 /// error, if it gave one, is the `Err`.
-pub async fn wait_for_command(
+async fn wait_for_command(
     store: &Store,
     id: i64,
     deadline: Duration,

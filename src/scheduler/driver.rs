@@ -561,6 +561,18 @@ impl Driver {
 
     /// Start a new run (trigger `retry`) of a run that ended badly.
     async fn retry(&mut self, run_id: RunId) -> Result<RunId, String> {
+        // The recorder may still hold this instance's last writes of the
+        // run: its end is announced as soon as it is queued for the store.
+        let (reply, flushed) = tokio::sync::oneshot::channel();
+        if self
+            .shared
+            .recorder
+            .send(Request::Flush(reply))
+            .await
+            .is_ok()
+        {
+            let _ = flushed.await;
+        }
         let run = self
             .store
             .get_run(run_id)
