@@ -383,7 +383,8 @@ pub const BINDINGS: &[Binding] = &[
         footer: Some("close"),
     },
     Binding {
-        keys: &[ch('y'), key(KeyCode::Enter)],
+        // Only `y`: the question is about deleting history.
+        keys: &[ch('y')],
         action: Action::Yes,
         modes: &[Confirm],
         description: "Yes",

@@ -242,6 +242,9 @@ pub async fn run(setup: Setup) -> Result<(), String> {
     let mut dirty = false;
     let mut draining = false;
     loop {
+        if super::terminal::panicked() {
+            return Err("internal error: the console stopped after the panic above".into());
+        }
         let mut quit = false;
         tokio::select! {
             Some(msg) = inbox.recv() => quit |= effects.run(model.update(msg)),

@@ -6,6 +6,15 @@
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by the panic hook: the terminal has been restored for the panic
+/// message, so the console must not draw again.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Whether anything in the process panicked while the console was open.
+pub fn panicked() -> bool {
+    PANICKED.load(Ordering::Relaxed)
+}
 use std::time::Duration;
 
 use ratatui::DefaultTerminal;
@@ -25,6 +34,13 @@ impl TerminalGuard {
     /// to `to_app` from a reader thread.
     pub fn enter(to_app: mpsc::Sender<Msg>) -> io::Result<TerminalGuard> {
         let terminal = ratatui::try_init()?;
+        // ratatui's hook restores the terminal and prints the panic; a
+        // panic in a task leaves the loop running, so it is told to stop.
+        let restore_and_report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICKED.store(true, Ordering::Relaxed);
+            restore_and_report(info);
+        }));
         let input_stop = Arc::new(AtomicBool::new(false));
         let stop = input_stop.clone();
         std::thread::Builder::new()

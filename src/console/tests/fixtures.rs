@@ -417,13 +417,15 @@ pub fn model() -> Model {
 /// The same console attached to a headless instance on another host.
 pub fn attached() -> Model {
     let mut model = model();
-    model.engine = Engine::Attached(InstanceInfo {
+    let holder = InstanceInfo {
         id: "ops-1:4242:0badf00d".into(),
         hostname: "ops-1".into(),
         pid: 4242,
         version: "0.1.0".into(),
         started_at: now() - Duration::hours(26),
-    });
+    };
+    model.data.holder = Some(holder.clone());
+    model.engine = Engine::Attached(holder);
     model.store_url = "postgres://cronport:***@db.internal/cronport".into();
     model
 }

@@ -140,3 +140,20 @@ fn empty_store() {
     model.update(Msg::Snapshot(Box::default()));
     small("empty", &model);
 }
+
+#[test]
+fn tiny_and_odd_sizes_draw_without_panicking() {
+    let mut model = fixtures::model();
+    for (w, h) in [(1, 1), (10, 5), (40, 10), (79, 23), (200, 60)] {
+        for _ in 0..5 {
+            draw(&model, w, h);
+            press(&mut model, KeyCode::Tab);
+        }
+        press(&mut model, KeyCode::Char('?'));
+        draw(&model, w, h);
+        press(&mut model, KeyCode::Esc);
+        press(&mut model, KeyCode::Enter);
+        draw(&model, w, h);
+        press(&mut model, KeyCode::Esc);
+    }
+}

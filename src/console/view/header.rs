@@ -28,6 +28,13 @@ pub(super) fn render(model: &Model, theme: Theme, frame: &mut Frame, area: Rect)
         ),
         Engine::Stopped => ("stopped".to_string(), theme.warn()),
         Engine::Failed(e) => (format!("scheduler failed: {e}"), theme.bad()),
+        Engine::Attached(holder) if model.loaded && model.data.holder.is_none() => (
+            format!(
+                "attached to {}:{}, which no longer holds the lease",
+                holder.hostname, holder.pid
+            ),
+            theme.bad(),
+        ),
         Engine::Attached(holder) => (
             format!("attached to {}:{}", holder.hostname, holder.pid),
             theme.busy(),
