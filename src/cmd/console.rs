@@ -4,8 +4,6 @@
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 
-use chrono::Utc;
-
 use super::{Context, Failure};
 use crate::console::{Setup, Start};
 
@@ -20,11 +18,7 @@ pub(super) async fn open(ctx: &Context) -> Result<(), Failure> {
     // Lines that belong to no run go to the log panel.
     crate::logging::set_process_bus(bus.clone());
     let store = ctx.store().await?;
-    // A lease whose holder died on this host is not worth attaching to.
-    let holder = store.lease_holder(Utc::now()).await?.filter(|holder| {
-        crate::scheduler::instance::dead_on_this_host(std::slice::from_ref(holder), "").is_empty()
-    });
-    let start = match holder {
+    let start = match super::live_holder(&store).await? {
         Some(holder) => Start::Attached(holder),
         None => {
             super::serve::seed_jobs(ctx, &store).await?;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
-use super::{Context, Failure};
+use super::{Context, Failure, live_holder};
 use crate::cli::JobsCommand;
 use crate::control::{Request, ask_instance};
 use crate::job::JobSpec;
@@ -183,13 +183,6 @@ async fn set_paused(store: &Store, name: &str, paused: bool) -> Result<(), Failu
         }
     }
     Ok(())
-}
-
-/// The instance holding the scheduler lease, unless it died on this host.
-async fn live_holder(store: &Store) -> Result<Option<crate::store::InstanceInfo>, Failure> {
-    Ok(store.lease_holder(Utc::now()).await?.filter(|holder| {
-        crate::scheduler::instance::dead_on_this_host(std::slice::from_ref(holder), "").is_empty()
-    }))
 }
 
 async fn export(store: &Store) -> Result<(), Failure> {

@@ -107,6 +107,20 @@ impl Context {
     }
 }
 
+/// The instance holding the scheduler lease, unless it died on this host
+/// (such a lease is not worth waiting for or attaching to).
+async fn live_holder(
+    store: &crate::store::Store,
+) -> Result<Option<crate::store::InstanceInfo>, Failure> {
+    Ok(store
+        .lease_holder(chrono::Utc::now())
+        .await?
+        .filter(|holder| {
+            crate::scheduler::instance::dead_on_this_host(std::slice::from_ref(holder), "")
+                .is_empty()
+        }))
+}
+
 /// Run what the command line asks for.
 pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
     if let Some(Commands::Next(args)) = &cli.command {

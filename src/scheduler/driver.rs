@@ -450,9 +450,8 @@ impl Driver {
             },
             Command::Retry { run_id, reply } => {
                 let result = self.retry(run_id).await;
-                match &result {
-                    Ok(new_id) => tracing::info!("run {run_id}: retrying as run {new_id}"),
-                    Err(e) => tracing::warn!("retry run {run_id}: {e}"),
+                if let Err(e) = &result {
+                    tracing::warn!("retry run {run_id}: {e}");
                 }
                 if let Some(reply) = reply {
                     let _ = reply.send(result);
@@ -509,10 +508,7 @@ impl Driver {
             CommandKind::Run if command.run_id.is_some() => {
                 let run_id = command.run_id.unwrap_or_default();
                 match self.retry(run_id).await {
-                    Ok(new_id) => {
-                        tracing::info!("run {run_id}: retrying as run {new_id}");
-                        (Some(new_id), None)
-                    }
+                    Ok(new_id) => (Some(new_id), None),
                     Err(e) => (None, Some(e)),
                 }
             }
@@ -591,14 +587,17 @@ impl Driver {
         if !self.jobs.contains_key(&run.job_id) {
             return Err(format!("job {} is not scheduled here", run.job_name));
         }
-        self.start_unslotted(
-            run.job_id,
-            Trigger::Retry,
-            run.scheduled_for,
-            1,
-            Some(run_id),
-        )
-        .await
+        let new_id = self
+            .start_unslotted(
+                run.job_id,
+                Trigger::Retry,
+                run.scheduled_for,
+                1,
+                Some(run_id),
+            )
+            .await?;
+        tracing::info!("{}: run {run_id} retried as run {new_id}", run.job_name);
+        Ok(new_id)
     }
 
     /// Bring the planner in line with the store's jobs. New jobs start after
