@@ -9,6 +9,7 @@
 
 mod actions;
 pub mod command_line;
+pub mod data;
 pub mod form;
 pub mod keymap;
 pub mod loader;
