@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the servers the tests talk to are installed and running on
-# loopback. Usage: scripts/services.sh postgres
+# loopback, and the tools they drive are installed.
+# Usage: scripts/services.sh postgres tmux
 set -euo pipefail
 
 as_root() {
@@ -39,9 +40,18 @@ postgres() {
     exit 1
 }
 
+tmux_installed() {
+    # The console's end-to-end tests run the real binary in tmux panes.
+    if ! command -v tmux >/dev/null 2>&1; then
+        echo "services: installing tmux"
+        apt_install tmux
+    fi
+}
+
 for service in "$@"; do
     case "$service" in
         postgres) postgres ;;
+        tmux) tmux_installed ;;
         *) echo "services: unknown service $service" >&2; exit 2 ;;
     esac
 done

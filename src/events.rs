@@ -196,6 +196,14 @@ pub enum Command {
         /// Gets the outcome.
         reply: Option<Reply>,
     },
+    /// Run a failed, interrupted or cancelled run again, as a new run
+    /// (trigger `retry`) with the job's full retry budget.
+    Retry {
+        /// The run to retry.
+        run_id: RunId,
+        /// Gets the new run's id, or why not.
+        reply: Option<oneshot::Sender<Result<RunId, String>>>,
+    },
     /// Jobs changed in the store: reload them.
     Reload {
         /// Gets the outcome.

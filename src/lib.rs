@@ -9,6 +9,7 @@ pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod console;
+pub mod control;
 pub mod events;
 pub mod export;
 pub mod headless;

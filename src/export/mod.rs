@@ -10,7 +10,7 @@ pub mod value;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use pipeline::{ExportError, ExportOutput, Pipeline};
+pub use pipeline::{DryRun, ExportError, ExportOutput, Pipeline};
 
 /// What a run knows about itself while it exports: the values behind SQL
 /// bind parameters and path placeholders.

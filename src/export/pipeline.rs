@@ -58,6 +58,33 @@ pub enum ExportError {
     },
 }
 
+/// What a dry run rendered (nothing was delivered).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DryRun {
+    /// Rows rendered.
+    pub rows: u64,
+    /// Bytes of the rendered file.
+    pub bytes: u64,
+    /// The first lines of the output; empty for binary formats.
+    pub preview: Vec<String>,
+}
+
+/// The first `lines` lines of a rendered file, read from at most its first
+/// 64 KiB; nothing for output that is not text.
+fn read_preview(path: &std::path::Path, lines: usize) -> std::io::Result<Vec<String>> {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    File::open(path)?.take(64 * 1024).read_to_end(&mut head)?;
+    if head.contains(&0) {
+        return Ok(Vec::new());
+    }
+    Ok(String::from_utf8_lossy(&head)
+        .lines()
+        .take(lines)
+        .map(str::to_string)
+        .collect())
+}
+
 /// Everything a run needs to export: connections, destinations, a spool.
 pub struct Pipeline {
     connections: Arc<Connections>,
@@ -148,6 +175,36 @@ impl Pipeline {
         })
     }
 
+    /// Render as a run would and keep the size and the first
+    /// `preview_lines` lines of the output; deliver nothing. The rendered
+    /// file is removed.
+    pub async fn dry_run(
+        &self,
+        source: &SourceSpec,
+        format: &FormatSpec,
+        ctx: &RunContext,
+        preview_lines: usize,
+    ) -> Result<DryRun, ExportError> {
+        // Dry runs have no run id of their own: a counter keeps two at
+        // once apart in the spool.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "dry-run-{}-{n}-{}.{}",
+            ctx.job,
+            std::process::id(),
+            format.extension()
+        );
+        let spool = Spool::named(&self.spool, name)?;
+        let (rows, bytes) = self.render(source, format, ctx, &spool).await?;
+        let preview = read_preview(&spool.path, preview_lines).map_err(|e| spool.error(e))?;
+        Ok(DryRun {
+            rows,
+            bytes,
+            preview,
+        })
+    }
+
     async fn render(
         &self,
         source: &SourceSpec,
@@ -203,17 +260,23 @@ struct Spool {
 
 impl Spool {
     fn create(folder: &std::path::Path, ctx: &RunContext, ext: &str) -> Result<Spool, ExportError> {
-        std::fs::create_dir_all(folder).map_err(|error| ExportError::Spool {
-            path: folder.display().to_string(),
-            error,
-        })?;
-        let path = folder.join(format!(
+        let name = format!(
             "run-{}-{}-{}.{ext}",
             ctx.run_id,
             ctx.attempt,
             std::process::id()
-        ));
-        Ok(Spool { path })
+        );
+        Self::named(folder, name)
+    }
+
+    fn named(folder: &std::path::Path, name: String) -> Result<Spool, ExportError> {
+        std::fs::create_dir_all(folder).map_err(|error| ExportError::Spool {
+            path: folder.display().to_string(),
+            error,
+        })?;
+        Ok(Spool {
+            path: folder.join(name),
+        })
     }
 
     fn error(&self, error: std::io::Error) -> ExportError {

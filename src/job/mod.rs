@@ -202,4 +202,16 @@ impl Job {
     pub fn name(&self) -> &str {
         &self.spec.name
     }
+
+    /// The job as the store keeps it: the schedule as written and as cron,
+    /// the zone, and the whole definition as JSON.
+    pub fn definition(&self) -> Result<crate::store::JobDefinition, serde_json::Error> {
+        Ok(crate::store::JobDefinition {
+            name: self.name().to_string(),
+            schedule: self.spec.schedule.clone(),
+            cron: self.schedule.cron().to_string(),
+            timezone: self.schedule.timezone().name().to_string(),
+            definition: serde_json::to_string(&self.spec)?,
+        })
+    }
 }

@@ -68,6 +68,15 @@ impl Driver {
                 answer(reply, result);
             }
             Command::Cancel { run_id, reply } => answer(reply, self.cancel(run_id)),
+            Command::Retry { run_id, reply } => {
+                let result = self.retry(run_id).await;
+                if let Err(e) = &result {
+                    tracing::warn!("retry run {run_id}: {e}");
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
             Command::Reload { reply } => {
                 let result = self.reload().await.map_err(|e| {
                     tracing::error!("reloading jobs failed: {e}");
@@ -83,6 +92,10 @@ impl Driver {
     pub(super) async fn store_command(&mut self, command: store::Command) {
         let job = command.job_name.clone().unwrap_or_default();
         let result = match command.kind {
+            // A run id instead of a job: retry that run.
+            CommandKind::Run if let Some(run_id) = command.run_id => {
+                self.retry(run_id).await.map(Some)
+            }
             CommandKind::Run => self.run_now(&job).await.map(Some),
             CommandKind::Pause => self.set_paused(&job, true).await.map(|()| None),
             CommandKind::Resume => self.set_paused(&job, false).await.map(|()| None),
@@ -122,6 +135,51 @@ impl Driver {
             Err(e) => tracing::warn!("run now {job}: {e}"),
         }
         result
+    }
+
+    /// Start a new run (trigger `retry`) of a run that ended badly.
+    async fn retry(&mut self, run_id: RunId) -> Result<RunId, String> {
+        // The recorder may still hold this instance's last writes of the
+        // run: its end is announced as soon as it is queued for the store.
+        let (reply, flushed) = tokio::sync::oneshot::channel();
+        if self
+            .shared
+            .recorder
+            .send(Request::Flush(reply))
+            .await
+            .is_ok()
+        {
+            let _ = flushed.await;
+        }
+        let run = self
+            .store
+            .get_run(run_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no run {run_id} in the store"))?;
+        if !matches!(
+            run.status,
+            RunStatus::Failed | RunStatus::Interrupted | RunStatus::Cancelled
+        ) {
+            return Err(format!(
+                "run {run_id} is {}: only failed, interrupted or cancelled runs are retried",
+                run.status
+            ));
+        }
+        if !self.jobs.contains_key(&run.job_id) {
+            return Err(format!("job {} is not scheduled here", run.job_name));
+        }
+        let new_id = self
+            .start_unslotted(
+                run.job_id,
+                Trigger::Retry,
+                run.scheduled_for,
+                1,
+                Some(run_id),
+            )
+            .await?;
+        tracing::info!("{}: run {run_id} retried as run {new_id}", run.job_name);
+        Ok(new_id)
     }
 
     fn cancel(&self, run_id: RunId) -> Result<(), String> {

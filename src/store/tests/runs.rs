@@ -11,6 +11,7 @@ store_test!(
     insert_run_checks_slot_and_job,
     list_filters_and_pages_newest_first,
     job_stats_count_runs_errors_and_streaks,
+    failures_are_counted_per_window,
     prune_history_keeps_recent_and_unfinished_runs,
     released_slots_are_free_again_but_started_runs_stay,
     exclusive_claims_wait_for_other_instances_runs_of_the_job,
@@ -247,6 +248,46 @@ async fn list_filters_and_pages_newest_first(db: TestDb) {
         [ids[3]]
     );
     assert!(list(Some("nope"), None, 100, None).await.is_empty());
+}
+
+async fn failures_are_counted_per_window(db: TestDb) {
+    let store = db.open().await;
+    let a = seed_job(&store, "a").await;
+    // Finished at 10, 70, 130, ... seconds: failed, interrupted, ok, failed...
+    let statuses = [
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+        RunStatus::Failed,
+    ];
+    for (i, status) in statuses.into_iter().enumerate() {
+        let secs = i as i64 * 60;
+        let id = store
+            .claim_slots(&[slot_run(a.id, secs)])
+            .await
+            .expect("claim")[0]
+            .expect("won");
+        finish(&store, id, status, secs + 10).await;
+    }
+    // One run still going counts nowhere.
+    store
+        .claim_slots(&[slot_run(a.id, 900)])
+        .await
+        .expect("claim");
+    let windows: Vec<_> = [(0, 120), (120, 240), (240, 360), (1_000, 2_000), (0, 3_600)]
+        .iter()
+        .map(|&(s, e)| (at(s), at(e)))
+        .collect();
+    let counts = store.failures_per_window(&windows).await.expect("count");
+    assert_eq!(counts, [2, 1, 1, 0, 4]);
+    // More windows than one statement takes are counted all the same.
+    let many: Vec<_> = (0..40).map(|i| (at(i * 60), at(i * 60 + 60))).collect();
+    let counts = store.failures_per_window(&many).await.expect("count many");
+    assert_eq!(counts.len(), 40);
+    assert_eq!(&counts[..6], [1, 1, 0, 1, 0, 1]);
+    assert_eq!(counts.iter().sum::<u64>(), 4);
 }
 
 async fn job_stats_count_runs_errors_and_streaks(db: TestDb) {
