@@ -26,7 +26,7 @@ use ratatui::layout::Rect;
 
 pub use fields::{Field, Row};
 pub use keys::KEYS;
-pub use preview::SchedulePreview;
+pub use preview::{PREVIEW_FIRES, SchedulePreview};
 pub use style::{Styles, color_from_env};
 pub use validate::Problem;
 
