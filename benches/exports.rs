@@ -259,7 +259,7 @@ fn main() {
     }
 }
 
-fn render_once(format: &FormatSpec, columns: &[Column], rows: &[Vec<Value>]) -> usize {
+fn render_once(format: &FormatSpec, columns: &[Column], rows: &[Vec<Value>]) {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -274,7 +274,6 @@ fn render_once(format: &FormatSpec, columns: &[Column], rows: &[Vec<Value>]) -> 
     encoder.begin(columns).expect("begin");
     encoder.write_rows(rows).expect("rows");
     encoder.finish().expect("finish");
-    0
 }
 
 fn per_render_ms(format: &FormatSpec, columns: &[Column], rows: &[Vec<Value>], rounds: u32) -> f64 {
