@@ -13,6 +13,8 @@ use super::RunContext;
 use super::destination::{Artifact, Destination, DestinationError};
 use super::format::{FormatError, FormatSpec};
 use super::source::command::CommandSource;
+use super::source::file::FileSource;
+use super::source::http::HttpSource;
 use super::source::sql::{Connections, SqlSource};
 use super::source::{Source, SourceError, SourceSpec};
 use super::value::Row;
@@ -117,12 +119,17 @@ impl Pipeline {
         &self.destinations
     }
 
-    fn source(&self, spec: &SourceSpec) -> Box<dyn Source> {
+    /// The source behind a spec, ready to open.
+    pub(crate) fn source(&self, spec: &SourceSpec) -> Box<dyn Source> {
         match spec {
             SourceSpec::Sql(spec) => {
                 Box::new(SqlSource::new(spec.clone(), self.connections.clone()))
             }
             SourceSpec::Command(spec) => Box::new(CommandSource::new(spec.clone())),
+            SourceSpec::File(spec) => {
+                Box::new(FileSource::new(spec.clone(), self.connections.clone()))
+            }
+            SourceSpec::Http(spec) => Box::new(HttpSource::new(spec.clone())),
         }
     }
 
@@ -145,12 +152,12 @@ impl Pipeline {
                 Ok((name.clone(), dest.clone()))
             })
             .collect::<Result<Vec<_>, ExportError>>()?;
-        let spool = Spool::create(&self.spool, ctx, format.extension())?;
+        let spool = Spool::create(&self.spool, ctx, &format.extension())?;
         let (rows, bytes) = self.render(source, format, ctx, &spool).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());
         let artifact = Artifact {
             path: spool.path.clone(),
-            extension: format.extension().to_string(),
+            extension: format.extension(),
             bytes,
             rows,
         };
@@ -219,7 +226,7 @@ impl Pipeline {
             inner: BufWriter::with_capacity(256 * 1024, file),
             count: counter.clone(),
         };
-        let mut encoder = format.encoder(Box::new(out));
+        let mut encoder = format.encoder(Box::new(out), ctx)?;
         encoder.begin(stream.columns())?;
         // Encoding is CPU and blocking I/O: it runs on a blocking thread and
         // takes batches over a short channel, so a slow disk slows the source

@@ -160,6 +160,35 @@ impl JobSpec {
                     fail("source.argv", "must name a program to run".into());
                 }
             }
+            SourceSpec::File(file) => {
+                if file.path.trim().is_empty() {
+                    fail("source.path", "is empty".into());
+                } else if let Err(e) = glob::Pattern::new(&file.path) {
+                    fail("source.path", format!("is not a valid glob: {e}"));
+                }
+                if let Some(q) = &file.template_query
+                    && !known.connections.contains(&q.connection)
+                {
+                    fail(
+                        "source.template_query.connection",
+                        format!(
+                            "{:?} is not defined under [sources] in the config",
+                            q.connection
+                        ),
+                    );
+                }
+            }
+            SourceSpec::Http(http) => {
+                if !(http.url.starts_with("http://") || http.url.starts_with("https://")) {
+                    fail(
+                        "source.url",
+                        format!("{:?} must start with http:// or https://", http.url),
+                    );
+                }
+            }
+        }
+        if let Err((field, message)) = self.format.validate() {
+            fail(&field, message);
         }
         if self.destinations.is_empty() {
             fail("destinations", "list at least one destination".into());

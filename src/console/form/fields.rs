@@ -8,7 +8,6 @@ use super::FormContext;
 use super::argv;
 use super::choice::Choice;
 use crate::export::format::FormatSpec;
-use crate::export::format::csv::CsvSpec;
 use crate::export::source::SourceSpec;
 use crate::export::source::command::CommandSpec;
 use crate::export::source::sql::SqlSpec;
@@ -132,6 +131,9 @@ pub enum SourceKind {
     Sql,
     /// A program's stdout.
     Command,
+    /// The job's own source of a kind the form does not edit (file, http):
+    /// kept as configured.
+    Kept,
 }
 
 /// Every value of the form, as typed or picked.
@@ -144,7 +146,8 @@ pub struct Values {
     pub(crate) connection: Choice<String>,
     pub(crate) query: Input,
     pub(crate) argv: Input,
-    pub(crate) format: Choice<&'static str>,
+    /// The job's format as configured, then each kind with its defaults.
+    pub(crate) format: Choice<FormatSpec>,
     /// Options offered: the config's destinations, plus any the job names
     /// that the config no longer has (so they show, flagged, not vanish).
     pub(crate) destination_options: Vec<String>,
@@ -156,8 +159,9 @@ pub struct Values {
     pub(crate) overlap: Choice<Option<OverlapPolicy>>,
     pub(crate) catch_up: Choice<Option<CatchUpPolicy>>,
     pub(crate) catch_up_window: Input,
-    pub(crate) csv: CsvSpec,
     pub(crate) command_extras: CommandSpec,
+    /// The job's source when its kind is one the form does not edit.
+    pub(crate) kept_source: Option<SourceSpec>,
 }
 
 impl Values {
@@ -172,7 +176,7 @@ impl Values {
                 connection: ctx.connections.first().cloned().unwrap_or_default(),
                 query: String::new(),
             }),
-            format: FormatSpec::Csv(CsvSpec::default()),
+            format: FormatSpec::Csv(Default::default()),
             destinations: Vec::new(),
             retries: None,
             timeout: None,
@@ -185,17 +189,31 @@ impl Values {
 
     /// The values of an existing job.
     pub fn from_spec(spec: &JobSpec, ctx: &FormContext) -> Self {
+        let no_sql = || SqlSpec {
+            connection: ctx.connections.first().cloned().unwrap_or_default(),
+            query: String::new(),
+        };
         let (kind, sql, command) = match &spec.source {
             SourceSpec::Sql(sql) => (SourceKind::Sql, sql.clone(), empty_command()),
-            SourceSpec::Command(cmd) => (
-                SourceKind::Command,
-                SqlSpec {
-                    connection: ctx.connections.first().cloned().unwrap_or_default(),
-                    query: String::new(),
-                },
-                cmd.clone(),
-            ),
+            SourceSpec::Command(cmd) => (SourceKind::Command, no_sql(), cmd.clone()),
+            SourceSpec::File(_) | SourceSpec::Http(_) => {
+                (SourceKind::Kept, no_sql(), empty_command())
+            }
         };
+        let mut source_kinds = vec![
+            ("sql".into(), SourceKind::Sql),
+            ("command".into(), SourceKind::Command),
+        ];
+        let kept_source = (kind == SourceKind::Kept).then(|| spec.source.clone());
+        if kind == SourceKind::Kept {
+            source_kinds.insert(
+                0,
+                (
+                    format!("{} (as configured)", spec.source.kind()),
+                    SourceKind::Kept,
+                ),
+            );
+        }
         let mut connections = ctx.connections.clone();
         if !sql.connection.is_empty() && !connections.contains(&sql.connection) {
             connections.push(sql.connection.clone());
@@ -206,26 +224,19 @@ impl Values {
                 destination_options.push(name.clone());
             }
         }
-        let FormatSpec::Csv(csv) = &spec.format;
         let text = |s: &str| Input::new(s.to_string());
         Values {
             name: text(&spec.name),
             schedule: text(&spec.schedule),
             timezone: text(spec.timezone.as_deref().unwrap_or("")),
-            source_kind: Choice::new(
-                vec![
-                    ("sql".into(), SourceKind::Sql),
-                    ("command".into(), SourceKind::Command),
-                ],
-                &kind,
-            ),
+            source_kind: Choice::new(source_kinds, &kind),
             connection: Choice::new(
                 connections.iter().map(|c| (c.clone(), c.clone())).collect(),
                 &sql.connection,
             ),
             query: text(&sql.query),
             argv: text(&argv::join(&command.argv)),
-            format: Choice::new(vec![("csv".into(), "csv")], &spec.format.kind()),
+            format: Choice::new(format_options(&spec.format), &spec.format),
             destination_options,
             destinations: spec.destinations.clone(),
             retries: text(&spec.retries.map(|r| r.to_string()).unwrap_or_default()),
@@ -258,8 +269,8 @@ impl Values {
                     .map(|d| d.to_string())
                     .unwrap_or_default(),
             ),
-            csv: csv.clone(),
             command_extras: command,
+            kept_source,
         }
     }
 
@@ -354,6 +365,7 @@ impl Values {
                 rows.extend([Row::Field(Field::Connection), Row::Field(Field::Query)]);
             }
             SourceKind::Command => rows.push(Row::Field(Field::Argv)),
+            SourceKind::Kept => {}
         }
         rows.push(Row::Field(Field::Format));
         rows.extend((0..self.destination_options.len()).map(Row::Destination));
@@ -381,5 +393,28 @@ fn empty_command() -> CommandSpec {
         argv: Vec::new(),
         cwd: None,
         env: Default::default(),
+        output: None,
     }
+}
+
+/// Format kinds that need no options, offered with their defaults.
+const PLAIN_FORMATS: [&str; 8] = [
+    "csv", "tsv", "json", "ndjson", "markdown", "html", "xlsx", "pdf",
+];
+
+/// The job's format exactly as configured (its options kept), then every
+/// other kind that needs no options, with its defaults. Charts (svg, png)
+/// need columns named, which is done in the config.
+fn format_options(current: &FormatSpec) -> Vec<(String, FormatSpec)> {
+    let mut options = vec![(current.kind().to_string(), current.clone())];
+    for kind in PLAIN_FORMATS {
+        if kind == current.kind() {
+            continue;
+        }
+        let defaults = serde_json::json!({ "kind": kind });
+        if let Ok(spec) = serde_json::from_value::<FormatSpec>(defaults) {
+            options.push((kind.to_string(), spec));
+        }
+    }
+    options
 }

@@ -119,6 +119,14 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
                 ..values.command_extras.clone()
             })
         }
+        SourceKind::Kept => match &values.kept_source {
+            Some(source) => source.clone(),
+            // Kept is only offered when there is a source to keep.
+            None => SourceSpec::Sql(SqlSpec {
+                connection: String::new(),
+                query: String::new(),
+            }),
+        },
     };
 
     let retries = optional(values.retries.value(), |text| {
@@ -146,7 +154,11 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         schedule: schedule_text.to_string(),
         timezone: Some(zone_text.to_string()).filter(|z| !z.trim().is_empty()),
         source,
-        format: FormatSpec::Csv(values.csv.clone()),
+        format: values
+            .format
+            .value()
+            .cloned()
+            .unwrap_or_else(|| FormatSpec::Csv(Default::default())),
         destinations: values.destinations.clone(),
         retries,
         timeout,

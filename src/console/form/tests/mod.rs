@@ -46,6 +46,7 @@ fn full_spec() -> JobSpec {
         }),
         format: FormatSpec::Csv(CsvSpec {
             header: Some(false),
+            ..CsvSpec::default()
         }),
         destinations: vec!["archive".into(), "reports".into()],
         retries: Some(5),
@@ -65,6 +66,7 @@ fn command_spec() -> JobSpec {
             argv: vec!["stock-report".into(), "--since".into(), "one hour".into()],
             cwd: Some("/srv/reports".into()),
             env: BTreeMap::from([("LANG".into(), "C".into())]),
+            output: None,
         }),
         format: FormatSpec::Csv(CsvSpec::default()),
         destinations: vec!["reports".into()],

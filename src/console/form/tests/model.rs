@@ -306,3 +306,41 @@ fn page_keys_move_by_five_rows_and_stop_at_the_ends() {
     }
     assert_eq!(form.focus(), Row::Field(Field::Name));
 }
+
+#[test]
+fn sources_and_formats_the_form_does_not_edit_are_kept_and_other_formats_offered() {
+    // An http source and a chart format: both need options the form has no
+    // fields for, so they are carried through as configured.
+    let spec = JobSpec {
+        source: serde_json::from_value(serde_json::json!({
+            "kind": "http",
+            "url": "http://127.0.0.1:9/status.json",
+        }))
+        .expect("http source"),
+        format: serde_json::from_value(serde_json::json!({
+            "kind": "svg",
+            "chart": { "kind": "bar", "x": "category", "y": ["amount"] },
+        }))
+        .expect("svg format"),
+        ..full_spec()
+    };
+    let mut form = JobForm::edit(&spec, ctx());
+    assert!(form.problems().is_empty(), "{:?}", form.problems());
+    assert_eq!(ctrl(&mut form, 's'), FormOutcome::Save(spec.clone()));
+    // Another format is one step away, with its defaults.
+    go_to(&mut form, Row::Field(Field::Format));
+    press(&mut form, KeyCode::Right);
+    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
+        panic!("not saved: {:?}", form.problems());
+    };
+    assert_eq!(saved.format.kind(), "csv");
+    assert_eq!(saved.source, spec.source);
+    // Switching the source to sql and back keeps the http source too.
+    go_to(&mut form, Row::Field(Field::SourceKind));
+    press(&mut form, KeyCode::Right);
+    press(&mut form, KeyCode::Left);
+    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
+        panic!("not saved: {:?}", form.problems());
+    };
+    assert_eq!(saved.source, spec.source);
+}
