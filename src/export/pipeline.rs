@@ -121,17 +121,19 @@ impl Pipeline {
         let spool = Spool::create(&self.spool, ctx, format.extension())?;
         let (rows, bytes) = self.render(source, format, ctx, &spool).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());
-        let artifact = Artifact {
+        let mut artifact = Artifact {
             path: spool.path.clone(),
             extension: format.extension().to_string(),
             bytes,
             rows,
+            delivered: Vec::new(),
         };
         let mut delivered = Delivered::default();
         for (name, dest) in targets {
             match dest.deliver(&artifact, ctx).await {
                 Ok(location) => {
                     tracing::info!("delivered to {name}: {location}");
+                    artifact.delivered.push(location.clone());
                     delivered.0.push((dest, location));
                 }
                 Err(error) => {
