@@ -149,6 +149,18 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Send a run's kept output to its destinations again, without running
+    /// its source; destinations that have it already are not sent a copy
+    Redeliver {
+        /// Run id
+        id: i64,
+        /// Only this destination
+        #[arg(long, value_name = "NAME")]
+        destination: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a run's log lines
     Logs {
         /// Run id

@@ -1,8 +1,10 @@
 //! The export pipeline: a source yields rows, a format renders them into a
 //! spool file, and each destination delivers that file.
 
+pub mod delivery;
 pub mod destination;
 pub mod format;
+pub mod notify;
 pub mod pipeline;
 pub mod source;
 pub mod value;

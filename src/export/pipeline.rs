@@ -10,12 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 
 use super::RunContext;
+use super::delivery;
 use super::destination::{Artifact, Destination, DestinationError};
 use super::format::{FormatError, FormatSpec};
 use super::source::command::CommandSource;
 use super::source::sql::{Connections, SqlSource};
 use super::source::{Source, SourceError, SourceSpec};
 use super::value::Row;
+use crate::store::Store;
 
 /// What one successful export produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -63,6 +65,10 @@ pub struct Pipeline {
     connections: Arc<Connections>,
     destinations: HashMap<String, Arc<dyn Destination>>,
     spool: PathBuf,
+    /// Where per-destination outcomes are recorded, when running for real.
+    store: Option<Store>,
+    /// Keep each run's rendered file this many days for `runs redeliver`.
+    spool_days: Option<u32>,
 }
 
 impl Pipeline {
@@ -77,7 +83,26 @@ impl Pipeline {
             connections,
             destinations,
             spool,
+            store: None,
+            spool_days: None,
         }
+    }
+
+    /// Record each run's per-destination outcome in `store`.
+    pub fn with_store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Keep rendered files `days` days (0: not at all) for `runs redeliver`.
+    pub fn with_spool_days(mut self, days: u32) -> Self {
+        self.spool_days = (days > 0).then_some(days);
+        self
+    }
+
+    /// The store outcomes are recorded in, if any.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
     }
 
     /// The named connections, for `cronport check`.
@@ -128,26 +153,35 @@ impl Pipeline {
             rows,
             delivered: Vec::new(),
         };
-        let mut delivered = Delivered::default();
-        for (name, dest) in targets {
-            match dest.deliver(&artifact, ctx).await {
-                Ok(location) => {
-                    tracing::info!("delivered to {name}: {location}");
-                    artifact.delivered.push(location.clone());
-                    delivered.0.push((dest, location));
-                }
-                Err(error) => {
-                    delivered.retract().await;
-                    return Err(ExportError::Destination { name, error });
-                }
-            }
+        let outcome = delivery::deliver_all(&targets, &mut artifact, ctx).await;
+        if let Some(store) = &self.store
+            && let Err(e) = store
+                .record_deliveries(ctx.run_id, &outcome.records(ctx))
+                .await
+        {
+            tracing::warn!("could not record the deliveries: {e}");
         }
-        let outputs = delivered.keep();
+        self.keep(&spool, ctx, &artifact.extension, rows);
+        if let Some((name, error)) = outcome.failure {
+            return Err(ExportError::Destination { name, error });
+        }
         Ok(ExportOutput {
             rows,
             bytes,
-            outputs,
+            outputs: outcome.locations(),
         })
+    }
+
+    /// Keep the rendered file for `runs redeliver`, and drop kept files
+    /// past `spool_days`.
+    fn keep(&self, spool: &Spool, ctx: &RunContext, extension: &str, rows: u64) {
+        let Some(days) = self.spool_days else {
+            return;
+        };
+        delivery::prune_kept(&self.spool, days, std::time::SystemTime::now());
+        if let Err(e) = delivery::keep(&spool.path, &self.spool, ctx.run_id, extension, rows) {
+            tracing::warn!("could not keep the output for redelivery: {e}");
+        }
     }
 
     async fn render(
@@ -229,41 +263,6 @@ impl Spool {
 impl Drop for Spool {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Deliveries made so far; if the run fails or is cancelled before all are
-/// made, the ones already made are taken back.
-#[derive(Default)]
-struct Delivered(Vec<(Arc<dyn Destination>, String)>);
-
-impl Delivered {
-    async fn retract(&mut self) {
-        for (dest, location) in self.0.drain(..) {
-            if let Err(e) = dest.retract(&location).await {
-                tracing::warn!("could not take back {location}: {e}");
-            }
-        }
-    }
-
-    fn keep(mut self) -> Vec<String> {
-        self.0.drain(..).map(|(_, location)| location).collect()
-    }
-}
-
-impl Drop for Delivered {
-    fn drop(&mut self) {
-        if self.0.is_empty() {
-            return;
-        }
-        let pending: Vec<_> = self.0.drain(..).collect();
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                for (dest, location) in pending {
-                    let _ = dest.retract(&location).await;
-                }
-            });
-        }
     }
 }
 
