@@ -6,6 +6,7 @@ mod common;
 
 mod email;
 mod retention;
+mod runs;
 mod s3;
 mod sftp;
 mod webhook;
