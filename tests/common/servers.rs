@@ -475,3 +475,62 @@ impl Sshd {
         self.dir.path().join("upload")
     }
 }
+
+/// The local Dropbox API stand-in (`scripts/dropbox-api.py`), which checks
+/// each request against the documented API.
+pub struct DropboxApi {
+    /// The server.
+    pub server: Server,
+    dir: tempfile::TempDir,
+}
+
+/// App key, app secret and refresh token the stand-in accepts.
+pub const DROPBOX_APP: (&str, &str, &str) = ("app-key-1", "app-secret-2", "refresh-token-3");
+
+impl DropboxApi {
+    /// Start it.
+    pub fn start() -> DropboxApi {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut command = Command::new(python());
+        command
+            .arg(scripts_dir().join("dropbox-api.py"))
+            .arg(port.to_string())
+            .arg(dir.path().join("files"))
+            .arg(dir.path().join("requests.jsonl"))
+            .args([DROPBOX_APP.0, DROPBOX_APP.1, DROPBOX_APP.2]);
+        DropboxApi {
+            server: Server::start("Dropbox API stand-in", command, port),
+            dir,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.server.port)
+    }
+
+    /// A stored file (Dropbox path `/a/b` is `files/a/b`).
+    pub fn file(&self, path: &str) -> std::path::PathBuf {
+        self.dir
+            .path()
+            .join("files")
+            .join(path.trim_start_matches('/'))
+    }
+
+    /// Every request: (endpoint, status, reason).
+    pub fn requests(&self) -> Vec<(String, u16, String)> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                (
+                    v["endpoint"].as_str().unwrap().to_string(),
+                    v["status"].as_u64().unwrap() as u16,
+                    v["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+}

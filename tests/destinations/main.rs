@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod dropbox;
 mod email;
 mod retention;
 mod runs;

@@ -1,6 +1,7 @@
 //! Destinations: where a rendered export goes. One file per kind behind the
 //! [`Destination`] seam; each is named once in the config and shared by jobs.
 
+pub mod dropbox;
 pub mod email;
 pub mod local;
 pub mod notice;
@@ -32,6 +33,8 @@ pub enum DestinationConfig {
     Email(email::EmailConfig),
     /// A folder on an SSH server.
     Sftp(sftp::SftpConfig),
+    /// A Dropbox folder, through its HTTP API.
+    Dropbox(dropbox::DropboxConfig),
 }
 
 impl DestinationConfig {
@@ -43,6 +46,7 @@ impl DestinationConfig {
             DestinationConfig::Webhook(_) => "webhook",
             DestinationConfig::Email(_) => "email",
             DestinationConfig::Sftp(_) => "sftp",
+            DestinationConfig::Dropbox(_) => "dropbox",
         }
     }
 
@@ -55,6 +59,7 @@ impl DestinationConfig {
             DestinationConfig::Webhook(config) => config.validate(),
             DestinationConfig::Email(config) => config.validate(base),
             DestinationConfig::Sftp(config) => config.validate(base),
+            DestinationConfig::Dropbox(config) => config.validate(),
         }
     }
 
@@ -74,6 +79,9 @@ impl DestinationConfig {
                 Box::new(email::EmailDestination::new(config.clone()))
             }
             DestinationConfig::Sftp(config) => Box::new(sftp::SftpDestination::new(config.clone())),
+            DestinationConfig::Dropbox(config) => {
+                Box::new(dropbox::DropboxDestination::new(config.clone()))
+            }
         }
     }
 }
