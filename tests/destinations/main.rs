@@ -6,6 +6,7 @@ mod common;
 
 mod dropbox;
 mod email;
+mod gdrive;
 mod retention;
 mod runs;
 mod s3;

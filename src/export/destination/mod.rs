@@ -3,6 +3,7 @@
 
 pub mod dropbox;
 pub mod email;
+pub mod gdrive;
 pub mod local;
 pub mod notice;
 pub mod object_store;
@@ -35,6 +36,8 @@ pub enum DestinationConfig {
     Sftp(sftp::SftpConfig),
     /// A Dropbox folder, through its HTTP API.
     Dropbox(dropbox::DropboxConfig),
+    /// A Google Drive folder, through its HTTP API.
+    Gdrive(gdrive::GdriveConfig),
 }
 
 impl DestinationConfig {
@@ -47,6 +50,7 @@ impl DestinationConfig {
             DestinationConfig::Email(_) => "email",
             DestinationConfig::Sftp(_) => "sftp",
             DestinationConfig::Dropbox(_) => "dropbox",
+            DestinationConfig::Gdrive(_) => "gdrive",
         }
     }
 
@@ -60,6 +64,7 @@ impl DestinationConfig {
             DestinationConfig::Email(config) => config.validate(base),
             DestinationConfig::Sftp(config) => config.validate(base),
             DestinationConfig::Dropbox(config) => config.validate(),
+            DestinationConfig::Gdrive(config) => config.validate(),
         }
     }
 
@@ -81,6 +86,9 @@ impl DestinationConfig {
             DestinationConfig::Sftp(config) => Box::new(sftp::SftpDestination::new(config.clone())),
             DestinationConfig::Dropbox(config) => {
                 Box::new(dropbox::DropboxDestination::new(config.clone()))
+            }
+            DestinationConfig::Gdrive(config) => {
+                Box::new(gdrive::GdriveDestination::new(config.clone()))
             }
         }
     }
