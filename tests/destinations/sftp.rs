@@ -170,8 +170,17 @@ async fn a_key_the_server_does_not_know_is_refused() {
 #[test]
 fn bad_settings_name_the_key() {
     let base = "kind = \"sftp\"\nhost = \"h\"\nuser = \"u\"\nkey_file = \"/k\"\n";
+    let err = config_error("kind = \"sftp\"\nhost = \"h\"\nuser = \"u\"\nknown_hosts = \"/kh\"");
+    assert!(
+        err.contains("destinations.d.key_file: is missing (or set agent = true)"),
+        "{err}"
+    );
     for (extra, expected) in [
         ("", "destinations.d.known_hosts: is missing"),
+        (
+            "known_hosts = \"/kh\"\nagent = true",
+            "destinations.d.agent: give key_file or agent = true, not both",
+        ),
         (
             "known_hosts = \"/kh\"\nhost_key_fingerprint = \"SHA256:x\"",
             "destinations.d.host_key_fingerprint: give known_hosts or",
@@ -196,4 +205,50 @@ fn bad_settings_name_the_key() {
         let err = config_error(&format!("{base}{extra}"));
         assert!(err.contains(expected), "{extra}\n-> {err}");
     }
+}
+
+#[tokio::test]
+async fn logs_in_with_the_keys_of_an_ssh_agent() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ssh-agent did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(&sshd.user_key)
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let body = config(&sshd, &known_hosts(&sshd)).replace(
+        &format!("key_file = \"{}\"\n", sshd.user_key.display()),
+        &format!("agent = true\nagent_socket = \"{}\"\n", socket.display()),
+    );
+    assert!(body.contains("agent = true"), "{body}");
+    let dest = destination(&body, dir.path());
+    let (a, data) = artifact(dir.path(), "a.csv", 300, 4);
+    dest.deliver(&a, &ctx("agent-job", 1, slot(0)))
+        .await
+        .unwrap();
+    let file = sshd.upload_dir().join("inbox/agent-job_20260308.csv");
+    assert!(std::fs::read(file).unwrap() == data);
+    let _ = agent.kill();
+    let _ = agent.wait();
 }

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use russh::client::{self, Handle};
+use russh::keys::agent::AgentIdentity;
+use russh::keys::agent::client::AgentClient;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::FileAttributes;
@@ -35,8 +37,16 @@ pub struct SftpConfig {
     pub port: u16,
     /// The login.
     pub user: String,
-    /// The private key (OpenSSH format).
-    pub key_file: PathBuf,
+    /// The private key (OpenSSH format); or use `agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// Log in with the keys an ssh-agent holds (`SSH_AUTH_SOCK`, or
+    /// `agent_socket`).
+    #[serde(default)]
+    pub agent: bool,
+    /// The agent's socket, instead of `SSH_AUTH_SOCK`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_socket: Option<PathBuf>,
     /// The key's passphrase, from this environment variable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_passphrase_env: Option<String>,
@@ -81,6 +91,14 @@ impl SftpConfig {
         if self.port == 0 {
             return Err(err("port", "must be 1 to 65535"));
         }
+        match (&self.key_file, self.agent) {
+            (None, false) => return Err(err("key_file", "is missing (or set agent = true)")),
+            (Some(_), true) => return Err(err("agent", "give key_file or agent = true, not both")),
+            _ => {}
+        }
+        if self.agent_socket.is_some() && !self.agent {
+            return Err(err("agent_socket", "needs agent = true"));
+        }
         match (&self.known_hosts, &self.host_key_fingerprint) {
             (None, None) => {
                 return Err(err(
@@ -108,9 +126,13 @@ impl SftpConfig {
             return Err(err("root", "is empty"));
         }
         PathPattern::parse(&self.path).map_err(|e| ("path".to_string(), e.to_string()))?;
-        for file in [Some(&mut self.key_file), self.known_hosts.as_mut()]
-            .into_iter()
-            .flatten()
+        for file in [
+            self.key_file.as_mut(),
+            self.known_hosts.as_mut(),
+            self.agent_socket.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
         {
             if file.is_relative() {
                 *file = crate::config::paths::normalize(&base.join(&*file));
@@ -229,13 +251,6 @@ impl SftpDestination {
 
     async fn connect(&self) -> Result<Connection, DestinationError> {
         let c = &self.config;
-        let passphrase = secret("key_passphrase_env", c.key_passphrase_env.as_deref(), None)?;
-        let key =
-            russh::keys::load_secret_key(&c.key_file, passphrase.as_ref().map(|p| p.expose()))
-                .map_err(|e| DestinationError::Setting {
-                    key: "key_file",
-                    message: format!("cannot load {}: {e}", c.key_file.display()),
-                })?;
         let refusal = Arc::new(std::sync::Mutex::new(None));
         let check = HostCheck {
             host: c.host.clone(),
@@ -262,18 +277,9 @@ impl SftpDestination {
             .await
             .map_err(|e| self.remote("log in to", e))?
             .flatten();
-        let auth = ssh
-            .authenticate_publickey(
-                c.user.clone(),
-                PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-            )
-            .await
-            .map_err(|e| self.remote("log in to", e))?;
-        if !auth.success() {
-            return Err(self.remote(
-                "log in to",
-                format!("the server refused the key {}", c.key_file.display()),
-            ));
+        match &c.key_file {
+            Some(file) => self.login_with_key(&mut ssh, file, hash).await?,
+            None => self.login_with_agent(&mut ssh, hash).await?,
         }
         let channel = ssh
             .channel_open_session()
@@ -288,6 +294,75 @@ impl SftpDestination {
             .map_err(|e| self.remote("start sftp on", e))?;
         sftp.set_timeout(c.timeout.0.as_secs().max(1));
         Ok(Connection { ssh, sftp })
+    }
+
+    async fn login_with_key(
+        &self,
+        ssh: &mut Handle<HostCheck>,
+        file: &Path,
+        hash: Option<HashAlg>,
+    ) -> Result<(), DestinationError> {
+        let c = &self.config;
+        let passphrase = secret("key_passphrase_env", c.key_passphrase_env.as_deref(), None)?;
+        let key = russh::keys::load_secret_key(file, passphrase.as_ref().map(|p| p.expose()))
+            .map_err(|e| DestinationError::Setting {
+                key: "key_file",
+                message: format!("cannot load {}: {e}", file.display()),
+            })?;
+        let auth = ssh
+            .authenticate_publickey(
+                c.user.clone(),
+                PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+            )
+            .await
+            .map_err(|e| self.remote("log in to", e))?;
+        if !auth.success() {
+            return Err(self.remote(
+                "log in to",
+                format!("the server refused the key {}", file.display()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Offer each key the agent holds until the server takes one.
+    async fn login_with_agent(
+        &self,
+        ssh: &mut Handle<HostCheck>,
+        hash: Option<HashAlg>,
+    ) -> Result<(), DestinationError> {
+        let c = &self.config;
+        let agent_error = |e: &dyn std::fmt::Display| DestinationError::Setting {
+            key: "agent",
+            message: format!("cannot use the ssh-agent: {e}"),
+        };
+        let mut agent = match &c.agent_socket {
+            Some(path) => AgentClient::connect_uds(path).await,
+            None => AgentClient::connect_env().await,
+        }
+        .map_err(|e| agent_error(&e))?;
+        let identities = agent
+            .request_identities()
+            .await
+            .map_err(|e| agent_error(&e))?;
+        let mut offered = 0;
+        for identity in identities {
+            let AgentIdentity::PublicKey { key, .. } = identity else {
+                continue;
+            };
+            offered += 1;
+            let auth = ssh
+                .authenticate_publickey_with(c.user.clone(), key, hash, &mut agent)
+                .await
+                .map_err(|e| self.remote("log in to", e))?;
+            if auth.success() {
+                return Ok(());
+            }
+        }
+        Err(self.remote(
+            "log in to",
+            format!("the server refused all {offered} key(s) the ssh-agent holds"),
+        ))
     }
 
     fn full_path(&self, relative: &str) -> String {
