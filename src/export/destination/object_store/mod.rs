@@ -3,7 +3,9 @@
 //! ones as a multipart upload that is aborted if anything fails, so no reader
 //! ever sees a partial object under the final key.
 
-use std::path::{Path, PathBuf};
+mod config;
+mod multipart;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,168 +15,22 @@ use ::object_store::gcp::GoogleCloudStorageBuilder;
 use ::object_store::local::LocalFileSystem;
 use ::object_store::path::Path as Key;
 use ::object_store::{
-    Attribute, Attributes, GetOptions, ObjectStore, ObjectStoreExt, PutMultipartOptions,
-    PutOptions, PutPayload, RetryConfig, WriteMultipart,
+    Attribute, Attributes, GetOptions, ObjectStore, ObjectStoreExt, PutOptions, PutPayload,
+    RetryConfig,
 };
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt as _;
 
 use super::pattern::PathPattern;
 use super::{Artifact, Destination, DestinationError, fire_id, secret};
 use crate::export::RunContext;
+pub use config::ObjectStoreConfig;
+use config::{Scheme, scheme_of};
+use multipart::upload_in_parts;
 
 /// Files up to this size go up in a single put; larger ones in parts.
 pub const MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
-/// Size of each part of a multipart upload (S3 wants at least 5 MiB).
-const PART_SIZE: usize = 8 * 1024 * 1024;
 /// The object metadata key that carries the fire id.
 pub const FIRE_ID_METADATA: &str = "cronport-fire-id";
-
-/// `[destinations.NAME]` with `kind = "object_store"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ObjectStoreConfig {
-    /// `s3://bucket/prefix/`, `gs://bucket/prefix/`, `az://container/prefix/`
-    /// or `file:///folder/`.
-    pub url: String,
-    /// Where under the URL; see [`PathPattern`].
-    #[serde(default = "default_pattern")]
-    pub path: String,
-    /// S3 region.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// An S3-compatible (or Azurite) server instead of the cloud.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    /// Allow plain `http://` for `endpoint`.
-    #[serde(default)]
-    pub allow_http: bool,
-    /// S3 access key id, from this environment variable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_key_id_env: Option<String>,
-    /// S3 secret access key, from this environment variable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_access_key_env: Option<String>,
-    /// S3 session token, from this environment variable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_token_env: Option<String>,
-    /// GCS service account JSON file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_account_file: Option<PathBuf>,
-    /// Azure storage account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    /// Azure access key, from this environment variable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_key_env: Option<String>,
-}
-
-fn default_pattern() -> String {
-    super::local::DEFAULT_PATTERN.to_string()
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scheme {
-    S3,
-    Gcs,
-    Azure,
-    File,
-}
-
-fn scheme_of(url: &url::Url) -> Option<Scheme> {
-    match url.scheme() {
-        "s3" | "s3a" => Some(Scheme::S3),
-        "gs" => Some(Scheme::Gcs),
-        "az" | "abfs" | "abfss" => Some(Scheme::Azure),
-        "file" => Some(Scheme::File),
-        _ => None,
-    }
-}
-
-impl ObjectStoreConfig {
-    pub(super) fn validate(&mut self, base: &Path) -> Result<(), (String, String)> {
-        let err = |key: &str, message: String| (key.to_string(), message);
-        let url = url::Url::parse(&self.url).map_err(|e| err("url", format!("{e}")))?;
-        let scheme = scheme_of(&url).ok_or_else(|| {
-            err(
-                "url",
-                format!(
-                    "scheme {:?} is not supported; use s3://, gs://, az:// or file://",
-                    url.scheme()
-                ),
-            )
-        })?;
-        if scheme != Scheme::File && url.host_str().is_none_or(str::is_empty) {
-            return Err(err("url", "names no bucket or container".into()));
-        }
-        PathPattern::parse(&self.path).map_err(|e| err("path", e.to_string()))?;
-        let wrong = |key: &str, given: bool, allowed: &[Scheme]| {
-            if given && !allowed.contains(&scheme) {
-                Err(err(
-                    key,
-                    format!("does not apply to {}:// URLs", url.scheme()),
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        wrong("region", self.region.is_some(), &[Scheme::S3])?;
-        wrong(
-            "endpoint",
-            self.endpoint.is_some(),
-            &[Scheme::S3, Scheme::Azure],
-        )?;
-        wrong("allow_http", self.allow_http, &[Scheme::S3, Scheme::Azure])?;
-        wrong(
-            "access_key_id_env",
-            self.access_key_id_env.is_some(),
-            &[Scheme::S3],
-        )?;
-        wrong(
-            "secret_access_key_env",
-            self.secret_access_key_env.is_some(),
-            &[Scheme::S3],
-        )?;
-        wrong(
-            "session_token_env",
-            self.session_token_env.is_some(),
-            &[Scheme::S3],
-        )?;
-        wrong(
-            "service_account_file",
-            self.service_account_file.is_some(),
-            &[Scheme::Gcs],
-        )?;
-        wrong("account", self.account.is_some(), &[Scheme::Azure])?;
-        wrong(
-            "access_key_env",
-            self.access_key_env.is_some(),
-            &[Scheme::Azure],
-        )?;
-        if self.access_key_id_env.is_some() != self.secret_access_key_env.is_some() {
-            return Err(err(
-                "secret_access_key_env",
-                "give both access_key_id_env and secret_access_key_env, or neither".into(),
-            ));
-        }
-        if let Some(endpoint) = &self.endpoint {
-            let parsed = url::Url::parse(endpoint).map_err(|e| err("endpoint", e.to_string()))?;
-            if parsed.scheme() == "http" && !self.allow_http {
-                return Err(err(
-                    "endpoint",
-                    "is plain http: set allow_http = true to use it".into(),
-                ));
-            }
-        }
-        if let Some(file) = &mut self.service_account_file
-            && file.is_relative()
-        {
-            *file = crate::config::paths::normalize(&base.join(&*file));
-        }
-        Ok(())
-    }
-}
 
 /// Delivers into a bucket.
 pub struct ObjectStoreDestination {
@@ -435,95 +291,5 @@ impl Destination for ObjectStoreDestination {
             .await
             .map_err(|e| DestinationError::remote("remove the probe", &location, e))?;
         Ok(format!("{} is writable", self.config.url))
-    }
-}
-
-/// Aborts the upload if the delivery is dropped (the run cancelled) before
-/// it completed or was aborted.
-struct AbortOnDrop(Option<WriteMultipart>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if let Some(upload) = self.0.take()
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
-            handle.spawn(async move {
-                let _ = upload.abort().await;
-            });
-        }
-    }
-}
-
-async fn upload_in_parts(
-    opened: &Opened,
-    key: &Key,
-    location: &str,
-    file: &Path,
-    expected: u64,
-    attributes: Attributes,
-) -> Result<(), DestinationError> {
-    let options = PutMultipartOptions {
-        attributes,
-        ..PutMultipartOptions::default()
-    };
-    let upload = opened
-        .store
-        .put_multipart_opts(key, options)
-        .await
-        .map_err(|e| DestinationError::remote("start uploading", location, e))?;
-    let mut guard = AbortOnDrop(Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)));
-    let result = send_parts(&mut guard, location, file, expected).await;
-    let Some(writer) = guard.0.take() else {
-        return Ok(());
-    };
-    match result {
-        Ok(()) => match writer.finish().await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(DestinationError::remote("finish uploading", location, e)),
-        },
-        Err(e) => {
-            if let Err(abort) = writer.abort().await {
-                tracing::warn!("could not abort the upload to {location}: {abort}");
-            }
-            Err(e)
-        }
-    }
-}
-
-async fn send_parts(
-    guard: &mut AbortOnDrop,
-    location: &str,
-    file: &Path,
-    expected: u64,
-) -> Result<(), DestinationError> {
-    let io = |source| DestinationError::Io {
-        action: "read",
-        path: file.display().to_string(),
-        source,
-    };
-    let mut reader = tokio::fs::File::open(file).await.map_err(io)?;
-    let mut buf = vec![0u8; 1024 * 1024];
-    let mut sent = 0u64;
-    loop {
-        let n = reader.read(&mut buf).await.map_err(io)?;
-        if n == 0 {
-            // A spool file that shrank must not become a short object.
-            if sent != expected {
-                return Err(io(std::io::Error::other(format!(
-                    "the file ended after {sent} of {expected} bytes"
-                ))));
-            }
-            return Ok(());
-        }
-        sent += n as u64;
-        let Some(writer) = guard.0.as_mut() else {
-            return Ok(());
-        };
-        // At most two parts in flight: memory stays near two part sizes.
-        writer
-            .wait_for_capacity(2)
-            .await
-            .map_err(|e| DestinationError::remote("upload", location, e))?;
-        writer.write(&buf[..n]);
     }
 }

@@ -7,210 +7,31 @@
 //! file under the final name whose modification time is the slot is this
 //! fire's delivery, which a redelivery leaves alone.
 
-use std::path::{Path, PathBuf};
+mod config;
+mod host_key;
+
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use russh::client::{self, Handle};
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
-use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg};
 use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::FileAttributes;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::pattern::PathPattern;
 use super::{Artifact, Destination, DestinationError, secret};
-use crate::config::duration::HumanDuration;
 use crate::export::RunContext;
-
-/// `[destinations.NAME]` with `kind = "sftp"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SftpConfig {
-    /// The server.
-    pub host: String,
-    /// Its SSH port.
-    #[serde(default = "default_port")]
-    pub port: u16,
-    /// The login.
-    pub user: String,
-    /// The private key (OpenSSH format); or use `agent`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_file: Option<PathBuf>,
-    /// Log in with the keys an ssh-agent holds (`SSH_AUTH_SOCK`, or
-    /// `agent_socket`).
-    #[serde(default)]
-    pub agent: bool,
-    /// The agent's socket, instead of `SSH_AUTH_SOCK`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_socket: Option<PathBuf>,
-    /// The key's passphrase, from this environment variable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_passphrase_env: Option<String>,
-    /// Host keys to trust, in OpenSSH's known_hosts format.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub known_hosts: Option<PathBuf>,
-    /// Or one host key fingerprint to trust (`SHA256:...`, as `ssh-keygen -l` prints it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host_key_fingerprint: Option<String>,
-    /// The remote folder paths are relative to (default: the login's home).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub root: Option<String>,
-    /// Where under the root; see [`PathPattern`].
-    #[serde(default = "default_pattern")]
-    pub path: String,
-    /// For connecting and for each request.
-    #[serde(default = "default_timeout")]
-    pub timeout: HumanDuration,
-}
-
-fn default_port() -> u16 {
-    22
-}
-
-fn default_pattern() -> String {
-    super::local::DEFAULT_PATTERN.to_string()
-}
-
-fn default_timeout() -> HumanDuration {
-    HumanDuration(Duration::from_secs(30))
-}
-
-impl SftpConfig {
-    pub(super) fn validate(&mut self, base: &Path) -> Result<(), (String, String)> {
-        let err = |key: &str, message: &str| (key.to_string(), message.to_string());
-        if self.host.trim().is_empty() {
-            return Err(err("host", "is empty"));
-        }
-        if self.user.trim().is_empty() {
-            return Err(err("user", "is empty"));
-        }
-        if self.port == 0 {
-            return Err(err("port", "must be 1 to 65535"));
-        }
-        match (&self.key_file, self.agent) {
-            (None, false) => return Err(err("key_file", "is missing (or set agent = true)")),
-            (Some(_), true) => return Err(err("agent", "give key_file or agent = true, not both")),
-            _ => {}
-        }
-        if self.agent_socket.is_some() && !self.agent {
-            return Err(err("agent_socket", "needs agent = true"));
-        }
-        match (&self.known_hosts, &self.host_key_fingerprint) {
-            (None, None) => {
-                return Err(err(
-                    "known_hosts",
-                    "is missing: name a known_hosts file (or pin host_key_fingerprint) so the server can be recognised",
-                ));
-            }
-            (Some(_), Some(_)) => {
-                return Err(err(
-                    "host_key_fingerprint",
-                    "give known_hosts or host_key_fingerprint, not both",
-                ));
-            }
-            (None, Some(f)) if !f.starts_with("SHA256:") => {
-                return Err(err(
-                    "host_key_fingerprint",
-                    "must start with SHA256: (as ssh-keygen -l prints it)",
-                ));
-            }
-            _ => {}
-        }
-        if let Some(root) = &self.root
-            && root.trim().is_empty()
-        {
-            return Err(err("root", "is empty"));
-        }
-        PathPattern::parse(&self.path).map_err(|e| ("path".to_string(), e.to_string()))?;
-        for file in [
-            self.key_file.as_mut(),
-            self.known_hosts.as_mut(),
-            self.agent_socket.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if file.is_relative() {
-                *file = crate::config::paths::normalize(&base.join(&*file));
-            }
-        }
-        Ok(())
-    }
-}
+pub use config::SftpConfig;
+use host_key::HostCheck;
 
 /// Delivers over SFTP.
 pub struct SftpDestination {
     config: SftpConfig,
     pattern: Result<PathPattern, super::pattern::PatternError>,
-}
-
-/// Decides whether the server is the one we know.
-struct HostCheck {
-    host: String,
-    port: u16,
-    known_hosts: Option<PathBuf>,
-    fingerprint: Option<String>,
-    /// Why the key was refused, for the error message.
-    refusal: Arc<std::sync::Mutex<Option<String>>>,
-}
-
-impl client::Handler for HostCheck {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        offered: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        let key = match offered {
-            PublicKeyOrCertificate::PublicKey { key, .. } => key,
-            PublicKeyOrCertificate::Certificate(_) => {
-                if let Ok(mut refusal) = self.refusal.lock() {
-                    *refusal = Some(
-                        "the server offered a host certificate; list its plain host key in known_hosts"
-                            .into(),
-                    );
-                }
-                return Ok(false);
-            }
-        };
-        let seen = key.fingerprint(HashAlg::Sha256).to_string();
-        let verdict = match (&self.known_hosts, &self.fingerprint) {
-            (_, Some(pinned)) if *pinned == seen => Ok(()),
-            (_, Some(pinned)) => Err(format!("host key {seen} is not the pinned {pinned}")),
-            (Some(file), None) => {
-                match russh::keys::check_known_hosts_path(&self.host, self.port, key, file) {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err(format!(
-                        "host key {seen} of {}:{} is not in {}; add it there if it is right",
-                        self.host,
-                        self.port,
-                        file.display()
-                    )),
-                    Err(russh::keys::Error::KeyChanged { line }) => Err(format!(
-                        "HOST KEY CHANGED: {}:{} now shows {seen}, unlike line {line} of {}; refusing to connect",
-                        self.host,
-                        self.port,
-                        file.display()
-                    )),
-                    Err(e) => Err(format!("cannot read {}: {e}", file.display())),
-                }
-            }
-            (None, None) => Err("no known_hosts or host_key_fingerprint".into()),
-        };
-        match verdict {
-            Ok(()) => Ok(true),
-            Err(why) => {
-                if let Ok(mut refusal) = self.refusal.lock() {
-                    *refusal = Some(why);
-                }
-                Ok(false)
-            }
-        }
-    }
 }
 
 /// A logged-in SFTP session.
