@@ -211,6 +211,16 @@ impl Config {
                     spec.name
                 ));
             }
+            if let Some(notify) = &spec.notify {
+                for (j, name) in notify.to.iter().enumerate() {
+                    let kind = self.destinations.get(name).map(DestinationConfig::kind);
+                    if let Some(kind) = kind.filter(|k| !matches!(*k, "webhook" | "email")) {
+                        problems.push(format!(
+                            "{label}.notify.to[{j}]: {name:?} is a {kind} destination; notifications go through webhook or email destinations"
+                        ));
+                    }
+                }
+            }
             match spec.validate(&known) {
                 Ok(job) => jobs.push(job),
                 Err(errors) => problems.extend(errors.into_iter().map(|e| format!("{label}.{e}"))),

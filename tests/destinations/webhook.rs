@@ -220,3 +220,31 @@ fn bad_settings_name_the_key() {
         assert!(err.contains(expected), "{body}\n-> {err}");
     }
 }
+
+#[test]
+fn notifications_go_only_through_webhook_or_email_destinations() {
+    let text = "[destinations.files]\nkind = \"local\"\nroot = \"/tmp/x\"\n\n\
+                [destinations.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n\n\
+                [[jobs]]\nname = \"j\"\nschedule = \"daily at 02:00\"\n\
+                source = { kind = \"command\", argv = [\"true\"] }\nformat = { kind = \"csv\" }\n\
+                destinations = [\"files\"]\n\
+                notify = { on = [\"failure\"], to = [\"hook\", \"files\", \"nowhere\"] }\n";
+    let err = cronport::config::Config::parse(text, std::path::Path::new("/tmp")).unwrap_err();
+    assert!(
+        err.contains("jobs[0] (j).notify.to[1]: \"files\" is a local destination; notifications go through webhook or email destinations"),
+        "{err}"
+    );
+    assert!(
+        err.contains("jobs[0] (j).notify.to[2]: \"nowhere\" is not defined under [destinations]"),
+        "{err}"
+    );
+    let err = cronport::config::Config::parse(
+        &text.replace(
+            "to = [\"hook\", \"files\", \"nowhere\"]",
+            "to = [\"hook\"], on_what = 1",
+        ),
+        std::path::Path::new("/tmp"),
+    )
+    .unwrap_err();
+    assert!(err.contains("unknown field `on_what`"), "{err}");
+}
