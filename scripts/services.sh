@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the servers the tests talk to are installed and running on
 # loopback, and the tools the tests drive or read exports back with.
-# Usage: scripts/services.sh postgres mariadb tools
+# Usage: scripts/services.sh postgres mariadb tools destinations
+#
+# destinations: what the destination tests start on free ports themselves:
+# moto's S3 server and aiosmtpd (PyPI), OpenSSH's sshd and openssl (Debian).
 set -euo pipefail
 
 as_root() {
@@ -80,11 +83,47 @@ tools() {
     fi
 }
 
+# The Python the destination tests run their servers with: python3 when it
+# has the packages, else a virtualenv of our own (Debian's python3 refuses
+# pip installs into the system). tests/common/servers.rs looks in the same
+# place.
+TEST_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/cronport/test-venv"
+PY_PACKAGES=("moto[server]" aiosmtpd)
+
+destinations() {
+    local missing=()
+    command -v /usr/sbin/sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+    command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    if ! python3 -c 'import moto, aiosmtpd, flask' >/dev/null 2>&1 \
+        && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        missing+=(python3-venv python3-pip)
+    fi
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "services: installing ${missing[*]}"
+        apt_install "${missing[@]}"
+    fi
+    # sshd started as root wants its privilege separation folder.
+    if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; fi
+    if python3 -c 'import moto, aiosmtpd, flask' >/dev/null 2>&1; then
+        return
+    fi
+    if [ -x "$TEST_VENV/bin/python" ] \
+        && "$TEST_VENV/bin/python" -c 'import moto, aiosmtpd, flask' >/dev/null 2>&1; then
+        return
+    fi
+    echo "services: installing ${PY_PACKAGES[*]} into $TEST_VENV"
+    python3 -m venv "$TEST_VENV"
+    "$TEST_VENV/bin/python" -m pip install --quiet "${PY_PACKAGES[@]}"
+}
+
 for service in "$@"; do
     case "$service" in
         postgres) postgres ;;
         mariadb) mariadb ;;
         tools) tools ;;
+        destinations) destinations ;;
         *) echo "services: unknown service $service" >&2; exit 2 ;;
     esac
 done

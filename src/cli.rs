@@ -119,8 +119,15 @@ pub enum JobsCommand {
         /// Job name
         name: String,
         /// Wait for the run to finish; exit 1 if it fails
-        #[arg(long)]
+        #[arg(long, conflicts_with = "dry_run")]
         wait: bool,
+        /// Render the first rows here and print them with the size they
+        /// come to; deliver nothing and record no run
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows a dry run shows
+        #[arg(long, default_value_t = crate::control::PREVIEW_ROWS, requires = "dry_run")]
+        rows: usize,
     },
     /// Print the stored jobs as [[jobs]] TOML that `apply` accepts
     Export,
@@ -145,6 +152,18 @@ pub enum RunsCommand {
     Show {
         /// Run id
         id: i64,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a run's kept output to its destinations again, without running
+    /// its source; destinations that have it already are not sent a copy
+    Redeliver {
+        /// Run id
+        id: i64,
+        /// Only this destination
+        #[arg(long, value_name = "NAME")]
+        destination: Option<String>,
         /// Print JSON
         #[arg(long)]
         json: bool,

@@ -9,8 +9,14 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::config::Config;
 use crate::events::{Command, Reply};
+use crate::export::{Pipeline, Preview, RunContext};
+use crate::job::JobSpec;
 use crate::store::{CommandKind, NewCommand, RunId, Store};
+
+/// Rows a dry run shows unless asked for another number.
+pub const PREVIEW_ROWS: usize = 20;
 
 /// How long a request through the store may wait for the instance to act.
 pub const STORE_REPLY_DEADLINE: Duration = Duration::from_secs(10);
@@ -245,5 +251,47 @@ async fn wait_for_command(
             ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Render `job` as a run would now, with its stored definition, and show the
+/// first `rows` rows and what they came to in its format; deliver nothing.
+/// Bounded by the job's timeout. The console's `D` and `cronport jobs run
+/// NAME --dry-run` both come here.
+pub async fn dry_run(
+    store: &Store,
+    config: &Config,
+    pipeline: &Pipeline,
+    job: &str,
+    rows: usize,
+) -> Result<Preview, String> {
+    let record = store
+        .get_job(job)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no job named {job:?}"))?;
+    let spec: JobSpec = serde_json::from_str(&record.definition)
+        .map_err(|e| format!("{job}: the stored definition is unreadable: {e}"))?;
+    let checked = spec.validate(&config.known()).map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        format!("{job}: {}", list.join("; "))
+    })?;
+    let now = Utc::now();
+    let ctx = RunContext {
+        job: job.to_string(),
+        run_id: 0,
+        attempt: 1,
+        scheduled_for: now,
+        window_start: crate::scheduler::runner::previous_fire(&checked, now),
+        window_end: now,
+        timezone: checked.schedule.timezone(),
+    };
+    let render = pipeline.preview(&checked.spec.source, &checked.spec.format, &ctx, rows);
+    match tokio::time::timeout(checked.policy.timeout, render).await {
+        Ok(result) => result.map_err(|e| format!("{job}: {e}")),
+        Err(_) => Err(format!(
+            "{job}: the dry run took longer than the job's timeout ({}s)",
+            checked.policy.timeout.as_secs()
+        )),
     }
 }

@@ -117,10 +117,7 @@ fn unknown_keys_are_named_wherever_they_are() {
             "a job's format",
             format!(
                 "{header}{}",
-                good_job("a").replace(
-                    "{ kind = \"csv\" }",
-                    "{ kind = \"csv\", colour = \"red\" }"
-                )
+                good_job("a").replace("{ kind = \"csv\" }", "{ kind = \"csv\", colour = \"red\" }")
             ),
             vec!["colour"],
         ),

@@ -600,3 +600,36 @@ fn check_passes_on_a_good_config_and_fails_on_a_missing_source() {
     // Checking is read-only: the missing database was not created.
     assert!(!sandbox.path().join("missing.db").exists());
 }
+
+#[test]
+fn jobs_run_dry_run_prints_the_first_rows_and_delivers_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&run_config());
+    sandbox.apply_config();
+    let out = sandbox
+        .run(&["jobs", "run", "ok-job", "--dry-run", "--rows", "1"])
+        .ok("jobs run ok-job --dry-run");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "id\tname", "{}", out.stdout);
+    assert_eq!(lines[1], "1\ta", "{}", out.stdout);
+    assert!(
+        lines[2].starts_with("-- 1 row(s) rendered to ")
+            && lines[2].ends_with("(more rows follow); nothing delivered"),
+        "{}",
+        out.stdout
+    );
+    assert!(sandbox.runs().is_empty(), "a dry run records no run");
+    assert!(
+        !sandbox.exports().exists()
+            || std::fs::read_dir(sandbox.exports())
+                .unwrap()
+                .next()
+                .is_none(),
+        "nothing delivered"
+    );
+    // A failing source fails the dry run, with its error.
+    let out = sandbox
+        .run(&["jobs", "run", "bad-job", "--dry-run"])
+        .expect_code(1, "dry run of a failing job");
+    assert!(out.stderr.contains("boom-on-stderr"), "{}", out.stderr);
+}

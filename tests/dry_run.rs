@@ -1,14 +1,14 @@
-//! A dry run (the console's `D`) renders as a run would and delivers
-//! nothing: rows, size and the first lines come back, the destination
-//! stays empty and the spool is cleaned up.
+//! A dry run (the console's `D`, `cronport jobs run NAME --dry-run`)
+//! renders the first rows as a run would and delivers nothing: columns, rows
+//! and their size come back, the destination stays empty, the spool is
+//! clean and no run is recorded.
 
 mod common;
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use common::{World, files_under};
-use cronport::export::{Pipeline, RunContext};
+use cronport::export::Pipeline;
 
 fn pipeline(world: &World) -> Pipeline {
     let connections = Arc::new(cronport::export::source::sql::Connections::new(
@@ -37,26 +37,34 @@ async fn a_dry_run_previews_and_delivers_nothing() {
              format = { kind = \"csv\" }\ndestinations = [\"out\"]\n",
         )
         .await;
-    let record = world.store.get_job("numbers").await.unwrap().unwrap();
-    let spec: cronport::job::JobSpec = serde_json::from_str(&record.definition).unwrap();
-    let now = Utc::now();
-    let ctx = RunContext {
-        job: "numbers".into(),
-        run_id: 0,
-        attempt: 1,
-        scheduled_for: now,
-        window_start: now,
-        window_end: now,
-        timezone: chrono_tz::UTC,
-    };
-    let report = pipeline(&world)
-        .dry_run(&spec.source, &spec.format, &ctx, 3)
-        .await
-        .unwrap();
-    // The program's first line is the header: 99 rows follow.
-    assert_eq!(report.rows, 99);
-    assert_eq!(report.preview, ["1,x", "2,x", "3,x"]);
-    assert!(report.bytes > 99 * 4, "{} bytes", report.bytes);
+    // The same path as the console's `D` and `jobs run --dry-run`.
+    let preview =
+        cronport::control::dry_run(&world.store, &world.config, &pipeline(&world), "numbers", 3)
+            .await
+            .unwrap();
+    // The program's first line is the header; three of its 99 rows show.
+    assert_eq!(preview.columns, ["1", "x"]);
+    let some = |v: &str| Some(v.to_string());
+    assert_eq!(
+        preview.rows,
+        [
+            [some("2"), some("x")],
+            [some("3"), some("x")],
+            [some("4"), some("x")]
+        ]
+    );
+    assert_eq!(preview.rows_rendered, 3);
+    assert!(!preview.complete, "more rows follow");
+    assert_eq!(preview.bytes, "1,x\r\n2,x\r\n3,x\r\n4,x\r\n".len() as u64);
+    assert!(
+        world
+            .store
+            .list_runs(&Default::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "a dry run records no run"
+    );
     assert!(
         files_under(&world.exports()).is_empty(),
         "nothing delivered"

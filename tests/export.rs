@@ -107,6 +107,8 @@ fn setup(connections: &[(&str, String)]) -> Setup {
         let config = DestinationConfig::Local(LocalConfig {
             root,
             path: "{job}/{run_id}.{ext}".into(),
+            keep_days: None,
+            archive_days: None,
         });
         destinations.insert(name.into(), Arc::from(config.build()));
     }

@@ -34,7 +34,20 @@ pub(super) async fn run(ctx: &Context, command: &JobsCommand) -> Result<(), Fail
             println!("deleted {name} and its run history");
             Ok(())
         }
-        JobsCommand::Run { name, wait } => run_now(ctx, store, name, *wait).await,
+        JobsCommand::Run {
+            name,
+            dry_run: true,
+            rows,
+            ..
+        } => {
+            let preview =
+                crate::control::dry_run(&store, &ctx.config, &ctx.pipeline(), name, *rows)
+                    .await
+                    .map_err(Failure::Failed)?;
+            print!("{}", preview.to_text());
+            Ok(())
+        }
+        JobsCommand::Run { name, wait, .. } => run_now(ctx, store, name, *wait).await,
         JobsCommand::Export => export(&store).await,
     }
 }

@@ -6,6 +6,7 @@ mod check;
 mod console;
 mod jobs;
 mod next;
+mod redeliver;
 mod runs;
 mod serve;
 
@@ -92,15 +93,17 @@ impl Context {
             destinations,
             self.config.scheduler.spool_dir.clone(),
         )
+        .with_spool_days(self.config.scheduler.spool_days)
     }
 
     /// The parts a scheduler (or a one-off run) is made of.
     pub fn parts(&self, store: Store, bus: EventBus) -> crate::scheduler::Parts {
+        let executor = Arc::new(self.pipeline().with_store(store.clone()));
         crate::scheduler::Parts {
             store,
             config: self.config.clone(),
             clock: Arc::new(crate::clock::SystemClock),
-            executor: Arc::new(self.pipeline()),
+            executor,
             bus,
             grace: self.cli.grace.0,
         }

@@ -5,7 +5,8 @@ use serde_json::json;
 
 use super::{Context, Failure};
 use crate::cli::RunsCommand;
-use crate::store::{RunFilter, RunId, RunRecord, Store};
+use crate::export::destination::fire_id_of;
+use crate::store::{DeliveryRecord, RunFilter, RunId, RunRecord, Store};
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
@@ -31,6 +32,28 @@ pub(super) fn to_json(run: &RunRecord) -> serde_json::Value {
     })
 }
 
+/// Adds `fire_id` and `deliveries` (per destination: status, location,
+/// error) to a run's JSON.
+fn with_deliveries(run: &RunRecord, deliveries: Option<Vec<DeliveryRecord>>) -> serde_json::Value {
+    let mut value = to_json(run);
+    let deliveries = deliveries.unwrap_or_default();
+    value["fire_id"] = fire_id_of(&run.job_name, run.scheduled_for).into();
+    value["deliveries"] = deliveries
+        .iter()
+        .map(|d| {
+            json!({
+                "destination": d.destination,
+                "status": d.status,
+                "location": d.location,
+                "error": d.error,
+                "attempt": d.attempt,
+                "at": rfc3339(Some(d.at)),
+            })
+        })
+        .collect();
+    value
+}
+
 pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Failure> {
     let store = ctx.store().await?;
     match command {
@@ -49,10 +72,13 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
             };
             let runs = store.list_runs(&filter).await?;
             if *json {
-                println!(
-                    "{}",
-                    serde_json::Value::Array(runs.iter().map(to_json).collect())
-                );
+                let ids: Vec<RunId> = runs.iter().map(|r| r.id).collect();
+                let mut deliveries = store.deliveries(&ids).await?;
+                let values = runs
+                    .iter()
+                    .map(|r| with_deliveries(r, deliveries.remove(&r.id)))
+                    .collect();
+                println!("{}", serde_json::Value::Array(values));
                 return Ok(());
             }
             println!(
@@ -82,7 +108,8 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
                 .await?
                 .ok_or_else(|| Failure::BadInput(format!("no run with id {id}")))?;
             let attempts = store.attempts(*id).await?;
-            let mut value = to_json(&run);
+            let deliveries = store.deliveries(&[*id]).await?.remove(id);
+            let mut value = with_deliveries(&run, deliveries);
             value["attempts"] = attempts
                 .iter()
                 .map(|a| {
@@ -102,6 +129,11 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
             }
             Ok(())
         }
+        RunsCommand::Redeliver {
+            id,
+            destination,
+            json,
+        } => super::redeliver::run(ctx, *id, destination.as_deref(), *json).await,
         RunsCommand::Logs {
             id,
             follow: keep_following,
@@ -128,6 +160,20 @@ fn print_run(value: &serde_json::Value) {
                 println!("{key:14}{}", if items.is_empty() { "-" } else { "" });
                 for item in items {
                     println!("  {}", item.as_str().unwrap_or_default());
+                }
+            }
+            ("deliveries", serde_json::Value::Array(items)) => {
+                println!("deliveries:{}", if items.is_empty() { " -" } else { "" });
+                for d in items {
+                    println!(
+                        "  {:<20} {:<10} {}",
+                        d["destination"].as_str().unwrap_or("-"),
+                        d["status"].as_str().unwrap_or("-"),
+                        d["location"]
+                            .as_str()
+                            .or_else(|| d["error"].as_str())
+                            .unwrap_or("")
+                    );
                 }
             }
             ("attempts", serde_json::Value::Array(items)) => {

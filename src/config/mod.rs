@@ -18,6 +18,8 @@ use crate::schedule::{Tz, parse_timezone};
 pub const DEFAULT_MAX_CONCURRENT_RUNS: usize = 4;
 /// Default for `[scheduler] history_days`.
 pub const DEFAULT_HISTORY_DAYS: u32 = 90;
+/// Default for `[scheduler] spool_days`.
+pub const DEFAULT_SPOOL_DAYS: u32 = 7;
 
 /// A loaded, checked config.
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct SchedulerConfig {
     pub history_days: u32,
     /// Where rendered files wait for delivery.
     pub spool_dir: PathBuf,
+    /// Rendered files are kept this many days for `runs redeliver` (0: not kept).
+    pub spool_days: u32,
 }
 
 /// A config problem, naming the file and the key.
@@ -87,6 +91,7 @@ struct RawScheduler {
     default_timezone: Option<String>,
     history_days: Option<u32>,
     spool_dir: Option<PathBuf>,
+    spool_days: Option<u32>,
 }
 
 impl Config {
@@ -100,6 +105,7 @@ impl Config {
                 default_timezone: chrono_tz::UTC,
                 history_days: DEFAULT_HISTORY_DAYS,
                 spool_dir: paths::data_dir().join("spool"),
+                spool_days: DEFAULT_SPOOL_DAYS,
             },
             sources: BTreeMap::new(),
             destinations: BTreeMap::new(),
@@ -156,6 +162,9 @@ impl Config {
         if let Some(days) = s.history_days {
             config.scheduler.history_days = days;
         }
+        if let Some(days) = s.spool_days {
+            config.scheduler.spool_days = days;
+        }
         if let Some(dir) = s.spool_dir {
             config.scheduler.spool_dir = base.join(dir);
         }
@@ -201,6 +210,16 @@ impl Config {
                     "{label}.name: {:?} is used by another job",
                     spec.name
                 ));
+            }
+            if let Some(notify) = &spec.notify {
+                for (j, name) in notify.to.iter().enumerate() {
+                    let kind = self.destinations.get(name).map(DestinationConfig::kind);
+                    if let Some(kind) = kind.filter(|k| !matches!(*k, "webhook" | "email")) {
+                        problems.push(format!(
+                            "{label}.notify.to[{j}]: {name:?} is a {kind} destination; notifications go through webhook or email destinations"
+                        ));
+                    }
+                }
             }
             match spec.validate(&known) {
                 Ok(job) => jobs.push(job),

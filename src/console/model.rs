@@ -12,7 +12,7 @@ use super::form::{FormContext, JobForm};
 use super::log_buffer::{LIVE_CAPACITY, LogBuffer, LogFilter};
 use crate::control::Request;
 use crate::events::{Event, LogEvent};
-use crate::export::DryRun;
+use crate::export::Preview;
 use crate::job::JobSpec;
 use crate::store::{InstanceInfo, RunId, RunRecord};
 
@@ -170,7 +170,7 @@ pub struct DryRunView {
     /// The job.
     pub job: String,
     /// The result, once it came.
-    pub result: Option<Result<DryRun, String>>,
+    pub result: Option<Result<Preview, String>>,
 }
 
 /// What floats over the screen.
@@ -257,7 +257,7 @@ pub enum Msg {
     /// A save ended.
     Saved(Result<String, String>),
     /// A dry run ended.
-    DryRun(Result<DryRun, String>),
+    DryRun(Result<Preview, String>),
     /// The scheduler's state changed.
     Engine(Engine),
 }

@@ -105,7 +105,14 @@ impl Effects {
                     let (store, config) = (self.store.clone(), self.config.clone());
                     let pipeline = self.pipeline.clone();
                     self.spawn(async move {
-                        Msg::DryRun(super::actions::dry_run(&store, &config, pipeline, &job).await)
+                        let preview = crate::control::dry_run(
+                            &store,
+                            &config,
+                            &pipeline,
+                            &job,
+                            crate::control::PREVIEW_ROWS,
+                        );
+                        Msg::DryRun(preview.await)
                     });
                 }
                 Effect::LoadJob(name) => {

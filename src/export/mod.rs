@@ -1,8 +1,10 @@
 //! The export pipeline: a source yields rows, a format renders them into a
 //! spool file, and each destination delivers that file.
 
+pub mod delivery;
 pub mod destination;
 pub mod format;
+pub mod notify;
 pub mod pipeline;
 pub mod preview;
 pub mod source;
@@ -11,7 +13,7 @@ pub mod value;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use pipeline::{DryRun, ExportError, ExportOutput, Pipeline};
+pub use pipeline::{ExportError, ExportOutput, Pipeline};
 pub use preview::Preview;
 
 /// What a run knows about itself while it exports: the values behind SQL

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 
 use super::RunContext;
+use super::delivery;
 use super::destination::{Artifact, Destination, DestinationError};
 use super::format::{FormatError, FormatSpec};
 use super::source::command::CommandSource;
@@ -18,6 +19,7 @@ use super::source::http::HttpSource;
 use super::source::sql::{Connections, SqlSource};
 use super::source::{Source, SourceError, SourceSpec};
 use super::value::Row;
+use crate::store::Store;
 
 /// What one successful export produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,38 +62,15 @@ pub enum ExportError {
     },
 }
 
-/// What a dry run rendered (nothing was delivered).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DryRun {
-    /// Rows rendered.
-    pub rows: u64,
-    /// Bytes of the rendered file.
-    pub bytes: u64,
-    /// The first lines of the output; empty for binary formats.
-    pub preview: Vec<String>,
-}
-
-/// The first `lines` lines of a rendered file, read from at most its first
-/// 64 KiB; nothing for output that is not text.
-fn read_preview(path: &std::path::Path, lines: usize) -> std::io::Result<Vec<String>> {
-    use std::io::Read as _;
-    let mut head = Vec::new();
-    File::open(path)?.take(64 * 1024).read_to_end(&mut head)?;
-    if head.contains(&0) {
-        return Ok(Vec::new());
-    }
-    Ok(String::from_utf8_lossy(&head)
-        .lines()
-        .take(lines)
-        .map(str::to_string)
-        .collect())
-}
-
 /// Everything a run needs to export: connections, destinations, a spool.
 pub struct Pipeline {
     connections: Arc<Connections>,
     destinations: HashMap<String, Arc<dyn Destination>>,
     spool: PathBuf,
+    /// Where per-destination outcomes are recorded, when running for real.
+    store: Option<Store>,
+    /// Keep each run's rendered file this many days for `runs redeliver`.
+    spool_days: Option<u32>,
 }
 
 impl Pipeline {
@@ -106,7 +85,26 @@ impl Pipeline {
             connections,
             destinations,
             spool,
+            store: None,
+            spool_days: None,
         }
+    }
+
+    /// Record each run's per-destination outcome in `store`.
+    pub fn with_store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Keep rendered files `days` days (0: not at all) for `runs redeliver`.
+    pub fn with_spool_days(mut self, days: u32) -> Self {
+        self.spool_days = (days > 0).then_some(days);
+        self
+    }
+
+    /// The store outcomes are recorded in, if any.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
     }
 
     /// The named connections, for `cronport check`.
@@ -155,61 +153,42 @@ impl Pipeline {
         let spool = Spool::create(&self.spool, ctx, &format.extension())?;
         let (rows, bytes) = self.render(source, format, ctx, &spool).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());
-        let artifact = Artifact {
+        let mut artifact = Artifact {
             path: spool.path.clone(),
             extension: format.extension(),
             bytes,
             rows,
+            delivered: Vec::new(),
         };
-        let mut delivered = Delivered::default();
-        for (name, dest) in targets {
-            match dest.deliver(&artifact, ctx).await {
-                Ok(location) => {
-                    tracing::info!("delivered to {name}: {location}");
-                    delivered.0.push((dest, location));
-                }
-                Err(error) => {
-                    delivered.retract().await;
-                    return Err(ExportError::Destination { name, error });
-                }
-            }
+        let outcome = delivery::deliver_all(&targets, &mut artifact, ctx).await;
+        if let Some(store) = &self.store
+            && let Err(e) = store
+                .record_deliveries(ctx.run_id, &outcome.records(ctx))
+                .await
+        {
+            tracing::warn!("could not record the deliveries: {e}");
         }
-        let outputs = delivered.keep();
+        self.keep(&spool, ctx, &artifact.extension, rows);
+        if let Some((name, error)) = outcome.failure {
+            return Err(ExportError::Destination { name, error });
+        }
         Ok(ExportOutput {
             rows,
             bytes,
-            outputs,
+            outputs: outcome.locations(),
         })
     }
 
-    /// Render as a run would and keep the size and the first
-    /// `preview_lines` lines of the output; deliver nothing. The rendered
-    /// file is removed.
-    pub async fn dry_run(
-        &self,
-        source: &SourceSpec,
-        format: &FormatSpec,
-        ctx: &RunContext,
-        preview_lines: usize,
-    ) -> Result<DryRun, ExportError> {
-        // Dry runs have no run id of their own: a counter keeps two at
-        // once apart in the spool.
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let name = format!(
-            "dry-run-{}-{n}-{}.{}",
-            ctx.job,
-            std::process::id(),
-            format.extension()
-        );
-        let spool = Spool::named(&self.spool, name)?;
-        let (rows, bytes) = self.render(source, format, ctx, &spool).await?;
-        let preview = read_preview(&spool.path, preview_lines).map_err(|e| spool.error(e))?;
-        Ok(DryRun {
-            rows,
-            bytes,
-            preview,
-        })
+    /// Keep the rendered file for `runs redeliver`, and drop kept files
+    /// past `spool_days`.
+    fn keep(&self, spool: &Spool, ctx: &RunContext, extension: &str, rows: u64) {
+        let Some(days) = self.spool_days else {
+            return;
+        };
+        delivery::prune_kept(&self.spool, days, std::time::SystemTime::now());
+        if let Err(e) = delivery::keep(&spool.path, &self.spool, ctx.run_id, extension, rows) {
+            tracing::warn!("could not keep the output for redelivery: {e}");
+        }
     }
 
     async fn render(
@@ -273,10 +252,6 @@ impl Spool {
             ctx.attempt,
             std::process::id()
         );
-        Self::named(folder, name)
-    }
-
-    fn named(folder: &std::path::Path, name: String) -> Result<Spool, ExportError> {
         std::fs::create_dir_all(folder).map_err(|error| ExportError::Spool {
             path: folder.display().to_string(),
             error,
@@ -297,41 +272,6 @@ impl Spool {
 impl Drop for Spool {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Deliveries made so far; if the run fails or is cancelled before all are
-/// made, the ones already made are taken back.
-#[derive(Default)]
-struct Delivered(Vec<(Arc<dyn Destination>, String)>);
-
-impl Delivered {
-    async fn retract(&mut self) {
-        for (dest, location) in self.0.drain(..) {
-            if let Err(e) = dest.retract(&location).await {
-                tracing::warn!("could not take back {location}: {e}");
-            }
-        }
-    }
-
-    fn keep(mut self) -> Vec<String> {
-        self.0.drain(..).map(|(_, location)| location).collect()
-    }
-}
-
-impl Drop for Delivered {
-    fn drop(&mut self) {
-        if self.0.is_empty() {
-            return;
-        }
-        let pending: Vec<_> = self.0.drain(..).collect();
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                for (dest, location) in pending {
-                    let _ = dest.retract(&location).await;
-                }
-            });
-        }
     }
 }
 

@@ -85,9 +85,12 @@ impl Pipeline {
         let columns = stream.columns().to_vec();
         let mut rows: Vec<Row> = Vec::new();
         let mut complete = false;
+        // Rows cut off the end of the last batch read: more follow.
+        let mut cut = false;
         while rows.len() < limit {
             match stream.next_batch().await? {
                 Some(mut batch) => {
+                    cut = batch.len() > limit - rows.len();
                     batch.truncate(limit - rows.len());
                     rows.append(&mut batch);
                 }
@@ -99,7 +102,7 @@ impl Pipeline {
         }
         if complete {
             stream.finish().await?;
-        } else {
+        } else if !cut {
             // There may be exactly `limit` rows: look once more.
             complete = stream.next_batch().await?.is_none();
             if complete {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub use policy::{CatchUpPolicy, OverlapPolicy, Policy};
 
 use crate::config::duration::HumanDuration;
+use crate::export::destination::notice::NotifySpec;
 use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
 use crate::schedule::{Schedule, Tz, parse_timezone};
@@ -47,6 +48,9 @@ pub struct JobSpec {
     /// How far back missed slots count (default 24h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catch_up_window: Option<HumanDuration>,
+    /// Notifications on failure, recovery or success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifySpec>,
 }
 
 /// A job that passed every check: schedule parsed, names resolved.
@@ -205,6 +209,11 @@ impl JobSpec {
                     &format!("destinations[{i}]"),
                     format!("{name:?} is listed twice"),
                 );
+            }
+        }
+        if let Some(notify) = &self.notify {
+            for (field, message) in notify.problems(&known.destinations) {
+                fail(&field, message);
             }
         }
         let policy = Policy::from_spec(self);

@@ -44,6 +44,12 @@ pub const POLL: Duration = Duration::from_secs(1);
 pub trait Executor: Send + Sync + 'static {
     /// Run one attempt. Dropping the future cancels it.
     async fn execute(&self, job: &Job, ctx: &RunContext) -> Result<ExportOutput, ExportError>;
+
+    /// The run ended (after its last attempt): send the notifications it
+    /// calls for. Nothing by default.
+    async fn finished(&self, end: crate::export::notify::RunEnd<'_>) {
+        let _ = end;
+    }
 }
 
 #[async_trait]
@@ -56,6 +62,12 @@ impl Executor for Pipeline {
             ctx,
         )
         .await
+    }
+
+    async fn finished(&self, end: crate::export::notify::RunEnd<'_>) {
+        if let Some(store) = self.store() {
+            crate::export::notify::after_run(store, self.destinations(), end).await;
+        }
     }
 }
 

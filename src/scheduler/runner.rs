@@ -159,6 +159,16 @@ pub async fn run(shared: Arc<Shared>, order: RunOrder) {
     let rows = output.as_ref().map(|o| o.rows);
     let bytes = output.as_ref().map(|o| o.bytes);
     let outputs = output.map(|o| o.outputs).unwrap_or_default();
+    let end = crate::export::notify::RunEnd {
+        job: &order.job,
+        run_id: order.run_id,
+        scheduled_for: order.scheduled_for,
+        succeeded: status == RunStatus::Succeeded,
+        rows,
+        bytes,
+        outputs: outputs.clone(),
+        error: error.clone(),
+    };
     let write = RunWrite::Finished {
         run_id: order.run_id,
         attempt: attempt as i32,
@@ -180,6 +190,11 @@ pub async fn run(shared: Arc<Shared>, order: RunOrder) {
         outputs,
         error,
     });
+    if matches!(status, RunStatus::Succeeded | RunStatus::Failed) {
+        // After the run's own record is queued: the streak of failures is
+        // read from the runs before it.
+        shared.executor.finished(end).await;
+    }
     let _ = shared.internal.send(Internal::RunEnded {
         job_id: order.job_id,
         run_id: order.run_id,

@@ -280,16 +280,30 @@ const SQLITE_MEMORY_PRAGMAS: &str = "PRAGMA foreign_keys = ON;";
 /// every file in the folders is listed here.
 pub(crate) fn migrator(backend: Backend) -> Migrator {
     let files: &[(i64, &str, &'static str)] = match backend {
-        Backend::Sqlite => &[(
-            1,
-            "initial",
-            include_str!("../../assets/migrations/sqlite/0001_initial.sql"),
-        )],
-        Backend::Postgres => &[(
-            1,
-            "initial",
-            include_str!("../../assets/migrations/postgres/0001_initial.sql"),
-        )],
+        Backend::Sqlite => &[
+            (
+                1,
+                "initial",
+                include_str!("../../assets/migrations/sqlite/0001_initial.sql"),
+            ),
+            (
+                2,
+                "deliveries",
+                include_str!("../../assets/migrations/sqlite/0002_deliveries.sql"),
+            ),
+        ],
+        Backend::Postgres => &[
+            (
+                1,
+                "initial",
+                include_str!("../../assets/migrations/postgres/0001_initial.sql"),
+            ),
+            (
+                2,
+                "deliveries",
+                include_str!("../../assets/migrations/postgres/0002_deliveries.sql"),
+            ),
+        ],
     };
     Migrator::with_migrations(
         files

@@ -10,6 +10,7 @@ mod batch;
 mod claims;
 mod commands;
 mod connect;
+mod deliveries;
 mod error;
 mod instances;
 mod jobs;
@@ -27,6 +28,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 pub use commands::{Changes, Command, CommandKind, NewCommand};
+pub use deliveries::{DELIVERY_STATUSES, DeliveryRecord};
 pub use error::{Result, StoreError};
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;

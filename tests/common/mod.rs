@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod proxy;
+pub mod servers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

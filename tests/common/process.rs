@@ -245,7 +245,8 @@ pub struct Headless {
 }
 
 impl Headless {
-    fn spawn(mut cmd: Command) -> Headless {
+    /// Start `cmd` (a `cronport` command) with its output collected.
+    pub fn spawn(mut cmd: Command) -> Headless {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start cronport --headless");
         let stdout = Arc::new(Mutex::new(Vec::new()));

@@ -7,6 +7,7 @@ use tui_input::Input;
 use super::FormContext;
 use super::argv;
 use super::choice::Choice;
+use crate::export::destination::notice::NotifySpec;
 use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
 use crate::export::source::command::CommandSpec;
@@ -162,6 +163,8 @@ pub struct Values {
     pub(crate) command_extras: CommandSpec,
     /// The job's source when its kind is one the form does not edit.
     pub(crate) kept_source: Option<SourceSpec>,
+    /// The job's notifications, which the form does not edit: kept.
+    pub(crate) notify: Option<NotifySpec>,
 }
 
 impl Values {
@@ -183,6 +186,7 @@ impl Values {
             overlap: None,
             catch_up: None,
             catch_up_window: None,
+            notify: None,
         };
         Self::from_spec(&spec, ctx)
     }
@@ -271,6 +275,7 @@ impl Values {
             ),
             command_extras: command,
             kept_source,
+            notify: spec.notify.clone(),
         }
     }
 

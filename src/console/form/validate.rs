@@ -165,6 +165,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         overlap: values.overlap.value().copied().flatten(),
         catch_up: values.catch_up.value().copied().flatten(),
         catch_up_window,
+        notify: values.notify.clone(),
     };
 
     if let Err(errors) = spec.validate(&rules.known) {

@@ -6,7 +6,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::fixtures::{self, draw};
 use crate::console::model::{DryRunView, Model, Msg, Popup, Screen};
-use crate::export::DryRun;
+use crate::export::Preview;
 
 fn press(model: &mut Model, code: KeyCode) {
     model.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
@@ -88,14 +88,26 @@ fn dry_run_result() {
     let mut model = fixtures::model();
     model.popup = Some(Popup::DryRun(DryRunView {
         job: "daily-orders".into(),
-        result: Some(Ok(DryRun {
-            rows: 1322,
-            bytes: 49_393,
-            preview: vec![
-                "id,created_at,customer,country,amount".into(),
-                "1,2026-03-07 08:12:00,Ada,GB,12.50".into(),
-                "2,2026-03-07 09:40:00,Grace,US,99.00".into(),
+        result: Some(Ok(Preview {
+            columns: ["id", "created_at", "customer", "country", "amount"]
+                .map(String::from)
+                .to_vec(),
+            rows: vec![
+                ["1", "2026-03-07 08:12:00", "Ada", "GB", "12.50"]
+                    .map(|v| Some(v.to_string()))
+                    .to_vec(),
+                vec![
+                    Some("2".into()),
+                    Some("2026-03-07 09:40:00".into()),
+                    Some("Grace".into()),
+                    None,
+                    Some("99.00".into()),
+                ],
             ],
+            rows_rendered: 2,
+            bytes: 118,
+            complete: false,
+            extension: "csv".into(),
         })),
     }));
     small("dry_run", &model);

@@ -399,6 +399,50 @@ fn level_of(text: &str) -> Level {
     }
 }
 
+/// Widest a preview column is drawn; longer values end in "…".
+const PREVIEW_COLUMN: usize = 24;
+
+/// A preview's columns and rows as aligned text lines.
+fn preview_table(preview: &crate::export::Preview) -> (String, Vec<String>) {
+    let cell = |value: Option<&str>| -> String {
+        let value = value.unwrap_or("NULL").replace(['\n', '\t'], " ");
+        if value.chars().count() > PREVIEW_COLUMN {
+            let cut: String = value.chars().take(PREVIEW_COLUMN - 1).collect();
+            format!("{cut}…")
+        } else {
+            value
+        }
+    };
+    let header: Vec<String> = preview.columns.iter().map(|c| cell(Some(c))).collect();
+    let rows: Vec<Vec<String>> = preview
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|v| cell(v.as_deref())).collect())
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .chain(std::iter::once(&header[i]))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join(" │ ")
+            .trim_end()
+            .to_string()
+    };
+    let body = rows.iter().map(|r| line(r)).collect();
+    (line(&header), body)
+}
+
 pub(super) fn dry_run(view: &DryRunView, theme: Theme, frame: &mut Frame, body: Rect) {
     let mut lines = Vec::new();
     let style = match &view.result {
@@ -410,18 +454,27 @@ pub(super) fn dry_run(view: &DryRunView, theme: Theme, frame: &mut Frame, body: 
             theme.border(true)
         }
         Some(Ok(report)) => {
+            let more = if report.complete {
+                ""
+            } else {
+                " (the first; more follow)"
+            };
             lines.push(Line::from(vec![
                 Span::styled(
-                    format!("{} rows, {}", report.rows, text::bytes(report.bytes as i64)),
+                    format!(
+                        "{} rows{more} came to {} of {}",
+                        report.rows_rendered,
+                        text::bytes(report.bytes as i64),
+                        report.extension
+                    ),
                     theme.strong(),
                 ),
-                Span::raw(" rendered; nothing was delivered."),
+                Span::raw("; nothing was delivered."),
             ]));
             lines.push(Line::from(""));
-            if report.preview.is_empty() {
-                lines.push(Line::styled("(no text to preview)", theme.muted()));
-            }
-            lines.extend(report.preview.iter().map(|l| Line::from(l.clone())));
+            let (header, rows) = preview_table(report);
+            lines.push(Line::styled(header, theme.strong()));
+            lines.extend(rows.into_iter().map(Line::from));
             theme.border(true)
         }
         Some(Err(error)) => {

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::pattern::PathPattern;
+use super::retention;
 use super::{Artifact, Destination, DestinationError};
 use crate::export::RunContext;
 
@@ -25,6 +26,13 @@ pub struct LocalConfig {
     /// Where under the root; see [`PathPattern`].
     #[serde(default = "default_pattern")]
     pub path: String,
+    /// Remove this job's exports older than this many days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_days: Option<u32>,
+    /// Zip this job's exports older than this many days into monthly
+    /// archives under `archive/JOB/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_days: Option<u32>,
 }
 
 fn default_pattern() -> String {
@@ -39,7 +47,37 @@ impl LocalConfig {
         if self.root.is_relative() {
             self.root = crate::config::paths::normalize(&base.join(&self.root));
         }
-        PathPattern::parse(&self.path).map_err(|e| ("path".to_string(), e.to_string()))?;
+        let pattern =
+            PathPattern::parse(&self.path).map_err(|e| ("path".to_string(), e.to_string()))?;
+        let err = |key: &str, message: &str| Err((key.to_string(), message.to_string()));
+        for (key, value) in [
+            ("keep_days", self.keep_days),
+            ("archive_days", self.archive_days),
+        ] {
+            if value == Some(0) {
+                return err(key, "must be at least 1");
+            }
+            if value.is_some() && !pattern.mentions_job() {
+                return err(
+                    key,
+                    "needs {job} in path, so that only this job's files are removed or archived",
+                );
+            }
+        }
+        if let (Some(keep), Some(archive)) = (self.keep_days, self.archive_days)
+            && archive >= keep
+        {
+            return err("archive_days", "must be less than keep_days");
+        }
+        if self
+            .path
+            .starts_with(&format!("{}/", super::retention::ARCHIVE_FOLDER))
+        {
+            return err(
+                "path",
+                "may not start with archive/, where retention keeps its archives",
+            );
+        }
         Ok(())
     }
 }
@@ -48,6 +86,8 @@ impl LocalConfig {
 pub struct LocalDestination {
     root: PathBuf,
     pattern: Result<PathPattern, super::pattern::PatternError>,
+    keep_days: Option<u32>,
+    archive_days: Option<u32>,
 }
 
 impl LocalDestination {
@@ -56,6 +96,8 @@ impl LocalDestination {
         LocalDestination {
             pattern: PathPattern::parse(&config.path),
             root: config.root,
+            keep_days: config.keep_days,
+            archive_days: config.archive_days,
         }
     }
 }
@@ -113,6 +155,7 @@ impl Destination for LocalDestination {
                     source: std::io::Error::other(e),
                 })??;
         abandoned.armed = false;
+        self.retain(pattern, &ctx.job).await;
         Ok(delivered.display().to_string())
     }
 
@@ -144,6 +187,40 @@ impl Destination for LocalDestination {
             path: self.root.display().to_string(),
             source: std::io::Error::other(e),
         })?
+    }
+}
+
+impl LocalDestination {
+    /// Apply keep_days/archive_days to this job's files. A failure here is
+    /// logged, not a failed delivery: the export itself is in place.
+    async fn retain(&self, pattern: &PathPattern, job: &str) {
+        if self.keep_days.is_none() && self.archive_days.is_none() {
+            return;
+        }
+        let (root, pattern, job) = (self.root.clone(), pattern.clone(), job.to_string());
+        let (keep_days, archive_days) = (self.keep_days, self.archive_days);
+        let result = tokio::task::spawn_blocking(move || {
+            let policy = retention::Policy {
+                root: &root,
+                pattern: &pattern,
+                job: &job,
+                keep_days,
+                archive_days,
+            };
+            retention::apply(&policy, std::time::SystemTime::now())
+        })
+        .await;
+        match result {
+            Ok(Ok(p)) if p == retention::Pruned::default() => {}
+            Ok(Ok(p)) => tracing::info!(
+                "retention: removed {} old export(s), archived {}, removed {} old archive(s)",
+                p.removed,
+                p.archived,
+                p.archives_removed
+            ),
+            Ok(Err(e)) => tracing::warn!("retention under {}: {e}", self.root.display()),
+            Err(e) => tracing::warn!("retention under {}: {e}", self.root.display()),
+        }
     }
 }
 

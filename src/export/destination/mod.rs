@@ -1,15 +1,24 @@
 //! Destinations: where a rendered export goes. One file per kind behind the
 //! [`Destination`] seam; each is named once in the config and shared by jobs.
 
+pub mod dropbox;
+pub mod email;
+pub mod gdrive;
 pub mod local;
+pub mod notice;
+pub mod object_store;
 pub mod pattern;
+pub mod retention;
+pub mod sftp;
+pub mod webhook;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::RunContext;
+use crate::config::secret::Secret;
 
 /// `[destinations.NAME]` as written in the config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -17,6 +26,18 @@ use super::RunContext;
 pub enum DestinationConfig {
     /// A folder on this machine.
     Local(local::LocalConfig),
+    /// An S3, GCS or Azure bucket, or a `file://` folder, via object_store.
+    ObjectStore(object_store::ObjectStoreConfig),
+    /// An HTTP endpoint that receives the file or a JSON notice.
+    Webhook(webhook::WebhookConfig),
+    /// Mail through an SMTP server.
+    Email(email::EmailConfig),
+    /// A folder on an SSH server.
+    Sftp(sftp::SftpConfig),
+    /// A Dropbox folder, through its HTTP API.
+    Dropbox(dropbox::DropboxConfig),
+    /// A Google Drive folder, through its HTTP API.
+    Gdrive(gdrive::GdriveConfig),
 }
 
 impl DestinationConfig {
@@ -24,6 +45,12 @@ impl DestinationConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             DestinationConfig::Local(_) => "local",
+            DestinationConfig::ObjectStore(_) => "object_store",
+            DestinationConfig::Webhook(_) => "webhook",
+            DestinationConfig::Email(_) => "email",
+            DestinationConfig::Sftp(_) => "sftp",
+            DestinationConfig::Dropbox(_) => "dropbox",
+            DestinationConfig::Gdrive(_) => "gdrive",
         }
     }
 
@@ -32,6 +59,12 @@ impl DestinationConfig {
     pub fn validate(&mut self, base: &std::path::Path) -> Result<(), (String, String)> {
         match self {
             DestinationConfig::Local(config) => config.validate(base),
+            DestinationConfig::ObjectStore(config) => config.validate(base),
+            DestinationConfig::Webhook(config) => config.validate(),
+            DestinationConfig::Email(config) => config.validate(base),
+            DestinationConfig::Sftp(config) => config.validate(base),
+            DestinationConfig::Dropbox(config) => config.validate(),
+            DestinationConfig::Gdrive(config) => config.validate(),
         }
     }
 
@@ -40,6 +73,22 @@ impl DestinationConfig {
         match self {
             DestinationConfig::Local(config) => {
                 Box::new(local::LocalDestination::new(config.clone()))
+            }
+            DestinationConfig::ObjectStore(config) => {
+                Box::new(object_store::ObjectStoreDestination::new(config.clone()))
+            }
+            DestinationConfig::Webhook(config) => {
+                Box::new(webhook::WebhookDestination::new(config.clone()))
+            }
+            DestinationConfig::Email(config) => {
+                Box::new(email::EmailDestination::new(config.clone()))
+            }
+            DestinationConfig::Sftp(config) => Box::new(sftp::SftpDestination::new(config.clone())),
+            DestinationConfig::Dropbox(config) => {
+                Box::new(dropbox::DropboxDestination::new(config.clone()))
+            }
+            DestinationConfig::Gdrive(config) => {
+                Box::new(gdrive::GdriveDestination::new(config.clone()))
             }
         }
     }
@@ -56,6 +105,8 @@ pub struct Artifact {
     pub bytes: u64,
     /// Rows rendered.
     pub rows: u64,
+    /// Where earlier destinations of this run put it (links for notices).
+    pub delivered: Vec<String>,
 }
 
 /// Why a delivery failed.
@@ -74,6 +125,58 @@ pub enum DestinationError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A setting could not be used when delivering (a secret that is not
+    /// set, a URL the client refused).
+    #[error("{key}: {message}")]
+    Setting {
+        /// The config key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The remote side refused or could not be reached.
+    #[error("{action} {target}: {message}")]
+    Remote {
+        /// What was being done.
+        action: &'static str,
+        /// Where.
+        target: String,
+        /// What the server or client said.
+        message: String,
+    },
+}
+
+impl DestinationError {
+    /// A remote failure.
+    pub fn remote(action: &'static str, target: impl Into<String>, message: impl ToString) -> Self {
+        DestinationError::Remote {
+            action,
+            target: target.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The stable id of one firing of a job: the same for every attempt, retry
+/// and redelivery of a slot, so destinations can recognise a delivery they
+/// already have. Millisecond precision keeps two manual runs apart.
+pub fn fire_id(ctx: &RunContext) -> String {
+    fire_id_of(&ctx.job, ctx.scheduled_for)
+}
+
+/// [`fire_id`] from the job's name and the slot.
+pub fn fire_id_of(job: &str, slot: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{job}@{}", slot.format("%Y%m%dT%H%M%S%.3fZ"))
+}
+
+/// Read a secret named by `{key}_env` / `{key}_file` at the moment it is
+/// needed; the error names the key but never the value.
+pub(crate) fn secret(
+    key: &'static str,
+    env: Option<&str>,
+    file: Option<&Path>,
+) -> Result<Option<Secret>, DestinationError> {
+    Secret::resolve(env, file).map_err(|message| DestinationError::Setting { key, message })
 }
 
 /// Delivers artifacts somewhere.
@@ -89,6 +192,20 @@ pub trait Destination: Send + Sync {
     /// Take back a delivery of a run that failed afterwards, so a failed run
     /// leaves no output behind.
     async fn retract(&self, location: &str) -> Result<(), DestinationError>;
+    /// Whether [`Destination::retract`] can really take a delivery back
+    /// (a sent mail or a received request cannot).
+    fn can_retract(&self) -> bool {
+        true
+    }
     /// Check that deliveries can work (for `cronport check`).
     async fn check(&self) -> Result<String, DestinationError>;
+    /// Send a notification (failure, recovery, success). Only destinations
+    /// that talk to people can; returns where it went.
+    async fn notify(&self, notice: &notice::Notice) -> Result<String, DestinationError> {
+        let _ = notice;
+        Err(DestinationError::Setting {
+            key: "kind",
+            message: "this destination cannot send notifications; name a webhook or email destination in notify.to".into(),
+        })
+    }
 }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use chrono::format::{Item, StrftimeItems};
+use chrono::format::{Item, Numeric, Pad, StrftimeItems};
 
 use crate::export::RunContext;
 
@@ -154,9 +154,98 @@ impl PathPattern {
     }
 }
 
+/// One piece of a rendered path, for recognising a job's files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token {
+    Literal(String),
+    /// One or more ASCII digits.
+    Digits,
+    /// Exactly this many ASCII digits (a zero-padded date field).
+    Width(usize),
+    /// One or more characters other than `/`.
+    Any,
+}
+
+impl PathPattern {
+    /// Whether the pattern names the job: only then can a job's files be
+    /// told apart from other jobs' files under the same root.
+    pub fn mentions_job(&self) -> bool {
+        self.parts.contains(&Part::Job)
+    }
+
+    /// Whether `relative` (with `/` separators) is a path this pattern
+    /// renders for `job`, on any date, run and extension.
+    pub fn renders_for(&self, job: &str, relative: &str) -> bool {
+        let mut tokens = Vec::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => tokens.push(Token::Literal(text.clone())),
+                Part::Job => tokens.push(Token::Literal(sanitize(job))),
+                Part::RunId => tokens.push(Token::Digits),
+                Part::Ext => tokens.push(Token::Any),
+                Part::Date(format) => {
+                    for item in StrftimeItems::new(format) {
+                        tokens.push(match item {
+                            Item::Literal(text) | Item::Space(text) => {
+                                Token::Literal(text.to_string())
+                            }
+                            Item::OwnedLiteral(text) | Item::OwnedSpace(text) => {
+                                Token::Literal(text.to_string())
+                            }
+                            Item::Numeric(field, Pad::Zero) => match numeric_width(&field) {
+                                Some(width) => Token::Width(width),
+                                None => Token::Digits,
+                            },
+                            Item::Numeric(..) => Token::Digits,
+                            _ => Token::Any,
+                        });
+                    }
+                }
+            }
+        }
+        matches(&tokens, relative.as_bytes())
+    }
+}
+
+/// The width of a zero-padded date field, where it is fixed.
+fn numeric_width(field: &Numeric) -> Option<usize> {
+    Some(match field {
+        Numeric::Year | Numeric::IsoYear => 4,
+        Numeric::Ordinal => 3,
+        Numeric::Nanosecond => 9,
+        Numeric::Timestamp | Numeric::Internal(_) => return None,
+        _ => 2,
+    })
+}
+
+/// Backtracking match of `tokens` against all of `text`.
+fn matches(tokens: &[Token], text: &[u8]) -> bool {
+    let Some((first, rest)) = tokens.split_first() else {
+        return text.is_empty();
+    };
+    match first {
+        Token::Literal(lit) => text
+            .strip_prefix(lit.as_bytes())
+            .is_some_and(|tail| matches(rest, tail)),
+        Token::Width(width) => {
+            text.len() >= *width
+                && text[..*width].iter().all(u8::is_ascii_digit)
+                && matches(rest, &text[*width..])
+        }
+        Token::Digits | Token::Any => {
+            let fits = |b: &u8| match first {
+                Token::Digits => b.is_ascii_digit(),
+                _ => *b != b'/',
+            };
+            let longest = text.iter().take_while(|b| fits(b)).count();
+            (1..=longest).rev().any(|n| matches(rest, &text[n..]))
+        }
+    }
+}
+
 /// Placeholder values may not add directories or climb out: anything but
 /// letters, digits, `-`, `_` and `.` becomes `_`, and dot-only names too.
-fn sanitize(value: &str) -> String {
+pub(super) fn sanitize(value: &str) -> String {
     let cleaned: String = value
         .chars()
         .map(|c| {
@@ -213,6 +302,28 @@ mod tests {
         assert_eq!(
             p.render(&ctx(".."), "csv").unwrap(),
             PathBuf::from("__/x.csv")
+        );
+    }
+
+    #[test]
+    fn recognises_the_paths_it_renders_for_a_job_only() {
+        let p = PathPattern::parse("{job}/{date:%Y/%m/%d}/{job}_{date:%Y%m%d_%H%M}_{run_id}.{ext}")
+            .unwrap();
+        let path = p.render(&ctx("daily-sales"), "csv.gz").unwrap();
+        let path = path.to_string_lossy();
+        assert!(p.renders_for("daily-sales", &path));
+        assert!(!p.renders_for("daily", &path));
+        assert!(!p.renders_for("daily-sales", "daily-sales/2026/03/08/notes.txt"));
+        assert!(!p.renders_for(
+            "daily-sales",
+            "daily-sales/2026/03/08/daily-sales_2026_0300_42.csv"
+        ));
+        assert!(!p.renders_for("daily-sales", &format!("{path}/x")));
+        assert!(p.mentions_job());
+        assert!(
+            !PathPattern::parse("{date:%Y}/{run_id}.{ext}")
+                .unwrap()
+                .mentions_job()
         );
     }
 

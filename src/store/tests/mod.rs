@@ -16,6 +16,7 @@ use tempfile::TempDir;
 use super::{Backend, JobDefinition, JobRecord, NewRun, RunStatus, Store, Trigger};
 
 mod commands;
+mod deliveries;
 mod instances;
 mod jobs;
 mod open;

@@ -24,7 +24,8 @@ async fn migrations_are_idempotent(db: TestDb) {
         .fetch_one(&second.pool)
         .await
         .expect("count migrations");
-    assert_eq!(applied, 1);
+    let embedded = migrator(db.backend).iter().count();
+    assert_eq!(applied, i64::try_from(embedded).expect("count"));
     assert_eq!(second.backend(), db.backend);
 }
 

@@ -54,6 +54,7 @@ fn full_spec() -> JobSpec {
         overlap: Some(OverlapPolicy::QueueOne),
         catch_up: Some(CatchUpPolicy::All),
         catch_up_window: Some(HumanDuration(Duration::from_secs(2 * 86_400))),
+        notify: None,
     }
 }
 
@@ -75,6 +76,7 @@ fn command_spec() -> JobSpec {
         overlap: None,
         catch_up: None,
         catch_up_window: None,
+        notify: None,
     }
 }
 

@@ -242,6 +242,7 @@ fn a_new_job_typed_field_by_field_is_saved_and_valid() {
             overlap: Some(OverlapPolicy::CancelPrevious),
             catch_up: None,
             catch_up_window: None,
+            notify: None,
         }
     );
     assert!(spec.validate(&known()).is_ok());

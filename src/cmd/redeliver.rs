@@ -1,0 +1,139 @@
+//! `cronport runs redeliver ID [--destination NAME]`: send a run's kept
+//! output again, without running its source. Destinations get the run's
+//! fire id, so what already arrived is not duplicated.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{Context, Failure};
+use crate::export::RunContext;
+use crate::export::delivery::{self, kept_output};
+use crate::export::destination::{Artifact, Destination};
+use crate::job::JobSpec;
+
+pub(super) async fn run(
+    ctx: &Context,
+    id: i64,
+    only: Option<&str>,
+    json_out: bool,
+) -> Result<(), Failure> {
+    let store = ctx.store().await?;
+    let run = store
+        .get_run(id)
+        .await?
+        .ok_or_else(|| Failure::BadInput(format!("no run with id {id}")))?;
+    let record = store.get_job(&run.job_name).await?.ok_or_else(|| {
+        Failure::BadInput(format!(
+            "run {id}: its job {:?} is no longer stored",
+            run.job_name
+        ))
+    })?;
+    let spec: JobSpec = serde_json::from_str(&record.definition).map_err(|e| {
+        Failure::Failed(format!(
+            "job {:?}: stored definition is unreadable: {e}",
+            run.job_name
+        ))
+    })?;
+    let job = spec.validate(&ctx.config.known()).map_err(|errors| {
+        Failure::BadInput(format!(
+            "job {:?} does not fit the config: {}",
+            run.job_name,
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })?;
+    let names: Vec<String> = match only {
+        Some(name) if job.spec.destinations.iter().any(|d| d == name) => vec![name.to_string()],
+        Some(name) => {
+            return Err(Failure::BadInput(format!(
+                "--destination: job {:?} does not deliver to {name:?} (it uses {})",
+                job.name(),
+                job.spec.destinations.join(", ")
+            )));
+        }
+        None => job.spec.destinations.clone(),
+    };
+    let spool = &ctx.config.scheduler.spool_dir;
+    let (file, kept_rows) = kept_output(spool, id).ok_or_else(|| {
+        Failure::Failed(format!(
+            "run {id} has no kept output under {} (kept for spool_days = {} after the run; runs that failed before rendering have none)",
+            delivery::kept_dir(spool).display(),
+            ctx.config.scheduler.spool_days
+        ))
+    })?;
+    let bytes = std::fs::metadata(&file)
+        .map_err(|e| Failure::Failed(format!("{}: {e}", file.display())))?
+        .len();
+    let extension = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .and_then(|n| n.split_once('.').map(|(_, ext)| ext.to_string()))
+        .unwrap_or_default();
+    let pipeline = ctx.pipeline();
+    let targets: Vec<(String, Arc<dyn Destination>)> = names
+        .iter()
+        .map(|name| {
+            pipeline
+                .destinations()
+                .get(name)
+                .map(|d| (name.clone(), d.clone()))
+                .ok_or_else(|| {
+                    Failure::BadInput(format!("destination {name:?} is not defined in the config"))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let run_ctx = RunContext {
+        job: job.name().to_string(),
+        run_id: id,
+        attempt: u32::try_from(run.attempt).unwrap_or(0).max(1),
+        scheduled_for: run.scheduled_for,
+        window_start: crate::scheduler::runner::previous_fire(&job, run.scheduled_for),
+        window_end: run.scheduled_for,
+        timezone: job.schedule.timezone(),
+    };
+    let mut artifact = Artifact {
+        path: file,
+        extension,
+        bytes,
+        rows: kept_rows
+            .or_else(|| run.rows.and_then(|r| u64::try_from(r).ok()))
+            .unwrap_or(0),
+        delivered: Vec::new(),
+    };
+    let outcome = delivery::deliver_all(&targets, &mut artifact, &run_ctx).await;
+    store
+        .record_deliveries(id, &outcome.records(&run_ctx))
+        .await?;
+    if json_out {
+        let items: Vec<_> = outcome
+            .deliveries
+            .iter()
+            .map(|d| {
+                json!({
+                    "destination": d.destination,
+                    "status": d.status.as_str(),
+                    "location": d.location,
+                    "error": d.error,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(items));
+    } else {
+        for d in &outcome.deliveries {
+            println!(
+                "{:<10} {:<20} {}",
+                d.status.as_str(),
+                d.destination,
+                d.location.as_deref().or(d.error.as_deref()).unwrap_or("")
+            );
+        }
+    }
+    match outcome.failure {
+        Some((name, error)) => Err(Failure::Failed(format!("destination {name:?}: {error}"))),
+        None => Ok(()),
+    }
+}

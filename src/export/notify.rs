@@ -1,0 +1,169 @@
+//! Notifications when a run ends: on the first failure after a success (not
+//! on every failure after it), on the recovery that ends a streak of
+//! failures (saying how many failed), and optionally on every success.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::RunContext;
+use super::destination::notice::{Notice, NoticeKind, NotifyOn};
+use super::destination::{Destination, fire_id};
+use crate::job::Job;
+use crate::store::{RunFilter, RunStatus, Store};
+
+/// How far back a streak of failures is counted.
+const STREAK_LIMIT: i64 = 1_000;
+
+/// A run that just ended.
+pub struct RunEnd<'a> {
+    /// Its job.
+    pub job: &'a Job,
+    /// The run.
+    pub run_id: i64,
+    /// Its slot.
+    pub scheduled_for: DateTime<Utc>,
+    /// `true` if it succeeded, `false` if it failed (other ends notify nothing).
+    pub succeeded: bool,
+    /// Rows exported.
+    pub rows: Option<u64>,
+    /// Bytes exported.
+    pub bytes: Option<u64>,
+    /// Where it went.
+    pub outputs: Vec<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Which notices a run's end calls for, given how many runs in a row
+/// failed before it; a recovery carries that number.
+pub fn decide(
+    on: &[NotifyOn],
+    succeeded: bool,
+    failed_before: u32,
+) -> Vec<(NoticeKind, Option<u32>)> {
+    let mut out = Vec::new();
+    if succeeded {
+        if failed_before > 0 && on.contains(&NotifyOn::Recovery) {
+            out.push((NoticeKind::Recovery, Some(failed_before)));
+        }
+        if on.contains(&NotifyOn::Success) {
+            out.push((NoticeKind::Success, None));
+        }
+    } else if failed_before == 0 && on.contains(&NotifyOn::Failure) {
+        out.push((NoticeKind::Failure, None));
+    }
+    out
+}
+
+/// How many runs of `job` before `run_id` failed in a row (runs that were
+/// skipped, cancelled or are still going do not break or extend a streak).
+pub async fn failures_before(store: &Store, job: &str, run_id: i64) -> crate::store::Result<u32> {
+    let filter = RunFilter {
+        job: Some(job.to_string()),
+        before_id: Some(run_id),
+        limit: STREAK_LIMIT,
+        ..RunFilter::default()
+    };
+    let mut failed = 0u32;
+    for run in store.list_runs(&filter).await? {
+        match run.status {
+            RunStatus::Failed => failed += 1,
+            RunStatus::Succeeded => break,
+            _ => {}
+        }
+    }
+    Ok(failed)
+}
+
+/// Send the notices `end` calls for through the job's `notify.to`. Failures
+/// to notify are logged; they do not change the run.
+pub async fn after_run(
+    store: &Store,
+    destinations: &HashMap<String, Arc<dyn Destination>>,
+    end: RunEnd<'_>,
+) {
+    let Some(spec) = &end.job.spec.notify else {
+        return;
+    };
+    let failed_before = match failures_before(store, end.job.name(), end.run_id).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(
+                "notifications of {}: cannot read earlier runs: {e}",
+                end.job.name()
+            );
+            return;
+        }
+    };
+    for (event, failed_runs) in decide(&spec.on, end.succeeded, failed_before) {
+        let ctx = RunContext {
+            job: end.job.name().to_string(),
+            run_id: end.run_id,
+            attempt: 1,
+            scheduled_for: end.scheduled_for,
+            window_start: end.scheduled_for,
+            window_end: end.scheduled_for,
+            timezone: end.job.schedule.timezone(),
+        };
+        let notice = Notice {
+            event,
+            job: ctx.job.clone(),
+            run_id: end.run_id,
+            fire_id: fire_id(&ctx),
+            status: if end.succeeded { "succeeded" } else { "failed" }.into(),
+            scheduled_for: end.scheduled_for,
+            rows: end.rows,
+            bytes: end.bytes,
+            file: None,
+            outputs: end.outputs.clone(),
+            error: end.error.clone(),
+            failed_runs,
+        };
+        for name in &spec.to {
+            let Some(dest) = destinations.get(name) else {
+                tracing::warn!("notify {name}: not defined under [destinations]");
+                continue;
+            };
+            match dest.notify(&notice).await {
+                Ok(location) => tracing::info!(
+                    "notified {name} of the {} of {} (run {}): {location}",
+                    event.as_str(),
+                    notice.job,
+                    notice.run_id
+                ),
+                Err(e) => tracing::warn!(
+                    "could not notify {name} of the {} of {} (run {}): {e}",
+                    event.as_str(),
+                    notice.job,
+                    notice.run_id
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_failure_and_recovery_only() {
+        let on = [NotifyOn::Failure, NotifyOn::Recovery];
+        assert_eq!(decide(&on, false, 0), [(NoticeKind::Failure, None)]);
+        assert!(
+            decide(&on, false, 1).is_empty(),
+            "no notice on the second failure"
+        );
+        assert!(decide(&on, false, 7).is_empty());
+        assert_eq!(decide(&on, true, 3), [(NoticeKind::Recovery, Some(3))]);
+        assert!(decide(&on, true, 0).is_empty());
+        let all = [NotifyOn::Success, NotifyOn::Recovery];
+        assert_eq!(
+            decide(&all, true, 2),
+            [(NoticeKind::Recovery, Some(2)), (NoticeKind::Success, None)]
+        );
+        assert!(decide(&[NotifyOn::Success], false, 0).is_empty());
+    }
+}
