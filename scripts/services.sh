@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the servers the tests talk to are installed and running on
-# loopback. Usage: scripts/services.sh postgres destinations
+# loopback, and the tools the tests drive or read exports back with.
+# Usage: scripts/services.sh postgres mariadb tools destinations
 #
 # destinations: what the destination tests start on free ports themselves:
 # moto's S3 server and aiosmtpd (PyPI), OpenSSH's sshd and openssl (Debian).
@@ -77,10 +78,52 @@ destinations() {
     "$TEST_VENV/bin/python" -m pip install --quiet "${PY_PACKAGES[@]}"
 }
 
+mariadb() {
+    if ! command -v mariadbd >/dev/null 2>&1 && ! command -v mysqld >/dev/null 2>&1; then
+        echo "services: installing MariaDB"
+        apt_install mariadb-server mariadb-client
+    fi
+    if ! mysqladmin -h 127.0.0.1 -P 3306 -u root ping >/dev/null 2>&1; then
+        echo "services: starting MariaDB"
+        as_root service mariadb start >/dev/null 2>&1 || as_root service mysql start >/dev/null
+        for _ in $(seq 1 50); do
+            mysqladmin --protocol=socket -u root ping >/dev/null 2>&1 && break
+            sleep 0.2
+        done
+    fi
+    # The tests connect as root over loopback without a password, to db test.
+    if ! mysql -h 127.0.0.1 -P 3306 -u root -e "select 1" >/dev/null 2>&1; then
+        as_root mysql --protocol=socket -u root -e \
+            "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')"
+    fi
+    mysql -h 127.0.0.1 -P 3306 -u root -e "CREATE DATABASE IF NOT EXISTS test" || {
+        echo "services: MariaDB did not come up on 127.0.0.1:3306" >&2
+        exit 1
+    }
+}
+
+# Tools the tests drive: independent readers for the export tests, poppler
+# (pdftotext, pdfinfo, pdffonts, pdfimages) and qpdf, Python 3 (csv, json,
+# html.parser), sqlite3; and tmux, for the console's end-to-end tests.
+tools() {
+    local missing=()
+    command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+    command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+    command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "services: installing ${missing[*]}"
+        apt_install "${missing[@]}"
+    fi
+}
+
 for service in "$@"; do
     case "$service" in
         postgres) postgres ;;
         destinations) destinations ;;
+        mariadb) mariadb ;;
+        tools) tools ;;
         *) echo "services: unknown service $service" >&2; exit 2 ;;
     esac
 done

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test. Installs and starts what the tests need first, so it works
 # on a fresh machine: PostgreSQL for the store suite and the multi-instance
-# tests (SQLite is built into cronport); moto (S3), aiosmtpd (SMTP), sshd
-# (SFTP) for the destination tests, which start them on free ports.
+# tests, MariaDB for the export sources, poppler/qpdf/sqlite3 for reading
+# exports back (SQLite itself is built into cronport), tmux for the console's
+# end-to-end tests, and moto (S3), aiosmtpd (SMTP) and sshd (SFTP) for the
+# destination tests, which start them on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-scripts/services.sh postgres destinations
+scripts/services.sh postgres mariadb tools destinations
 
 # One build profile (dev) for everything; benches are not built here.
 cargo test "$@"

@@ -151,6 +151,10 @@ pub enum SchedulerState {
     Stopped,
 }
 
+/// Gets whether a command worked, or why not (for the console's status line
+/// and the command line's exit code).
+pub type Reply = oneshot::Sender<Result<(), String>>;
+
 /// Something asked of the scheduler.
 #[derive(Debug)]
 pub enum Command {
@@ -165,23 +169,46 @@ pub enum Command {
     Pause {
         /// The job.
         job: String,
+        /// Gets the outcome.
+        reply: Option<Reply>,
     },
     /// Resume a job.
     Resume {
         /// The job.
         job: String,
+        /// Gets the outcome.
+        reply: Option<Reply>,
     },
     /// Pause every job.
-    PauseAll,
+    PauseAll {
+        /// Gets the outcome.
+        reply: Option<Reply>,
+    },
     /// Resume every job.
-    ResumeAll,
+    ResumeAll {
+        /// Gets the outcome.
+        reply: Option<Reply>,
+    },
     /// Cancel a running run.
     Cancel {
         /// The run.
         run_id: RunId,
+        /// Gets the outcome.
+        reply: Option<Reply>,
+    },
+    /// Run a failed, interrupted or cancelled run again, as a new run
+    /// (trigger `retry`) with the job's full retry budget.
+    Retry {
+        /// The run to retry.
+        run_id: RunId,
+        /// Gets the new run's id, or why not.
+        reply: Option<oneshot::Sender<Result<RunId, String>>>,
     },
     /// Jobs changed in the store: reload them.
-    Reload,
+    Reload {
+        /// Gets the outcome.
+        reply: Option<Reply>,
+    },
 }
 
 /// The sending side of the event bus.

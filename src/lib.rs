@@ -8,6 +8,8 @@ pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod config;
+pub mod console;
+pub mod control;
 pub mod events;
 pub mod export;
 pub mod headless;

@@ -312,6 +312,7 @@ async fn failures_name_their_stage_and_leave_nothing_behind() {
             argv: argv.iter().map(|a| a.to_string()).collect(),
             cwd: None,
             env: Default::default(),
+            output: None,
         })
     };
     // A program that fails: its exit status and stderr are in the error.

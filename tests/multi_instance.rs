@@ -1,6 +1,7 @@
 //! Two headless instances of the real binary on one PostgreSQL store (a
 //! fresh database on the local server, dropped afterwards) share an
-//! every-second job for 20 s: every slot runs exactly once, none is lost.
+//! every-second job for 20 s: every slot runs exactly once, none is lost;
+//! and a slow job's overlap policy holds across the two.
 
 mod common;
 
@@ -144,4 +145,64 @@ fn two_instances_on_postgres_run_every_slot_exactly_once() {
         by_a.len(),
         by_b.len()
     );
+}
+
+/// Overlap holds across instances: with `skip`, a slow job's next slots are
+/// skipped while either instance runs it, never started beside it on the
+/// other one.
+#[test]
+fn two_instances_on_postgres_keep_a_slow_jobs_overlap_policy() {
+    let db = PgDatabase::create();
+    let mut sandbox = Sandbox::new();
+    sandbox.store = db.url.clone();
+    sandbox.write_config(&format!(
+        "{}[[jobs]]\nname = \"{JOB}\"\nschedule = \"* * * * * *\"\noverlap = \"skip\"\n\
+         source = {{ kind = \"command\", argv = [\"sh\", \"-c\", \"sleep 2.5; printf 'n\\\\n1\\\\n'\"] }}\n\
+         format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n",
+        config_header()
+    ));
+    sandbox.apply_config();
+
+    let mut a = sandbox.headless(&[]);
+    let mut b = sandbox.headless(&[]);
+    a.wait_for_line("scheduler started", Duration::from_secs(20));
+    b.wait_for_line("scheduler started", Duration::from_secs(20));
+    let end = Instant::now() + Duration::from_secs(12);
+    while Instant::now() < end {
+        a.assert_running();
+        b.assert_running();
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(a.terminate(Duration::from_secs(20)).code(), Some(0));
+    assert_eq!(b.terminate(Duration::from_secs(20)).code(), Some(0));
+
+    let runs = sandbox.runs();
+    let mut ran: Vec<(DateTime<Utc>, DateTime<Utc>, i64)> = runs
+        .iter()
+        .filter(|r| r["job"] == JOB && r["status"] == "succeeded")
+        .map(|r| {
+            (
+                instant(text(r, "started_at")),
+                instant(text(r, "finished_at")),
+                r["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    ran.sort();
+    assert!(ran.len() >= 2, "too few runs to compare: {runs:#?}");
+    for pair in ran.windows(2) {
+        assert!(
+            pair[1].0 >= pair[0].1,
+            "run {} started at {} while run {} ran until {}",
+            pair[1].2,
+            pair[1].0,
+            pair[0].2,
+            pair[0].1
+        );
+    }
+    let skipped = runs
+        .iter()
+        .filter(|r| r["job"] == JOB && r["status"] == "skipped")
+        .count();
+    assert!(skipped > 0, "no slot was skipped: {runs:#?}");
 }

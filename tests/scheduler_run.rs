@@ -207,16 +207,15 @@ destinations = ["out"]"#,
     let (bus, mut rx) = bus();
     let scheduler = start(&world, &clock, bus).await;
     let commands = scheduler.commands();
+    let (reply, paused) = tokio::sync::oneshot::channel();
     commands
         .send(Command::Pause {
             job: "report".into(),
+            reply: Some(reply),
         })
         .await
         .unwrap();
-    wait_for(&mut rx, "job paused", |e| {
-        matches!(e, Event::JobChanged { .. }).then_some(())
-    })
-    .await;
+    paused.await.unwrap().unwrap();
     assert!(world.store.get_job("report").await.unwrap().unwrap().paused);
     // Two slots pass while paused: nothing runs.
     let slot = next_minute(&clock);
@@ -248,26 +247,19 @@ destinations = ["out"]"#,
     assert_eq!(runs.len(), 1, "only the manual run: {runs:?}");
     assert_eq!(runs[0].trigger, Trigger::Manual);
     // Resumed: the next slot runs, the ones that passed are not caught up.
-    // Resume between slots, so it means the same whenever the loop takes it
-    // (JobChanged events from the pause may still be queued, so they can't
-    // tell when the resume was handled; the store can).
+    // Resume between slots, so it means the same whenever the loop takes it;
+    // the reply comes once the store and the planner both hold the change.
     clock.set(slot + Duration::minutes(1) + Duration::seconds(30));
+    let (reply, resumed) = tokio::sync::oneshot::channel();
     commands
         .send(Command::Resume {
             job: "report".into(),
+            reply: Some(reply),
         })
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while world.store.get_job("report").await.unwrap().unwrap().paused {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "resume never reached the store"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    // The planner is updated right after the store, in the same handler.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    resumed.await.unwrap().unwrap();
+    assert!(!world.store.get_job("report").await.unwrap().unwrap().paused);
     clock.set(slot + Duration::minutes(2));
     let (trigger, scheduled_for) = wait_for(&mut rx, "scheduled run", |e| match e {
         Event::RunQueued {
@@ -288,6 +280,37 @@ destinations = ["out"]"#,
     .await;
     scheduler.shutdown().await.unwrap();
     assert_eq!(files_under(&world.exports()).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_that_cannot_be_carried_out_say_why() {
+    let world = World::new("").await;
+    let clock = clock_now();
+    let (bus, _rx) = bus();
+    let scheduler = start(&world, &clock, bus).await;
+    let commands = scheduler.commands();
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    commands
+        .send(Command::Pause {
+            job: "nope".into(),
+            reply: Some(reply),
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.await.unwrap(), Err("no job named \"nope\"".into()));
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    commands
+        .send(Command::Cancel {
+            run_id: 42,
+            reply: Some(reply),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.await.unwrap(),
+        Err("run 42 is not running on this instance".into())
+    );
+    scheduler.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

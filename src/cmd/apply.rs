@@ -7,15 +7,8 @@ use crate::store::JobDefinition;
 
 /// The stored form of a checked job.
 pub(super) fn definition(job: &Job) -> Result<JobDefinition, Failure> {
-    let definition = serde_json::to_string(&job.spec)
-        .map_err(|e| Failure::Failed(format!("cannot serialise job {}: {e}", job.name())))?;
-    Ok(JobDefinition {
-        name: job.name().to_string(),
-        schedule: job.spec.schedule.clone(),
-        cron: job.schedule.cron().to_string(),
-        timezone: job.schedule.timezone().name().to_string(),
-        definition,
-    })
+    job.definition()
+        .map_err(|e| Failure::Failed(format!("cannot serialise job {}: {e}", job.name())))
 }
 
 pub(super) async fn run(ctx: &Context, args: &ApplyArgs) -> Result<(), Failure> {

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
-use super::{Context, Failure};
+use super::{Context, Failure, live_holder};
 use crate::cli::JobsCommand;
+use crate::control::{Request, ask_instance};
 use crate::job::JobSpec;
 use crate::schedule::{Schedule, parse_timezone};
-use crate::store::{CommandKind, JobRecord, JobStats, NewCommand, RunStatus, Store};
+use crate::store::{JobRecord, JobStats, RunStatus, Store};
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -156,11 +157,31 @@ async fn show(store: &Store, name: &str, as_json: bool) -> Result<(), Failure> {
 }
 
 async fn set_paused(store: &Store, name: &str, paused: bool) -> Result<(), Failure> {
-    // The store is the channel: a running instance sees the change within a second.
-    if !store.set_paused(name, paused).await? {
-        return Err(no_such_job(name));
+    let done = if paused { "paused" } else { "resumed" };
+    match live_holder(store).await? {
+        // A scheduler is running: ask it through the store, as the console
+        // does, so it acts (and says so) within a second.
+        Some(_) => {
+            if store.get_job(name).await?.is_none() {
+                return Err(no_such_job(name));
+            }
+            let request = if paused {
+                Request::Pause(name.to_string())
+            } else {
+                Request::Resume(name.to_string())
+            };
+            let command = ask_instance(store, &request)
+                .await
+                .map_err(Failure::Failed)?;
+            println!("{name} {done} by {}", command.taken_by.unwrap_or_default());
+        }
+        None => {
+            if !store.set_paused(name, paused).await? {
+                return Err(no_such_job(name));
+            }
+            println!("{name} {done}");
+        }
     }
-    println!("{name} {}", if paused { "paused" } else { "resumed" });
     Ok(())
 }
 
@@ -189,23 +210,16 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
     if store.get_job(name).await?.is_none() {
         return Err(no_such_job(name));
     }
-    let now = Utc::now();
-    // A lease whose holder died on this host is not worth waiting for.
-    let holder = store.lease_holder(now).await?.filter(|holder| {
-        crate::scheduler::instance::dead_on_this_host(std::slice::from_ref(holder), "").is_empty()
-    });
-    let run_id = match holder {
+    let run_id = match live_holder(&store).await? {
         Some(_) => {
             // A scheduler is running: ask it, through the store.
-            let id = store
-                .push_command(&NewCommand {
-                    kind: CommandKind::Run,
-                    job_name: Some(name.to_string()),
-                    run_id: None,
-                    requested_at: now,
-                })
-                .await?;
-            let (run_id, instance) = wait_for_command(&store, id).await?;
+            let command = ask_instance(&store, &Request::RunNow(name.to_string()))
+                .await
+                .map_err(Failure::Failed)?;
+            let run_id = command
+                .result_run_id
+                .ok_or_else(|| Failure::Failed("the instance started no run".into()))?;
+            let instance = command.taken_by.unwrap_or_default();
             println!("run {run_id} of {name} started on {instance}");
             if !wait {
                 return Ok(());
@@ -245,27 +259,5 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
             status.as_str(),
             run.error.unwrap_or_default()
         ))),
-    }
-}
-
-/// Wait until an instance has taken the command and started the run; gives
-/// the run and the instance (`host:pid:nonce`) that took it.
-async fn wait_for_command(store: &Store, id: i64) -> Result<(i64, String), Failure> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Some(command) = store.get_command(id).await? {
-            if let Some(error) = command.error {
-                return Err(Failure::Failed(error));
-            }
-            if let Some(run_id) = command.result_run_id {
-                return Ok((run_id, command.taken_by.unwrap_or_default()));
-            }
-        }
-        if std::time::Instant::now() > deadline {
-            return Err(Failure::Failed(
-                "the running instance did not take the request within 10s; is it stuck? (see `cronport runs list`)".into(),
-            ));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

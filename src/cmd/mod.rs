@@ -3,6 +3,7 @@
 
 mod apply;
 mod check;
+mod console;
 mod jobs;
 mod next;
 mod redeliver;
@@ -109,6 +110,20 @@ impl Context {
     }
 }
 
+/// The instance holding the scheduler lease, unless it died on this host
+/// (such a lease is not worth waiting for or attaching to).
+async fn live_holder(
+    store: &crate::store::Store,
+) -> Result<Option<crate::store::InstanceInfo>, Failure> {
+    Ok(store
+        .lease_holder(chrono::Utc::now())
+        .await?
+        .filter(|holder| {
+            crate::scheduler::instance::dead_on_this_host(std::slice::from_ref(holder), "")
+                .is_empty()
+        }))
+}
+
 /// Run what the command line asks for.
 pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
     if let Some(Commands::Next(args)) = &cli.command {
@@ -121,9 +136,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
     let ctx = Context::load(cli)?;
     match &ctx.cli.command {
         None if ctx.cli.headless => serve::headless(&ctx).await,
-        None => Err(Failure::BadInput(
-            "the terminal console is not part of this build yet; run `cronport --headless` to start the scheduler, or `cronport --help`".into(),
-        )),
+        None => console::open(&ctx).await,
         Some(Commands::Next(_)) => Ok(()),
         Some(Commands::Apply(args)) => apply::run(&ctx, args).await,
         Some(Commands::Jobs(command)) => jobs::run(&ctx, command).await,

@@ -39,7 +39,7 @@ async fn serve(ctx: &Context, bus: crate::events::EventBus) -> Result<(), Failur
 /// Jobs of the config file that the store lacks are created, so a fresh
 /// store starts with them. Jobs the store already has are left as they are
 /// (they may have been edited since); a difference is pointed out.
-async fn seed_jobs(ctx: &Context, store: &crate::store::Store) -> Result<(), Failure> {
+pub(super) async fn seed_jobs(ctx: &Context, store: &crate::store::Store) -> Result<(), Failure> {
     if ctx.config.jobs.is_empty() {
         return Ok(());
     }

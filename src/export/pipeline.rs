@@ -14,6 +14,8 @@ use super::delivery;
 use super::destination::{Artifact, Destination, DestinationError};
 use super::format::{FormatError, FormatSpec};
 use super::source::command::CommandSource;
+use super::source::file::FileSource;
+use super::source::http::HttpSource;
 use super::source::sql::{Connections, SqlSource};
 use super::source::{Source, SourceError, SourceSpec};
 use super::value::Row;
@@ -58,6 +60,33 @@ pub enum ExportError {
         /// The OS error.
         error: std::io::Error,
     },
+}
+
+/// What a dry run rendered (nothing was delivered).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DryRun {
+    /// Rows rendered.
+    pub rows: u64,
+    /// Bytes of the rendered file.
+    pub bytes: u64,
+    /// The first lines of the output; empty for binary formats.
+    pub preview: Vec<String>,
+}
+
+/// The first `lines` lines of a rendered file, read from at most its first
+/// 64 KiB; nothing for output that is not text.
+fn read_preview(path: &std::path::Path, lines: usize) -> std::io::Result<Vec<String>> {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    File::open(path)?.take(64 * 1024).read_to_end(&mut head)?;
+    if head.contains(&0) {
+        return Ok(Vec::new());
+    }
+    Ok(String::from_utf8_lossy(&head)
+        .lines()
+        .take(lines)
+        .map(str::to_string)
+        .collect())
 }
 
 /// Everything a run needs to export: connections, destinations, a spool.
@@ -115,12 +144,17 @@ impl Pipeline {
         &self.destinations
     }
 
-    fn source(&self, spec: &SourceSpec) -> Box<dyn Source> {
+    /// The source behind a spec, ready to open.
+    pub(crate) fn source(&self, spec: &SourceSpec) -> Box<dyn Source> {
         match spec {
             SourceSpec::Sql(spec) => {
                 Box::new(SqlSource::new(spec.clone(), self.connections.clone()))
             }
             SourceSpec::Command(spec) => Box::new(CommandSource::new(spec.clone())),
+            SourceSpec::File(spec) => {
+                Box::new(FileSource::new(spec.clone(), self.connections.clone()))
+            }
+            SourceSpec::Http(spec) => Box::new(HttpSource::new(spec.clone())),
         }
     }
 
@@ -143,12 +177,12 @@ impl Pipeline {
                 Ok((name.clone(), dest.clone()))
             })
             .collect::<Result<Vec<_>, ExportError>>()?;
-        let spool = Spool::create(&self.spool, ctx, format.extension())?;
+        let spool = Spool::create(&self.spool, ctx, &format.extension())?;
         let (rows, bytes) = self.render(source, format, ctx, &spool).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());
         let mut artifact = Artifact {
             path: spool.path.clone(),
-            extension: format.extension().to_string(),
+            extension: format.extension(),
             bytes,
             rows,
             delivered: Vec::new(),
@@ -184,6 +218,36 @@ impl Pipeline {
         }
     }
 
+    /// Render as a run would and keep the size and the first
+    /// `preview_lines` lines of the output; deliver nothing. The rendered
+    /// file is removed.
+    pub async fn dry_run(
+        &self,
+        source: &SourceSpec,
+        format: &FormatSpec,
+        ctx: &RunContext,
+        preview_lines: usize,
+    ) -> Result<DryRun, ExportError> {
+        // Dry runs have no run id of their own: a counter keeps two at
+        // once apart in the spool.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "dry-run-{}-{n}-{}.{}",
+            ctx.job,
+            std::process::id(),
+            format.extension()
+        );
+        let spool = Spool::named(&self.spool, name)?;
+        let (rows, bytes) = self.render(source, format, ctx, &spool).await?;
+        let preview = read_preview(&spool.path, preview_lines).map_err(|e| spool.error(e))?;
+        Ok(DryRun {
+            rows,
+            bytes,
+            preview,
+        })
+    }
+
     async fn render(
         &self,
         source: &SourceSpec,
@@ -198,7 +262,7 @@ impl Pipeline {
             inner: BufWriter::with_capacity(256 * 1024, file),
             count: counter.clone(),
         };
-        let mut encoder = format.encoder(Box::new(out));
+        let mut encoder = format.encoder(Box::new(out), ctx)?;
         encoder.begin(stream.columns())?;
         // Encoding is CPU and blocking I/O: it runs on a blocking thread and
         // takes batches over a short channel, so a slow disk slows the source
@@ -239,17 +303,23 @@ struct Spool {
 
 impl Spool {
     fn create(folder: &std::path::Path, ctx: &RunContext, ext: &str) -> Result<Spool, ExportError> {
-        std::fs::create_dir_all(folder).map_err(|error| ExportError::Spool {
-            path: folder.display().to_string(),
-            error,
-        })?;
-        let path = folder.join(format!(
+        let name = format!(
             "run-{}-{}-{}.{ext}",
             ctx.run_id,
             ctx.attempt,
             std::process::id()
-        ));
-        Ok(Spool { path })
+        );
+        Self::named(folder, name)
+    }
+
+    fn named(folder: &std::path::Path, name: String) -> Result<Spool, ExportError> {
+        std::fs::create_dir_all(folder).map_err(|error| ExportError::Spool {
+            path: folder.display().to_string(),
+            error,
+        })?;
+        Ok(Spool {
+            path: folder.join(name),
+        })
     }
 
     fn error(&self, error: std::io::Error) -> ExportError {

@@ -62,12 +62,44 @@ impl Value {
             Value::Decimal(d) => Cow::Borrowed(d.as_str()),
             Value::Text(t) => Cow::Borrowed(t.as_str()),
             Value::Bytes(b) => Cow::Owned(base64::engine::general_purpose::STANDARD.encode(b)),
-            Value::Date(d) => Cow::Owned(d.format("%Y-%m-%d").to_string()),
-            Value::Time(t) => Cow::Owned(t.format("%H:%M:%S%.f").to_string()),
-            Value::DateTime(dt) => Cow::Owned(dt.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
+            Value::Date(d) => Cow::Owned(date_text(*d)),
+            Value::Time(t) => Cow::Owned(time_text(*t)),
+            Value::DateTime(dt) => {
+                Cow::Owned(format!("{}T{}", date_text(dt.date()), time_text(dt.time())))
+            }
             Value::Timestamp(ts) => Cow::Owned(ts.to_rfc3339()),
             Value::Json(j) => Cow::Owned(j.to_string()),
         })
+    }
+}
+
+/// `YYYY-MM-DD`, written directly: chrono's strftime parses its pattern on
+/// every call, which dominates a large export of dates.
+fn date_text(d: NaiveDate) -> String {
+    use chrono::Datelike as _;
+    if (0..=9999).contains(&d.year()) {
+        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    } else {
+        d.format("%Y-%m-%d").to_string()
+    }
+}
+
+/// `HH:MM:SS` with as many fraction digits (3, 6 or 9) as the value needs,
+/// as chrono's `%.f` writes it.
+fn time_text(t: NaiveTime) -> String {
+    use chrono::Timelike as _;
+    let nanos = t.nanosecond();
+    let (h, m, s) = (t.hour(), t.minute(), t.second());
+    if nanos >= 1_000_000_000 {
+        t.format("%H:%M:%S%.f").to_string() // a leap second
+    } else if nanos == 0 {
+        format!("{h:02}:{m:02}:{s:02}")
+    } else if nanos.is_multiple_of(1_000_000) {
+        format!("{h:02}:{m:02}:{s:02}.{:03}", nanos / 1_000_000)
+    } else if nanos.is_multiple_of(1_000) {
+        format!("{h:02}:{m:02}:{s:02}.{:06}", nanos / 1_000)
+    } else {
+        format!("{h:02}:{m:02}:{s:02}.{nanos:09}")
     }
 }
 
@@ -110,6 +142,23 @@ mod tests {
                 .as_deref(),
             Some("12345678901234567890.0001")
         );
+        // The hand-written date and time forms match chrono's strftime.
+        for nanos in [0, 250_000_000, 250_000, 7, 1_500_000_000] {
+            let t = NaiveTime::from_hms_nano_opt(23, 59, 59, nanos).unwrap();
+            let dt = NaiveDate::from_ymd_opt(1999, 1, 2).unwrap().and_time(t);
+            assert_eq!(time_text(t), t.format("%H:%M:%S%.f").to_string());
+            assert_eq!(
+                Value::DateTime(dt).to_text().unwrap(),
+                dt.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+            );
+        }
+        for d in [
+            NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(-5, 3, 9).unwrap(),
+            NaiveDate::from_ymd_opt(12345, 12, 31).unwrap(),
+        ] {
+            assert_eq!(date_text(d), d.format("%Y-%m-%d").to_string());
+        }
         let ts = DateTime::parse_from_rfc3339("2026-03-08T03:00:00-04:00").unwrap();
         assert_eq!(
             Value::Timestamp(ts).to_text().as_deref(),

@@ -164,6 +164,35 @@ impl JobSpec {
                     fail("source.argv", "must name a program to run".into());
                 }
             }
+            SourceSpec::File(file) => {
+                if file.path.trim().is_empty() {
+                    fail("source.path", "is empty".into());
+                } else if let Err(e) = glob::Pattern::new(&file.path) {
+                    fail("source.path", format!("is not a valid glob: {e}"));
+                }
+                if let Some(q) = &file.template_query
+                    && !known.connections.contains(&q.connection)
+                {
+                    fail(
+                        "source.template_query.connection",
+                        format!(
+                            "{:?} is not defined under [sources] in the config",
+                            q.connection
+                        ),
+                    );
+                }
+            }
+            SourceSpec::Http(http) => {
+                if !(http.url.starts_with("http://") || http.url.starts_with("https://")) {
+                    fail(
+                        "source.url",
+                        format!("{:?} must start with http:// or https://", http.url),
+                    );
+                }
+            }
+        }
+        if let Err((field, message)) = self.format.validate() {
+            fail(&field, message);
         }
         if self.destinations.is_empty() {
             fail("destinations", "list at least one destination".into());
@@ -210,5 +239,17 @@ impl Job {
     /// The job's name.
     pub fn name(&self) -> &str {
         &self.spec.name
+    }
+
+    /// The job as the store keeps it: the schedule as written and as cron,
+    /// the zone, and the whole definition as JSON.
+    pub fn definition(&self) -> Result<crate::store::JobDefinition, serde_json::Error> {
+        Ok(crate::store::JobDefinition {
+            name: self.name().to_string(),
+            schedule: self.spec.schedule.clone(),
+            cron: self.schedule.cron().to_string(),
+            timezone: self.schedule.timezone().name().to_string(),
+            definition: serde_json::to_string(&self.spec)?,
+        })
     }
 }

@@ -8,6 +8,7 @@ mod maintenance;
 mod once;
 pub mod plan;
 mod recorder;
+mod reserve;
 pub mod runner;
 
 use std::sync::Arc;
@@ -78,6 +79,13 @@ pub enum Internal {
         slots: Vec<(JobId, chrono::DateTime<chrono::Utc>, crate::store::Trigger)>,
         /// Per claim, the run's id, `None` if another instance has the slot;
         /// or why the whole batch failed.
+        result: Result<Vec<Option<RunId>>, String>,
+    },
+    /// The claims of slots claimed ahead of their time came back.
+    Reserved {
+        /// Job and slot of each claim, in the order sent.
+        slots: Vec<(JobId, chrono::DateTime<chrono::Utc>)>,
+        /// As for `Claimed`.
         result: Result<Vec<Option<RunId>>, String>,
     },
     /// A run ended.

@@ -75,6 +75,7 @@ pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
             instance_id: Some(me.id.clone()),
             retry_of: None,
             error: None,
+            exclusive: false,
         })
         .await?;
     let (recorder, recorder_task) = recorder::spawn(store.clone());

@@ -44,6 +44,16 @@ pub enum Effect {
         /// The job.
         job: JobId,
     },
+    /// Claim `slot` now, ahead of its time (see [`Planner::claim_ahead`]).
+    /// It comes back as a `Start` of the same job and slot, or as the last
+    /// slot of a `Skip` if overlap skips it; or not at all if the job is
+    /// paused, edited or removed meanwhile.
+    Reserve {
+        /// The job.
+        job: JobId,
+        /// The slot, still to come.
+        slot: DateTime<Utc>,
+    },
 }
 
 /// A span of slots recorded as one skipped entry.
@@ -77,12 +87,23 @@ struct Entry {
 pub struct Planner {
     entries: HashMap<JobId, Entry>,
     timeline: BinaryHeap<Reverse<(DateTime<Utc>, JobId, u64)>>,
+    /// The same fires, to announce `ahead` of time; empty when that is off.
+    horizon: BinaryHeap<Reverse<(DateTime<Utc>, JobId, u64)>>,
+    ahead: Duration,
 }
 
 impl Planner {
     /// An empty planner.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Announce every slot `ahead` of its time with an [`Effect::Reserve`]
+    /// (from [`Planner::due`]), so that the driver can claim it before it
+    /// fires; zero (the default) announces nothing.
+    pub fn claim_ahead(mut self, ahead: Duration) -> Self {
+        self.ahead = ahead;
+        self
     }
 
     /// Add or replace a job. Its slots after `after` are its future (pass the
@@ -154,20 +175,41 @@ impl Planner {
             && let Some(next) = entry.next
         {
             self.timeline.push(Reverse((next, id, entry.generation)));
+            if !self.ahead.is_zero() && !entry.paused {
+                self.horizon.push(Reverse((next, id, entry.generation)));
+            }
         }
     }
 
     /// When the driver must next call [`Planner::due`].
     pub fn next_deadline(&mut self) -> Option<DateTime<Utc>> {
-        while let Some(Reverse((at, id, generation))) = self.timeline.peek().copied() {
+        let fire = loop {
+            let Some(Reverse((at, id, generation))) = self.timeline.peek().copied() else {
+                break None;
+            };
             match self.entries.get(&id) {
-                Some(e) if e.generation == generation && e.next == Some(at) => return Some(at),
+                Some(e) if e.generation == generation && e.next == Some(at) => break Some(at),
                 _ => {
                     self.timeline.pop();
                 }
             }
-        }
-        None
+        };
+        let ahead = chrono::Duration::from_std(self.ahead).unwrap_or(chrono::Duration::MAX);
+        let reserve = loop {
+            let Some(Reverse((at, id, generation))) = self.horizon.peek().copied() else {
+                break None;
+            };
+            match self.entries.get(&id) {
+                Some(e) if e.generation == generation && e.next == Some(at) && !e.paused => {
+                    break at.checked_sub_signed(ahead);
+                }
+                // Stale, or paused: resuming pushes the job again.
+                _ => {
+                    self.horizon.pop();
+                }
+            }
+        };
+        [fire, reserve].into_iter().flatten().min()
     }
 
     /// Everything due at `now`: fires slots on time, applies catch-up to
@@ -214,7 +256,34 @@ impl Planner {
             }
             self.push(id);
         }
+        self.announce(now, &mut effects);
         effects
+    }
+
+    /// Slots due within `ahead` of `now` become [`Effect::Reserve`]s, each
+    /// once (its horizon entry is consumed).
+    fn announce(&mut self, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+        if self.ahead.is_zero() {
+            return;
+        }
+        let ahead = chrono::Duration::from_std(self.ahead).unwrap_or(chrono::Duration::MAX);
+        let until = now
+            .checked_add_signed(ahead)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        while let Some(Reverse((at, id, generation))) = self.horizon.peek().copied() {
+            if at > until {
+                break;
+            }
+            self.horizon.pop();
+            if let Some(e) = self.entries.get(&id)
+                && e.generation == generation
+                && e.next == Some(at)
+                && !e.paused
+                && at > now
+            {
+                effects.push(Effect::Reserve { job: id, slot: at });
+            }
+        }
     }
 
     /// A run of the job began on this instance (a manual run, or a claimed slot).
@@ -381,5 +450,93 @@ impl Missed {
             effects.push(Effect::Skip { job: id, slots });
         }
         entry.backlog.extend(run);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+    use crate::job::{JobSpec, Known};
+
+    fn job(schedule: &str) -> Arc<Job> {
+        let text = format!(
+            "name = \"j\"\nschedule = \"{schedule}\"\nsource = {{ kind = \"command\", argv = [\"true\"] }}\nformat = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n"
+        );
+        let spec: JobSpec = toml::from_str(&text).expect("job toml");
+        let known = Known {
+            destinations: ["out".to_string()].into(),
+            ..Known::default()
+        };
+        Arc::new(spec.validate(&known).expect("valid job"))
+    }
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+            .single()
+            .expect("time")
+            + chrono::Duration::seconds(secs)
+    }
+
+    fn reserves(effects: &[Effect]) -> Vec<(JobId, DateTime<Utc>)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Reserve { job, slot } => Some((*job, *slot)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn without_claim_ahead_nothing_is_reserved() {
+        let mut planner = Planner::new();
+        planner.set_job(1, job("* * * * * *"), false, t(0));
+        assert_eq!(planner.next_deadline(), Some(t(1)));
+        for secs in 0..5 {
+            assert!(reserves(&planner.due(t(secs))).is_empty());
+        }
+    }
+
+    #[test]
+    fn each_slot_is_reserved_once_ahead_of_its_start() {
+        let mut planner = Planner::new().claim_ahead(Duration::from_secs(1));
+        planner.set_job(1, job("* * * * * *"), false, t(0));
+        planner.set_job(2, job("*/10 * * * * *"), false, t(0));
+        // Job 1's first slot is within a second: reserve it at once.
+        assert_eq!(planner.next_deadline(), Some(t(0)));
+        assert_eq!(reserves(&planner.due(t(0))), [(1, t(1))]);
+        assert_eq!(planner.next_deadline(), Some(t(1)));
+        // At its slot it starts, and the next one is reserved in the same turn.
+        let effects = planner.due(t(1));
+        assert!(effects.contains(&Effect::Start {
+            job: 1,
+            slot: t(1),
+            trigger: Trigger::Schedule
+        }));
+        assert_eq!(reserves(&effects), [(1, t(2))]);
+        planner.run_ended(1);
+        // Job 2 fires at t(10): the planner wakes at t(9) to reserve it.
+        for secs in 2..9 {
+            planner.due(t(secs));
+            planner.run_ended(1);
+        }
+        let effects = planner.due(t(9));
+        assert_eq!(reserves(&effects), [(1, t(10)), (2, t(10))]);
+        // A second look at the same moment announces nothing again.
+        assert!(reserves(&planner.due(t(9))).is_empty());
+    }
+
+    #[test]
+    fn paused_jobs_are_not_reserved_until_resumed() {
+        let mut planner = Planner::new().claim_ahead(Duration::from_secs(1));
+        planner.set_job(1, job("*/5 * * * * *"), false, t(0));
+        planner.set_paused(1, true, t(0));
+        assert!(reserves(&planner.due(t(4))).is_empty());
+        assert!(reserves(&planner.due(t(5))).is_empty());
+        planner.set_paused(1, false, t(6));
+        assert_eq!(planner.next_deadline(), Some(t(9)));
+        assert_eq!(reserves(&planner.due(t(9))), [(1, t(10))]);
     }
 }

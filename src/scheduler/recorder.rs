@@ -2,11 +2,13 @@
 //! that gathers what is queued and commits it in one transaction, so
 //! thousands of runs a second cost a handful of commits.
 //!
-//! Claims have a queue of their own and go first. A run cannot start before
-//! its slot is claimed, so the wait for the claim is most of a run's start
-//! latency; starts, finishes and log lines only have to land eventually. In
-//! one queue, the slots of the next second waited behind the writes of the
-//! previous one.
+//! Claims (and releases of claimed slots) have a queue of their own and go
+//! first. A run cannot start before its slot is claimed, while starts,
+//! finishes and log lines only have to land eventually; in one queue, the
+//! slots of the next second waited behind the writes of the previous one.
+//! The loop puts slot operations on that queue without waiting, in order,
+//! and they are applied in that order: a slot released and then claimed
+//! again is free when the claim comes.
 
 use std::time::Duration;
 
@@ -23,9 +25,9 @@ pub const QUEUE: usize = 65_536;
 /// Most operations committed in one transaction.
 const MAX_BATCH: usize = 4_096;
 
-/// Claim requests are batches already (all the slots of one wake-up of the
-/// scheduler); a few hundred of them is more than a second's worth.
-const CLAIM_QUEUE: usize = 1_024;
+/// Slot operations taken off the queue at once. Each is a batch already
+/// (all the slots of one turn of the loop).
+const SLOT_OPS: usize = 1_024;
 
 /// The answer to a claim: per run, its id, or `None` when another instance
 /// has the slot or the job is gone.
@@ -42,17 +44,25 @@ pub enum Request {
     Flush(oneshot::Sender<()>),
 }
 
-/// Slots to claim (or skipped entries to record) in one go.
-struct Claims {
-    runs: Vec<NewRun>,
-    reply: Option<oneshot::Sender<ClaimResult>>,
+/// Gets the answer to a claim.
+type Answer = Box<dyn FnOnce(ClaimResult) + Send>;
+
+/// A change to who holds which slots.
+enum SlotOp {
+    /// Insert runs under the unique (job, slot) constraint: claims, or
+    /// skipped entries when nobody waits for the answer.
+    Claim(Vec<NewRun>, Option<Answer>),
+    /// Give back claimed runs that never started.
+    Release(Vec<RunId>),
 }
 
 /// The sending side of the recorder. Cheap to clone.
 #[derive(Clone)]
 pub struct Recorder {
     writes: mpsc::Sender<Request>,
-    claims: mpsc::Sender<Claims>,
+    // Unbounded so the loop never waits to queue a slot operation: there is
+    // about one a turn, and each turn is bounded by the jobs it fires.
+    slots: mpsc::UnboundedSender<SlotOp>,
     commits: watch::Receiver<u64>,
 }
 
@@ -67,19 +77,22 @@ impl Recorder {
         self.writes.try_send(request).is_ok()
     }
 
-    /// Claim slots, all in one transaction; the answer comes in the order
-    /// of `runs`.
-    pub async fn claim(&self, runs: Vec<NewRun>) -> ClaimResult {
-        let stopped = || "the recorder stopped".to_string();
-        let (reply, answer) = oneshot::channel();
-        self.claims
-            .send(Claims {
-                runs,
-                reply: Some(reply),
-            })
-            .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+    /// Claim slots, all in one transaction; `answer` gets the result, in
+    /// the order of `runs` (at once, with an error, if the recorder stopped).
+    pub fn claim(&self, runs: Vec<NewRun>, answer: impl FnOnce(ClaimResult) + Send + 'static) {
+        if let Err(mpsc::error::SendError(SlotOp::Claim(_, Some(answer)))) =
+            self.slots.send(SlotOp::Claim(runs, Some(Box::new(answer))))
+        {
+            answer(Err("the recorder stopped".to_string()));
+        }
+    }
+
+    /// Give back claimed runs that never started (see
+    /// [`Store::release_slots`]).
+    pub fn release(&self, run_ids: Vec<RunId>) {
+        if !run_ids.is_empty() {
+            let _ = self.slots.send(SlotOp::Release(run_ids));
+        }
     }
 
     /// Counts the recorder's commits: housekeeping checkpoints SQLite's log
@@ -89,8 +102,10 @@ impl Recorder {
     }
 
     /// Record entries (skipped slots) whose ids nobody waits for.
-    pub async fn record(&self, runs: Vec<NewRun>) {
-        let _ = self.claims.send(Claims { runs, reply: None }).await;
+    pub fn record(&self, runs: Vec<NewRun>) {
+        if !runs.is_empty() {
+            let _ = self.slots.send(SlotOp::Claim(runs, None));
+        }
     }
 }
 
@@ -98,12 +113,12 @@ impl Recorder {
 /// committing what was queued.
 pub fn spawn(store: Store) -> (Recorder, JoinHandle<()>) {
     let (writes, writes_rx) = mpsc::channel(QUEUE);
-    let (claims, claims_rx) = mpsc::channel(CLAIM_QUEUE);
+    let (slots, slots_rx) = mpsc::unbounded_channel();
     let (committed, commits) = watch::channel(0);
-    let task = tokio::spawn(run(store, writes_rx, claims_rx, committed));
+    let task = tokio::spawn(run(store, writes_rx, slots_rx, committed));
     let recorder = Recorder {
         writes,
-        claims,
+        slots,
         commits,
     };
     (recorder, task)
@@ -112,39 +127,39 @@ pub fn spawn(store: Store) -> (Recorder, JoinHandle<()>) {
 async fn run(
     store: Store,
     mut writes: mpsc::Receiver<Request>,
-    mut claims: mpsc::Receiver<Claims>,
+    mut slots: mpsc::UnboundedReceiver<SlotOp>,
     committed: watch::Sender<u64>,
 ) {
     let mut requests = Vec::with_capacity(MAX_BATCH);
     let mut pending = Vec::new();
-    let (mut writes_open, mut claims_open) = (true, true);
+    let (mut writes_open, mut slots_open) = (true, true);
     loop {
-        while let Ok(batch) = claims.try_recv() {
-            pending.push(batch);
+        while let Ok(op) = slots.try_recv() {
+            pending.push(op);
         }
         if !pending.is_empty() {
-            commit_claims(&store, &mut pending).await;
+            commit_slots(&store, &mut pending).await;
             committed.send_modify(|n| *n += 1);
             continue;
         }
         requests.clear();
         tokio::select! {
             biased;
-            n = claims.recv_many(&mut pending, CLAIM_QUEUE), if claims_open => {
-                claims_open = n > 0;
+            n = slots.recv_many(&mut pending, SLOT_OPS), if slots_open => {
+                slots_open = n > 0;
             }
             n = writes.recv_many(&mut requests, MAX_BATCH), if writes_open => {
                 if n == 0 {
                     writes_open = false;
                     continue;
                 }
-                // Claims queued before a Flush must be committed before it
-                // is answered; and they go first anyway.
-                while let Ok(batch) = claims.try_recv() {
-                    pending.push(batch);
+                // Slot operations queued before a Flush must be committed
+                // before it is answered; and they go first anyway.
+                while let Ok(op) = slots.try_recv() {
+                    pending.push(op);
                 }
                 if !pending.is_empty() {
-                    commit_claims(&store, &mut pending).await;
+                    commit_slots(&store, &mut pending).await;
                 }
                 commit(&store, std::mem::take(&mut requests)).await;
                 committed.send_modify(|n| *n += 1);
@@ -154,28 +169,43 @@ async fn run(
     }
 }
 
-/// Claims every pending batch, at most [`MAX_BATCH`] runs per transaction.
-async fn commit_claims(store: &Store, pending: &mut Vec<Claims>) {
-    let mut batches = std::mem::take(pending).into_iter().peekable();
-    while batches.peek().is_some() {
-        let mut runs = Vec::new();
-        let mut replies = Vec::new();
-        while let Some(batch) =
-            batches.next_if(|b| runs.is_empty() || runs.len() + b.runs.len() <= MAX_BATCH)
-        {
-            replies.push((batch.runs.len(), batch.reply));
-            runs.extend(batch.runs);
+/// Applies the pending slot operations in order: consecutive claims
+/// together, at most [`MAX_BATCH`] runs per transaction.
+async fn commit_slots(store: &Store, pending: &mut Vec<SlotOp>) {
+    let mut ops = std::mem::take(pending).into_iter().peekable();
+    while let Some(op) = ops.next() {
+        let (first, answer) = match op {
+            SlotOp::Release(ids) => {
+                if let Err(e) = store.release_slots(&ids).await {
+                    // The runs stay queued; recovery interrupts them once
+                    // this instance is gone, which is all that is lost.
+                    tracing::error!("giving back {} claimed slot(s) failed: {e}", ids.len());
+                }
+                continue;
+            }
+            SlotOp::Claim(runs, answer) => (runs, answer),
+        };
+        let mut runs = first;
+        let mut answers = vec![(runs.len(), answer)];
+        while let Some(SlotOp::Claim(more, _)) = ops.peek() {
+            if runs.len() + more.len() > MAX_BATCH {
+                break;
+            }
+            if let Some(SlotOp::Claim(more, answer)) = ops.next() {
+                answers.push((more.len(), answer));
+                runs.extend(more);
+            }
         }
         let result = store.claim_slots(&runs).await.map_err(|e| e.to_string());
         let mut ids = result.as_ref().map(|ids| ids.iter().copied());
-        for (count, reply) in replies {
-            let answer = match &mut ids {
+        for (count, answer) in answers {
+            let part = match &mut ids {
                 Ok(ids) => Ok(ids.by_ref().take(count).collect()),
                 // One failed transaction fails every claim in it.
                 Err(e) => Err(e.to_string()),
             };
-            if let Some(reply) = reply {
-                let _ = reply.send(answer);
+            if let Some(answer) = answer {
+                answer(part);
             }
         }
     }

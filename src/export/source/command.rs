@@ -1,5 +1,6 @@
 //! The `command` source: a program run without a shell; its stdout is CSV
-//! with a header row, its stderr goes to the run log.
+//! with a header row (streamed), a JSON array of objects, an SVG diagram or
+//! raw bytes; its stderr goes to the run log.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,6 +33,23 @@ pub struct CommandSpec {
     /// Extra environment variables.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// What stdout holds (default `csv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<CommandOutput>,
+}
+
+/// What a program writes to stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandOutput {
+    /// CSV with a header row, streamed as it is written.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// One SVG diagram (column `svg`), for svg, png and pdf.
+    Svg,
+    /// Bytes as they are (column `data`).
+    Raw,
 }
 
 /// The `command` source of one job.
@@ -96,6 +114,10 @@ impl Source for CommandSource {
             }
             tail.into_iter().collect::<Vec<_>>()
         });
+        let output = self.spec.output.unwrap_or(CommandOutput::Csv);
+        if output != CommandOutput::Csv {
+            return whole_output(stdout, output, program, child, stderr_task).await;
+        }
         let (tx, mut rx) = mpsc::channel::<Result<CsvMessage, SourceError>>(2);
         // csv reads synchronously; it runs on a blocking thread fed through a
         // bridge, with the bounded channel as back-pressure.
@@ -114,6 +136,49 @@ impl Source for CommandSource {
             _reader: AbortOnDropHandle::new(reader),
         }))
     }
+}
+
+/// Read all of stdout, wait for the exit (a failure explains itself before
+/// any parse error), then parse.
+async fn whole_output(
+    mut stdout: tokio::process::ChildStdout,
+    output: CommandOutput,
+    program: &str,
+    mut child: Child,
+    stderr_task: tokio::task::JoinHandle<Vec<String>>,
+) -> Result<Box<dyn RowStream>, SourceError> {
+    use tokio::io::AsyncReadExt as _;
+    let spawn_error = |e: std::io::Error| SourceError::Spawn {
+        program: program.to_string(),
+        message: e.to_string(),
+    };
+    let mut bytes = Vec::new();
+    stdout.read_to_end(&mut bytes).await.map_err(spawn_error)?;
+    let status = child.wait().await.map_err(spawn_error)?;
+    let tail = stderr_task.await.unwrap_or_default();
+    if !status.success() {
+        return Err(SourceError::Exit {
+            program: program.to_string(),
+            status: status.to_string(),
+            stderr: if tail.is_empty() {
+                String::new()
+            } else {
+                format!("; stderr: {}", tail.join(" | "))
+            },
+        });
+    }
+    let (columns, rows) = match output {
+        CommandOutput::Json => super::parse::json_rows(&bytes, "stdout")?,
+        CommandOutput::Svg => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| SourceError::Parse("stdout is not UTF-8 SVG text".into()))?;
+            (vec![Column::new("svg")], vec![vec![Value::Text(text)]])
+        }
+        _ => (vec![Column::new("data")], vec![vec![Value::Bytes(bytes)]]),
+    };
+    Ok(Box::new(super::file::BufferedRows(
+        super::parse::Buffered::new(columns, rows),
+    )))
 }
 
 enum CsvMessage {

@@ -1,7 +1,11 @@
 //! Sources: where rows come from. One file per kind behind the [`Source`] seam.
 
 pub mod command;
+pub mod file;
+pub mod http;
+pub mod parse;
 pub mod sql;
+pub mod template;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -21,6 +25,10 @@ pub enum SourceSpec {
     Sql(sql::SqlSpec),
     /// A program run without a shell; its stdout is the data.
     Command(command::CommandSpec),
+    /// A file or glob of files, optionally a template.
+    File(file::FileSpec),
+    /// A URL fetched with GET.
+    Http(http::HttpSpec),
 }
 
 impl SourceSpec {
@@ -29,6 +37,8 @@ impl SourceSpec {
         match self {
             SourceSpec::Sql(_) => "sql",
             SourceSpec::Command(_) => "command",
+            SourceSpec::File(_) => "file",
+            SourceSpec::Http(_) => "http",
         }
     }
 }
@@ -79,6 +89,25 @@ pub enum SourceError {
     /// The data could not be parsed.
     #[error("cannot parse the data: {0}")]
     Parse(String),
+    /// A file could not be found or read.
+    #[error("file {path:?}: {message}")]
+    File {
+        /// The path or glob.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A request failed or was answered with an error.
+    #[error("GET {url}: {message}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A template could not be filled.
+    #[error("template: {0}")]
+    Template(String),
 }
 
 /// A source ready to be opened for one run.

@@ -229,6 +229,17 @@ async fn pause_and_resume(db: TestDb) {
     );
     assert_eq!(store.set_all_paused(false).await.expect("again"), 0);
     assert_eq!(store.jobs_version().await.expect("version"), v0 + 3);
+    // pause_job says which version the change made.
+    let version = store.get_job("a").await.expect("get").expect("a").version;
+    assert_eq!(
+        store.pause_job("a", true).await.expect("pause"),
+        Some(version + 1)
+    );
+    assert_eq!(
+        store.pause_job("a", true).await.expect("pause again"),
+        Some(version + 1)
+    );
+    assert_eq!(store.pause_job("nope", false).await.expect("missing"), None);
 }
 
 async fn delete_cascades_to_history(db: TestDb) {

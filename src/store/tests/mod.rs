@@ -175,6 +175,7 @@ pub(super) fn slot_run(job_id: i64, slot_secs: i64) -> NewRun {
         instance_id: Some("inst-a".to_owned()),
         retry_of: None,
         error: None,
+        exclusive: false,
     }
 }
 

@@ -11,7 +11,10 @@ store_test!(
     insert_run_checks_slot_and_job,
     list_filters_and_pages_newest_first,
     job_stats_count_runs_errors_and_streaks,
+    failures_are_counted_per_window,
     prune_history_keeps_recent_and_unfinished_runs,
+    released_slots_are_free_again_but_started_runs_stay,
+    exclusive_claims_wait_for_other_instances_runs_of_the_job,
 );
 
 async fn a_slot_is_claimed_once(db: TestDb) {
@@ -247,6 +250,46 @@ async fn list_filters_and_pages_newest_first(db: TestDb) {
     assert!(list(Some("nope"), None, 100, None).await.is_empty());
 }
 
+async fn failures_are_counted_per_window(db: TestDb) {
+    let store = db.open().await;
+    let a = seed_job(&store, "a").await;
+    // Finished at 10, 70, 130, ... seconds: failed, interrupted, ok, failed...
+    let statuses = [
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+        RunStatus::Failed,
+    ];
+    for (i, status) in statuses.into_iter().enumerate() {
+        let secs = i as i64 * 60;
+        let id = store
+            .claim_slots(&[slot_run(a.id, secs)])
+            .await
+            .expect("claim")[0]
+            .expect("won");
+        finish(&store, id, status, secs + 10).await;
+    }
+    // One run still going counts nowhere.
+    store
+        .claim_slots(&[slot_run(a.id, 900)])
+        .await
+        .expect("claim");
+    let windows: Vec<_> = [(0, 120), (120, 240), (240, 360), (1_000, 2_000), (0, 3_600)]
+        .iter()
+        .map(|&(s, e)| (at(s), at(e)))
+        .collect();
+    let counts = store.failures_per_window(&windows).await.expect("count");
+    assert_eq!(counts, [2, 1, 1, 0, 4]);
+    // More windows than one statement takes are counted all the same.
+    let many: Vec<_> = (0..40).map(|i| (at(i * 60), at(i * 60 + 60))).collect();
+    let counts = store.failures_per_window(&many).await.expect("count many");
+    assert_eq!(counts.len(), 40);
+    assert_eq!(&counts[..6], [1, 1, 0, 1, 0, 1]);
+    assert_eq!(counts.iter().sum::<u64>(), 4);
+}
+
 async fn job_stats_count_runs_errors_and_streaks(db: TestDb) {
     let store = db.open().await;
     let a = seed_job(&store, "a").await;
@@ -355,4 +398,108 @@ async fn prune_history_keeps_recent_and_unfinished_runs(db: TestDb) {
     assert_eq!(store.prune_history(at(500)).await.expect("prune again"), 0);
     // The slot stays known through last_slot as long as a newer run exists.
     assert_eq!(store.last_slot(job.id).await.expect("last"), Some(at(120)));
+}
+
+async fn released_slots_are_free_again_but_started_runs_stay(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    let ids: Vec<RunId> = store
+        .claim_slots(&[
+            slot_run(job.id, 0),
+            slot_run(job.id, 1),
+            slot_run(job.id, 2),
+        ])
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|id| id.expect("won"))
+        .collect();
+    store
+        .write_batch(&[RunWrite::Started {
+            run_id: ids[1],
+            attempt: 1,
+            instance_id: "inst-a".to_owned(),
+            at: at(1),
+        }])
+        .await
+        .expect("start");
+    assert_eq!(store.release_slots(&[]).await.expect("release"), 0);
+    // Run 1 started: it is not the claimer's to give back any more.
+    let released = store.release_slots(&ids).await.expect("release");
+    assert_eq!(released, 2);
+    assert!(store.get_run(ids[0]).await.expect("get").is_none());
+    assert!(store.get_run(ids[1]).await.expect("get").is_some());
+    let again = store
+        .claim_slots(&[
+            slot_run(job.id, 0),
+            slot_run(job.id, 1),
+            slot_run(job.id, 2),
+        ])
+        .await
+        .expect("claim again");
+    assert!(again[0].is_some() && again[2].is_some());
+    assert_eq!(again[1], None, "slot 1 still has its run");
+}
+
+async fn exclusive_claims_wait_for_other_instances_runs_of_the_job(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    let other = seed_job(&store, "b").await;
+    let exclusive = |job_id, slot, instance: &str| NewRun {
+        instance_id: Some(instance.to_owned()),
+        exclusive: true,
+        ..slot_run(job_id, slot)
+    };
+    // inst-a runs slot 0 of job a.
+    let first = store
+        .claim_slots(&[exclusive(job.id, 0, "inst-a")])
+        .await
+        .expect("claim")[0]
+        .expect("won");
+    // inst-b may not take job a's next slot while that run is queued or
+    // running; a non-exclusive claim, another job, and inst-a itself may.
+    let claims = store
+        .claim_slots(&[
+            exclusive(job.id, 1, "inst-b"),
+            exclusive(other.id, 1, "inst-b"),
+            NewRun {
+                instance_id: Some("inst-b".to_owned()),
+                ..slot_run(job.id, 2)
+            },
+            exclusive(job.id, 3, "inst-a"),
+        ])
+        .await
+        .expect("claim");
+    assert_eq!(claims[0], None, "inst-a runs the job");
+    assert!(claims[1].is_some() && claims[2].is_some() && claims[3].is_some());
+    // Once inst-a's runs are over, inst-b may claim again.
+    let mut writes = Vec::new();
+    for (run_id, claim) in [
+        (first, 0),
+        (claims[2].expect("won"), 2),
+        (claims[3].expect("won"), 3),
+    ] {
+        writes.push(RunWrite::Started {
+            run_id,
+            attempt: 1,
+            instance_id: "inst-a".to_owned(),
+            at: at(claim),
+        });
+        writes.push(RunWrite::Finished {
+            run_id,
+            attempt: 1,
+            status: RunStatus::Succeeded,
+            at: at(claim),
+            rows: None,
+            bytes: None,
+            outputs: Vec::new(),
+            error: None,
+        });
+    }
+    store.write_batch(&writes).await.expect("finish");
+    let later = store
+        .claim_slots(&[exclusive(job.id, 4, "inst-b")])
+        .await
+        .expect("claim");
+    assert!(later[0].is_some(), "{later:?}");
 }

@@ -9,6 +9,7 @@ store_test!(
     invalid_writes_are_rejected_before_anything_is_written,
     logs_come_back_in_order_and_page,
     large_mixed_batches_keep_each_runs_order,
+    an_attempt_started_and_finished_in_one_batch_is_written_whole,
 );
 
 /// A log line of `run` at `at(seq)`.
@@ -280,4 +281,71 @@ async fn large_mixed_batches_keep_each_runs_order(db: TestDb) {
         let logs = store.run_logs(run, 0, 10).await.expect("logs");
         assert_eq!(logs.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 2]);
     }
+}
+
+/// A start and its finish in one batch are written together; an attempt
+/// row that exists already (a run recorded as running when claimed) is
+/// closed, not duplicated, and a finished attempt is never reopened.
+async fn an_attempt_started_and_finished_in_one_batch_is_written_whole(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await;
+    let running = crate::store::NewRun {
+        status: RunStatus::Running,
+        attempt: 1,
+        ..slot_run(job.id, 0)
+    };
+    let ids = store
+        .claim_slots(&[running, slot_run(job.id, 60)])
+        .await
+        .expect("claim");
+    let (a, b) = (ids[0].expect("won"), ids[1].expect("won"));
+    store
+        .write_batch(&[
+            started(a, 1, 1),
+            started(b, 1, 61),
+            log(b, 0, "working"),
+            finished(b, 1, RunStatus::Succeeded, 62),
+            finished(a, 1, RunStatus::Failed, 2),
+            // Late duplicates change nothing.
+            started(b, 1, 70),
+            finished(b, 1, RunStatus::Failed, 71),
+        ])
+        .await
+        .expect("batch");
+    let run_a = store.get_run(a).await.expect("get").expect("a");
+    assert_eq!(run_a.status, RunStatus::Failed);
+    assert_eq!(
+        (run_a.started_at, run_a.finished_at),
+        (Some(at(0)), Some(at(2)))
+    );
+    let attempts_a = store.attempts(a).await.expect("attempts");
+    assert_eq!(attempts_a.len(), 1);
+    assert_eq!(
+        (
+            attempts_a[0].status,
+            attempts_a[0].started_at,
+            attempts_a[0].finished_at
+        ),
+        (RunStatus::Failed, at(0), Some(at(2)))
+    );
+    let run_b = store.get_run(b).await.expect("get").expect("b");
+    assert_eq!(run_b.status, RunStatus::Succeeded);
+    assert_eq!(run_b.instance_id.as_deref(), Some("inst-a"));
+    assert_eq!(
+        (run_b.started_at, run_b.finished_at),
+        (Some(at(61)), Some(at(62)))
+    );
+    assert_eq!((run_b.rows, run_b.bytes), (Some(42), Some(4096)));
+    assert_eq!(run_b.outputs, ["/srv/a.csv", "s3://b/a.csv"]);
+    let attempts_b = store.attempts(b).await.expect("attempts");
+    assert_eq!(attempts_b.len(), 1);
+    assert_eq!(
+        (
+            attempts_b[0].status,
+            attempts_b[0].started_at,
+            attempts_b[0].finished_at
+        ),
+        (RunStatus::Succeeded, at(61), Some(at(62)))
+    );
+    assert_eq!(store.run_logs(b, -1, 10).await.expect("logs").len(), 1);
 }

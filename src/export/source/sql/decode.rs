@@ -34,37 +34,48 @@ pub fn sqlite_row(row: &SqliteRow) -> Result<Row, SourceError> {
             cells.push(Value::Null);
             continue;
         }
-        let class = raw.type_info().name().to_ascii_uppercase();
-        let declared = column.type_info().name().to_ascii_uppercase();
-        let cell = match class.as_str() {
-            "INTEGER" | "BOOLEAN" => {
-                let n: i64 = row.try_get_unchecked(i).map_err(query_error)?;
-                if declared.contains("BOOL") {
-                    Value::Bool(n != 0)
-                } else {
-                    Value::Int(n)
-                }
+        // Compared without allocating: this runs for every cell.
+        let class = raw.type_info();
+        let class = class.name();
+        let declared = column.type_info().name();
+        let cell = if class.eq_ignore_ascii_case("INTEGER") || class.eq_ignore_ascii_case("BOOLEAN")
+        {
+            let n: i64 = row.try_get_unchecked(i).map_err(query_error)?;
+            if contains_ignore_case(declared, "BOOL") {
+                Value::Bool(n != 0)
+            } else {
+                Value::Int(n)
             }
-            "REAL" => Value::Float(row.try_get_unchecked(i).map_err(query_error)?),
-            "BLOB" => Value::Bytes(row.try_get_unchecked(i).map_err(query_error)?),
-            _ => {
-                let text: String = row.try_get_unchecked(i).map_err(query_error)?;
-                sqlite_text(text, &declared)
-            }
+        } else if class.eq_ignore_ascii_case("REAL") {
+            Value::Float(row.try_get_unchecked(i).map_err(query_error)?)
+        } else if class.eq_ignore_ascii_case("BLOB") {
+            Value::Bytes(row.try_get_unchecked(i).map_err(query_error)?)
+        } else {
+            let text: String = row.try_get_unchecked(i).map_err(query_error)?;
+            sqlite_text(text, declared)
         };
         cells.push(cell);
     }
     Ok(cells)
 }
 
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 /// Text in a column declared as a date or timestamp becomes a typed value
 /// when it parses; anything else stays text, unchanged.
 fn sqlite_text(text: String, declared: &str) -> Value {
-    if declared == "DATE" {
+    if declared.eq_ignore_ascii_case("DATE") {
         if let Ok(d) = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
             return Value::Date(d);
         }
-    } else if declared.contains("DATETIME") || declared.contains("TIMESTAMP") {
+    } else if contains_ignore_case(declared, "DATETIME")
+        || contains_ignore_case(declared, "TIMESTAMP")
+    {
         if let Ok(ts) = chrono::DateTime::parse_from_rfc3339(&text) {
             return Value::Timestamp(ts);
         }

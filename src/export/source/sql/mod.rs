@@ -1,6 +1,7 @@
 //! The `sql` source: a query on a named connection, streamed in batches.
 
 mod decode;
+mod mysql;
 pub mod params;
 
 use std::collections::HashMap;
@@ -35,7 +36,8 @@ pub struct SqlSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
-    /// `sqlite://PATH` or `postgres://user@host/db` (no password here).
+    /// `sqlite://PATH`, `postgres://user@host/db` or `mysql://user@host/db`
+    /// (no password here).
     pub url: String,
     /// Environment variable holding the password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +58,7 @@ impl ConnectionConfig {
 enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+    MySql(sqlx::MySqlPool),
 }
 
 /// Pools for the config's named connections, opened on first use and
@@ -98,6 +101,7 @@ impl Connections {
         let result = match &pool {
             Pool::Sqlite(p) => p.execute("select 1").await.map(|_| ()),
             Pool::Postgres(p) => p.execute("select 1").await.map(|_| ()),
+            Pool::MySql(p) => p.execute("select 1").await.map(|_| ()),
         };
         result.map_err(|e| SourceError::Connect {
             name: name.to_string(),
@@ -111,6 +115,7 @@ impl Connections {
             match pool {
                 Pool::Sqlite(p) => p.close().await,
                 Pool::Postgres(p) => p.close().await,
+                Pool::MySql(p) => p.close().await,
             }
         }
     }
@@ -142,9 +147,14 @@ async fn open_pool(config: &ConnectionConfig) -> Result<Pool, String> {
             .await
             .map_err(|e| e.to_string())?;
         Ok(Pool::Postgres(pool))
+    } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+        let url = url.replacen("mariadb:", "mysql:", 1);
+        let password = config.password()?;
+        let pool = mysql::open(&url, password.as_ref().map(|p| p.expose())).await?;
+        Ok(Pool::MySql(pool))
     } else {
         Err(format!(
-            "unsupported URL scheme in {url:?}; use sqlite:// or postgres://"
+            "unsupported URL scheme in {url:?}; use sqlite://, postgres:// or mysql://"
         ))
     }
 }
@@ -174,6 +184,7 @@ impl Source for SqlSource {
         let style = match pool {
             Pool::Sqlite(_) => params::Style::QuestionNumbered,
             Pool::Postgres(_) => params::Style::Dollar,
+            Pool::MySql(_) => params::Style::Question,
         };
         let rewritten = params::rewrite(&self.spec.query, style)
             .map_err(|e| SourceError::Query(e.to_string()))?;
@@ -186,6 +197,7 @@ impl Source for SqlSource {
             let result = match pool {
                 Pool::Sqlite(p) => stream_sqlite(&p, rewritten, &ctx, &tx).await,
                 Pool::Postgres(p) => stream_pg(&p, rewritten, &ctx, &tx).await,
+                Pool::MySql(p) => stream_mysql(&p, rewritten, &ctx, &tx).await,
             };
             if let Err(e) = result {
                 let _ = tx.send(Err(e)).await;
@@ -263,6 +275,33 @@ async fn stream_pg(
         };
     }
     let sent_columns = pump(query.fetch(pool), decode::pg_columns, decode::pg_row, tx).await?;
+    if !sent_columns {
+        let statement = pool
+            .prepare(AssertSqlSafe(q.sql).into_sql_str())
+            .await
+            .map_err(query_error)?;
+        send(tx, Message::Columns(described_columns(statement.columns()))).await?;
+    }
+    Ok(())
+}
+
+async fn stream_mysql(
+    pool: &sqlx::MySqlPool,
+    q: params::Rewritten,
+    ctx: &RunContext,
+    tx: &Sender,
+) -> Result<(), SourceError> {
+    let mut query = sqlx::query(AssertSqlSafe(q.sql.clone()));
+    for name in &q.params {
+        // DATETIME columns hold wall-clock UTC here, as the session's zone is UTC.
+        query = match *name {
+            "run_id" => query.bind(ctx.run_id),
+            "scheduled_for" => query.bind(ctx.scheduled_for.naive_utc()),
+            "window_start" => query.bind(ctx.window_start.naive_utc()),
+            _ => query.bind(ctx.window_end.naive_utc()),
+        };
+    }
+    let sent_columns = pump(query.fetch(pool), mysql::columns, mysql::row, tx).await?;
     if !sent_columns {
         let statement = pool
             .prepare(AssertSqlSafe(q.sql).into_sql_str())

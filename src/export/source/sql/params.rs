@@ -11,6 +11,8 @@ pub enum Style {
     Dollar,
     /// SQLite: `?1`, reusable.
     QuestionNumbered,
+    /// MySQL/MariaDB: a plain `?` per use, so a name used twice is bound twice.
+    Question,
 }
 
 /// A query rewritten for a driver, with the parameter names in bind order.
@@ -18,7 +20,7 @@ pub enum Style {
 pub struct Rewritten {
     /// The SQL with placeholders.
     pub sql: String,
-    /// Names (from [`KNOWN`]) to bind, in order.
+    /// Names (from [`KNOWN`]) to bind, in order (one per `?` for MySQL).
     pub params: Vec<&'static str>,
 }
 
@@ -44,7 +46,7 @@ pub fn rewrite(sql: &str, style: Style) -> Result<Rewritten, UnknownParam> {
     let mut copied = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'\'' | b'"' | b'`' => i = skip_quoted(bytes, i),
+            b'\'' | b'"' | b'`' => i = skip_quoted(bytes, i, style == Style::Question),
             b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_until(bytes, i, b"\n"),
             b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_until(bytes, i + 2, b"*/"),
             b'$' if style == Style::Dollar => i = skip_dollar_quoted(sql, i),
@@ -67,19 +69,21 @@ pub fn rewrite(sql: &str, style: Style) -> Result<Rewritten, UnknownParam> {
                         name: name.to_string(),
                         at: i,
                     })?;
-                let index = match params.iter().position(|p| p == known) {
-                    Some(pos) => pos + 1,
-                    None => {
-                        params.push(known);
-                        params.len()
-                    }
-                };
                 out.push_str(&sql[copied..i]);
-                match style {
-                    Style::Dollar => out.push('$'),
-                    Style::QuestionNumbered => out.push('?'),
+                if style == Style::Question {
+                    params.push(known);
+                    out.push('?');
+                } else {
+                    let index = match params.iter().position(|p| p == known) {
+                        Some(pos) => pos + 1,
+                        None => {
+                            params.push(known);
+                            params.len()
+                        }
+                    };
+                    out.push(if style == Style::Dollar { '$' } else { '?' });
+                    out.push_str(&index.to_string());
                 }
-                out.push_str(&index.to_string());
                 copied = end;
                 i = end;
             }
@@ -90,11 +94,16 @@ pub fn rewrite(sql: &str, style: Style) -> Result<Rewritten, UnknownParam> {
     Ok(Rewritten { sql: out, params })
 }
 
-/// Index just past a quoted run starting at `start`; doubled quotes escape.
-fn skip_quoted(bytes: &[u8], start: usize) -> usize {
+/// Index just past a quoted run starting at `start`; doubled quotes escape,
+/// and so does a backslash where MySQL reads it so.
+fn skip_quoted(bytes: &[u8], start: usize, backslash: bool) -> usize {
     let quote = bytes[start];
     let mut i = start + 1;
     while i < bytes.len() {
+        if backslash && bytes[i] == b'\\' && quote != b'`' {
+            i += 2;
+            continue;
+        }
         if bytes[i] == quote {
             if bytes.get(i + 1) == Some(&quote) {
                 i += 2;
@@ -146,6 +155,17 @@ mod tests {
         assert_eq!(r.params, vec!["window_start", "window_end"]);
         let r = rewrite("select :run_id", Style::QuestionNumbered).unwrap();
         assert_eq!(r.sql, "select ?1");
+    }
+
+    #[test]
+    fn mysql_binds_each_use_and_knows_backslash_escapes() {
+        let r = rewrite(
+            "select 'it\\'s :run_id', :window_start, :run_id, :window_start",
+            Style::Question,
+        )
+        .unwrap();
+        assert_eq!(r.sql, "select 'it\\'s :run_id', ?, ?, ?");
+        assert_eq!(r.params, vec!["window_start", "run_id", "window_start"]);
     }
 
     #[test]

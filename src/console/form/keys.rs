@@ -1,0 +1,152 @@
+//! Keys to form changes. Text fields get tui-input's editing keys; the
+//! form keeps Tab/arrows for moving, ←/→/Space for selectors, Enter/Space
+//! for checkboxes and the Save button, Ctrl-S and Esc everywhere.
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use tui_input::backend::crossterm::to_input_request;
+
+use super::fields::{Field, Row};
+use super::{FormOutcome, JobForm};
+
+/// The form's keys: the key, a word for the footer, and a description for
+/// the console's help screen.
+pub const KEYS: [(&str, &str, &str); 8] = [
+    ("Tab/↓", "next", "next field"),
+    ("S-Tab/↑", "back", "previous field"),
+    ("PgDn/PgUp", "page", "five fields down / up"),
+    (
+        "←/→",
+        "choose",
+        "change a choice (source, connection, policies)",
+    ),
+    ("Space", "tick", "tick or untick a destination"),
+    ("Tab/→", "accept", "accept the highlighted zone name"),
+    (
+        "Ctrl-S",
+        "save",
+        "save (also Enter on Save), only when all is valid",
+    ),
+    ("Esc", "cancel", "close the form, change nothing"),
+];
+
+/// The keys shown in the footer, by their place in [`KEYS`].
+pub(super) const FOOTER_KEYS: [usize; 6] = [0, 1, 3, 4, 6, 7];
+
+/// Rows PageUp/PageDown move by.
+const PAGE: isize = 5;
+
+pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> FormOutcome {
+    if key.kind == KeyEventKind::Release {
+        return FormOutcome::Continue;
+    }
+    form.notice = None;
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc => return FormOutcome::Cancel,
+        KeyCode::Char('s') if ctrl => return save(form),
+        _ => {}
+    }
+    let completions = form.zone_completions();
+    let at_end = |form: &JobForm| {
+        let zone = &form.values.timezone;
+        zone.cursor() == zone.value().chars().count()
+    };
+    if !completions.is_empty() {
+        let accept = match key.code {
+            KeyCode::Tab | KeyCode::Enter => true,
+            KeyCode::Right => at_end(form),
+            KeyCode::Down => {
+                form.completion = (form.completion + 1).min(completions.len() - 1);
+                return FormOutcome::Continue;
+            }
+            KeyCode::Up => {
+                form.completion = form.completion.saturating_sub(1);
+                return FormOutcome::Continue;
+            }
+            _ => false,
+        };
+        if accept {
+            let pick = completions[form.completion.min(completions.len() - 1)];
+            form.values.timezone = tui_input::Input::new(pick.to_string());
+            form.completion = 0;
+            form.touched.insert(Field::Timezone);
+            form.revalidate();
+            return FormOutcome::Continue;
+        }
+    }
+
+    let focus = form.focus;
+    match (key.code, focus) {
+        (KeyCode::Tab | KeyCode::Down, _) => move_focus(form, 1),
+        (KeyCode::BackTab | KeyCode::Up, _) => move_focus(form, -1),
+        (KeyCode::PageDown, _) => move_focus(form, PAGE),
+        (KeyCode::PageUp, _) => move_focus(form, -PAGE),
+        (KeyCode::Enter, Row::Save) => return save(form),
+        (KeyCode::Enter | KeyCode::Char(' '), Row::Destination(i)) => {
+            form.values.toggle_destination(i);
+            form.touched.insert(Field::Destinations);
+            form.revalidate();
+        }
+        (KeyCode::Enter, _) => move_focus(form, 1),
+        (KeyCode::Left, Row::Field(f)) if form.values.step_choice(f, -1) => changed(form, f),
+        (KeyCode::Right | KeyCode::Char(' '), Row::Field(f)) if form.values.step_choice(f, 1) => {
+            changed(form, f)
+        }
+        (_, Row::Field(f)) => {
+            let Some(input) = form.values.input_mut(f) else {
+                return FormOutcome::Continue;
+            };
+            let edited = to_input_request(&Event::Key(key))
+                .and_then(|request| input.handle(request))
+                .is_some_and(|change| change.value);
+            if edited {
+                if f == Field::Timezone {
+                    form.completion = 0;
+                }
+                changed(form, f);
+            }
+        }
+        _ => {}
+    }
+    FormOutcome::Continue
+}
+
+fn changed(form: &mut JobForm, field: Field) {
+    form.touched.insert(field);
+    form.revalidate();
+}
+
+fn move_focus(form: &mut JobForm, step: isize) {
+    let rows = form.values.rows();
+    let here = rows.iter().position(|r| *r == form.focus).unwrap_or(0);
+    let next = (here as isize + step).clamp(0, rows.len() as isize - 1) as usize;
+    form.focus = rows[next];
+    form.completion = 0;
+}
+
+/// Save when everything is valid; otherwise say why and go to the first problem.
+fn save(form: &mut JobForm) -> FormOutcome {
+    if let Some(spec) = &form.checked.spec {
+        return FormOutcome::Save(spec.clone());
+    }
+    form.show_all = true;
+    let count = form.checked.problems.len();
+    form.notice = Some(format!(
+        "cannot save: {count} problem{} to fix (marked ✗)",
+        if count == 1 { "" } else { "s" }
+    ));
+    let rows = form.values.rows();
+    let first = form.checked.problems.iter().find_map(|p| {
+        let field = p.field?;
+        rows.iter().copied().find(|row| match row {
+            Row::Field(f) => *f == field,
+            Row::Destination(_) => field == super::Field::Destinations,
+            Row::Save => false,
+        })
+    });
+    if let Some(row) = first {
+        form.focus = row;
+    }
+    FormOutcome::Continue
+}

@@ -1,0 +1,194 @@
+//! The job edit form (`n` new, `e` edit): tui-input fields checked on every
+//! keystroke by the project's own parsers, a live schedule preview, and
+//! zone completion. The console owns the loop; the form only turns keys into
+//! a [`FormOutcome`] and draws itself.
+
+mod argv;
+mod choice;
+mod complete;
+mod fields;
+mod keys;
+mod preview;
+mod style;
+mod text;
+mod validate;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+
+pub use fields::{Field, Row};
+pub use keys::KEYS;
+pub use preview::{PREVIEW_FIRES, SchedulePreview};
+pub use style::{Styles, color_from_env};
+pub use validate::Problem;
+
+use crate::job::{JobSpec, Known};
+use crate::schedule::parse_timezone;
+use fields::Values;
+use validate::{Checked, Rules};
+
+/// What the form may refer to, from the config and the store.
+#[derive(Clone, Debug, Default)]
+pub struct FormContext {
+    /// `[destinations]` names, offered as checkboxes.
+    pub destinations: Vec<String>,
+    /// `[sources]` names, offered for `sql` sources.
+    pub connections: Vec<String>,
+    /// The scheduler's default zone, filled in for new jobs.
+    pub default_timezone: String,
+    /// Names of the jobs in the store: a new name must not clash with them.
+    pub existing_names: Vec<String>,
+}
+
+/// What a key did to the form.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per key and never stored; the console's contract takes the spec by value"
+)]
+pub enum FormOutcome {
+    /// Still editing.
+    Continue,
+    /// Esc: close the form and change nothing.
+    Cancel,
+    /// Everything is valid: store this job (`job::validate` accepts it).
+    Save(JobSpec),
+}
+
+/// A new or existing job being edited.
+#[derive(Clone, Debug)]
+pub struct JobForm {
+    values: Values,
+    rules: Rules,
+    checked: Checked,
+    focus: Row,
+    /// Highlighted zone completion.
+    completion: usize,
+    /// Said after a refused save; cleared by the next key.
+    notice: Option<String>,
+    /// Fields the operator has changed: a blank new form does not greet
+    /// them with a wall of "is empty" until they type or try to save.
+    touched: HashSet<Field>,
+    /// Show every field's problems: when editing a job, and after a save
+    /// was refused.
+    show_all: bool,
+    color: bool,
+}
+
+impl JobForm {
+    /// A blank form for a new job.
+    pub fn new(ctx: FormContext) -> Self {
+        let values = Values::blank(&ctx);
+        Self::with_values(values, ctx, None)
+    }
+
+    /// A form holding `spec`; saving unchanged gives back an equal spec.
+    /// Renaming must not clash with another job's name.
+    pub fn edit(spec: &JobSpec, ctx: FormContext) -> Self {
+        let values = Values::from_spec(spec, &ctx);
+        Self::with_values(values, ctx, Some(spec.name.clone()))
+    }
+
+    fn with_values(values: Values, ctx: FormContext, original_name: Option<String>) -> Self {
+        let show_all = original_name.is_some();
+        let rules = Rules {
+            known: Known {
+                default_timezone: parse_timezone(&ctx.default_timezone).ok(),
+                connections: ctx.connections.iter().cloned().collect(),
+                destinations: ctx.destinations.iter().cloned().collect(),
+            },
+            existing_names: ctx.existing_names,
+            original_name,
+        };
+        let checked = validate::check(&values, &rules);
+        JobForm {
+            values,
+            rules,
+            checked,
+            focus: Row::Field(Field::Name),
+            completion: 0,
+            notice: None,
+            touched: HashSet::new(),
+            show_all,
+            color: color_from_env(),
+        }
+    }
+
+    /// Draw with or without colour (the default follows `NO_COLOR`).
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
+    }
+
+    /// Handle one key. `now` is the console's clock; the form's checks do
+    /// not depend on it today (the preview's fires are computed when drawing).
+    pub fn handle_key(&mut self, key: KeyEvent, now: DateTime<Utc>) -> FormOutcome {
+        keys::handle(self, key, now)
+    }
+
+    /// Draw the form into `area`, fires counted from `now`.
+    pub fn render(&self, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
+        view::render(self, frame, area, now);
+    }
+
+    /// Whether this form edits an existing job (rather than creating one).
+    pub fn is_edit(&self) -> bool {
+        self.rules.original_name.is_some()
+    }
+
+    /// The row that has the focus.
+    pub fn focus(&self) -> Row {
+        self.focus
+    }
+
+    /// Every current problem, in field order.
+    pub fn problems(&self) -> &[Problem] {
+        &self.checked.problems
+    }
+
+    /// The problems shown under `field`.
+    pub fn problems_of(&self, field: Field) -> impl Iterator<Item = &Problem> {
+        self.checked
+            .problems
+            .iter()
+            .filter(move |p| p.field == Some(field))
+    }
+
+    /// Whether the problems of `field` are shown: once it was changed, in
+    /// an edit form, or after a refused save.
+    pub fn shows_problems_of(&self, field: Field) -> bool {
+        self.show_all || self.touched.contains(&field)
+    }
+
+    /// The live schedule preview: description and the next fires after `now`,
+    /// or why the schedule is not valid.
+    pub fn schedule_preview(&self, now: DateTime<Utc>) -> SchedulePreview {
+        preview::preview(&self.checked, self.values.schedule.value(), now)
+    }
+
+    /// The zone names offered for the timezone field right now.
+    pub fn zone_completions(&self) -> Vec<&'static str> {
+        if self.focus == Row::Field(Field::Timezone) {
+            complete::zone_candidates(self.values.timezone.value())
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The spec that Save would return, if everything is valid.
+    pub fn valid_spec(&self) -> Option<&JobSpec> {
+        self.checked.spec.as_ref()
+    }
+
+    fn revalidate(&mut self) {
+        self.checked = validate::check(&self.values, &self.rules);
+    }
+}

@@ -1,0 +1,126 @@
+//! Tests of the form: model tests drive it with keys as an operator would;
+//! snapshot tests draw it at 80x24 and 120x40 with a pinned clock.
+
+mod model;
+mod snapshots;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{Field, FormContext, FormOutcome, JobForm, Row};
+use crate::config::duration::HumanDuration;
+use crate::export::format::FormatSpec;
+use crate::export::format::csv::CsvSpec;
+use crate::export::source::SourceSpec;
+use crate::export::source::command::CommandSpec;
+use crate::export::source::sql::SqlSpec;
+use crate::job::{CatchUpPolicy, JobSpec, OverlapPolicy};
+
+/// Two days before Berlin springs forward (2026-03-29), so the preview
+/// shows the zone's offset change.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 27, 9, 30, 0).unwrap()
+}
+
+fn ctx() -> FormContext {
+    FormContext {
+        destinations: vec!["reports".into(), "archive".into(), "ops-mail".into()],
+        connections: vec!["sales".into(), "warehouse".into()],
+        default_timezone: "Europe/Berlin".into(),
+        existing_names: vec!["daily-sales".into(), "hourly-stock".into()],
+    }
+}
+
+/// A job using every field the form edits, and some it only carries.
+fn full_spec() -> JobSpec {
+    JobSpec {
+        name: "daily-sales".into(),
+        schedule: "daily at 02:00".into(),
+        timezone: Some("Europe/Berlin".into()),
+        source: SourceSpec::Sql(SqlSpec {
+            connection: "sales".into(),
+            query: "select * from orders where created_at >= :window_start".into(),
+        }),
+        format: FormatSpec::Csv(CsvSpec {
+            header: Some(false),
+            ..CsvSpec::default()
+        }),
+        destinations: vec!["archive".into(), "reports".into()],
+        retries: Some(5),
+        timeout: Some(HumanDuration(Duration::from_secs(600))),
+        overlap: Some(OverlapPolicy::QueueOne),
+        catch_up: Some(CatchUpPolicy::All),
+        catch_up_window: Some(HumanDuration(Duration::from_secs(2 * 86_400))),
+        notify: None,
+    }
+}
+
+fn command_spec() -> JobSpec {
+    JobSpec {
+        name: "hourly-stock".into(),
+        schedule: "15 * * * *".into(),
+        timezone: None,
+        source: SourceSpec::Command(CommandSpec {
+            argv: vec!["stock-report".into(), "--since".into(), "one hour".into()],
+            cwd: Some("/srv/reports".into()),
+            env: BTreeMap::from([("LANG".into(), "C".into())]),
+            output: None,
+        }),
+        format: FormatSpec::Csv(CsvSpec::default()),
+        destinations: vec!["reports".into()],
+        retries: None,
+        timeout: None,
+        overlap: None,
+        catch_up: None,
+        catch_up_window: None,
+        notify: None,
+    }
+}
+
+fn press(form: &mut JobForm, code: KeyCode) -> FormOutcome {
+    form.handle_key(KeyEvent::new(code, KeyModifiers::NONE), now())
+}
+
+fn ctrl(form: &mut JobForm, c: char) -> FormOutcome {
+    form.handle_key(
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+        now(),
+    )
+}
+
+fn type_text(form: &mut JobForm, text: &str) {
+    for c in text.chars() {
+        assert_eq!(press(form, KeyCode::Char(c)), FormOutcome::Continue);
+    }
+}
+
+/// Move the focus to `row` with Tab / BackTab, as an operator would.
+fn go_to(form: &mut JobForm, row: Row) {
+    for _ in 0..40 {
+        if form.focus() == row {
+            return;
+        }
+        press(form, KeyCode::Tab);
+    }
+    for _ in 0..40 {
+        if form.focus() == row {
+            return;
+        }
+        press(form, KeyCode::BackTab);
+    }
+    panic!("cannot reach {row:?}; focus is {:?}", form.focus());
+}
+
+/// Replace a text field's value by typing.
+fn retype(form: &mut JobForm, field: Field, text: &str) {
+    go_to(form, Row::Field(field));
+    ctrl(form, 'u');
+    type_text(form, text);
+}
+
+fn messages(form: &JobForm, field: Field) -> Vec<String> {
+    form.problems_of(field).map(|p| p.message.clone()).collect()
+}

@@ -1,0 +1,91 @@
+//! The form as drawn, at the two sizes the console supports, clock pinned.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::*;
+
+fn draw(form: &JobForm, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| form.render(frame, frame.area(), now()))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn with_schedule(text: &str) -> JobForm {
+    let mut form = JobForm::edit(&full_spec(), ctx()).with_color(false);
+    retype(&mut form, Field::Schedule, text);
+    form
+}
+
+#[test]
+fn valid_schedule_80x24() {
+    insta::assert_snapshot!(draw(&with_schedule("daily at 02:00"), 80, 24));
+}
+
+#[test]
+fn valid_schedule_120x40() {
+    insta::assert_snapshot!(draw(&with_schedule("daily at 02:00"), 120, 40));
+}
+
+#[test]
+fn invalid_schedule_80x24() {
+    insta::assert_snapshot!(draw(&with_schedule("0 25 * * *"), 80, 24));
+}
+
+#[test]
+fn invalid_schedule_120x40() {
+    insta::assert_snapshot!(draw(&with_schedule("0 25 * * *"), 120, 40));
+}
+
+#[test]
+fn zone_completion_80x24() {
+    let mut form = JobForm::new(ctx()).with_color(false);
+    retype(&mut form, Field::Timezone, "america/new");
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
+
+#[test]
+fn new_job_after_a_refused_save_80x24() {
+    let mut form = JobForm::new(ctx()).with_color(false);
+    retype(&mut form, Field::Schedule, "every 15m");
+    go_to(&mut form, Row::Save);
+    assert_eq!(press(&mut form, KeyCode::Enter), FormOutcome::Continue);
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
+
+#[test]
+fn the_terminal_cursor_sits_in_the_focused_field() {
+    let form = with_schedule("0 25 * * *");
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|frame| form.render(frame, frame.area(), now()))
+        .unwrap();
+    // Border, label column, then after the 10 typed characters.
+    terminal
+        .backend_mut()
+        .assert_cursor_position((1 + 18 + 10, 2));
+}
+
+#[test]
+fn tiny_areas_draw_without_panicking() {
+    let form = with_schedule("0 25 * * *");
+    for (w, h) in [(0, 0), (1, 1), (10, 3), (30, 6), (80, 5)] {
+        let text = draw(&form, w.max(1), h.max(1));
+        assert!(!text.is_empty());
+    }
+}
+
+#[test]
+fn a_long_value_is_cut_with_an_ellipsis_unless_focused() {
+    let mut spec = full_spec();
+    if let SourceSpec::Sql(sql) = &mut spec.source {
+        sql.query = format!("select {} from orders", "amount, ".repeat(12));
+    }
+    let form = JobForm::edit(&spec, ctx()).with_color(false);
+    let text = draw(&form, 80, 24);
+    let query = text.lines().find(|l| l.contains("Query")).unwrap();
+    assert!(query.contains("amount, amount,"), "{query}");
+    assert!(query.contains("…"), "{query}");
+}

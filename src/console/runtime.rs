@@ -1,0 +1,364 @@
+//! The console's one loop: it owns the model, waits on keys, the
+//! scheduler's events, answers from background tasks, the clock and the
+//! frame timer, drains whatever else is pending, and draws at most once a
+//! frame. A burst of 10,000 log lines a second is 10,000 cheap pushes into
+//! a ring buffer and about 30 frames.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::form::FormContext;
+use super::loader::{self, LoadRequest, Loader};
+use super::model::{Effect, Engine, Model, Msg};
+use super::terminal::TerminalGuard;
+use crate::config::Config;
+use crate::control::Control;
+use crate::events::{Command, Event};
+use crate::export::Pipeline;
+use crate::scheduler::{Parts, Scheduler};
+use crate::store::{InstanceInfo, Store};
+
+/// At most this often a frame is drawn.
+pub const FRAME: Duration = Duration::from_millis(33);
+/// Messages handled between two looks at the frame timer.
+const DRAIN_BUDGET: usize = 20_000;
+/// How often the store is read again unasked with the embedded scheduler
+/// (its events ask too; this keeps counters and "in 3m" current).
+const REFRESH_EMBEDDED: Duration = Duration::from_secs(2);
+/// How often an attached console reads the store: changes made by the
+/// other instance show within this.
+const REFRESH_ATTACHED: Duration = Duration::from_secs(1);
+
+/// Who runs the scheduler.
+pub enum Start {
+    /// This process: start one from these parts.
+    Embedded(Parts),
+    /// Another instance holds the lease.
+    Attached(InstanceInfo),
+}
+
+/// What the console is opened on.
+pub struct Setup {
+    /// The store.
+    pub store: Store,
+    /// The config (names for the form, connections for dry runs).
+    pub config: Arc<Config>,
+    /// Renders dry runs.
+    pub pipeline: Arc<Pipeline>,
+    /// Who schedules.
+    pub start: Start,
+}
+
+/// The embedded scheduler's task and how to stop it.
+struct Embedded {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Runs effects and keeps the handles they need.
+struct Effects {
+    store: Store,
+    config: Arc<Config>,
+    pipeline: Arc<Pipeline>,
+    control: Control,
+    to_app: mpsc::Sender<Msg>,
+    requests: watch::Sender<LoadRequest>,
+}
+
+impl Effects {
+    fn spawn(&self, work: impl Future<Output = Msg> + Send + 'static) {
+        let to_app = self.to_app.clone();
+        tokio::spawn(async move {
+            let _ = to_app.send(work.await).await;
+        });
+    }
+
+    /// Start each effect; true when one asks to quit.
+    fn run(&self, effects: Vec<Effect>) -> bool {
+        let mut quit = false;
+        for effect in effects {
+            match effect {
+                Effect::Quit => quit = true,
+                Effect::Refresh { history_job } => self.requests.send_modify(|r| {
+                    r.seq += 1;
+                    r.history_job = history_job;
+                }),
+                Effect::Control(request) => {
+                    let control = self.control.clone();
+                    self.spawn(async move { Msg::Done(control.send(request).await) });
+                }
+                Effect::Save { spec, original } => {
+                    let (store, config) = (self.store.clone(), self.config.clone());
+                    self.spawn(async move {
+                        Msg::Saved(super::actions::save(&store, &config, *spec, original).await)
+                    });
+                }
+                Effect::DryRun(job) => {
+                    let (store, config) = (self.store.clone(), self.config.clone());
+                    let pipeline = self.pipeline.clone();
+                    self.spawn(async move {
+                        Msg::DryRun(super::actions::dry_run(&store, &config, pipeline, &job).await)
+                    });
+                }
+                Effect::LoadJob(name) => {
+                    let store = self.store.clone();
+                    self.spawn(async move {
+                        loader::job_details(&store, &name)
+                            .await
+                            .unwrap_or_else(Msg::LoadFailed)
+                    });
+                }
+                Effect::LoadRun(id) => {
+                    let store = self.store.clone();
+                    self.spawn(async move {
+                        loader::run_details(&store, id)
+                            .await
+                            .unwrap_or_else(Msg::LoadFailed)
+                    });
+                }
+                Effect::LoadLog(scope) => {
+                    let store = self.store.clone();
+                    self.spawn(async move {
+                        loader::stored_log(&store, scope)
+                            .await
+                            .unwrap_or_else(Msg::LoadFailed)
+                    });
+                }
+            }
+        }
+        quit
+    }
+}
+
+/// `NO_COLOR` set to anything but the empty string turns colours off.
+pub fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The names the edit form offers.
+pub fn form_context(config: &Config) -> FormContext {
+    FormContext {
+        destinations: config.destinations.keys().cloned().collect(),
+        connections: config.sources.keys().cloned().collect(),
+        default_timezone: config.scheduler.default_timezone.name().to_string(),
+        existing_names: Vec::new(),
+    }
+}
+
+/// Open the console and run it until the operator quits (and, with the
+/// embedded scheduler, until its runs have drained).
+pub async fn run(setup: Setup) -> Result<(), String> {
+    let Setup {
+        store,
+        config,
+        pipeline,
+        start,
+    } = setup;
+    let (to_app, mut inbox) = mpsc::channel::<Msg>(1024);
+    let mut terminal = TerminalGuard::enter(to_app.clone())
+        .map_err(|e| format!("cannot open the terminal: {e}"))?;
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    let mut hangup =
+        signal(SignalKind::hangup()).map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
+
+    let mut tasks = Vec::new();
+    let (engine, control, mut bus, mut embedded) = match start {
+        Start::Embedded(parts) => {
+            let bus = parts.bus.subscribe();
+            let (commands, commands_rx) = mpsc::channel(256);
+            let stop = CancellationToken::new();
+            let task = tokio::spawn(embedded_scheduler(
+                parts,
+                commands_rx,
+                stop.clone(),
+                to_app.clone(),
+            ));
+            let control = Control::Embedded {
+                store: store.clone(),
+                commands,
+            };
+            (
+                Engine::Starting,
+                control,
+                Some(bus),
+                Some(Embedded { stop, task }),
+            )
+        }
+        Start::Attached(holder) => {
+            tasks.push(loader::follow_logs(store.clone(), to_app.clone()));
+            let control = Control::Attached {
+                store: store.clone(),
+            };
+            (Engine::Attached(holder), control, None, None)
+        }
+    };
+    let attached = embedded.is_none();
+    let zone = config.scheduler.default_timezone;
+    let mut model = Model::new(
+        Utc::now(),
+        zone,
+        store.display_url().to_string(),
+        engine,
+        form_context(&config),
+    );
+    model.color = color_allowed();
+
+    let (requests, requests_rx) = watch::channel(LoadRequest::default());
+    let _loader = loader::spawn(
+        Loader::new(store.clone(), zone),
+        requests_rx,
+        to_app.clone(),
+    );
+    let effects = Effects {
+        store,
+        config,
+        pipeline,
+        control,
+        to_app,
+        requests,
+    };
+    effects.run(vec![model.refresh()]);
+    terminal
+        .draw(&model)
+        .map_err(|e| format!("cannot draw: {e}"))?;
+
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut refresh = tokio::time::interval(if attached {
+        REFRESH_ATTACHED
+    } else {
+        REFRESH_EMBEDDED
+    });
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_draw = Instant::now();
+    let mut dirty = false;
+    let mut draining = false;
+    loop {
+        if super::terminal::panicked() {
+            return Err("internal error: the console stopped after the panic above".into());
+        }
+        let mut quit = false;
+        tokio::select! {
+            Some(msg) = inbox.recv() => quit |= effects.run(model.update(msg)),
+            event = next_event(&mut bus) => quit |= on_event(&mut model, &effects, &mut bus, event),
+            _ = tick.tick() => quit |= effects.run(model.update(Msg::Tick(Utc::now()))),
+            _ = refresh.tick() => quit |= effects.run(vec![model.refresh()]),
+            _ = terminate.recv() => quit = true,
+            _ = hangup.recv() => quit = true,
+            _ = tokio::time::sleep_until(last_draw + FRAME), if dirty => {
+                terminal.draw(&model).map_err(|e| format!("cannot draw: {e}"))?;
+                last_draw = Instant::now();
+                dirty = false;
+                continue;
+            }
+            _ = async { embedded.as_mut().map(|e| &mut e.task).expect("guarded").await }, if draining => break,
+        }
+        dirty = true;
+        // Whatever else is pending costs no frame of its own.
+        for _ in 0..DRAIN_BUDGET {
+            if let Ok(msg) = inbox.try_recv() {
+                quit |= effects.run(model.update(msg));
+                continue;
+            }
+            match bus.as_mut().map(broadcast::Receiver::try_recv) {
+                Some(Ok(event)) => quit |= on_event(&mut model, &effects, &mut bus, Ok(event)),
+                Some(Err(TryRecvError::Lagged(n))) => {
+                    quit |= on_event(&mut model, &effects, &mut bus, Err(RecvError::Lagged(n)))
+                }
+                _ => break,
+            }
+        }
+        if quit {
+            match embedded.as_mut() {
+                // Attached, or a second q while draining: leave now.
+                None => break,
+                Some(_) if draining => break,
+                Some(e) if e.task.is_finished() => break,
+                Some(e) => {
+                    e.stop.cancel();
+                    draining = true;
+                    model.engine = Engine::Draining;
+                    model.quitting = true;
+                    model.say("stopping: running exports get the grace period (q again quits now)");
+                }
+            }
+        }
+    }
+    drop(terminal);
+    for task in tasks {
+        task.abort();
+    }
+    crate::logging::clear_process_bus();
+    Ok(())
+}
+
+/// The next event of the embedded scheduler; never, when attached.
+async fn next_event(bus: &mut Option<broadcast::Receiver<Event>>) -> Result<Event, RecvError> {
+    match bus {
+        Some(bus) => bus.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn on_event(
+    model: &mut Model,
+    effects: &Effects,
+    bus: &mut Option<broadcast::Receiver<Event>>,
+    event: Result<Event, RecvError>,
+) -> bool {
+    match event {
+        Ok(event) => effects.run(model.update(Msg::Event(event))),
+        Err(RecvError::Lagged(n)) => effects.run(model.update(Msg::LogLost(n))),
+        Err(RecvError::Closed) => {
+            *bus = None;
+            false
+        }
+    }
+}
+
+/// The embedded scheduler: started in the background (the first frame
+/// does not wait for it), fed the console's commands, shut down (with the
+/// grace period) when `stop` fires.
+async fn embedded_scheduler(
+    parts: Parts,
+    mut commands: mpsc::Receiver<Command>,
+    stop: CancellationToken,
+    to_app: mpsc::Sender<Msg>,
+) {
+    let started = tokio::select! {
+        started = Scheduler::start(parts) => started,
+        _ = stop.cancelled() => return,
+    };
+    let scheduler = match started {
+        Ok(scheduler) => scheduler,
+        Err(e) => {
+            let _ = to_app
+                .send(Msg::Engine(Engine::Failed(e.to_string())))
+                .await;
+            return;
+        }
+    };
+    let forward = scheduler.commands();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            command = commands.recv() => match command {
+                Some(command) => {
+                    let _ = forward.send(command).await;
+                }
+                None => break,
+            },
+        }
+    }
+    if let Err(e) = scheduler.shutdown().await {
+        tracing::error!("the scheduler stopped with an error: {e}");
+    }
+}

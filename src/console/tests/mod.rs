@@ -1,0 +1,7 @@
+//! The console without a terminal: fixtures at a pinned clock, drawn on
+//! ratatui's test backend and compared with stored snapshots (insta), and
+//! the model driven key by key.
+
+mod fixtures;
+mod keys;
+mod snapshots;

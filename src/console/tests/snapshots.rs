@@ -1,0 +1,159 @@
+//! Every panel, the help, the views and the popups, at 80x24 (the smallest
+//! supported) and 120x40. To accept a changed screen after looking at it:
+//! `INSTA_UPDATE=always cargo test console` and review the diff.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::fixtures::{self, draw};
+use crate::console::model::{DryRunView, Model, Msg, Popup, Screen};
+use crate::export::DryRun;
+
+fn press(model: &mut Model, code: KeyCode) {
+    model.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn chars(model: &mut Model, text: &str) {
+    for c in text.chars() {
+        press(model, KeyCode::Char(c));
+    }
+}
+
+fn both(name: &str, model: &Model) {
+    insta::assert_snapshot!(format!("{name}_80x24"), draw(model, 80, 24));
+    insta::assert_snapshot!(format!("{name}_120x40"), draw(model, 120, 40));
+}
+
+fn small(name: &str, model: &Model) {
+    insta::assert_snapshot!(format!("{name}_80x24"), draw(model, 80, 24));
+}
+
+#[test]
+fn dashboard() {
+    both("dashboard", &fixtures::model());
+}
+
+#[test]
+fn each_panel_at_80x24() {
+    let mut model = fixtures::model();
+    for name in ["upcoming", "history", "log", "errors"] {
+        press(&mut model, KeyCode::Tab);
+        small(&format!("panel_{name}"), &model);
+    }
+}
+
+#[test]
+fn help() {
+    let mut model = fixtures::model();
+    press(&mut model, KeyCode::Char('?'));
+    both("help", &model);
+}
+
+#[test]
+fn job_view() {
+    let mut model = fixtures::model();
+    let details = fixtures::job_details(&model, "revenue-by-country");
+    model.screen = Screen::Job {
+        name: "revenue-by-country".into(),
+        details: Some(Box::new(details)),
+        scroll: 0,
+    };
+    both("job_view", &model);
+}
+
+#[test]
+fn run_view() {
+    let mut model = fixtures::model();
+    model.screen = Screen::Run {
+        id: 117,
+        details: Some(Box::new(fixtures::run_details())),
+        scroll: 0,
+    };
+    both("run_view", &model);
+}
+
+#[test]
+fn attached_header() {
+    both("attached", &fixtures::attached());
+}
+
+#[test]
+fn delete_asks_first() {
+    let mut model = fixtures::model();
+    press(&mut model, KeyCode::Char('d'));
+    small("confirm_delete", &model);
+}
+
+#[test]
+fn dry_run_result() {
+    let mut model = fixtures::model();
+    model.popup = Some(Popup::DryRun(DryRunView {
+        job: "daily-orders".into(),
+        result: Some(Ok(DryRun {
+            rows: 1322,
+            bytes: 49_393,
+            preview: vec![
+                "id,created_at,customer,country,amount".into(),
+                "1,2026-03-07 08:12:00,Ada,GB,12.50".into(),
+                "2,2026-03-07 09:40:00,Grace,US,99.00".into(),
+            ],
+        })),
+    }));
+    small("dry_run", &model);
+}
+
+#[test]
+fn filter_prompt_filters_as_typed() {
+    let mut model = fixtures::model();
+    chars(&mut model, "/re");
+    small("filter_jobs", &model);
+}
+
+#[test]
+fn failed_filter_from_the_command_line() {
+    let mut model = fixtures::model();
+    press(&mut model, KeyCode::Tab);
+    press(&mut model, KeyCode::Tab);
+    chars(&mut model, ":filter failed");
+    press(&mut model, KeyCode::Enter);
+    small("history_failed", &model);
+}
+
+#[test]
+fn log_scrolled_back() {
+    let mut model = fixtures::model();
+    for _ in 0..3 {
+        press(&mut model, KeyCode::Tab);
+    }
+    chars(&mut model, "kk");
+    small("log_scrolled", &model);
+}
+
+#[test]
+fn empty_store() {
+    let mut model = Model::new(
+        fixtures::now(),
+        chrono_tz::UTC,
+        "sqlite:///tmp/new.db".into(),
+        crate::console::model::Engine::Starting,
+        Default::default(),
+    );
+    model.update(Msg::Snapshot(Box::default()));
+    small("empty", &model);
+}
+
+#[test]
+fn tiny_and_odd_sizes_draw_without_panicking() {
+    let mut model = fixtures::model();
+    for (w, h) in [(1, 1), (10, 5), (40, 10), (79, 23), (200, 60)] {
+        for _ in 0..5 {
+            draw(&model, w, h);
+            press(&mut model, KeyCode::Tab);
+        }
+        press(&mut model, KeyCode::Char('?'));
+        draw(&model, w, h);
+        press(&mut model, KeyCode::Esc);
+        press(&mut model, KeyCode::Enter);
+        draw(&model, w, h);
+        press(&mut model, KeyCode::Esc);
+    }
+}

@@ -1,0 +1,268 @@
+//! How messages change the model: keys become actions through the keymap,
+//! actions become effects. No I/O here; tests drive it directly.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+
+use super::form::FormOutcome;
+use super::keymap::{self, Mode};
+use super::log_buffer::{LIVE_CAPACITY, LogBuffer};
+use super::model::{Effect, Engine, Model, Msg, Panel, Popup, Screen, Status};
+use crate::events::{Event, SchedulerState};
+
+mod act;
+mod input;
+
+/// Rows a page key moves.
+pub const PAGE: usize = 10;
+
+impl Model {
+    /// Apply `msg`; what the runtime should do about it.
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(key) => self.key(key),
+            Msg::Tick(now) => {
+                self.now = now;
+                Vec::new()
+            }
+            Msg::Resize => Vec::new(),
+            Msg::Snapshot(snapshot) => {
+                self.apply_snapshot(*snapshot);
+                Vec::new()
+            }
+            Msg::LoadFailed(error) => {
+                self.say_error(format!("reading the store failed: {error}"));
+                Vec::new()
+            }
+            Msg::Event(event) => self.event(event),
+            Msg::Logs(lines) => {
+                for line in lines {
+                    self.log.live.push(line);
+                }
+                Vec::new()
+            }
+            Msg::LogLost(n) => {
+                self.log.lost += n;
+                Vec::new()
+            }
+            Msg::JobDetails(loaded) => {
+                if let Screen::Job { name, details, .. } = &mut self.screen
+                    && *name == loaded.job.name
+                {
+                    *details = Some(loaded);
+                }
+                Vec::new()
+            }
+            Msg::RunDetails(loaded) => {
+                if let Screen::Run { id, details, .. } = &mut self.screen
+                    && *id == loaded.run.id
+                {
+                    *details = Some(loaded);
+                }
+                Vec::new()
+            }
+            Msg::StoredLog { title, lines } => {
+                self.log.stored = Some((title, LogBuffer::from_lines(lines, LIVE_CAPACITY)));
+                self.log.follow = false;
+                self.log.bottom = None;
+                self.focus_panel(Panel::Log);
+                Vec::new()
+            }
+            Msg::Done(result) => {
+                match result {
+                    Ok(text) => self.say(text),
+                    Err(error) => self.say_error(error),
+                }
+                vec![self.refresh()]
+            }
+            Msg::Saved(Ok(text)) => {
+                self.popup = None;
+                self.say(text);
+                vec![self.refresh()]
+            }
+            Msg::Saved(Err(error)) => {
+                // The form stays open with what was typed.
+                if let Some(Popup::Form { saving, .. }) = &mut self.popup {
+                    *saving = false;
+                }
+                self.say_error(error);
+                Vec::new()
+            }
+            Msg::DryRun(result) => {
+                if let Some(Popup::DryRun(view)) = &mut self.popup
+                    && view.result.is_none()
+                {
+                    view.result = Some(result);
+                }
+                Vec::new()
+            }
+            Msg::Engine(engine) => {
+                self.engine = engine;
+                Vec::new()
+            }
+        }
+    }
+
+    /// A status line.
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: false,
+            at: self.now,
+        });
+    }
+
+    /// A status line reporting a failure.
+    pub fn say_error(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: true,
+            at: self.now,
+        });
+    }
+
+    /// Which keymap applies now.
+    pub fn mode(&self) -> Mode {
+        match (&self.popup, &self.screen) {
+            (Some(Popup::Help { .. }), _) => Mode::Help,
+            (Some(Popup::Confirm(_)), _) => Mode::Confirm,
+            (_, Screen::Dashboard) => Mode::Dashboard,
+            _ => Mode::Details,
+        }
+    }
+
+    /// A read of the store, with the history the panel wants.
+    pub fn refresh(&self) -> Effect {
+        Effect::Refresh {
+            history_job: self.history_scope(),
+        }
+    }
+
+    /// Whose runs the history panel shows: `None` for all jobs.
+    pub fn history_scope(&self) -> Option<String> {
+        if self.history_all {
+            None
+        } else {
+            self.selected_job().map(|j| j.name.clone())
+        }
+    }
+
+    fn apply_snapshot(&mut self, snapshot: super::model::Snapshot) {
+        if let (Engine::Attached(_), Some(holder)) = (&self.engine, &snapshot.holder) {
+            self.engine = Engine::Attached(holder.clone());
+        }
+        let selected = self.selected_job().map(|j| j.name.clone());
+        let selected_run = self.selected_run().map(|r| r.id);
+        if let Some(at) = snapshot.taken_at {
+            self.now = self.now.max(at);
+        }
+        self.data = snapshot;
+        self.loaded = true;
+        self.refilter();
+        if let Some(name) = selected
+            && let Some(i) = self
+                .visible_jobs
+                .iter()
+                .position(|&i| self.data.jobs[i].name == name)
+        {
+            self.jobs.selected = i;
+        }
+        if let Some(id) = selected_run {
+            let found = self.visible_history().position(|r| r.id == id);
+            if let Some(i) = found {
+                self.history.selected = i;
+            }
+        }
+        self.clamp();
+    }
+
+    fn clamp(&mut self) {
+        let last = |n: usize| n.saturating_sub(1);
+        self.jobs.selected = self.jobs.selected.min(last(self.visible_jobs.len()));
+        self.upcoming.selected = self
+            .upcoming
+            .selected
+            .min(last(self.visible_upcoming().count()));
+        self.history.selected = self
+            .history
+            .selected
+            .min(last(self.visible_history().count()));
+        self.errors.selected = self
+            .errors
+            .selected
+            .min(last(self.visible_errors().count()));
+    }
+
+    fn event(&mut self, event: Event) -> Vec<Effect> {
+        let (run, job) = match &event {
+            Event::Scheduler(state) => {
+                if !self.attached() {
+                    self.engine = match state {
+                        SchedulerState::Running | SchedulerState::AllPaused => Engine::Running,
+                        SchedulerState::Draining => Engine::Draining,
+                        SchedulerState::Stopped => Engine::Stopped,
+                    };
+                }
+                return Vec::new();
+            }
+            Event::Log(line) => {
+                self.log.live.push(line.clone());
+                return Vec::new();
+            }
+            Event::RunQueued { run_id, job, .. }
+            | Event::RunStarted { run_id, job, .. }
+            | Event::RetryScheduled { run_id, job, .. }
+            | Event::RunFinished { run_id, job, .. } => (Some(*run_id), job.clone()),
+            Event::SlotsSkipped { job, .. } | Event::JobChanged { job } => (None, job.clone()),
+        };
+        let mut effects = vec![self.refresh()];
+        match &self.screen {
+            Screen::Run { id, .. } if Some(*id) == run => effects.push(Effect::LoadRun(*id)),
+            Screen::Job { name, .. } if *name == job => effects.push(Effect::LoadJob(job)),
+            _ => {}
+        }
+        effects
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if let Some(Popup::Form {
+            form,
+            original,
+            saving,
+        }) = &mut self.popup
+        {
+            if *saving {
+                return Vec::new();
+            }
+            return match form.handle_key(key, self.now) {
+                FormOutcome::Continue => Vec::new(),
+                FormOutcome::Cancel => {
+                    self.popup = None;
+                    Vec::new()
+                }
+                FormOutcome::Save(spec) => {
+                    *saving = true;
+                    vec![Effect::Save {
+                        spec: Box::new(spec),
+                        original: original.clone(),
+                    }]
+                }
+            };
+        }
+        if self.prompt.is_some() {
+            return self.prompt_key(key);
+        }
+        if let Some(Popup::DryRun(_)) = &self.popup {
+            if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                self.popup = None;
+            }
+            return Vec::new();
+        }
+        match keymap::lookup(self.mode(), &key) {
+            Some(action) => self.act(action),
+            None => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! History: runs of all jobs or of the selected one, newest first.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table};
+
+use super::{Theme, block, filter_note, offset, text, widest};
+use crate::console::model::Model;
+use crate::store::RunRecord;
+
+pub(super) fn render(
+    model: &Model,
+    theme: Theme,
+    frame: &mut Frame,
+    area: Rect,
+    focused: bool,
+    tabs: Option<Line<'static>>,
+) {
+    let scope = match &model.data.history_job {
+        Some(job) => format!("runs of {job}"),
+        None => "all jobs".to_string(),
+    };
+    let note = match filter_note(&model.history.filter) {
+        note if note.is_empty() => scope,
+        note => format!("{scope} · {note}"),
+    };
+    let block = block(theme, "History", tabs, note, focused);
+    let height = area.height.saturating_sub(3) as usize;
+    let first = offset(model.history.selected, height);
+    let shown: Vec<(usize, &RunRecord)> = model
+        .visible_history()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .collect();
+    let times: Vec<String> = shown
+        .iter()
+        .map(|(_, run)| {
+            let at = run.started_at.unwrap_or(run.scheduled_for);
+            text::clock(model.now, at, model.zone)
+        })
+        .collect();
+    let time_width = widest(times.iter().map(String::as_str)).max(4);
+    let rows = shown.iter().zip(times).map(|((i, run), time)| {
+        let row = row(model, theme, run, time);
+        if *i == model.history.selected {
+            row.style(theme.highlight(focused))
+        } else {
+            row
+        }
+    });
+    let widths = [
+        Constraint::Length(time_width),
+        Constraint::Fill(3),
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Length(8),
+        Constraint::Fill(2),
+    ];
+    let right = |s: &'static str| Cell::from(Line::from(s).right_aligned());
+    let header = Row::new([
+        Cell::from("TIME"),
+        Cell::from("JOB"),
+        Cell::from("TRIGGER"),
+        Cell::from("STATUS"),
+        right("DUR"),
+        right("ROWS"),
+        right("BYTES"),
+        Cell::from("ERROR"),
+    ])
+    .style(theme.strong());
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(block);
+    frame.render_widget(table, area);
+}
+
+fn row<'a>(model: &Model, theme: Theme, run: &'a RunRecord, time: String) -> Row<'a> {
+    let duration = match (run.duration_ms(), run.started_at) {
+        (Some(ms), _) => text::duration_ms(ms),
+        (None, Some(start)) => text::duration_ms((model.now - start).num_milliseconds()),
+        (None, None) => "-".into(),
+    };
+    let right = |s: String| Cell::from(Line::from(s).right_aligned());
+    Row::new([
+        Cell::from(time),
+        Cell::from(run.job_name.as_str()),
+        Cell::from(run.trigger.as_str()),
+        Cell::from(Span::styled(
+            text::status(run.status),
+            theme.status(run.status),
+        )),
+        right(duration),
+        right(run.rows.map_or("-".into(), |r| r.to_string())),
+        right(run.bytes.map_or("-".into(), text::bytes)),
+        Cell::from(Span::styled(
+            run.error.as_deref().unwrap_or(""),
+            theme.muted(),
+        )),
+    ])
+}

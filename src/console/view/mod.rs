@@ -1,0 +1,211 @@
+//! Drawing: `render(&Model, &mut Frame)`, one file per panel. Nothing here
+//! changes state or reads the store; it draws what the model holds.
+
+mod details;
+mod errors;
+mod footer;
+mod header;
+mod help;
+mod history;
+mod jobs;
+mod log;
+pub mod text;
+mod theme;
+mod upcoming;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+pub use theme::Theme;
+
+use super::model::{Model, Panel, Popup, Question, Screen};
+
+/// The smallest width at which all five panels are shown at once.
+pub const WIDE: u16 = 120;
+/// The smallest height at which all five panels are shown at once.
+pub const TALL: u16 = 32;
+
+/// Draw the whole console.
+pub fn render(model: &Model, frame: &mut Frame) {
+    let theme = Theme::new(model.color);
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    header::render(model, theme, frame, top);
+    match &model.screen {
+        Screen::Dashboard => dashboard(model, theme, frame, body),
+        Screen::Job { .. } => details::job(model, theme, frame, body),
+        Screen::Run { .. } => details::run(model, theme, frame, body),
+    }
+    footer::render(model, theme, frame, bottom);
+    match &model.popup {
+        None => {}
+        Some(Popup::Help { scroll }) => help::render(theme, *scroll, frame, body),
+        Some(Popup::Confirm(question)) => confirm(question, theme, frame, body),
+        Some(Popup::Form { form, .. }) => {
+            let area = centered(body, 100, body.height);
+            frame.render_widget(Clear, area);
+            form.render(frame, area, model.now);
+        }
+        Some(Popup::DryRun(view)) => details::dry_run(view, theme, frame, body),
+    }
+}
+
+fn dashboard(model: &Model, theme: Theme, frame: &mut Frame, area: Rect) {
+    if area.width >= WIDE && area.height + 3 >= TALL {
+        let [top, middle, low] = Layout::vertical([
+            Constraint::Percentage(40),
+            Constraint::Percentage(30),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        let [jobs, upcoming] =
+            Layout::horizontal([Constraint::Percentage(64), Constraint::Fill(1)]).areas(top);
+        // The errors panel needs room for its chart: 14 days, 3 columns each.
+        let [history, errors] =
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Fill(1)]).areas(middle);
+        panel(model, theme, frame, jobs, Panel::Jobs, None);
+        panel(model, theme, frame, upcoming, Panel::Upcoming, None);
+        panel(model, theme, frame, history, Panel::History, None);
+        panel(model, theme, frame, errors, Panel::Errors, None);
+        panel(model, theme, frame, low, Panel::Log, None);
+    } else {
+        // Two at a time: the jobs, and one other chosen with Tab.
+        let [jobs, other] =
+            Layout::vertical([Constraint::Percentage(48), Constraint::Fill(1)]).areas(area);
+        panel(model, theme, frame, jobs, Panel::Jobs, None);
+        let tabs = tab_strip(model, theme);
+        panel(model, theme, frame, other, model.second, Some(tabs));
+    }
+}
+
+/// "Upcoming · History · Live log · Errors" with the shown one marked.
+fn tab_strip(model: &Model, theme: Theme) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    for (i, p) in Panel::ALL.iter().skip(1).enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.muted()));
+        }
+        let style = if *p == model.second {
+            theme.strong()
+        } else {
+            theme.muted()
+        };
+        spans.push(Span::styled(p.title(), style));
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans)
+}
+
+fn panel(
+    model: &Model,
+    theme: Theme,
+    frame: &mut Frame,
+    area: Rect,
+    which: Panel,
+    tabs: Option<Line<'static>>,
+) {
+    let focused = model.focus == which;
+    match which {
+        Panel::Jobs => jobs::render(model, theme, frame, area, focused),
+        Panel::Upcoming => upcoming::render(model, theme, frame, area, focused, tabs),
+        Panel::History => history::render(model, theme, frame, area, focused, tabs),
+        Panel::Log => log::render(model, theme, frame, area, focused, tabs),
+        Panel::Errors => errors::render(model, theme, frame, area, focused, tabs),
+    }
+}
+
+/// A panel's frame: its title (or the tab strip), a note such as the
+/// filter, and a border that shows focus.
+fn block<'a>(
+    theme: Theme,
+    title: &str,
+    tabs: Option<Line<'a>>,
+    note: String,
+    focused: bool,
+) -> Block<'a> {
+    let title =
+        tabs.unwrap_or_else(|| Line::from(Span::styled(format!(" {title} "), theme.strong())));
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(theme.border(focused))
+        .title(title);
+    if !note.is_empty() {
+        block = block
+            .title(Line::from(Span::styled(format!(" {note} "), theme.muted())).right_aligned());
+    }
+    block
+}
+
+/// "filter: x" when a filter is set.
+fn filter_note(filter: &str) -> String {
+    if filter.is_empty() {
+        String::new()
+    } else {
+        format!("filter: {filter}")
+    }
+}
+
+/// The width of the widest of `texts`, for a column that fits them all.
+fn widest<'a>(texts: impl Iterator<Item = &'a str>) -> u16 {
+    texts.map(|t| t.chars().count()).max().unwrap_or(0) as u16
+}
+
+/// The first row to show so that `selected` is visible in `height` rows.
+fn offset(selected: usize, height: usize) -> usize {
+    selected.saturating_sub(height.saturating_sub(1))
+}
+
+/// A rectangle of at most `width` x `height` in the middle of `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+/// A small box with `lines`, cleared beneath.
+fn popup(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'_>>, style: Style) {
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(style)
+        .title(format!(" {title} "));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn confirm(question: &Question, theme: Theme, frame: &mut Frame, body: Rect) {
+    let Question::Delete(name) = question;
+    let lines = vec![
+        Line::from(format!("Delete job {name} and all its run history?")),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("y", theme.strong()),
+            Span::raw(" delete   "),
+            Span::styled("n", theme.strong()),
+            Span::raw(" keep it"),
+        ]),
+    ];
+    popup(frame, centered(body, 60, 5), "Delete", lines, theme.bad());
+}

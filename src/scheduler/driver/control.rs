@@ -1,0 +1,251 @@
+//! Commands: from this process (console, tests) and from the store (other
+//! processes: the console attached, the command line).
+
+use super::*;
+use crate::events::Reply;
+
+impl Driver {
+    /// Insert a run with no slot (manual or retry) and start it.
+    pub(super) async fn start_unslotted(
+        &mut self,
+        job_id: JobId,
+        trigger: Trigger,
+        scheduled_for: DateTime<Utc>,
+        attempt: u32,
+        retry_of: Option<RunId>,
+    ) -> Result<RunId, String> {
+        let now = self.shared.clock.now();
+        let run = NewRun {
+            job_id,
+            trigger,
+            status: RunStatus::Queued,
+            slot: None,
+            scheduled_for,
+            queued_at: now,
+            attempt: 0,
+            instance_id: Some(self.me.id.clone()),
+            retry_of,
+            error: None,
+            exclusive: false,
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.shared
+            .recorder
+            .send(Request::Insert(run, reply))
+            .await
+            .map_err(|_| "the recorder stopped".to_string())?;
+        let run_id = answer
+            .await
+            .map_err(|_| "the recorder stopped".to_string())??;
+        self.planner.run_began(job_id);
+        self.spawn_run(run_id, job_id, trigger, scheduled_for, attempt);
+        Ok(run_id)
+    }
+
+    /// A command from this process; the reply, if any, gets the outcome.
+    pub(super) async fn command(&mut self, command: Command) {
+        match command {
+            Command::RunNow { job, reply } => {
+                let result = self.run_now(&job).await;
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+            Command::Pause { job, reply } => {
+                let result = self.set_paused(&job, true).await;
+                answer(reply, result);
+            }
+            Command::Resume { job, reply } => {
+                let result = self.set_paused(&job, false).await;
+                answer(reply, result);
+            }
+            Command::PauseAll { reply } => {
+                let result = self.set_all_paused(true).await;
+                answer(reply, result);
+            }
+            Command::ResumeAll { reply } => {
+                let result = self.set_all_paused(false).await;
+                answer(reply, result);
+            }
+            Command::Cancel { run_id, reply } => answer(reply, self.cancel(run_id)),
+            Command::Retry { run_id, reply } => {
+                let result = self.retry(run_id).await;
+                if let Err(e) = &result {
+                    tracing::warn!("retry run {run_id}: {e}");
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+            Command::Reload { reply } => {
+                let result = self.reload().await.map_err(|e| {
+                    tracing::error!("reloading jobs failed: {e}");
+                    format!("reloading jobs failed: {e}")
+                });
+                answer(reply, result);
+            }
+        }
+    }
+
+    /// A command another process (console, command line) left in the store;
+    /// its outcome is written back to the store for that process to read.
+    pub(super) async fn store_command(&mut self, command: store::Command) {
+        let job = command.job_name.clone().unwrap_or_default();
+        let result = match command.kind {
+            // A run id instead of a job: retry that run.
+            CommandKind::Run if let Some(run_id) = command.run_id => {
+                self.retry(run_id).await.map(Some)
+            }
+            CommandKind::Run => self.run_now(&job).await.map(Some),
+            CommandKind::Pause => self.set_paused(&job, true).await.map(|()| None),
+            CommandKind::Resume => self.set_paused(&job, false).await.map(|()| None),
+            CommandKind::PauseAll => self.set_all_paused(true).await.map(|()| None),
+            CommandKind::ResumeAll => self.set_all_paused(false).await.map(|()| None),
+            CommandKind::Cancel => match command.run_id {
+                Some(run_id) => self.cancel(run_id).map(|()| Some(run_id)),
+                None => Err("cancel names no run".to_string()),
+            },
+            CommandKind::Reload => self
+                .reload()
+                .await
+                .map(|()| None)
+                .map_err(|e| e.to_string()),
+        };
+        let (run_id, error) = match result {
+            Ok(run_id) => (run_id, None),
+            Err(e) => (None, Some(e)),
+        };
+        if let Err(e) = self.store.complete_command(command.id, run_id, error).await {
+            tracing::error!("recording the result of command {} failed: {e}", command.id);
+        }
+    }
+
+    /// A manual run of `job`, allowed while it is paused.
+    async fn run_now(&mut self, job: &str) -> Result<RunId, String> {
+        let result = match self.names.get(job).copied() {
+            Some(id) => {
+                let now = self.shared.clock.now();
+                self.start_unslotted(id, Trigger::Manual, now, 1, None)
+                    .await
+            }
+            None => Err(format!("no job named {job:?}")),
+        };
+        match &result {
+            Ok(run_id) => tracing::info!("{job}: manual run {run_id} requested"),
+            Err(e) => tracing::warn!("run now {job}: {e}"),
+        }
+        result
+    }
+
+    /// Start a new run (trigger `retry`) of a run that ended badly.
+    async fn retry(&mut self, run_id: RunId) -> Result<RunId, String> {
+        // The recorder may still hold this instance's last writes of the
+        // run: its end is announced as soon as it is queued for the store.
+        let (reply, flushed) = tokio::sync::oneshot::channel();
+        if self
+            .shared
+            .recorder
+            .send(Request::Flush(reply))
+            .await
+            .is_ok()
+        {
+            let _ = flushed.await;
+        }
+        let run = self
+            .store
+            .get_run(run_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no run {run_id} in the store"))?;
+        if !matches!(
+            run.status,
+            RunStatus::Failed | RunStatus::Interrupted | RunStatus::Cancelled
+        ) {
+            return Err(format!(
+                "run {run_id} is {}: only failed, interrupted or cancelled runs are retried",
+                run.status
+            ));
+        }
+        if !self.jobs.contains_key(&run.job_id) {
+            return Err(format!("job {} is not scheduled here", run.job_name));
+        }
+        let new_id = self
+            .start_unslotted(
+                run.job_id,
+                Trigger::Retry,
+                run.scheduled_for,
+                1,
+                Some(run_id),
+            )
+            .await?;
+        tracing::info!("{}: run {run_id} retried as run {new_id}", run.job_name);
+        Ok(new_id)
+    }
+
+    fn cancel(&self, run_id: RunId) -> Result<(), String> {
+        match self.running.get(&run_id) {
+            Some((_, control)) => {
+                control.cancel(CancelReason::Requested);
+                Ok(())
+            }
+            None => Err(format!("run {run_id} is not running on this instance")),
+        }
+    }
+
+    /// Pauses or resumes one job, in the store and then in the planner, so
+    /// that when the caller hears back the change holds.
+    async fn set_paused(&mut self, job: &str, paused: bool) -> Result<(), String> {
+        let verb = if paused { "paused" } else { "resumed" };
+        match self.store.pause_job(job, paused).await {
+            Ok(Some(version)) => {
+                if let Some(id) = self.names.get(job).copied() {
+                    self.planner.set_paused(id, paused, self.shared.clock.now());
+                    // A list of jobs the housekeeping task read before this
+                    // change must not undo it (see `apply_jobs`).
+                    if let Some(known) = self.jobs.get_mut(&id) {
+                        known.version = known.version.max(version);
+                    }
+                }
+                tracing::info!("{job}: {verb}");
+                self.publish(Event::JobChanged {
+                    job: job.to_string(),
+                });
+                Ok(())
+            }
+            Ok(None) => {
+                tracing::warn!("no job named {job:?}");
+                Err(format!("no job named {job:?}"))
+            }
+            Err(e) => {
+                tracing::error!("{job}: could not change its state: {e}");
+                Err(format!("{job}: could not be {verb}: {e}"))
+            }
+        }
+    }
+
+    async fn set_all_paused(&mut self, paused: bool) -> Result<(), String> {
+        let verb = if paused { "paused" } else { "resumed" };
+        let count = self.store.set_all_paused(paused).await.map_err(|e| {
+            tracing::error!("could not pause or resume all jobs: {e}");
+            format!("jobs could not be {verb}: {e}")
+        })?;
+        tracing::info!("{verb} {count} job(s)");
+        let reloaded = self.reload().await.map_err(|e| {
+            tracing::error!("reloading jobs failed: {e}");
+            format!("{verb} {count} job(s) in the store, but reloading them failed: {e}")
+        });
+        self.publish(Event::Scheduler(if paused {
+            SchedulerState::AllPaused
+        } else {
+            SchedulerState::Running
+        }));
+        reloaded
+    }
+}
+
+/// Sends the outcome to whoever asked, if anyone did.
+fn answer(reply: Option<Reply>, result: Result<(), String>) {
+    if let Some(reply) = reply {
+        let _ = reply.send(result);
+    }
+}

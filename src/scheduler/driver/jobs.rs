@@ -1,0 +1,221 @@
+//! The store's jobs: loading them, applying edits, pauses and deletions,
+//! and retrying the runs of dead instances.
+
+use super::*;
+
+/// What the driver remembers of a stored job, to tell edits from pauses.
+pub(super) struct Known {
+    pub(super) name: String,
+    pub(super) version: i64,
+    /// [`fingerprint`] of the stored definition.
+    pub(super) definition: u64,
+}
+
+impl Driver {
+    /// Bring the planner in line with the store's jobs. New jobs start after
+    /// their last recorded slot (so missed slots are caught up); edited jobs
+    /// take effect from the next slot.
+    pub(super) async fn reload(&mut self) -> Result<(), StoreError> {
+        let version = self.store.jobs_version().await?;
+        if self.jobs.is_empty() {
+            return self.load_all(version).await;
+        }
+        let records = self.store.list_jobs().await?;
+        self.apply_jobs(version, records).await
+    }
+
+    /// The first load, page by page, so that 100,000 jobs never sit in
+    /// memory as records all at once. Every job is new and starts after its
+    /// last recorded slot (one query for all) or, never run, its creation.
+    pub(super) async fn load_all(&mut self, version: i64) -> Result<(), StoreError> {
+        let last_slots = self.store.last_slots().await?;
+        // Once, not per job: it copies the config's names.
+        let names = self.config.known();
+        let mut after = 0;
+        loop {
+            let page = self.store.list_jobs_page(after, store::JOBS_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for record in page {
+                let Some(job) = check(&record, &names) else {
+                    continue;
+                };
+                let start = last_slots
+                    .get(&record.id)
+                    .copied()
+                    .unwrap_or(record.created_at);
+                self.planner
+                    .set_job(record.id, Arc::new(job), record.paused, start);
+                self.remember(&record);
+            }
+        }
+        self.jobs_version = version;
+        Ok(())
+    }
+
+    pub(super) fn remember(&mut self, record: &JobRecord) {
+        self.names.insert(record.name.clone(), record.id);
+        self.jobs.insert(
+            record.id,
+            Known {
+                name: record.name.clone(),
+                version: record.version,
+                definition: fingerprint(&record.definition),
+            },
+        );
+    }
+
+    /// Bring the planner in line with `records`, the store's jobs at
+    /// `version` (see [`Driver::reload`]).
+    pub(super) async fn apply_jobs(
+        &mut self,
+        version: i64,
+        records: Vec<JobRecord>,
+    ) -> Result<(), StoreError> {
+        let now = self.shared.clock.now();
+        // Once, not per job: it copies the config's names.
+        let names = self.config.known();
+        let fresh = self.jobs.is_empty();
+        let last_slots = if fresh {
+            self.store.last_slots().await?
+        } else {
+            HashMap::new()
+        };
+        let mut seen = std::collections::HashSet::with_capacity(records.len());
+        for record in records {
+            seen.insert(record.id);
+            let known = self.jobs.get(&record.id);
+            // Job versions only grow. An older record than the one known
+            // comes from a list read before the loop's own change (a pause):
+            // applying it would undo that change.
+            if known.is_some_and(|k| k.version >= record.version) {
+                continue;
+            }
+            if known.is_some_and(|k| k.definition == fingerprint(&record.definition)) {
+                // Only paused/resumed: the timeline stays as it is.
+                self.planner.set_paused(record.id, record.paused, now);
+            } else {
+                let Some(job) = check(&record, &names) else {
+                    continue;
+                };
+                let after = match known {
+                    Some(_) => now,
+                    None => match last_slots.get(&record.id) {
+                        Some(last) => *last,
+                        None if fresh => record.created_at,
+                        None => self
+                            .store
+                            .last_slot(record.id)
+                            .await?
+                            .unwrap_or(record.created_at),
+                    },
+                };
+                self.planner
+                    .set_job(record.id, Arc::new(job), record.paused, after);
+            }
+            let edited = self.jobs.contains_key(&record.id);
+            self.remember(&record);
+            if edited {
+                self.publish(Event::JobChanged {
+                    job: record.name.clone(),
+                });
+            }
+        }
+        let gone: Vec<JobId> = self
+            .jobs
+            .keys()
+            .copied()
+            .filter(|id| !seen.contains(id))
+            .collect();
+        for id in gone {
+            if let Some(Known { name, .. }) = self.jobs.remove(&id) {
+                self.names.remove(&name);
+                self.planner.remove_job(id);
+                for (job, control) in self.running.values() {
+                    if *job == id {
+                        control.cancel(CancelReason::Requested);
+                    }
+                }
+                tracing::info!("{name}: deleted");
+                self.publish(Event::JobChanged { job: name });
+            }
+        }
+        self.jobs_version = version;
+        Ok(())
+    }
+
+    /// Runs left by dead instances, now `interrupted` (see
+    /// [`maintenance::recover`]), are each retried as a new run (trigger
+    /// `retry`) if the policy has attempts left. A process that died is not
+    /// the job's failure, so the retry starts at once.
+    pub(super) async fn retry_recovered(&mut self, recovered: Vec<RunRecord>) {
+        for run in recovered {
+            let Some(job) = self.planner.job(run.job_id).cloned() else {
+                continue;
+            };
+            let attempt = u32::try_from(run.attempt.max(1)).unwrap_or(1);
+            if attempt >= job.policy.max_attempts() {
+                tracing::warn!(
+                    "{}: run {} was interrupted on attempt {attempt}, the last allowed",
+                    run.job_name,
+                    run.id
+                );
+                continue;
+            }
+            match self
+                .start_unslotted(
+                    run.job_id,
+                    Trigger::Retry,
+                    run.scheduled_for,
+                    attempt + 1,
+                    Some(run.id),
+                )
+                .await
+            {
+                Ok(new_id) => tracing::warn!(
+                    "{}: run {} was interrupted (its instance died); retrying as run {new_id}",
+                    run.job_name,
+                    run.id
+                ),
+                Err(e) => tracing::error!(
+                    "{}: could not retry interrupted run {}: {e}",
+                    run.job_name,
+                    run.id
+                ),
+            }
+        }
+    }
+}
+
+/// A stored job that no longer fits the config (a destination removed,
+/// say) is not scheduled, and the log says why.
+fn check(record: &JobRecord, known: &crate::job::Known) -> Option<Job> {
+    let spec = match serde_json::from_str::<crate::job::JobSpec>(&record.definition) {
+        Ok(spec) => spec,
+        Err(e) => {
+            tracing::error!(
+                "{}: stored definition is unreadable, not scheduling it: {e}",
+                record.name
+            );
+            return None;
+        }
+    };
+    match spec.validate(known) {
+        Ok(job) => Some(job),
+        Err(errors) => {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            tracing::error!("{}: not scheduling it: {}", record.name, list.join("; "));
+            None
+        }
+    }
+}
+
+/// A stored definition's fingerprint. Whether an edit changed the definition
+/// is all the loop needs to know of it; keeping 100,000 definitions as text
+/// doubled what the loaded jobs cost in memory.
+fn fingerprint(definition: &str) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    definition.hash(&mut hasher);
+    hasher.finish()
+}

@@ -1,0 +1,395 @@
+//! The scheduler's loop: sleep until the next fire, a command, a finished
+//! run or news from the housekeeping task, whichever comes first. The loop
+//! never waits for the store on the firing path: claims, run records and
+//! housekeeping go through tasks that answer with [`Internal`] messages.
+//!
+//! The loop and the life of runs are here; what it does with slots
+//! (`slots`), with commands (`control`) and with the store's jobs
+//! (`jobs`) is in the submodules.
+
+mod control;
+mod jobs;
+mod slots;
+
+use jobs::Known;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::maintenance::{self, Maintenance};
+use super::plan::{Effect, Planner, Skipped};
+use super::recorder::{self, ClaimResult, Request};
+use super::reserve::{self, Answered, Claimed, OnStart, Reservations, SkipEntry};
+use super::runner::{self, CancelReason, RunControl, RunOrder, Shared};
+use super::{Internal, Parts, STALE_AFTER, instance};
+use crate::config::Config;
+use crate::events::{Command, Event, SchedulerState};
+use crate::job::Job;
+use crate::store::{
+    self, CommandKind, InstanceInfo, JobId, JobRecord, NewRun, RunId, RunRecord, RunStatus,
+    RunWrite, Store, StoreError, Trigger,
+};
+
+/// Internal messages handled in one turn of the loop before it looks at the
+/// clock again: a burst of finished runs costs one wake-up, not one each,
+/// and slots still fire on time under a steady stream of them.
+const MESSAGES_PER_TURN: usize = 1_024;
+
+pub(super) struct Driver {
+    shared: Arc<Shared>,
+    store: Store,
+    config: Arc<Config>,
+    grace: std::time::Duration,
+    me: InstanceInfo,
+    planner: Planner,
+    /// Name, version and stored definition of each scheduled job.
+    jobs: HashMap<JobId, Known>,
+    names: HashMap<String, JobId>,
+    running: HashMap<RunId, (JobId, RunControl)>,
+    tasks: JoinSet<()>,
+    /// Which run each task carries, to clean up after a task that panicked.
+    task_runs: HashMap<tokio::task::Id, (JobId, RunId)>,
+    internal: mpsc::UnboundedReceiver<Internal>,
+    commands: mpsc::Receiver<Command>,
+    shutdown: CancellationToken,
+    recorder_task: tokio::task::JoinHandle<()>,
+    /// Slots claimed ahead of their time.
+    reservations: Reservations,
+    /// Claim batches sent to the recorder and not yet answered.
+    claims_in_flight: usize,
+    /// Stops the housekeeping task once the drain is over.
+    maintenance_stop: CancellationToken,
+    maintenance_task: Option<tokio::task::JoinHandle<()>>,
+    jobs_version: i64,
+    holds_lease: bool,
+}
+impl Driver {
+    pub(super) async fn start(
+        parts: Parts,
+        commands: mpsc::Receiver<Command>,
+        shutdown: CancellationToken,
+    ) -> Result<Driver, StoreError> {
+        let Parts {
+            store,
+            config,
+            clock,
+            executor,
+            bus,
+            grace,
+        } = parts;
+        let now = clock.now();
+        let me = instance::this_process(now);
+        store.register_instance(&me).await?;
+        let holds_lease = store.try_acquire_lease(&me.id, now, STALE_AFTER).await?;
+        let (recorder, recorder_task) = recorder::spawn(store.clone());
+        let (internal_tx, internal) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            clock,
+            executor,
+            bus,
+            recorder,
+            permits: Arc::new(Semaphore::new(config.scheduler.max_concurrent_runs)),
+            instance_id: me.id.clone(),
+            internal: internal_tx,
+        });
+        let mut driver = Driver {
+            shared,
+            store,
+            config,
+            grace,
+            me,
+            planner: Planner::new().claim_ahead(reserve::CLAIM_AHEAD),
+            jobs: HashMap::new(),
+            names: HashMap::new(),
+            running: HashMap::new(),
+            tasks: JoinSet::new(),
+            task_runs: HashMap::new(),
+            internal,
+            commands,
+            shutdown,
+            recorder_task,
+            reservations: Reservations::default(),
+            claims_in_flight: 0,
+            maintenance_stop: CancellationToken::new(),
+            maintenance_task: None,
+            jobs_version: -1,
+            holds_lease,
+        };
+        // Jobs first: recovery retries a dead instance's runs by their job's
+        // policy, so the jobs must be known.
+        driver.reload().await?;
+        let recovered = maintenance::recover(&driver.store, &driver.me.id, now).await;
+        driver.retry_recovered(recovered).await;
+        Ok(driver)
+    }
+
+    pub(super) fn instance_id(&self) -> &str {
+        &self.me.id
+    }
+
+    fn publish(&self, event: Event) {
+        let _ = self.shared.bus.send(event);
+    }
+
+    pub(super) async fn run(mut self) -> Result<(), StoreError> {
+        tracing::info!(
+            "scheduler started as {} with {} job(s), at most {} run(s) at once{}",
+            self.me.id,
+            self.jobs.len(),
+            self.config.scheduler.max_concurrent_runs,
+            if self.holds_lease {
+                ""
+            } else {
+                " (another instance holds the scheduler lease; sharing the work)"
+            }
+        );
+        self.publish(Event::Scheduler(SchedulerState::Running));
+        let housekeeping = Maintenance {
+            store: self.store.clone(),
+            clock: self.shared.clock.clone(),
+            instance_id: self.me.id.clone(),
+            history_days: self.config.scheduler.history_days,
+            internal: self.shared.internal.clone(),
+            commits: self.shared.recorder.commits(),
+            jobs_version: self.jobs_version,
+            holds_lease: self.holds_lease,
+        };
+        self.maintenance_task = Some(tokio::spawn(
+            housekeeping.run(self.shutdown.clone(), self.maintenance_stop.clone()),
+        ));
+        loop {
+            // Slots due now are fired before edits are applied, so an edit
+            // that arrives at the moment of a slot never swallows it.
+            let now = self.shared.clock.now();
+            let effects = self.planner.due(now);
+            self.carry_out(effects, now).await;
+            let stale = self.reservations.sweep(now);
+            self.shared.recorder.release(stale);
+            let wake = self.planner.next_deadline();
+            let clock = self.shared.clock.clone();
+            let sleep = async move {
+                match wake {
+                    Some(wake) => clock.sleep_until(wake).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = self.shutdown.cancelled() => break,
+                _ = sleep => {}
+                Some(command) = self.commands.recv() => self.command(command).await,
+                Some(message) = self.internal.recv() => {
+                    self.internal(message).await;
+                    for _ in 1..MESSAGES_PER_TURN {
+                        match self.internal.try_recv() {
+                            Ok(message) => self.internal(message).await,
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    self.task_ended(joined).await;
+                }
+            }
+        }
+        self.drain().await
+    }
+
+    async fn internal(&mut self, message: Internal) {
+        match message {
+            Internal::Reserved { slots, result } => {
+                self.claims_in_flight -= 1;
+                self.reserved(slots, result).await;
+            }
+            Internal::Claimed { slots, result } => {
+                self.claims_in_flight -= 1;
+                let mut effects = Vec::new();
+                match result {
+                    Ok(ids) => {
+                        for ((job_id, slot, trigger), id) in slots.into_iter().zip(ids) {
+                            match id {
+                                Some(run_id) => self.spawn_run(run_id, job_id, trigger, slot, 1),
+                                // Another instance has this slot.
+                                None => effects.extend(self.planner.run_ended(job_id)),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if let Some((job_id, slot, _)) = slots.first() {
+                            tracing::error!(
+                                "could not claim {} slot(s), the first {} of job {job_id}: {e}",
+                                slots.len(),
+                                slot.to_rfc3339()
+                            );
+                        }
+                        for (job_id, _, _) in slots {
+                            effects.extend(self.planner.run_ended(job_id));
+                        }
+                    }
+                }
+                self.carry_out(effects, self.shared.clock.now()).await;
+            }
+            Internal::RunEnded { job_id, run_id } => {
+                self.running.remove(&run_id);
+                let effects = self.planner.run_ended(job_id);
+                self.carry_out(effects, self.shared.clock.now()).await;
+            }
+            Internal::Jobs { version, records } => {
+                // Versions only grow; an older list than the one loaded
+                // (the loop reloaded by itself meanwhile) changes nothing.
+                if version > self.jobs_version
+                    && let Err(e) = self.apply_jobs(version, records).await
+                {
+                    tracing::error!("reloading jobs failed: {e}");
+                }
+            }
+            Internal::Commands(commands) => {
+                for command in commands {
+                    self.store_command(command).await;
+                }
+            }
+            Internal::Recovered(runs) => self.retry_recovered(runs).await,
+        }
+    }
+
+    /// A run's task ended. Normally the run said so itself (RunEnded); a
+    /// task that panicked could not, so its run is recorded as failed and
+    /// its job freed, instead of blocking the job's overlap forever.
+    async fn task_ended(&mut self, joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let id = match &joined {
+            Ok((id, ())) => *id,
+            Err(e) => e.id(),
+        };
+        let Some((job_id, run_id)) = self.task_runs.remove(&id) else {
+            return;
+        };
+        let Err(error) = joined else { return };
+        if !error.is_panic() || self.running.remove(&run_id).is_none() {
+            return;
+        }
+        let message = format!("internal error: the run's task panicked: {error}");
+        tracing::error!("run {run_id}: {message}");
+        let now = self.shared.clock.now();
+        let write = RunWrite::Finished {
+            run_id,
+            attempt: 0,
+            status: RunStatus::Failed,
+            at: now,
+            rows: None,
+            bytes: None,
+            outputs: Vec::new(),
+            error: Some(message),
+        };
+        let _ = self.shared.recorder.send(Request::Write(write)).await;
+        let effects = self.planner.run_ended(job_id);
+        self.carry_out(effects, now).await;
+    }
+
+    fn spawn_run(
+        &mut self,
+        run_id: RunId,
+        job_id: JobId,
+        trigger: Trigger,
+        scheduled_for: DateTime<Utc>,
+        first_attempt: u32,
+    ) {
+        let Some(job) = self.planner.job(job_id).cloned() else {
+            tracing::warn!("run {run_id}: its job {job_id} is gone");
+            return;
+        };
+        let control = RunControl::default();
+        self.running.insert(run_id, (job_id, control.clone()));
+        self.publish(Event::RunQueued {
+            run_id,
+            job: job.name().to_string(),
+            trigger,
+            scheduled_for,
+        });
+        let order = RunOrder {
+            run_id,
+            job_id,
+            job,
+            trigger,
+            scheduled_for,
+            first_attempt,
+            control,
+        };
+        let task = self.tasks.spawn(runner::run(self.shared.clone(), order));
+        self.task_runs.insert(task.id(), (job_id, run_id));
+    }
+
+    /// Stop firing; give runs the grace period; cancel what remains; flush
+    /// every record; leave the store.
+    async fn drain(mut self) -> Result<(), StoreError> {
+        self.publish(Event::Scheduler(SchedulerState::Draining));
+        let running = self.running.len();
+        if running > 0 {
+            tracing::info!(
+                "shutting down: waiting up to {}s for {running} run(s)",
+                self.grace.as_secs()
+            );
+        }
+        // Slots claimed ahead will not fire now: give them back, so that
+        // they are free for another instance or for catch-up at restart.
+        let held = self.reservations.release_all();
+        self.shared.recorder.release(held);
+        let grace = tokio::time::sleep(self.grace);
+        tokio::pin!(grace);
+        let mut cancelled = false;
+        while !self.tasks.is_empty() || self.claims_in_flight > 0 {
+            tokio::select! {
+                _ = &mut grace, if !cancelled => {
+                    tracing::warn!("grace period over: cancelling {} run(s)", self.running.len());
+                    for (_, control) in self.running.values() {
+                        control.cancel(CancelReason::Shutdown);
+                    }
+                    cancelled = true;
+                }
+                Some(message) = self.internal.recv() => match message {
+                    Internal::RunEnded { run_id, .. } => {
+                        self.running.remove(&run_id);
+                    }
+                    // Slots claimed now will not run: give them back too.
+                    Internal::Claimed { result, .. } | Internal::Reserved { result, .. } => {
+                        self.claims_in_flight -= 1;
+                        if let Ok(ids) = result {
+                            self.shared.recorder.release(ids.into_iter().flatten().collect());
+                        }
+                    }
+                    _ => {}
+                },
+                Some(joined) = self.tasks.join_next_with_id() => self.task_ended(joined).await,
+            }
+        }
+        let (reply, done) = tokio::sync::oneshot::channel();
+        if self
+            .shared
+            .recorder
+            .send(Request::Flush(reply))
+            .await
+            .is_ok()
+        {
+            let _ = done.await;
+        }
+        let now = self.shared.clock.now();
+        if let Err(e) = self.store.release_lease(&self.me.id).await {
+            tracing::warn!("releasing the lease failed: {e}");
+        }
+        // Heartbeats went on through the drain; they stop before the store
+        // is told this instance stopped.
+        self.maintenance_stop.cancel();
+        if let Some(task) = self.maintenance_task.take() {
+            let _ = task.await;
+        }
+        self.store.mark_stopped(&self.me.id, now).await?;
+        self.publish(Event::Scheduler(SchedulerState::Stopped));
+        tracing::info!("scheduler stopped");
+        drop(self.shared);
+        let _ = self.recorder_task.await;
+        Ok(())
+    }
+}

@@ -1,0 +1,249 @@
+//! The console as an operator uses it: the real binary in a tmux pane at
+//! 80x24, keys sent with `send-keys`, the screen read with `capture-pane`.
+//! Needs tmux (`scripts/test.sh` installs it).
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::process::{BIN, Headless, Sandbox, config_header, poll, random_suffix};
+use cronport::store::{RunFilter, Store};
+
+/// A tmux server of its own (its own socket), with one session running a
+/// shell command; killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str, width: u16, height: u16) -> Tmux {
+        let socket = format!("cronport-test-{}-{}", std::process::id(), random_suffix());
+        let tmux = Tmux { socket };
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "console",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            command,
+        ]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run tmux ({e}); scripts/test.sh installs it"));
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Keys as tmux names them: "p", "Tab", "Enter".
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            self.run(&["send-keys", "-t", "console", key]);
+            // One key at a time: a key right after Esc would read as Alt.
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "console"])
+    }
+
+    /// Wait until the screen passes `check`; panic with the screen after
+    /// `limit`.
+    fn wait_for(&self, what: &str, limit: Duration, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {limit:?} waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_text(&self, text: &str, limit: Duration) -> String {
+        self.wait_for(&format!("{text:?}"), limit, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// The console on the sandbox's config and store, in a shell that then
+/// says how it exited and whether the terminal is back in canonical
+/// (cooked) mode.
+fn console_command(sandbox: &Sandbox) -> String {
+    let path = sandbox.path().display();
+    format!(
+        "cd {path} && env HOME={path} XDG_DATA_HOME={path}/xdg-data XDG_CONFIG_HOME={path}/xdg-config \
+         NO_COLOR=1 {BIN} --config {config} --store {store}; \
+         echo \"exited $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 600",
+        config = sandbox.config_path().display(),
+        store = sandbox.store,
+    )
+}
+
+const EVERY_SECOND: &str = "[[jobs]]\nname = \"every-second\"\nschedule = \"* * * * * *\"\n\
+     source = { kind = \"command\", argv = [\"printf\", \"n\\\\n1\\\\n\"] }\n\
+     format = { kind = \"csv\" }\ndestinations = [\"out\"]\n";
+
+fn history_rows<'a>(screen: &'a str, job_prefix: &str, trigger: &str) -> Vec<&'a str> {
+    screen
+        .lines()
+        .filter(|l| l.contains(job_prefix) && l.contains(trigger))
+        .collect()
+}
+
+#[test]
+fn create_watch_pause_test_run_and_quit() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&config_header());
+    let tmux = Tmux::start(&console_command(&sandbox), 80, 24);
+    tmux.wait_text("No jobs yet", Duration::from_secs(20));
+
+    // A job arrives while the console is open (the edit form comes in its
+    // own branch; until then the job is applied from a file).
+    let file = sandbox.write("job.toml", EVERY_SECOND);
+    sandbox
+        .run(&["apply", file.to_str().unwrap()])
+        .ok("apply the job");
+    tmux.wait_text("every-second", Duration::from_secs(10));
+
+    // It runs: History (shown beside the jobs at 80x24) lists scheduled runs.
+    tmux.wait_for("two ok runs in History", Duration::from_secs(20), |s| {
+        history_rows(s, "every-second", "schedule")
+            .iter()
+            .filter(|l| l.contains(" ok "))
+            .count()
+            >= 2
+    });
+    // Its lines stream into the live log (Tab: Upcoming, History, Log).
+    tmux.keys(&["Tab", "Tab", "Tab"]);
+    tmux.wait_text("every-second#", Duration::from_secs(10));
+    tmux.wait_text("succeeded: 1 rows", Duration::from_secs(10));
+
+    // Pause it from the jobs panel.
+    tmux.keys(&["Tab", "Tab", "p"]);
+    tmux.wait_text("1 paused", Duration::from_secs(5));
+    let paused_at = Utc::now();
+    assert_eq!(sandbox.job("every-second")["state"], "paused");
+    std::thread::sleep(Duration::from_secs(3));
+    let late: Vec<_> = sandbox
+        .runs()
+        .into_iter()
+        .filter(|r| r["status"] != "skipped" && r["trigger"] == "schedule")
+        .filter(|r| {
+            let slot =
+                chrono::DateTime::parse_from_rfc3339(r["scheduled_for"].as_str().unwrap()).unwrap();
+            slot > paused_at + chrono::Duration::seconds(1)
+        })
+        .collect();
+    assert!(late.is_empty(), "runs after the pause: {late:#?}");
+
+    // Test-run it (paused jobs run on request); History shows the manual run.
+    tmux.keys(&["t"]);
+    tmux.wait_text("of every-second started", Duration::from_secs(10));
+    tmux.keys(&["Tab", "Tab"]);
+    tmux.wait_for("a manual run in History", Duration::from_secs(10), |s| {
+        history_rows(s, "every-second", "manual")
+            .iter()
+            .any(|l| l.contains(" ok "))
+    });
+
+    // Quit: the scheduler drains, the process exits 0, the terminal is back
+    // in canonical mode (raw mode clears icanon) and off the alternate screen.
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_text("exited 0", Duration::from_secs(30));
+    assert!(
+        screen.lines().any(|l| l.trim() == "icanon"),
+        "terminal left in raw mode:\n{screen}"
+    );
+    assert!(
+        !screen.contains("Jobs"),
+        "console still on screen:\n{screen}"
+    );
+}
+
+#[test]
+fn attached_to_a_headless_instance_a_pause_stops_it_within_a_second() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&format!("{}{EVERY_SECOND}", config_header()));
+    let mut headless: Headless = sandbox.headless(&[]);
+    headless.wait_for_line("scheduler started", Duration::from_secs(20));
+
+    let tmux = Tmux::start(&console_command(&sandbox), 80, 24);
+    let screen = tmux.wait_text("attached to", Duration::from_secs(20));
+    assert!(
+        screen.contains(&format!(":{}", headless.pid())),
+        "the header names the instance:\n{screen}"
+    );
+    // The instance's runs and lines show up here.
+    tmux.wait_for("runs of the instance", Duration::from_secs(20), |s| {
+        history_rows(s, "every-second", "schedule").len() >= 2
+    });
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(Store::open(&sandbox.store)).unwrap();
+    let pressed = Utc::now();
+    tmux.keys(&["p"]);
+    let paused = poll("the pause in the store", Duration::from_secs(5), || {
+        let job = rt.block_on(store.get_job("every-second")).unwrap().unwrap();
+        job.paused.then_some(job.updated_at)
+    });
+    let delay = paused - pressed;
+    eprintln!(
+        "pause took effect {} ms after the key",
+        delay.num_milliseconds()
+    );
+    // The instance polls the store every second; the key, the console and
+    // the instance's own write take a few milliseconds more.
+    assert!(
+        delay <= chrono::Duration::milliseconds(1_250),
+        "the pause took {delay} to reach the instance"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    headless.assert_running();
+    let runs = rt
+        .block_on(store.list_runs(&RunFilter {
+            job: Some("every-second".into()),
+            limit: 1_000,
+            ..RunFilter::default()
+        }))
+        .unwrap();
+    let late: Vec<_> = runs
+        .iter()
+        .filter(|r| r.slot.is_some_and(|slot| slot > paused))
+        .collect();
+    assert!(late.is_empty(), "slots fired after the pause: {late:#?}");
+    tmux.wait_text("1 paused", Duration::from_secs(5));
+
+    // Leaving an attached console leaves the instance running.
+    tmux.keys(&["q"]);
+    tmux.wait_text("exited 0", Duration::from_secs(10));
+    headless.assert_running();
+    let status = headless.terminate(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{}", headless.transcript());
+}
