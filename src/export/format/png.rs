@@ -64,18 +64,29 @@ impl PngSpec {
 /// deflate level, which takes longer than drawing a chart; the fast level
 /// costs a few percent in size.
 fn encode(pixmap: &resvg::tiny_skia::Pixmap) -> Result<Vec<u8>, png::EncodingError> {
-    let mut rgba = Vec::with_capacity(pixmap.data().len());
-    for px in pixmap.pixels() {
-        let c = px.demultiply();
-        rgba.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
-    }
+    // Opaque pixels are the same premultiplied or not: a chart on its
+    // background needs no conversion.
+    let converted;
+    let rgba: &[u8] = if pixmap.pixels().iter().all(|p| p.alpha() == 255) {
+        pixmap.data()
+    } else {
+        converted = pixmap
+            .pixels()
+            .iter()
+            .flat_map(|p| {
+                let c = p.demultiply();
+                [c.red(), c.green(), c.blue(), c.alpha()]
+            })
+            .collect::<Vec<u8>>();
+        &converted
+    };
     let mut data = Vec::new();
     let mut encoder = png::Encoder::new(&mut data, pixmap.width(), pixmap.height());
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Fast);
     let mut writer = encoder.write_header()?;
-    writer.write_image_data(&rgba)?;
+    writer.write_image_data(rgba)?;
     writer.finish()?;
     Ok(data)
 }
