@@ -119,10 +119,10 @@ fn unknown_keys_are_named_wherever_they_are() {
                 "{header}{}",
                 good_job("a").replace(
                     "{ kind = \"csv\" }",
-                    "{ kind = \"csv\", delimiter = \";\" }"
+                    "{ kind = \"csv\", separator = \";\" }"
                 )
             ),
-            vec!["delimiter"],
+            vec!["separator"],
         ),
     ];
     for (case, config, needles) in cases {
