@@ -7,7 +7,8 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use super::{Compression, Encoder, FormatError, check_width};
-use crate::export::value::{Column, Row};
+use crate::export::value::{Column, Row, Value};
+use std::borrow::Cow;
 
 /// `format = { kind = "csv", header = true, delimiter = ";", quote = "always" }`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -167,7 +168,14 @@ impl Encoder for CsvEncoder {
             check_width(row, self.columns.len())?;
             self.rows += 1;
             for (i, value) in row.iter().enumerate() {
-                let text = value.to_text();
+                // Text and integers are written without a temporary string:
+                // this loop runs for every cell of every row.
+                let mut digits = itoa::Buffer::new();
+                let text = match value {
+                    Value::Text(t) | Value::Decimal(t) => Some(Cow::Borrowed(t.as_str())),
+                    Value::Int(n) => Some(Cow::Borrowed(digits.format(*n))),
+                    other => other.to_text(),
+                };
                 let field = text.as_deref().unwrap_or(&self.null);
                 if self.never_quote {
                     self.check_unquoted(i, field)?;

@@ -66,6 +66,8 @@ pub struct CellLines {
 pub struct PageOps {
     /// The operations so far.
     pub ops: Vec<Op>,
+    /// Face and size last set in the open text section.
+    current_font: Option<(usize, f32)>,
 }
 
 impl PageOps {
@@ -78,7 +80,10 @@ impl PageOps {
         bold: &FontId,
         m: &mut Measure,
     ) -> Self {
-        let mut page = PageOps { ops: Vec::new() };
+        let mut page = PageOps {
+            ops: Vec::new(),
+            current_font: None,
+        };
         let top = g.height - g.margin;
         page.text(
             g.margin,
@@ -130,29 +135,50 @@ impl PageOps {
         bold_font: &FontId,
         m: &mut Measure,
     ) {
+        self.ops.push(Op::StartTextSection);
+        self.current_font = None;
+        self.text_in_section(x, y, text, size, bold, fonts, bold_font, m);
+        self.ops.push(Op::EndTextSection);
+    }
+
+    /// Text inside an open text section; the font is set only when it
+    /// changes, since a report's ops all stay in memory until the end.
+    #[allow(clippy::too_many_arguments)]
+    fn text_in_section(
+        &mut self,
+        x: f32,
+        y: f32,
+        text: &str,
+        size: f32,
+        bold: bool,
+        fonts: &[FontId],
+        bold_font: &FontId,
+        m: &mut Measure,
+    ) {
         let visual = visual_order(text);
         if visual.is_empty() {
             return;
         }
-        self.ops.push(Op::StartTextSection);
         self.ops.push(Op::SetTextMatrix {
             matrix: TextMatrix::Translate(Pt(x), Pt(y)),
         });
         for (face, run) in m.runs(&visual, bold) {
-            let font = if face == BOLD {
-                bold_font
-            } else {
-                &fonts[face]
-            };
-            self.ops.push(Op::SetFont {
-                font: PdfFontHandle::External(font.clone()),
-                size: Pt(size),
-            });
+            if self.current_font != Some((face, size)) {
+                let font = if face == BOLD {
+                    bold_font
+                } else {
+                    &fonts[face]
+                };
+                self.ops.push(Op::SetFont {
+                    font: PdfFontHandle::External(font.clone()),
+                    size: Pt(size),
+                });
+                self.current_font = Some((face, size));
+            }
             self.ops.push(Op::ShowText {
                 items: vec![TextItem::Text(run)],
             });
         }
-        self.ops.push(Op::EndTextSection);
     }
 
     /// The table's header row; returns the y below it.
@@ -212,6 +238,9 @@ impl PageOps {
         m: &mut Measure,
     ) {
         let size = g.size;
+        // One text section per row, not per cell.
+        self.ops.push(Op::StartTextSection);
+        self.current_font = None;
         for (i, cell) in cells.iter().enumerate() {
             for (n, line) in cell.lines.iter().enumerate() {
                 let baseline = top - g.pad() - size * 0.95 - n as f32 * g.line_height();
@@ -220,9 +249,10 @@ impl PageOps {
                 } else {
                     g.xs[i] + g.pad()
                 };
-                self.text(x, baseline, line, size, bold, fonts, bold_font, m);
+                self.text_in_section(x, baseline, line, size, bold, fonts, bold_font, m);
             }
         }
+        self.ops.push(Op::EndTextSection);
     }
 
     /// The footer: page number and run time.

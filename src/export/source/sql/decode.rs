@@ -59,6 +59,28 @@ pub fn sqlite_row(row: &SqliteRow) -> Result<Row, SourceError> {
     Ok(cells)
 }
 
+/// SQLite's own `YYYY-MM-DD HH:MM:SS` (what `datetime()` writes), read
+/// without chrono's pattern parser, which dominates a large export.
+fn plain_datetime(text: &str) -> Option<chrono::NaiveDateTime> {
+    let b = text.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)
+}
+
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     haystack
         .as_bytes()
@@ -76,6 +98,9 @@ fn sqlite_text(text: String, declared: &str) -> Value {
     } else if contains_ignore_case(declared, "DATETIME")
         || contains_ignore_case(declared, "TIMESTAMP")
     {
+        if let Some(dt) = plain_datetime(&text) {
+            return Value::DateTime(dt);
+        }
         if let Ok(ts) = chrono::DateTime::parse_from_rfc3339(&text) {
             return Value::Timestamp(ts);
         }

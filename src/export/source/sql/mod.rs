@@ -126,7 +126,12 @@ async fn open_pool(config: &ConnectionConfig) -> Result<Pool, String> {
     if url.starts_with("sqlite:") {
         // Read-only at the driver: a report query can never write.
         let options: SqliteConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
-        let options = options.read_only(true).create_if_missing(false);
+        // Rows cross from SQLite's worker thread in chunks of a batch, not
+        // the default 50: fewer thread hand-offs per row.
+        let options = options
+            .read_only(true)
+            .create_if_missing(false)
+            .row_buffer_size(super::BATCH_ROWS);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
