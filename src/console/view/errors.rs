@@ -19,6 +19,7 @@ pub(super) fn render(
 ) {
     let total: u64 = model.data.failures_by_day.iter().sum();
     let note = match filter_note(&model.errors.filter) {
+        _ if !model.data.counted => "counting…".to_string(),
         note if note.is_empty() => format!("{total} failures in {ERROR_DAYS} days"),
         note => note,
     };

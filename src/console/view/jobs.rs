@@ -83,6 +83,7 @@ fn row<'a>(model: &Model, theme: Theme, job: &'a JobRow, wide: bool) -> Row<'a> 
     };
     let last = match job.stats.as_ref().and_then(|s| s.last_run.as_ref()) {
         Some(last) => Span::styled(text::status(last.status), theme.status(last.status)),
+        None if !model.data.counted => Span::styled("…", theme.muted()),
         None => Span::styled("-", theme.muted()),
     };
     let zone = if wide {
@@ -96,6 +97,14 @@ fn row<'a>(model: &Model, theme: Theme, job: &'a JobRow, wide: bool) -> Row<'a> 
         Span::styled(job.description.as_str(), theme.bad())
     };
     let errors = job.errors();
+    // Before the first count, "…" rather than a zero that is not one.
+    let count = |n: i64| {
+        if model.data.counted {
+            n.to_string()
+        } else {
+            "…".into()
+        }
+    };
     Row::new([
         Cell::from(marker),
         Cell::from(job.name.as_str()),
@@ -103,10 +112,10 @@ fn row<'a>(model: &Model, theme: Theme, job: &'a JobRow, wide: bool) -> Row<'a> 
         Cell::from(zone),
         Cell::from(next),
         Cell::from(last),
-        Cell::from(Line::from(job.runs().to_string()).right_aligned()),
+        Cell::from(Line::from(count(job.runs())).right_aligned()),
         Cell::from(
             Line::styled(
-                errors.to_string(),
+                count(errors),
                 if errors > 0 {
                     theme.bad()
                 } else {
