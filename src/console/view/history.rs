@@ -42,6 +42,8 @@ pub(super) fn render(
         })
         .collect();
     let time_width = widest(times.iter().map(String::as_str)).max(4);
+    // As wide as the names shown (up to 24); the error takes the rest.
+    let job_width = widest(shown.iter().map(|(_, r)| r.job_name.as_str())).clamp(3, 24);
     let rows = shown.iter().zip(times).map(|((i, run), time)| {
         let row = row(model, theme, run, time);
         if *i == model.history.selected {
@@ -52,13 +54,13 @@ pub(super) fn render(
     });
     let widths = [
         Constraint::Length(time_width),
-        Constraint::Fill(3),
+        Constraint::Length(job_width),
         Constraint::Length(8),
         Constraint::Length(9),
         Constraint::Length(7),
         Constraint::Length(6),
         Constraint::Length(8),
-        Constraint::Fill(2),
+        Constraint::Fill(1),
     ];
     let right = |s: &'static str| Cell::from(Line::from(s).right_aligned());
     let header = Row::new([

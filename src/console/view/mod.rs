@@ -66,15 +66,16 @@ fn dashboard(model: &Model, theme: Theme, frame: &mut Frame, area: Rect) {
         ])
         .areas(area);
         let [jobs, upcoming] =
-            Layout::horizontal([Constraint::Percentage(64), Constraint::Fill(1)]).areas(top);
-        // The errors panel needs room for its chart: 14 days, 3 columns each.
-        let [history, errors] =
-            Layout::horizontal([Constraint::Percentage(58), Constraint::Fill(1)]).areas(middle);
+            Layout::horizontal([Constraint::Percentage(70), Constraint::Fill(1)]).areas(top);
+        // History gets the full width (it has the most columns); the errors
+        // panel sits beside the log, with room for 14 days of bars.
+        let [log, errors] =
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Fill(1)]).areas(low);
         panel(model, theme, frame, jobs, Panel::Jobs, None);
         panel(model, theme, frame, upcoming, Panel::Upcoming, None);
-        panel(model, theme, frame, history, Panel::History, None);
+        panel(model, theme, frame, middle, Panel::History, None);
         panel(model, theme, frame, errors, Panel::Errors, None);
-        panel(model, theme, frame, low, Panel::Log, None);
+        panel(model, theme, frame, log, Panel::Log, None);
     } else {
         // Two at a time: the jobs, and one other chosen with Tab.
         let [jobs, other] =

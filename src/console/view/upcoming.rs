@@ -48,7 +48,7 @@ pub(super) fn render(
     });
     let widths = [
         Constraint::Length(time_width),
-        Constraint::Length(7),
+        Constraint::Length(6),
         Constraint::Fill(1),
     ];
     let header = Row::new([
