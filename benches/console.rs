@@ -24,7 +24,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use chrono::{Duration as Span, Utc};
 use cronport::clock::SystemClock;
 use cronport::config::Config;
@@ -33,9 +32,8 @@ use cronport::console::model::{Engine, Model, Msg};
 use cronport::console::runtime::form_context;
 use cronport::console::view;
 use cronport::events::{Event, Level, LogEvent};
-use cronport::export::{ExportError, ExportOutput, RunContext};
-use cronport::job::{Job, JobSpec};
-use cronport::scheduler::{Executor, Parts, Scheduler};
+use cronport::job::JobSpec;
+use cronport::scheduler::{Parts, Scheduler};
 use cronport::store::{NewRun, RunStatus, RunWrite, Store, Trigger};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -50,16 +48,6 @@ const RUNS: usize = 100_000;
 const FRAMES: usize = 600;
 /// Log lines arriving per frame: 10,000 a second at 30 frames a second.
 const LINES_PER_FRAME: usize = 333;
-
-/// Executes nothing, at once: the console is measured, not exports.
-struct Instantly;
-
-#[async_trait]
-impl Executor for Instantly {
-    async fn execute(&self, _job: &Job, _ctx: &RunContext) -> Result<ExportOutput, ExportError> {
-        Ok(ExportOutput::default())
-    }
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -246,7 +234,7 @@ async fn child() {
         store: store.clone(),
         config: config.clone(),
         clock: Arc::new(SystemClock),
-        executor: Arc::new(Instantly),
+        executor: Arc::new(common::Instantly),
         bus: bus.clone(),
         grace: Duration::from_secs(5),
     }));

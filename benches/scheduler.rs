@@ -25,14 +25,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use chrono::{DateTime, DurationRound as _, Timelike as _, Utc};
 use cronport::clock::SystemClock;
 use cronport::config::Config;
-use cronport::export::{ExportError, ExportOutput, RunContext};
 use cronport::job::{Job, JobSpec};
 use cronport::schedule::{Schedule, Tz};
-use cronport::scheduler::{Executor, Parts, Scheduler};
+use cronport::scheduler::{Parts, Scheduler};
 use cronport::store::{JobDefinition, NewRun, RunStatus, RunWrite, Store, Trigger};
 
 /// The child's role; unset in the parent.
@@ -49,17 +47,6 @@ const FIRE_SECONDS: i64 = 30;
 /// slots that passed while the jobs were being created.
 const WARM_UP_SECONDS: i64 = 2;
 const MAX_CONCURRENT_RUNS: usize = 10_000;
-
-/// Executes nothing, at once: the scheduler and the store are measured,
-/// not an export.
-struct Instantly;
-
-#[async_trait]
-impl Executor for Instantly {
-    async fn execute(&self, _job: &Job, _ctx: &RunContext) -> Result<ExportOutput, ExportError> {
-        Ok(ExportOutput::default())
-    }
-}
 
 fn main() {
     match std::env::var(ROLE).as_deref() {
@@ -206,7 +193,7 @@ fn parts(store: &Store, config: Config, bus: cronport::events::EventBus) -> Part
         store: store.clone(),
         config: Arc::new(config),
         clock: Arc::new(SystemClock),
-        executor: Arc::new(Instantly),
+        executor: Arc::new(common::Instantly),
         bus,
         grace: Duration::from_secs(30),
     }

@@ -4,28 +4,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use common::{World, files_under};
 use cronport::export::{Pipeline, RunContext};
-
-fn pipeline(world: &World) -> Pipeline {
-    let connections = Arc::new(cronport::export::source::sql::Connections::new(
-        Default::default(),
-    ));
-    let destinations = world
-        .config
-        .destinations
-        .iter()
-        .map(|(n, c)| (n.clone(), Arc::from(c.build())))
-        .collect();
-    Pipeline::new(
-        connections,
-        destinations,
-        world.config.scheduler.spool_dir.clone(),
-    )
-}
 
 #[tokio::test]
 async fn a_dry_run_previews_and_delivers_nothing() {
@@ -49,7 +30,7 @@ async fn a_dry_run_previews_and_delivers_nothing() {
         window_end: now,
         timezone: chrono_tz::UTC,
     };
-    let report = pipeline(&world)
+    let report = Pipeline::from_config(&world.config)
         .dry_run(&spec.source, &spec.format, &ctx, 3)
         .await
         .unwrap();

@@ -1,6 +1,22 @@
-//! What the benchmarks share: the machine they ran on and the memory a
-//! process holds.
+//! What the benchmarks share: the machine they ran on, the memory a
+//! process holds, an executor that does nothing.
 #![allow(dead_code)]
+
+use async_trait::async_trait;
+use cronport::export::{ExportError, ExportOutput, RunContext};
+use cronport::job::Job;
+use cronport::scheduler::Executor;
+
+/// Executes nothing, at once: the scheduler, the store or the console is
+/// measured, not an export.
+pub struct Instantly;
+
+#[async_trait]
+impl Executor for Instantly {
+    async fn execute(&self, _job: &Job, _ctx: &RunContext) -> Result<ExportOutput, ExportError> {
+        Ok(ExportOutput::default())
+    }
+}
 
 /// "2 cores available (model), 23 GB RAM, shared with other work: load ...".
 pub fn machine() -> String {

@@ -107,6 +107,24 @@ impl Pipeline {
         }
     }
 
+    /// A pipeline over a config's connections and destinations, with its
+    /// spool folder.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let connections = Arc::new(Connections::new(
+            config.sources.clone().into_iter().collect(),
+        ));
+        let destinations = config
+            .destinations
+            .iter()
+            .map(|(name, dest)| (name.clone(), Arc::from(dest.build())))
+            .collect();
+        Pipeline::new(
+            connections,
+            destinations,
+            config.scheduler.spool_dir.clone(),
+        )
+    }
+
     /// The named connections, for `cronport check`.
     pub fn connections(&self) -> &Connections {
         &self.connections

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
-use super::{Theme, block, filter_note, offset, text, widest};
+use super::{Theme, block, filter_note, mark, on_screen, text, widest};
 use crate::console::model::Model;
 use crate::store::RunRecord;
 
@@ -27,13 +27,8 @@ pub(super) fn render(
     };
     let block = block(theme, "History", tabs, note, focused);
     let height = area.height.saturating_sub(3) as usize;
-    let first = offset(model.history.selected, height);
-    let shown: Vec<(usize, &RunRecord)> = model
-        .visible_history()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .collect();
+    let shown: Vec<(bool, &RunRecord)> =
+        on_screen(model.visible_history(), model.history.selected, height).collect();
     let times: Vec<String> = shown
         .iter()
         .map(|(_, run)| {
@@ -44,13 +39,8 @@ pub(super) fn render(
     let time_width = widest(times.iter().map(String::as_str)).max(4);
     // As wide as the names shown (up to 24); the error takes the rest.
     let job_width = widest(shown.iter().map(|(_, r)| r.job_name.as_str())).clamp(3, 24);
-    let rows = shown.iter().zip(times).map(|((i, run), time)| {
-        let row = row(model, theme, run, time);
-        if *i == model.history.selected {
-            row.style(theme.highlight(focused))
-        } else {
-            row
-        }
+    let rows = shown.iter().zip(times).map(|((selected, run), time)| {
+        mark(row(model, theme, run, time), *selected, theme, focused)
     });
     let widths = [
         Constraint::Length(time_width),

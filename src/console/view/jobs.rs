@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Theme, block, filter_note, offset, text};
+use super::{Theme, block, filter_note, mark, on_screen, text};
 use crate::console::model::{JobRow, Model};
 
 pub(super) fn render(model: &Model, theme: Theme, frame: &mut Frame, area: Rect, focused: bool) {
@@ -29,22 +29,12 @@ pub(super) fn render(model: &Model, theme: Theme, frame: &mut Frame, area: Rect,
     }
     let wide = area.width >= 100;
     let height = area.height.saturating_sub(3) as usize;
-    let first = offset(model.jobs.selected, height);
-    let rows = model
-        .visible_jobs
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .map(|(i, &index)| {
+    let rows = on_screen(model.visible_jobs.iter(), model.jobs.selected, height).map(
+        |(selected, &index)| {
             let job = &model.data.jobs[index];
-            let row = row(model, theme, job, wide);
-            if i == model.jobs.selected {
-                row.style(theme.highlight(focused))
-            } else {
-                row
-            }
-        });
+            mark(row(model, theme, job, wide), selected, theme, focused)
+        },
+    );
     let widths = [
         Constraint::Length(1),
         Constraint::Fill(1),

@@ -17,7 +17,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Row, Wrap};
 
 pub use theme::Theme;
 
@@ -163,9 +163,29 @@ fn widest<'a>(texts: impl Iterator<Item = &'a str>) -> u16 {
     texts.map(|t| t.chars().count()).max().unwrap_or(0) as u16
 }
 
-/// The first row to show so that `selected` is visible in `height` rows.
-fn offset(selected: usize, height: usize) -> usize {
-    selected.saturating_sub(height.saturating_sub(1))
+/// The items a list shows in `height` rows so that `selected` is among
+/// them, each with whether it is the selected one. Only these are built
+/// into rows, however long the list.
+fn on_screen<T>(
+    items: impl Iterator<Item = T>,
+    selected: usize,
+    height: usize,
+) -> impl Iterator<Item = (bool, T)> {
+    let first = selected.saturating_sub(height.saturating_sub(1));
+    items
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(move |(i, item)| (i == selected, item))
+}
+
+/// `row`, highlighted if it is the selected one.
+fn mark(row: Row<'_>, selected: bool, theme: Theme, focused: bool) -> Row<'_> {
+    if selected {
+        row.style(theme.highlight(focused))
+    } else {
+        row
+    }
 }
 
 /// A rectangle of at most `width` x `height` in the middle of `area`.
