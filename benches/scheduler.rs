@@ -17,20 +17,20 @@
 //! threads do not blur them. `CRONPORT_BENCH_ONLY=load,idle,fire,next,record`
 //! picks sections.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use chrono::{DateTime, DurationRound as _, Timelike as _, Utc};
 use cronport::clock::SystemClock;
 use cronport::config::Config;
-use cronport::export::{ExportError, ExportOutput, RunContext};
 use cronport::job::{Job, JobSpec};
 use cronport::schedule::{Schedule, Tz};
-use cronport::scheduler::{Executor, Parts, Scheduler};
+use cronport::scheduler::{Parts, Scheduler};
 use cronport::store::{JobDefinition, NewRun, RunStatus, RunWrite, Store, Trigger};
 
 /// The child's role; unset in the parent.
@@ -47,17 +47,6 @@ const FIRE_SECONDS: i64 = 30;
 /// slots that passed while the jobs were being created.
 const WARM_UP_SECONDS: i64 = 2;
 const MAX_CONCURRENT_RUNS: usize = 10_000;
-
-/// Executes nothing, at once: the scheduler and the store are measured,
-/// not an export.
-struct Instantly;
-
-#[async_trait]
-impl Executor for Instantly {
-    async fn execute(&self, _job: &Job, _ctx: &RunContext) -> Result<ExportOutput, ExportError> {
-        Ok(ExportOutput::default())
-    }
-}
 
 fn main() {
     match std::env::var(ROLE).as_deref() {
@@ -104,7 +93,7 @@ fn parent() {
                  run logs captured as in production) =="
             );
             for round in 1..=rounds {
-                println!("-- round {round}/{rounds} ({})", loadavg());
+                println!("-- round {round}/{rounds} ({})", common::loadavg());
                 spawn_child("fire", &[(JOBS, jobs.to_string())]);
             }
         }
@@ -119,33 +108,11 @@ fn parent() {
 
 fn print_machine() {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|s| s.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("MemTotal"))
-        .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
-        .unwrap_or_default();
     println!("cronport scheduler benchmark (release build, not a timed test)");
-    println!(
-        "machine: {cores} cores available ({model}), {} MB RAM, shared with other work: {}",
-        mem.parse::<u64>().map_or(0, |kb| kb / 1024),
-        loadavg()
-    );
+    println!("{}", common::machine());
     println!(
         "tokio: multi-thread runtime, {cores} workers; store: SQLite file (WAL, synchronous=NORMAL)"
     );
-}
-
-fn loadavg() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let parts: Vec<&str> = text.split_whitespace().take(3).collect();
-    format!("load average {}", parts.join(" "))
 }
 
 /// The whole machine's CPU time so far, from /proc/stat: everything, idle
@@ -268,24 +235,10 @@ fn parts(store: &Store, config: Config, bus: cronport::events::EventBus) -> Part
         store: store.clone(),
         config: Arc::new(config),
         clock: Arc::new(SystemClock),
-        executor: Arc::new(Instantly),
+        executor: Arc::new(common::Instantly),
         bus,
         grace: Duration::from_secs(30),
     }
-}
-
-/// Resident and peak resident memory of this process, in kB.
-fn rss_kb() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// User plus system CPU time of this process so far.
@@ -349,7 +302,7 @@ fn section_load(rounds: usize) {
     });
     drop(rt);
     for round in 1..=rounds {
-        println!("-- round {round}/{rounds} ({})", loadavg());
+        println!("-- round {round}/{rounds} ({})", common::loadavg());
         spawn_child("load", &[(STORE, path.display().to_string())]);
     }
 }
@@ -365,14 +318,14 @@ async fn child_load() {
         .await
         .expect("store");
     let bus = cronport::events::bus();
-    let (base_rss, _) = rss_kb();
+    let (base_rss, _) = common::rss_kb();
     let machine = machine_time();
     let t = Instant::now();
     let scheduler = Scheduler::start(parts(&store, config(&dir), bus.clone()))
         .await
         .expect("start");
     let load = t.elapsed();
-    let (rss, hwm) = rss_kb();
+    let (rss, hwm) = common::rss_kb();
     println!(
         "   1. Scheduler::start with {LOAD_JOBS} jobs (list, parse, validate, plan): {:.0} ms; \
          memory after planning: {:.1} MB RSS above the {:.1} MB baseline (peak {:.1} MB above)",
@@ -618,7 +571,7 @@ fn section_next(rounds: usize) {
         println!(
             "   `{text}` in {zone}: {} ({})",
             figures.join(", "),
-            loadavg()
+            common::loadavg()
         );
     }
 }
@@ -715,7 +668,7 @@ async fn section_record(rounds: usize) {
         println!(
             "   batches of {batch:>5} ({total} runs, 3 transactions per batch): {} ({})",
             figures.join(", "),
-            loadavg()
+            common::loadavg()
         );
     }
     store.close().await;

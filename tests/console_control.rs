@@ -40,20 +40,7 @@ async fn world() -> World {
 
 async fn start(world: &World, bus: cronport::events::EventBus) -> Scheduler {
     cronport::logging::init();
-    let connections = Arc::new(cronport::export::source::sql::Connections::new(
-        Default::default(),
-    ));
-    let destinations = world
-        .config
-        .destinations
-        .iter()
-        .map(|(n, c)| (n.clone(), Arc::from(c.build())))
-        .collect();
-    let pipeline = cronport::export::Pipeline::new(
-        connections,
-        destinations,
-        world.config.scheduler.spool_dir.clone(),
-    );
+    let pipeline = cronport::export::Pipeline::from_config(&world.config);
     Scheduler::start(Parts {
         store: world.store.clone(),
         config: world.config.clone(),

@@ -5,27 +5,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{World, files_under};
 use cronport::export::Pipeline;
-
-fn pipeline(world: &World) -> Pipeline {
-    let connections = Arc::new(cronport::export::source::sql::Connections::new(
-        Default::default(),
-    ));
-    let destinations = world
-        .config
-        .destinations
-        .iter()
-        .map(|(n, c)| (n.clone(), Arc::from(c.build())))
-        .collect();
-    Pipeline::new(
-        connections,
-        destinations,
-        world.config.scheduler.spool_dir.clone(),
-    )
-}
 
 #[tokio::test]
 async fn a_dry_run_previews_and_delivers_nothing() {
@@ -38,10 +19,15 @@ async fn a_dry_run_previews_and_delivers_nothing() {
         )
         .await;
     // The same path as the console's `D` and `jobs run --dry-run`.
-    let preview =
-        cronport::control::dry_run(&world.store, &world.config, &pipeline(&world), "numbers", 3)
-            .await
-            .unwrap();
+    let preview = cronport::control::dry_run(
+        &world.store,
+        &world.config,
+        &Pipeline::from_config(&world.config),
+        "numbers",
+        3,
+    )
+    .await
+    .unwrap();
     // The program's first line is the header; three of its 99 rows show.
     assert_eq!(preview.columns, ["1", "x"]);
     let some = |v: &str| Some(v.to_string());

@@ -79,21 +79,7 @@ impl Context {
 
     /// The export pipeline over the config's connections and destinations.
     pub fn pipeline(&self) -> Pipeline {
-        let connections = Arc::new(crate::export::source::sql::Connections::new(
-            self.config.sources.clone().into_iter().collect(),
-        ));
-        let destinations = self
-            .config
-            .destinations
-            .iter()
-            .map(|(name, config)| (name.clone(), Arc::from(config.build())))
-            .collect();
-        Pipeline::new(
-            connections,
-            destinations,
-            self.config.scheduler.spool_dir.clone(),
-        )
-        .with_spool_days(self.config.scheduler.spool_days)
+        Pipeline::from_config(&self.config)
     }
 
     /// The parts a scheduler (or a one-off run) is made of.

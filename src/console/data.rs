@@ -161,6 +161,9 @@ pub struct Snapshot {
     pub failures_24h: u64,
     /// The instance holding the scheduler lease.
     pub holder: Option<InstanceInfo>,
+    /// Whether the counters (per-job runs and errors, failures) were read:
+    /// the console's first read leaves them out to show the jobs sooner.
+    pub counted: bool,
     /// Fires of all jobs in the next 24 hours, merged, soonest first.
     pub upcoming: Vec<Upcoming>,
 }

@@ -25,6 +25,9 @@ pub const STORED_LINES: i64 = 10_000;
 /// How often an attached console looks for new log lines.
 pub const LOG_POLL: Duration = Duration::from_millis(250);
 
+/// After a read, the loader rests this many times as long as it took.
+const READ_SHARE: u32 = 4;
+
 /// What the panels want read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadRequest {
@@ -60,43 +63,79 @@ impl Loader {
         history_job: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Snapshot, StoreError> {
-        let version = self.store.jobs_version().await?;
-        if self.jobs_version != Some(version) {
-            let records = self.store.list_jobs().await?;
+        self.read(history_job, now, true).await
+    }
+
+    /// The jobs, their next fires and the history, without the counters
+    /// (the slowest read with many jobs): what the first frame shows.
+    pub async fn first_look(
+        &mut self,
+        history_job: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Snapshot, StoreError> {
+        self.read(history_job, now, false).await
+    }
+
+    async fn read(
+        &mut self,
+        history_job: Option<String>,
+        now: DateTime<Utc>,
+        counted: bool,
+    ) -> Result<Snapshot, StoreError> {
+        let store = &self.store;
+        let version = store.jobs_version().await?;
+        let stale = self.jobs_version != Some(version);
+        let mut windows = day_windows(now, self.zone);
+        windows.push((
+            now - chrono::Duration::hours(24),
+            now + chrono::Duration::days(1),
+        ));
+        let filter = RunFilter {
+            job: history_job.clone(),
+            limit: HISTORY_ROWS,
+            ..RunFilter::default()
+        };
+        // The reads are independent: side by side they cost the slowest of
+        // them (the per-job counters, with many jobs), not their sum.
+        let (records, stats, history, running, mut counts, holder) = tokio::try_join!(
+            async {
+                if stale {
+                    store.list_jobs().await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
+            async {
+                if counted {
+                    store.job_stats().await
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+            store.list_runs(&filter),
+            store.running_runs(),
+            async {
+                if counted {
+                    store.failures_per_window(&windows).await
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+            store.lease_holder(now),
+        )?;
+        if let Some(records) = records {
             self.jobs = records
                 .into_iter()
                 .map(|r| JobRow::from_record(r, now))
                 .collect();
             self.jobs_version = Some(version);
         }
-        let mut stats: HashMap<_, _> = self
-            .store
-            .job_stats()
-            .await?
-            .into_iter()
-            .map(|s| (s.job_id, s))
-            .collect();
+        let mut stats: HashMap<_, _> = stats.into_iter().map(|s| (s.job_id, s)).collect();
         for job in &mut self.jobs {
             job.advance(now);
             job.stats = stats.remove(&job.id);
         }
-        let history = self
-            .store
-            .list_runs(&RunFilter {
-                job: history_job.clone(),
-                limit: HISTORY_ROWS,
-                ..RunFilter::default()
-            })
-            .await?;
-        let running = self.store.running_runs().await?;
-        let mut windows = day_windows(now, self.zone);
-        windows.push((
-            now - chrono::Duration::hours(24),
-            now + chrono::Duration::days(1),
-        ));
-        let mut counts = self.store.failures_per_window(&windows).await?;
         let failures_24h = counts.pop().unwrap_or(0);
-        let holder = self.store.lease_holder(now).await?;
         Ok(Snapshot {
             taken_at: Some(now),
             upcoming: upcoming(&self.jobs, now, chrono::Duration::hours(24), UPCOMING_ROWS),
@@ -107,6 +146,7 @@ impl Loader {
             failures_by_day: counts,
             failures_24h,
             holder,
+            counted,
         })
     }
 }
@@ -144,8 +184,21 @@ pub fn spawn(
     to_app: mpsc::Sender<Msg>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut first = true;
         while requests.changed().await.is_ok() {
             let request = requests.borrow_and_update().clone();
+            if std::mem::take(&mut first)
+                && let Ok(snapshot) = loader
+                    .first_look(request.history_job.clone(), Utc::now())
+                    .await
+                && to_app
+                    .send(Msg::Snapshot(Box::new(snapshot)))
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+            let started = tokio::time::Instant::now();
             let msg = match loader.snapshot(request.history_job, Utc::now()).await {
                 Ok(snapshot) => Msg::Snapshot(Box::new(snapshot)),
                 Err(e) => Msg::LoadFailed(e.to_string()),
@@ -153,6 +206,10 @@ pub fn spawn(
             if to_app.send(msg).await.is_err() {
                 return;
             }
+            // A read of a large store (10,000 jobs: a third of a second)
+            // is not repeated back to back: at most a fifth of the time
+            // goes to reading, and requests meanwhile become one.
+            tokio::time::sleep(started.elapsed() * READ_SHARE).await;
         }
     })
 }

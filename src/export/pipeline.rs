@@ -107,6 +107,25 @@ impl Pipeline {
         self.store.as_ref()
     }
 
+    /// A pipeline over a config's connections and destinations, with its
+    /// spool folder and how long it keeps outputs for redelivery.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let connections = Arc::new(Connections::new(
+            config.sources.clone().into_iter().collect(),
+        ));
+        let destinations = config
+            .destinations
+            .iter()
+            .map(|(name, dest)| (name.clone(), Arc::from(dest.build())))
+            .collect();
+        Pipeline::new(
+            connections,
+            destinations,
+            config.scheduler.spool_dir.clone(),
+        )
+        .with_spool_days(config.scheduler.spool_days)
+    }
+
     /// The named connections, for `cronport check`.
     pub fn connections(&self) -> &Connections {
         &self.connections

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc};
 
-use super::recorder::{self, Request};
+use super::recorder;
 use super::runner::{self, RunControl, RunOrder, Shared};
 use super::{Parts, instance};
 use crate::job::JobSpec;
@@ -99,10 +99,7 @@ pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
         control: RunControl::default(),
     };
     runner::run(shared.clone(), order).await;
-    let (reply, done) = tokio::sync::oneshot::channel();
-    if recorder.send(Request::Flush(reply)).await.is_ok() {
-        let _ = done.await;
-    }
+    recorder.flush().await;
     let finished = shared.clock.now();
     drop((shared, recorder));
     let _ = recorder_task.await;

@@ -95,6 +95,15 @@ impl Recorder {
         }
     }
 
+    /// Wait until everything queued so far is committed (at once if the
+    /// recorder has stopped).
+    pub async fn flush(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.send(Request::Flush(reply)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+
     /// Counts the recorder's commits: housekeeping checkpoints SQLite's log
     /// only when something was written since it last did.
     pub fn commits(&self) -> watch::Receiver<u64> {

@@ -408,6 +408,7 @@ pub fn model() -> Model {
         failures_by_day: vec![0, 1, 0, 0, 2, 0, 0, 3, 1, 0, 0, 0, 2, 2],
         failures_24h: 3,
         holder: None,
+        counted: true,
     };
     model.update(crate::console::model::Msg::Snapshot(Box::new(snapshot)));
     model.update(crate::console::model::Msg::Logs(log_lines()));

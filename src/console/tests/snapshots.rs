@@ -5,7 +5,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::fixtures::{self, draw};
-use crate::console::model::{DryRunView, Model, Msg, Popup, Screen};
+use crate::console::model::{DryRunView, Model, Msg, Popup, Screen, Snapshot};
 use crate::export::Preview;
 
 fn press(model: &mut Model, code: KeyCode) {
@@ -149,8 +149,24 @@ fn empty_store() {
         crate::console::model::Engine::Starting,
         Default::default(),
     );
-    model.update(Msg::Snapshot(Box::default()));
+    model.update(Msg::Snapshot(Box::new(Snapshot {
+        counted: true,
+        ..Snapshot::default()
+    })));
     small("empty", &model);
+}
+
+#[test]
+fn first_look_before_the_counters() {
+    let mut model = fixtures::model();
+    let mut snapshot = model.data.clone();
+    snapshot.counted = false;
+    snapshot.failures_by_day.clear();
+    for job in &mut snapshot.jobs {
+        job.stats = None;
+    }
+    model.update(Msg::Snapshot(Box::new(snapshot)));
+    small("first_look", &model);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Paragraph, Row, Table};
 
-use super::{Theme, block, filter_note, offset, text};
+use super::{Theme, block, filter_note, mark, on_screen, text};
 use crate::console::model::{ERROR_DAYS, Model};
 
 pub(super) fn render(
@@ -19,6 +19,7 @@ pub(super) fn render(
 ) {
     let total: u64 = model.data.failures_by_day.iter().sum();
     let note = match filter_note(&model.errors.filter) {
+        _ if !model.data.counted => "counting…".to_string(),
         note if note.is_empty() => format!("{total} failures in {ERROR_DAYS} days"),
         note => note,
     };
@@ -54,13 +55,8 @@ fn table(model: &Model, theme: Theme, frame: &mut Frame, area: Rect, focused: bo
         return;
     }
     let height = area.height.saturating_sub(1) as usize;
-    let first = offset(model.errors.selected, height);
-    let rows = model
-        .visible_errors()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .map(|(i, job)| {
+    let rows =
+        on_screen(model.visible_errors(), model.errors.selected, height).map(|(selected, job)| {
             let streak = job.stats.as_ref().map_or(0, |s| s.consecutive_failures);
             let last = job
                 .stats
@@ -73,11 +69,7 @@ fn table(model: &Model, theme: Theme, frame: &mut Frame, area: Rect, focused: bo
                 Cell::from(Line::from(streak.to_string()).right_aligned()),
                 Cell::from(last),
             ]);
-            if i == model.errors.selected {
-                row.style(theme.highlight(focused))
-            } else {
-                row
-            }
+            mark(row, selected, theme, focused)
         });
     let header = Row::new([
         Cell::from("JOB"),

@@ -69,7 +69,11 @@ pub(super) fn render(model: &Model, theme: Theme, frame: &mut Frame, area: Rect)
             ),
             Span::raw(" · "),
             Span::styled(
-                format!("{failures} failed in 24h"),
+                if model.data.counted {
+                    format!("{failures} failed in 24h")
+                } else {
+                    "counting failures…".to_string()
+                },
                 if failures > 0 {
                     theme.bad()
                 } else {

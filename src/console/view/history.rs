@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
-use super::{Theme, block, filter_note, offset, text, widest};
+use super::{Theme, block, filter_note, mark, on_screen, text, widest};
 use crate::console::model::Model;
 use crate::store::RunRecord;
 
@@ -27,13 +27,8 @@ pub(super) fn render(
     };
     let block = block(theme, "History", tabs, note, focused);
     let height = area.height.saturating_sub(3) as usize;
-    let first = offset(model.history.selected, height);
-    let shown: Vec<(usize, &RunRecord)> = model
-        .visible_history()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .collect();
+    let shown: Vec<(bool, &RunRecord)> =
+        on_screen(model.visible_history(), model.history.selected, height).collect();
     let times: Vec<String> = shown
         .iter()
         .map(|(_, run)| {
@@ -42,23 +37,20 @@ pub(super) fn render(
         })
         .collect();
     let time_width = widest(times.iter().map(String::as_str)).max(4);
-    let rows = shown.iter().zip(times).map(|((i, run), time)| {
-        let row = row(model, theme, run, time);
-        if *i == model.history.selected {
-            row.style(theme.highlight(focused))
-        } else {
-            row
-        }
+    // As wide as the names shown (up to 24); the error takes the rest.
+    let job_width = widest(shown.iter().map(|(_, r)| r.job_name.as_str())).clamp(3, 24);
+    let rows = shown.iter().zip(times).map(|((selected, run), time)| {
+        mark(row(model, theme, run, time), *selected, theme, focused)
     });
     let widths = [
         Constraint::Length(time_width),
-        Constraint::Fill(3),
+        Constraint::Length(job_width),
         Constraint::Length(8),
         Constraint::Length(9),
         Constraint::Length(7),
         Constraint::Length(6),
         Constraint::Length(8),
-        Constraint::Fill(2),
+        Constraint::Fill(1),
     ];
     let right = |s: &'static str| Cell::from(Line::from(s).right_aligned());
     let header = Row::new([

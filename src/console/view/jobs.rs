@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Theme, block, filter_note, offset, text};
+use super::{Theme, block, filter_note, mark, on_screen, text};
 use crate::console::model::{JobRow, Model};
 
 pub(super) fn render(model: &Model, theme: Theme, frame: &mut Frame, area: Rect, focused: bool) {
@@ -29,22 +29,12 @@ pub(super) fn render(model: &Model, theme: Theme, frame: &mut Frame, area: Rect,
     }
     let wide = area.width >= 100;
     let height = area.height.saturating_sub(3) as usize;
-    let first = offset(model.jobs.selected, height);
-    let rows = model
-        .visible_jobs
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .map(|(i, &index)| {
+    let rows = on_screen(model.visible_jobs.iter(), model.jobs.selected, height).map(
+        |(selected, &index)| {
             let job = &model.data.jobs[index];
-            let row = row(model, theme, job, wide);
-            if i == model.jobs.selected {
-                row.style(theme.highlight(focused))
-            } else {
-                row
-            }
-        });
+            mark(row(model, theme, job, wide), selected, theme, focused)
+        },
+    );
     let widths = [
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -83,6 +73,7 @@ fn row<'a>(model: &Model, theme: Theme, job: &'a JobRow, wide: bool) -> Row<'a> 
     };
     let last = match job.stats.as_ref().and_then(|s| s.last_run.as_ref()) {
         Some(last) => Span::styled(text::status(last.status), theme.status(last.status)),
+        None if !model.data.counted => Span::styled("…", theme.muted()),
         None => Span::styled("-", theme.muted()),
     };
     let zone = if wide {
@@ -96,6 +87,14 @@ fn row<'a>(model: &Model, theme: Theme, job: &'a JobRow, wide: bool) -> Row<'a> 
         Span::styled(job.description.as_str(), theme.bad())
     };
     let errors = job.errors();
+    // Before the first count, "…" rather than a zero that is not one.
+    let count = |n: i64| {
+        if model.data.counted {
+            n.to_string()
+        } else {
+            "…".into()
+        }
+    };
     Row::new([
         Cell::from(marker),
         Cell::from(job.name.as_str()),
@@ -103,10 +102,10 @@ fn row<'a>(model: &Model, theme: Theme, job: &'a JobRow, wide: bool) -> Row<'a> 
         Cell::from(zone),
         Cell::from(next),
         Cell::from(last),
-        Cell::from(Line::from(job.runs().to_string()).right_aligned()),
+        Cell::from(Line::from(count(job.runs())).right_aligned()),
         Cell::from(
             Line::styled(
-                errors.to_string(),
+                count(errors),
                 if errors > 0 {
                     theme.bad()
                 } else {

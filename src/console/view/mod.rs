@@ -17,7 +17,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Row, Wrap};
 
 pub use theme::Theme;
 
@@ -66,15 +66,16 @@ fn dashboard(model: &Model, theme: Theme, frame: &mut Frame, area: Rect) {
         ])
         .areas(area);
         let [jobs, upcoming] =
-            Layout::horizontal([Constraint::Percentage(64), Constraint::Fill(1)]).areas(top);
-        // The errors panel needs room for its chart: 14 days, 3 columns each.
-        let [history, errors] =
-            Layout::horizontal([Constraint::Percentage(58), Constraint::Fill(1)]).areas(middle);
+            Layout::horizontal([Constraint::Percentage(70), Constraint::Fill(1)]).areas(top);
+        // History gets the full width (it has the most columns); the errors
+        // panel sits beside the log, with room for 14 days of bars.
+        let [log, errors] =
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Fill(1)]).areas(low);
         panel(model, theme, frame, jobs, Panel::Jobs, None);
         panel(model, theme, frame, upcoming, Panel::Upcoming, None);
-        panel(model, theme, frame, history, Panel::History, None);
+        panel(model, theme, frame, middle, Panel::History, None);
         panel(model, theme, frame, errors, Panel::Errors, None);
-        panel(model, theme, frame, low, Panel::Log, None);
+        panel(model, theme, frame, log, Panel::Log, None);
     } else {
         // Two at a time: the jobs, and one other chosen with Tab.
         let [jobs, other] =
@@ -162,9 +163,29 @@ fn widest<'a>(texts: impl Iterator<Item = &'a str>) -> u16 {
     texts.map(|t| t.chars().count()).max().unwrap_or(0) as u16
 }
 
-/// The first row to show so that `selected` is visible in `height` rows.
-fn offset(selected: usize, height: usize) -> usize {
-    selected.saturating_sub(height.saturating_sub(1))
+/// The items a list shows in `height` rows so that `selected` is among
+/// them, each with whether it is the selected one. Only these are built
+/// into rows, however long the list.
+fn on_screen<T>(
+    items: impl Iterator<Item = T>,
+    selected: usize,
+    height: usize,
+) -> impl Iterator<Item = (bool, T)> {
+    let first = selected.saturating_sub(height.saturating_sub(1));
+    items
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(move |(i, item)| (i == selected, item))
+}
+
+/// `row`, highlighted if it is the selected one.
+fn mark(row: Row<'_>, selected: bool, theme: Theme, focused: bool) -> Row<'_> {
+    if selected {
+        row.style(theme.highlight(focused))
+    } else {
+        row
+    }
 }
 
 /// A rectangle of at most `width` x `height` in the middle of `area`.

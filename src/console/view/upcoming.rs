@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Row, Table};
 
-use super::{Theme, block, filter_note, offset, text, widest};
+use super::{Theme, block, filter_note, mark, on_screen, text, widest};
 use crate::console::model::{Model, Upcoming};
 
 pub(super) fn render(
@@ -22,33 +22,24 @@ pub(super) fn render(
     };
     let block = block(theme, "Upcoming", tabs, note, focused);
     let height = area.height.saturating_sub(3) as usize;
-    let first = offset(model.upcoming.selected, height);
-    let shown: Vec<(usize, &Upcoming)> = model
-        .visible_upcoming()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .collect();
+    let shown: Vec<(bool, &Upcoming)> =
+        on_screen(model.visible_upcoming(), model.upcoming.selected, height).collect();
     let times: Vec<String> = shown
         .iter()
         .map(|(_, fire)| text::clock(model.now, fire.at, model.zone))
         .collect();
     let time_width = widest(times.iter().map(String::as_str)).max(4);
-    let rows = shown.iter().zip(times).map(|((i, fire), time)| {
+    let rows = shown.iter().zip(times).map(|((selected, fire), time)| {
         let row = Row::new([
             Cell::from(time),
             Cell::from(Line::from(text::until(model.now, fire.at)).right_aligned()),
             Cell::from(fire.job.as_str()),
         ]);
-        if *i == model.upcoming.selected {
-            row.style(theme.highlight(focused))
-        } else {
-            row
-        }
+        mark(row, *selected, theme, focused)
     });
     let widths = [
         Constraint::Length(time_width),
-        Constraint::Length(7),
+        Constraint::Length(6),
         Constraint::Fill(1),
     ];
     let header = Row::new([

@@ -141,16 +141,7 @@ impl Driver {
     async fn retry(&mut self, run_id: RunId) -> Result<RunId, String> {
         // The recorder may still hold this instance's last writes of the
         // run: its end is announced as soon as it is queued for the store.
-        let (reply, flushed) = tokio::sync::oneshot::channel();
-        if self
-            .shared
-            .recorder
-            .send(Request::Flush(reply))
-            .await
-            .is_ok()
-        {
-            let _ = flushed.await;
-        }
+        self.shared.recorder.flush().await;
         let run = self
             .store
             .get_run(run_id)

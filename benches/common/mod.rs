@@ -1,0 +1,62 @@
+//! What the benchmarks share: the machine they ran on, the memory a
+//! process holds, an executor that does nothing.
+#![allow(dead_code)]
+
+use async_trait::async_trait;
+use cronport::export::{ExportError, ExportOutput, RunContext};
+use cronport::job::Job;
+use cronport::scheduler::Executor;
+
+/// Executes nothing, at once: the scheduler, the store or the console is
+/// measured, not an export.
+pub struct Instantly;
+
+#[async_trait]
+impl Executor for Instantly {
+    async fn execute(&self, _job: &Job, _ctx: &RunContext) -> Result<ExportOutput, ExportError> {
+        Ok(ExportOutput::default())
+    }
+}
+
+/// "2 cores available (model), 23 GB RAM, shared with other work: load ...".
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|s| s.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("MemTotal"))
+        .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
+        .unwrap_or_default();
+    format!(
+        "machine: {cores} cores available ({model}), {} MB RAM, shared with other work: {}",
+        mem.parse::<u64>().map_or(0, |kb| kb / 1024),
+        loadavg()
+    )
+}
+
+/// "load average 1.02 0.80 0.55".
+pub fn loadavg() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let parts: Vec<&str> = text.split_whitespace().take(3).collect();
+    format!("load average {}", parts.join(" "))
+}
+
+/// Resident and peak resident memory of this process, in kB.
+pub fn rss_kb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
