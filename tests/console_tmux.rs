@@ -58,6 +58,12 @@ impl Tmux {
         }
     }
 
+    /// Text typed as it is (`send-keys -l`), not read as key names.
+    fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "console", "-l", text]);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
     fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "console"])
     }
@@ -124,13 +130,24 @@ fn create_watch_pause_test_run_and_quit() {
     let tmux = Tmux::start(&console_command(&sandbox), 80, 24);
     tmux.wait_text("No jobs yet", Duration::from_secs(20));
 
-    // A job arrives while the console is open (the edit form comes in its
-    // own branch; until then the job is applied from a file).
-    let file = sandbox.write("job.toml", EVERY_SECOND);
-    sandbox
-        .run(&["apply", file.to_str().unwrap()])
-        .ok("apply the job");
-    tmux.wait_text("every-second", Duration::from_secs(10));
+    // Create the job with the form: name, schedule (the preview shows it
+    // in words), the zone as filled in, a command source, csv, the "out"
+    // destination ticked, Ctrl-S.
+    tmux.keys(&["n"]);
+    tmux.wait_text("New job", Duration::from_secs(5));
+    tmux.text("every-second");
+    tmux.keys(&["Enter"]);
+    tmux.text("* * * * * *");
+    tmux.wait_text("Every second (UTC)", Duration::from_secs(5));
+    tmux.keys(&["Tab", "Tab", "Right", "Tab"]);
+    tmux.text(r#"printf "n\n1\n""#);
+    tmux.keys(&["Tab", "Tab", "Space"]);
+    tmux.wait_text("valid: Ctrl-S saves", Duration::from_secs(5));
+    tmux.keys(&["C-s"]);
+    tmux.wait_text("every-second created", Duration::from_secs(10));
+    let job = sandbox.job("every-second");
+    assert_eq!(job["schedule"], "* * * * * *", "{job:#}");
+    assert_eq!(job["timezone"], "UTC", "{job:#}");
 
     // It runs: History (shown beside the jobs at 80x24) lists scheduled runs.
     tmux.wait_for("two ok runs in History", Duration::from_secs(20), |s| {

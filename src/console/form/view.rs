@@ -276,7 +276,7 @@ fn schedule_lines(
             }
             for (utc, local) in fires {
                 lines.push(Line::from(vec![
-                    Span::raw(format!("{indent}{local:<27}")),
+                    Span::raw(format!("{indent}{local:<27}  ")),
                     Span::styled(utc.format("%Y-%m-%d %H:%M:%S UTC").to_string(), s.muted),
                 ]));
             }
