@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 use tokio_util::io::SyncIoBridge;
 use tokio_util::task::AbortOnDropHandle;
 
-use super::{BATCH_ROWS, RowStream, Source, SourceError};
+use super::parse::Message;
+use super::{RowStream, Source, SourceError};
 use crate::export::RunContext;
 use crate::export::value::{Column, Row, Value};
 
@@ -118,13 +119,15 @@ impl Source for CommandSource {
         if output != CommandOutput::Csv {
             return whole_output(stdout, output, program, child, stderr_task).await;
         }
-        let (tx, mut rx) = mpsc::channel::<Result<CsvMessage, SourceError>>(2);
+        let (tx, mut rx) = mpsc::channel::<Result<Message, SourceError>>(2);
         // csv reads synchronously; it runs on a blocking thread fed through a
         // bridge, with the bounded channel as back-pressure.
-        let reader = tokio::task::spawn_blocking(move || read_csv(SyncIoBridge::new(stdout), &tx));
+        let reader = tokio::task::spawn_blocking(move || {
+            super::parse::stream_csv(SyncIoBridge::new(stdout), "stdout", &tx)
+        });
         let columns = match rx.recv().await {
-            Some(Ok(CsvMessage::Columns(columns))) => columns,
-            Some(Ok(CsvMessage::Rows(_))) | None => Vec::new(),
+            Some(Ok(Message::Columns(columns))) => columns,
+            Some(Ok(Message::Rows(_))) | None => Vec::new(),
             Some(Err(e)) => return Err(e),
         };
         Ok(Box::new(CommandRows {
@@ -181,52 +184,10 @@ async fn whole_output(
     )))
 }
 
-enum CsvMessage {
-    Columns(Vec<Column>),
-    Rows(Vec<Row>),
-}
-
-fn read_csv(input: impl std::io::Read, tx: &mpsc::Sender<Result<CsvMessage, SourceError>>) {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(input);
-    let columns = match reader.headers() {
-        Ok(headers) => headers.iter().map(Column::new).collect(),
-        Err(e) => {
-            let _ = tx.blocking_send(Err(SourceError::Parse(format!("stdout is not CSV: {e}"))));
-            return;
-        }
-    };
-    if tx.blocking_send(Ok(CsvMessage::Columns(columns))).is_err() {
-        return;
-    }
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
-    for record in reader.records() {
-        match record {
-            Ok(record) => batch.push(record.iter().map(|f| Value::Text(f.to_string())).collect()),
-            Err(e) => {
-                let _ =
-                    tx.blocking_send(Err(SourceError::Parse(format!("stdout is not CSV: {e}"))));
-                return;
-            }
-        }
-        if batch.len() == BATCH_ROWS {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-            if tx.blocking_send(Ok(CsvMessage::Rows(full))).is_err() {
-                return;
-            }
-        }
-    }
-    if !batch.is_empty() {
-        let _ = tx.blocking_send(Ok(CsvMessage::Rows(batch)));
-    }
-}
-
 struct CommandRows {
     program: String,
     columns: Vec<Column>,
-    rx: mpsc::Receiver<Result<CsvMessage, SourceError>>,
+    rx: mpsc::Receiver<Result<Message, SourceError>>,
     child: Child,
     stderr: AbortOnDropHandle<Vec<String>>,
     _reader: AbortOnDropHandle<()>,
@@ -240,8 +201,8 @@ impl RowStream for CommandRows {
 
     async fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SourceError> {
         match self.rx.recv().await {
-            Some(Ok(CsvMessage::Rows(rows))) => Ok(Some(rows)),
-            Some(Ok(CsvMessage::Columns(_))) => Ok(Some(Vec::new())),
+            Some(Ok(Message::Rows(rows))) => Ok(Some(rows)),
+            Some(Ok(Message::Columns(_))) => Ok(Some(Vec::new())),
             Some(Err(e)) => Err(self.explain(e).await),
             None => Ok(None),
         }
