@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::schedule::Schedule;
-use crate::store::{AttemptRecord, InstanceInfo, JobId, JobRecord, JobStats, LogLine, RunRecord};
+use crate::store::{
+    AttemptRecord, DeliveryRecord, InstanceInfo, JobId, JobRecord, JobStats, LogLine, RunRecord,
+};
 
 /// Days in the errors panel's chart.
 pub const ERROR_DAYS: usize = 14;
@@ -186,4 +188,7 @@ pub struct RunDetails {
     pub attempts: Vec<AttemptRecord>,
     /// Its stored log lines.
     pub lines: Vec<LogLine>,
+    /// What happened at each destination (runs recorded before deliveries
+    /// were kept have none; their outputs still show).
+    pub deliveries: Vec<DeliveryRecord>,
 }

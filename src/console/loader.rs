@@ -247,10 +247,17 @@ pub async fn run_details(store: &Store, id: RunId) -> Result<Msg, String> {
         .run_logs(id, -1, STORED_LINES)
         .await
         .map_err(|e| e.to_string())?;
+    let deliveries = store
+        .deliveries(&[id])
+        .await
+        .map_err(|e| e.to_string())?
+        .remove(&id)
+        .unwrap_or_default();
     Ok(Msg::RunDetails(Box::new(RunDetails {
         run,
         attempts,
         lines,
+        deliveries,
     })))
 }
 

@@ -10,8 +10,8 @@ use crate::console::model::{Engine, JobDetails, JobRow, Model, RunDetails, Snaps
 use crate::console::view;
 use crate::events::{Level, LogEvent};
 use crate::store::{
-    AttemptRecord, InstanceInfo, JobRecord, JobStats, LastRun, LogLine, RunRecord, RunStatus,
-    Trigger,
+    AttemptRecord, DeliveryRecord, InstanceInfo, JobRecord, JobStats, LastRun, LogLine, RunRecord,
+    RunStatus, Trigger,
 };
 
 /// Sunday 8 March 2026, 14:03:07 UTC (GMT in London, EDT in New York:
@@ -481,10 +481,37 @@ pub fn run_details() -> RunDetails {
             message: l.message,
         })
         .collect();
+    // The run failed at its second destination; the first was taken back.
+    let delivery =
+        |destination: &str, status: &str, location: Option<&str>, error: Option<&str>| {
+            DeliveryRecord {
+                destination: destination.into(),
+                status: status.into(),
+                location: location.map(Into::into),
+                error: error.map(Into::into),
+                fire_id: "daily-orders@20260307T134000.000Z".into(),
+                attempt: 3,
+                at: at(14, 0, 31),
+            }
+        };
     RunDetails {
         run,
         attempts,
         lines,
+        deliveries: vec![
+            delivery(
+                "reports",
+                "retracted",
+                Some("exports/daily-orders/2026/03/07/daily-orders.csv"),
+                None,
+            ),
+            delivery(
+                "archive",
+                "failed",
+                None,
+                Some("s3 put: connection refused"),
+            ),
+        ],
     }
 }
 

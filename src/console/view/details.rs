@@ -357,10 +357,30 @@ fn run_fields<'a>(model: &Model, theme: Theme, details: &'a RunDetails) -> Vec<L
             Span::styled(error.as_str(), theme.bad()),
         ]));
     }
-    for output in &run.outputs {
+    if details.deliveries.is_empty() {
+        for output in &run.outputs {
+            lines.push(Line::from(vec![
+                label("delivered"),
+                Span::raw(output.as_str()),
+            ]));
+        }
+    }
+    for delivery in &details.deliveries {
+        let style = match delivery.status.as_str() {
+            "delivered" => theme.status(RunStatus::Succeeded),
+            "failed" => theme.bad(),
+            _ => theme.muted(),
+        };
+        let detail = delivery
+            .location
+            .as_deref()
+            .or(delivery.error.as_deref())
+            .unwrap_or("");
         lines.push(Line::from(vec![
-            label("delivered"),
-            Span::raw(output.as_str()),
+            label("to"),
+            Span::raw(format!("{} ", delivery.destination)),
+            Span::styled(delivery.status.as_str(), style),
+            Span::raw(format!(" {detail}")),
         ]));
     }
     for attempt in &details.attempts {
