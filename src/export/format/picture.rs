@@ -103,6 +103,23 @@ impl Picture {
     }
 }
 
+/// Add `rows` to an encoder's picture, which `begin` has made by now unless
+/// the source broke the columns-first order.
+pub fn add_rows(picture: Option<&mut Picture>, rows: &[Row]) -> Result<(), FormatError> {
+    match picture {
+        Some(p) => p.add(rows),
+        None => Err(FormatError::Data("rows before columns".into())),
+    }
+}
+
+/// An encoder's gathered picture at `finish`; none means the source never
+/// sent its columns.
+pub fn take(picture: &mut Option<Picture>) -> Result<Picture, FormatError> {
+    picture
+        .take()
+        .ok_or_else(|| FormatError::Data("the source gave no columns".into()))
+}
+
 /// Parse SVG text with the bundled fonts; the error says what is wrong.
 pub fn parse(svg: &str) -> Result<usvg::Tree, FormatError> {
     let options = usvg::Options {

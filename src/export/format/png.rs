@@ -118,17 +118,11 @@ impl Encoder for PngEncoder {
     }
 
     fn write_rows(&mut self, rows: &[Row]) -> Result<(), FormatError> {
-        match self.picture.as_mut() {
-            Some(p) => p.add(rows),
-            None => Err(FormatError::Data("rows before columns".into())),
-        }
+        picture::add_rows(self.picture.as_mut(), rows)
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), FormatError> {
-        let picture = self
-            .picture
-            .take()
-            .ok_or_else(|| FormatError::Data("the source gave no columns".into()))?;
+        let picture = picture::take(&mut self.picture)?;
         let chart = matches!(picture, Picture::Chart(_));
         let (width, height) = if chart {
             (

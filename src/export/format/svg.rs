@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use super::chart::ChartSpec;
-use super::picture::Picture;
+use super::picture::{self, Picture};
 use super::{Compression, Encoder, FormatError};
 use crate::export::value::{Column, Row};
 
@@ -55,24 +55,18 @@ impl Encoder for SvgEncoder {
     }
 
     fn write_rows(&mut self, rows: &[Row]) -> Result<(), FormatError> {
-        match self.picture.as_mut() {
-            Some(p) => p.add(rows),
-            None => Err(FormatError::Data("rows before columns".into())),
-        }
+        picture::add_rows(self.picture.as_mut(), rows)
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), FormatError> {
-        let picture = self
-            .picture
-            .take()
-            .ok_or_else(|| FormatError::Data("the source gave no columns".into()))?;
+        let picture = picture::take(&mut self.picture)?;
         let width = self.spec.width.unwrap_or(800);
         let height = self.spec.height.unwrap_or(480);
         let diagram = matches!(picture, Picture::Diagrams { .. });
         for svg in picture.into_svgs(width, height, &self.title)? {
             if diagram {
                 // Passed through unchanged, but only if it is SVG at all.
-                super::picture::parse(&svg)?;
+                picture::parse(&svg)?;
             }
             self.out.write_all(svg.as_bytes())?;
         }
