@@ -1,6 +1,7 @@
 //! The console's requests (pause, resume, run now, cancel, retry, delete)
 //! reach a real scheduler: in the same process over its command channel,
-//! and in "another" one through the store's commands table.
+//! and in "another" one through the store's commands table, on SQLite and
+//! on PostgreSQL (the store an instance on another host shares).
 
 mod common;
 
@@ -31,7 +32,10 @@ destinations = ["out"]
 "#;
 
 async fn world() -> World {
-    let world = World::new("").await;
+    jobs_in(World::new("").await).await
+}
+
+async fn jobs_in(world: World) -> World {
     for body in JOBS.split("[[jobs]]").filter(|b| !b.trim().is_empty()) {
         world.add_job(body).await;
     }
@@ -166,4 +170,29 @@ async fn requests_reach_another_instance_through_the_store() {
     };
     every_request(&world, &control, &mut rx).await;
     scheduler.shutdown().await.unwrap();
+}
+
+// A plain test with its own runtime: the database is created and dropped
+// (blocking) outside of it.
+#[test]
+fn requests_reach_another_instance_through_a_postgres_store() {
+    let db = common::process::PgDatabase::create();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut world = World::new("").await;
+        world.store = cronport::store::Store::open(&db.url).await.unwrap();
+        let world = jobs_in(world).await;
+        let (bus, mut rx) = bus();
+        let scheduler = start(&world, bus).await;
+        let control = Control::Attached {
+            store: world.store.clone(),
+        };
+        every_request(&world, &control, &mut rx).await;
+        scheduler.shutdown().await.unwrap();
+        world.store.close().await;
+    });
 }
