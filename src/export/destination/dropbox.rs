@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncReadExt as _;
 
 use super::pattern::PathPattern;
-use super::{Artifact, Destination, DestinationError, secret};
+use super::{Artifact, Destination, DestinationError, refresh_access_token, required_secret};
 use crate::config::duration::HumanDuration;
 use crate::export::RunContext;
 
@@ -125,51 +125,32 @@ impl DropboxDestination {
     /// Trade the refresh token for an access token.
     async fn login(&self) -> Result<Session, DestinationError> {
         let c = &self.config;
-        let need = |key: &'static str, var: &str| -> Result<String, DestinationError> {
-            secret(key, Some(var), None)?
-                .map(|s| s.expose().to_string())
-                .ok_or(DestinationError::Setting {
-                    key,
-                    message: "is missing".into(),
-                })
-        };
-        let key = need("app_key_env", &c.app_key_env)?;
-        let app_secret = need("app_secret_env", &c.app_secret_env)?;
-        let refresh = need("refresh_token_env", &c.refresh_token_env)?;
+        let key = required_secret("app_key_env", &c.app_key_env)?;
+        let app_secret = required_secret("app_secret_env", &c.app_secret_env)?;
+        let refresh = required_secret("refresh_token_env", &c.refresh_token_env)?;
         let client = reqwest::Client::builder()
             .timeout(c.timeout.0)
             .build()
             .map_err(|e| DestinationError::remote("set up a client for", "dropbox", e))?;
-        let form: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "refresh_token")
-            .append_pair("refresh_token", &refresh)
-            .append_pair("client_id", &key)
-            .append_pair("client_secret", &app_secret)
-            .finish();
-        let response = client
-            .post(format!("{}/oauth2/token", c.api_url.trim_end_matches('/')))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .map_err(|e| DestinationError::remote("log in to", "dropbox", e.without_url()))?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        match body["access_token"].as_str() {
-            Some(token) if status.is_success() => Ok(Session {
-                client,
-                token: token.to_string(),
-            }),
-            _ => Err(DestinationError::remote(
-                "log in to",
-                "dropbox",
-                format!(
-                    "HTTP {}: {}",
-                    status.as_u16(),
-                    body["error"].as_str().unwrap_or("no access token")
-                ),
-            )),
-        }
+        let token = refresh_access_token(
+            &client,
+            &format!("{}/oauth2/token", c.api_url.trim_end_matches('/')),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", &key),
+                ("client_secret", &app_secret),
+            ],
+            "dropbox",
+            |body| {
+                body["error"]
+                    .as_str()
+                    .unwrap_or("no access token")
+                    .to_string()
+            },
+        )
+        .await?;
+        Ok(Session { client, token })
     }
 
     /// An RPC call (JSON in, JSON out); `Ok(None)` for a 409 (a documented

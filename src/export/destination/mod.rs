@@ -179,6 +179,49 @@ pub(crate) fn secret(
     Secret::resolve(env, file).map_err(|message| DestinationError::Setting { key, message })
 }
 
+/// A secret that must be set, read from the environment variable `var`;
+/// the error names the setting `key`.
+pub(crate) fn required_secret(key: &'static str, var: &str) -> Result<String, DestinationError> {
+    secret(key, Some(var), None)?
+        .map(|s| s.expose().to_string())
+        .ok_or(DestinationError::Setting {
+            key,
+            message: "is missing".into(),
+        })
+}
+
+/// Trade a refresh token for an access token (the OAuth 2 `refresh_token`
+/// grant): POST `form` to `token_url`. `service` names the remote in errors
+/// and `error_of` picks the service's reason out of a refused answer.
+pub(crate) async fn refresh_access_token(
+    client: &reqwest::Client,
+    token_url: &str,
+    form: &[(&str, &str)],
+    service: &'static str,
+    error_of: impl FnOnce(&serde_json::Value) -> String,
+) -> Result<String, DestinationError> {
+    let form: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let response = client
+        .post(token_url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .map_err(|e| DestinationError::remote("log in to", service, e.without_url()))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+    match body["access_token"].as_str() {
+        Some(token) if status.is_success() => Ok(token.to_string()),
+        _ => Err(DestinationError::remote(
+            "log in to",
+            service,
+            format!("HTTP {}: {}", status.as_u16(), error_of(&body)),
+        )),
+    }
+}
+
 /// Delivers artifacts somewhere.
 #[async_trait]
 pub trait Destination: Send + Sync {

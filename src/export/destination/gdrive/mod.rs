@@ -13,7 +13,9 @@ use tokio::io::AsyncReadExt as _;
 
 use super::pattern::PathPattern;
 use super::webhook::mime_type;
-use super::{Artifact, Destination, DestinationError, fire_id, secret};
+use super::{
+    Artifact, Destination, DestinationError, fire_id, refresh_access_token, required_secret,
+};
 use crate::export::RunContext;
 pub use config::GdriveConfig;
 
@@ -60,49 +62,29 @@ impl GdriveDestination {
 
     async fn login(&self) -> Result<Session, DestinationError> {
         let c = &self.config;
-        let need = |key: &'static str, var: &str| -> Result<String, DestinationError> {
-            secret(key, Some(var), None)?
-                .map(|s| s.expose().to_string())
-                .ok_or(DestinationError::Setting {
-                    key,
-                    message: "is missing".into(),
-                })
-        };
-        let id = need("client_id_env", &c.client_id_env)?;
-        let client_secret = need("client_secret_env", &c.client_secret_env)?;
-        let refresh = need("refresh_token_env", &c.refresh_token_env)?;
+        let id = required_secret("client_id_env", &c.client_id_env)?;
+        let client_secret = required_secret("client_secret_env", &c.client_secret_env)?;
+        let refresh = required_secret("refresh_token_env", &c.refresh_token_env)?;
         let client = reqwest::Client::builder()
             .timeout(c.timeout.0)
             // Drive answers 308 to a chunk that is not the last: not a redirect.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| DestinationError::remote("set up a client for", "gdrive", e))?;
-        let form: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", &id)
-            .append_pair("client_secret", &client_secret)
-            .append_pair("refresh_token", &refresh)
-            .append_pair("grant_type", "refresh_token")
-            .finish();
-        let response = client
-            .post(&c.token_url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .map_err(|e| DestinationError::remote("log in to", "gdrive", e.without_url()))?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        match body["access_token"].as_str() {
-            Some(token) if status.is_success() => Ok(Session {
-                client,
-                token: token.to_string(),
-            }),
-            _ => Err(DestinationError::remote(
-                "log in to",
-                "gdrive",
-                format!("HTTP {}: {}", status.as_u16(), error_of(&body)),
-            )),
-        }
+        let token = refresh_access_token(
+            &client,
+            &c.token_url,
+            &[
+                ("client_id", &id),
+                ("client_secret", &client_secret),
+                ("refresh_token", &refresh),
+                ("grant_type", "refresh_token"),
+            ],
+            "gdrive",
+            error_of,
+        )
+        .await?;
+        Ok(Session { client, token })
     }
 
     /// Files in the folder matching `condition` (Drive query language).
