@@ -5,8 +5,12 @@
 #[path = "support/formats.rs"]
 mod support;
 
+#[path = "support/readback.rs"]
+mod readback;
+
 use cronport::export::format::FormatError;
 use cronport::export::value::{Column, Value};
+use readback::markdown_cells;
 use support::{columns, expected_text, python_json, render, rows, spec, temp_file};
 
 const PY_CSV: &str = "import csv, json, sys\n\
@@ -198,35 +202,6 @@ fn json_refuses_what_it_cannot_hold() {
     let dup = vec![Column::new("id"), Column::new("id")];
     let err = render(&spec(r#"{ kind = "json" }"#), &dup, &[]).unwrap_err();
     assert!(err.to_string().contains("\"id\" appears twice"), "{err}");
-}
-
-/// Split a Markdown table line on unescaped pipes and undo the escapes.
-fn markdown_cells(line: &str) -> Vec<String> {
-    let inner = line
-        .trim()
-        .strip_prefix('|')
-        .unwrap()
-        .strip_suffix('|')
-        .unwrap();
-    let mut cells = vec![String::new()];
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => cells.last_mut().unwrap().push(chars.next().unwrap()),
-            '|' => cells.push(String::new()),
-            c => cells.last_mut().unwrap().push(c),
-        }
-    }
-    cells
-        .into_iter()
-        .map(|c| {
-            c.trim_matches(' ')
-                .replace("<br>", "\n")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&amp;", "&")
-        })
-        .collect()
 }
 
 #[test]

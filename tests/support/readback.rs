@@ -43,7 +43,8 @@ class P(html.parser.HTMLParser):
 p = P(); p.feed(open(sys.argv[1], encoding='utf-8').read()); p.close()
 print(json.dumps(p.rows))"#;
 
-fn markdown_cells(line: &str) -> Vec<String> {
+/// Split a Markdown table line on unescaped pipes and undo the escapes.
+pub fn markdown_cells(line: &str) -> Vec<String> {
     let inner = line
         .trim()
         .strip_prefix('|')
