@@ -6,23 +6,7 @@ use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
 
 use super::query_error;
 use crate::export::source::SourceError;
-use crate::export::value::{Column, Row, Value};
-
-/// Column names of a SQLite row.
-pub fn sqlite_columns(row: &SqliteRow) -> Vec<Column> {
-    row.columns()
-        .iter()
-        .map(|c| Column::new(c.name()))
-        .collect()
-}
-
-/// Column names of a PostgreSQL row.
-pub fn pg_columns(row: &PgRow) -> Vec<Column> {
-    row.columns()
-        .iter()
-        .map(|c| Column::new(c.name()))
-        .collect()
-}
+use crate::export::value::{Row, Value};
 
 /// SQLite stores a value's class per cell; the declared column type only
 /// refines integers into booleans and text into dates where it says so.

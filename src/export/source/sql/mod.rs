@@ -247,13 +247,7 @@ async fn stream_sqlite(
             _ => query.bind(sqlite_time(ctx.window_end)),
         };
     }
-    let sent_columns = pump(
-        query.fetch(pool),
-        decode::sqlite_columns,
-        decode::sqlite_row,
-        tx,
-    )
-    .await?;
+    let sent_columns = pump(query.fetch(pool), decode::sqlite_row, tx).await?;
     if !sent_columns {
         let statement = pool
             .prepare(AssertSqlSafe(q.sql).into_sql_str())
@@ -279,7 +273,7 @@ async fn stream_pg(
             _ => query.bind(ctx.window_end),
         };
     }
-    let sent_columns = pump(query.fetch(pool), decode::pg_columns, decode::pg_row, tx).await?;
+    let sent_columns = pump(query.fetch(pool), decode::pg_row, tx).await?;
     if !sent_columns {
         let statement = pool
             .prepare(AssertSqlSafe(q.sql).into_sql_str())
@@ -306,7 +300,7 @@ async fn stream_mysql(
             _ => query.bind(ctx.window_end.naive_utc()),
         };
     }
-    let sent_columns = pump(query.fetch(pool), mysql::columns, mysql::row, tx).await?;
+    let sent_columns = pump(query.fetch(pool), mysql::row, tx).await?;
     if !sent_columns {
         let statement = pool
             .prepare(AssertSqlSafe(q.sql).into_sql_str())
@@ -319,9 +313,8 @@ async fn stream_mysql(
 
 /// Forward decoded rows in batches; tells whether any row (and so the
 /// column list) was seen, because an empty result needs `describe` instead.
-async fn pump<R>(
+async fn pump<R: sqlx::Row>(
     mut rows: futures::stream::BoxStream<'_, Result<R, sqlx::Error>>,
-    columns: fn(&R) -> Vec<Column>,
     decode: fn(&R) -> Result<Row, SourceError>,
     tx: &Sender,
 ) -> Result<bool, SourceError> {
@@ -329,7 +322,7 @@ async fn pump<R>(
     let mut sent_columns = false;
     while let Some(row) = rows.try_next().await.map_err(query_error)? {
         if !sent_columns {
-            send(tx, Message::Columns(columns(&row))).await?;
+            send(tx, Message::Columns(described_columns(row.columns()))).await?;
             sent_columns = true;
         }
         batch.push(decode(&row)?);

@@ -6,7 +6,7 @@ use sqlx::{Column as _, Executor as _, Row as _, TypeInfo as _, ValueRef as _};
 
 use super::query_error;
 use crate::export::source::SourceError;
-use crate::export::value::{Column, Row, Value};
+use crate::export::value::{Row, Value};
 
 /// Open a pool whose every connection refuses writes.
 pub async fn open(url: &str, password: Option<&str>) -> Result<MySqlPool, String> {
@@ -27,14 +27,6 @@ pub async fn open(url: &str, password: Option<&str>) -> Result<MySqlPool, String
         .connect_with(options)
         .await
         .map_err(|e| e.to_string())
-}
-
-/// Column names of a MySQL row.
-pub fn columns(row: &MySqlRow) -> Vec<Column> {
-    row.columns()
-        .iter()
-        .map(|c| Column::new(c.name()))
-        .collect()
 }
 
 /// Each MySQL type maps to its value kind; unsigned 64-bit values beyond
