@@ -317,12 +317,7 @@ impl Destination for DropboxDestination {
             .pattern
             .as_ref()
             .map_err(|e| DestinationError::Pattern(e.clone()))?;
-        let relative = pattern
-            .render(ctx, &artifact.extension)?
-            .iter()
-            .map(|c| c.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
+        let relative = pattern.render_slashed(ctx, &artifact.extension)?;
         let target = self.full_path(&relative);
         let slot = ctx.scheduled_for.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let s = self.login().await?;

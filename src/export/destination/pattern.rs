@@ -117,6 +117,17 @@ impl PathPattern {
         self.render_with(&ctx.job, ctx.run_id, ext, &when)
     }
 
+    /// [`PathPattern::render`] with `/` between the parts whatever the local
+    /// separator, as remote paths and object keys want.
+    pub fn render_slashed(&self, ctx: &RunContext, ext: &str) -> Result<String, PatternError> {
+        Ok(self
+            .render(ctx, ext)?
+            .iter()
+            .map(|c| c.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"))
+    }
+
     fn render_with(
         &self,
         job: &str,

@@ -209,12 +209,7 @@ impl Destination for ObjectStoreDestination {
             .pattern
             .as_ref()
             .map_err(|e| DestinationError::Pattern(e.clone()))?;
-        let relative = pattern.render(ctx, &artifact.extension)?;
-        let relative = relative
-            .iter()
-            .map(|c| c.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
+        let relative = pattern.render_slashed(ctx, &artifact.extension)?;
         let opened = self.open()?;
         let key = opened.key(&relative)?;
         let location = opened.location(&key);

@@ -328,12 +328,7 @@ impl Destination for SftpDestination {
             .pattern
             .as_ref()
             .map_err(|e| DestinationError::Pattern(e.clone()))?;
-        let relative = pattern.render(ctx, &artifact.extension)?;
-        let relative = relative
-            .iter()
-            .map(|c| c.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
+        let relative = pattern.render_slashed(ctx, &artifact.extension)?;
         let target = self.full_path(&relative);
         let slot = u32::try_from(ctx.scheduled_for.timestamp())
             .map_err(|_| self.remote("upload", "the slot is outside the times SFTP can record"))?;
