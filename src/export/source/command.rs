@@ -125,11 +125,7 @@ impl Source for CommandSource {
         let reader = tokio::task::spawn_blocking(move || {
             super::parse::stream_csv(SyncIoBridge::new(stdout), "stdout", &tx)
         });
-        let columns = match rx.recv().await {
-            Some(Ok(Message::Columns(columns))) => columns,
-            Some(Ok(Message::Rows(_))) | None => Vec::new(),
-            Some(Err(e)) => return Err(e),
-        };
+        let columns = super::parse::first_columns(&mut rx).await?;
         Ok(Box::new(CommandRows {
             program: program.clone(),
             columns,
@@ -187,7 +183,7 @@ async fn whole_output(
 struct CommandRows {
     program: String,
     columns: Vec<Column>,
-    rx: mpsc::Receiver<Result<Message, SourceError>>,
+    rx: super::parse::Receiver,
     child: Child,
     stderr: AbortOnDropHandle<Vec<String>>,
     _reader: AbortOnDropHandle<()>,
@@ -200,11 +196,9 @@ impl RowStream for CommandRows {
     }
 
     async fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SourceError> {
-        match self.rx.recv().await {
-            Some(Ok(Message::Rows(rows))) => Ok(Some(rows)),
-            Some(Ok(Message::Columns(_))) => Ok(Some(Vec::new())),
-            Some(Err(e)) => Err(self.explain(e).await),
-            None => Ok(None),
+        match super::parse::next_rows(&mut self.rx).await {
+            Err(e) => Err(self.explain(e).await),
+            rows => rows,
         }
     }
 

@@ -265,7 +265,7 @@ impl RowStream for BufferedRows {
 /// CSV files streamed one after another on a blocking thread.
 struct CsvFiles {
     columns: Vec<Column>,
-    rx: mpsc::Receiver<Result<Message, SourceError>>,
+    rx: parse::Receiver,
     _reader: AbortOnDropHandle<()>,
 }
 
@@ -317,11 +317,7 @@ impl CsvFiles {
                 let _ = forward.join();
             }
         });
-        let columns = match rx.recv().await {
-            Some(Ok(Message::Columns(columns))) => columns,
-            Some(Err(e)) => return Err(e),
-            _ => Vec::new(),
-        };
+        let columns = parse::first_columns(&mut rx).await?;
         Ok(CsvFiles {
             columns,
             rx,
@@ -337,12 +333,7 @@ impl RowStream for CsvFiles {
     }
 
     async fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SourceError> {
-        match self.rx.recv().await {
-            Some(Ok(Message::Rows(rows))) => Ok(Some(rows)),
-            Some(Ok(Message::Columns(_))) => Ok(Some(Vec::new())),
-            Some(Err(e)) => Err(e),
-            None => Ok(None),
-        }
+        parse::next_rows(&mut self.rx).await
     }
 
     async fn finish(self: Box<Self>) -> Result<(), SourceError> {

@@ -12,7 +12,7 @@ use tokio_util::io::SyncIoBridge;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::file::BufferedRows;
-use super::parse::{self, Buffered, Message};
+use super::parse::{self, Buffered};
 use super::{RowStream, Source, SourceError};
 use crate::config::duration::HumanDuration;
 use crate::export::RunContext;
@@ -157,7 +157,7 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> String {
 /// reader drains, with bounded buffers on both sides.
 struct HttpCsv {
     columns: Vec<Column>,
-    rx: mpsc::Receiver<Result<Message, SourceError>>,
+    rx: parse::Receiver,
     body: AbortOnDropHandle<Result<(), SourceError>>,
     _reader: AbortOnDropHandle<()>,
 }
@@ -196,11 +196,7 @@ impl HttpCsv {
         let reader = tokio::task::spawn_blocking(move || {
             parse::stream_csv(SyncIoBridge::new(reader), "the response", &tx)
         });
-        let columns = match rx.recv().await {
-            Some(Ok(Message::Columns(columns))) => columns,
-            Some(Err(e)) => return Err(e),
-            _ => Vec::new(),
-        };
+        let columns = parse::first_columns(&mut rx).await?;
         Ok(HttpCsv {
             columns,
             rx,
@@ -217,12 +213,7 @@ impl RowStream for HttpCsv {
     }
 
     async fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SourceError> {
-        match self.rx.recv().await {
-            Some(Ok(Message::Rows(rows))) => Ok(Some(rows)),
-            Some(Ok(Message::Columns(_))) => Ok(Some(Vec::new())),
-            Some(Err(e)) => Err(e),
-            None => Ok(None),
-        }
+        parse::next_rows(&mut self.rx).await
     }
 
     /// A body cut off mid-way is a failure even if what came parsed.

@@ -17,6 +17,29 @@ pub enum Message {
 /// Sender of [`Message`]s with back-pressure.
 pub type Sender = mpsc::Sender<Result<Message, SourceError>>;
 
+/// Receiver of a reader thread's [`Message`]s.
+pub type Receiver = mpsc::Receiver<Result<Message, SourceError>>;
+
+/// Wait for the header; an input that ends before one has no columns.
+pub async fn first_columns(rx: &mut Receiver) -> Result<Vec<Column>, SourceError> {
+    match rx.recv().await {
+        Some(Ok(Message::Columns(columns))) => Ok(columns),
+        Some(Ok(Message::Rows(_))) | None => Ok(Vec::new()),
+        Some(Err(e)) => Err(e),
+    }
+}
+
+/// The next batch after the header (an empty one for a stray header),
+/// `None` once the reader is done.
+pub async fn next_rows(rx: &mut Receiver) -> Result<Option<Vec<Row>>, SourceError> {
+    match rx.recv().await {
+        Some(Ok(Message::Rows(rows))) => Ok(Some(rows)),
+        Some(Ok(Message::Columns(_))) => Ok(Some(Vec::new())),
+        Some(Err(e)) => Err(e),
+        None => Ok(None),
+    }
+}
+
 /// Read CSV with a header row from `input`, sending batches as they fill
 /// (blocking: run it on a blocking thread). `what` names the input in errors.
 pub fn stream_csv(input: impl std::io::Read, what: &str, tx: &Sender) {
