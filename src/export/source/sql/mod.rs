@@ -249,11 +249,7 @@ async fn stream_sqlite(
     }
     let sent_columns = pump(query.fetch(pool), decode::sqlite_row, tx).await?;
     if !sent_columns {
-        let statement = pool
-            .prepare(AssertSqlSafe(q.sql).into_sql_str())
-            .await
-            .map_err(query_error)?;
-        send(tx, Message::Columns(described_columns(statement.columns()))).await?;
+        send(tx, Message::Columns(describe(pool, q.sql).await?)).await?;
     }
     Ok(())
 }
@@ -275,11 +271,7 @@ async fn stream_pg(
     }
     let sent_columns = pump(query.fetch(pool), decode::pg_row, tx).await?;
     if !sent_columns {
-        let statement = pool
-            .prepare(AssertSqlSafe(q.sql).into_sql_str())
-            .await
-            .map_err(query_error)?;
-        send(tx, Message::Columns(described_columns(statement.columns()))).await?;
+        send(tx, Message::Columns(describe(pool, q.sql).await?)).await?;
     }
     Ok(())
 }
@@ -302,11 +294,7 @@ async fn stream_mysql(
     }
     let sent_columns = pump(query.fetch(pool), mysql::row, tx).await?;
     if !sent_columns {
-        let statement = pool
-            .prepare(AssertSqlSafe(q.sql).into_sql_str())
-            .await
-            .map_err(query_error)?;
-        send(tx, Message::Columns(described_columns(statement.columns()))).await?;
+        send(tx, Message::Columns(describe(pool, q.sql).await?)).await?;
     }
     Ok(())
 }
@@ -335,6 +323,18 @@ async fn pump<R: sqlx::Row>(
         send(tx, Message::Rows(batch)).await?;
     }
     Ok(sent_columns)
+}
+
+/// The columns a query would yield, for a result with no rows to show them.
+async fn describe<'e, E: sqlx::Executor<'e>>(
+    executor: E,
+    sql: String,
+) -> Result<Vec<Column>, SourceError> {
+    let statement = executor
+        .prepare(AssertSqlSafe(sql).into_sql_str())
+        .await
+        .map_err(query_error)?;
+    Ok(described_columns(statement.columns()))
 }
 
 fn described_columns<C: sqlx::Column>(columns: &[C]) -> Vec<Column> {
