@@ -8,6 +8,27 @@ use super::query_error;
 use crate::export::source::SourceError;
 use crate::export::value::{Row, Value};
 
+/// Decode each cell of `row` with `cell`, which never sees a NULL.
+pub fn non_null_cells<R, C>(
+    row: &R,
+    mut cell: impl FnMut(usize, &C) -> Result<Value, SourceError>,
+) -> Result<Row, SourceError>
+where
+    R: sqlx::Row,
+    R::Database: sqlx::Database<Column = C>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let mut cells = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        if row.try_get_raw(i).map_err(query_error)?.is_null() {
+            cells.push(Value::Null);
+        } else {
+            cells.push(cell(i, column)?);
+        }
+    }
+    Ok(cells)
+}
+
 /// SQLite stores a value's class per cell; the declared column type only
 /// refines integers into booleans and text into dates where it says so.
 pub fn sqlite_row(row: &SqliteRow) -> Result<Row, SourceError> {
@@ -99,15 +120,9 @@ fn sqlite_text(text: String, declared: &str) -> Value {
 
 /// PostgreSQL types are exact per column; each maps to its value kind.
 pub fn pg_row(row: &PgRow) -> Result<Row, SourceError> {
-    let mut cells = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        let raw = row.try_get_raw(i).map_err(query_error)?;
-        if raw.is_null() {
-            cells.push(Value::Null);
-            continue;
-        }
+    non_null_cells(row, |i, column| {
         let type_name = column.type_info().name();
-        let cell = match type_name {
+        Ok(match type_name {
             "BOOL" => Value::Bool(row.try_get(i).map_err(query_error)?),
             "INT2" => Value::Int(row.try_get::<i16, _>(i).map_err(query_error)?.into()),
             "INT4" => Value::Int(row.try_get::<i32, _>(i).map_err(query_error)?.into()),
@@ -144,8 +159,6 @@ pub fn pg_row(row: &PgRow) -> Result<Row, SourceError> {
                     type_name: other.to_string(),
                 });
             }
-        };
-        cells.push(cell);
-    }
-    Ok(cells)
+        })
+    })
 }

@@ -2,8 +2,9 @@
 //! session, since the driver has no read-only connect option.
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
-use sqlx::{Column as _, Executor as _, Row as _, TypeInfo as _, ValueRef as _};
+use sqlx::{Column as _, Executor as _, Row as _, TypeInfo as _};
 
+use super::decode::non_null_cells;
 use super::query_error;
 use crate::export::source::SourceError;
 use crate::export::value::{Row, Value};
@@ -32,15 +33,9 @@ pub async fn open(url: &str, password: Option<&str>) -> Result<MySqlPool, String
 /// Each MySQL type maps to its value kind; unsigned 64-bit values beyond
 /// the signed range stay exact as decimals.
 pub fn row(row: &MySqlRow) -> Result<Row, SourceError> {
-    let mut cells = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        let raw = row.try_get_raw(i).map_err(query_error)?;
-        if raw.is_null() {
-            cells.push(Value::Null);
-            continue;
-        }
+    non_null_cells(row, |i, column| {
         let type_name = column.type_info().name();
-        let cell = match type_name {
+        Ok(match type_name {
             "BOOLEAN" => Value::Bool(row.try_get(i).map_err(query_error)?),
             "TINYINT" => Value::Int(row.try_get::<i8, _>(i).map_err(query_error)?.into()),
             "SMALLINT" => Value::Int(row.try_get::<i16, _>(i).map_err(query_error)?.into()),
@@ -86,8 +81,6 @@ pub fn row(row: &MySqlRow) -> Result<Row, SourceError> {
                     type_name: other.to_string(),
                 });
             }
-        };
-        cells.push(cell);
-    }
-    Ok(cells)
+        })
+    })
 }
