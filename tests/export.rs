@@ -2,18 +2,23 @@
 //! PostgreSQL server (a fresh database per test), real programs, a real
 //! folder. Types, bind parameters, read-only connections, failures.
 
+#[path = "support/formats.rs"]
+mod formats;
+#[path = "support/pipeline.rs"]
+mod pipeline;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{TimeZone as _, Utc};
 use cronport::export::destination::DestinationConfig;
 use cronport::export::destination::local::LocalConfig;
 use cronport::export::format::FormatSpec;
 use cronport::export::format::csv::CsvSpec;
 use cronport::export::source::SourceSpec;
 use cronport::export::source::command::CommandSpec;
-use cronport::export::source::sql::{ConnectionConfig, Connections, SqlSpec};
-use cronport::export::{ExportError, Pipeline, RunContext};
+use cronport::export::source::sql::SqlSpec;
+use cronport::export::{ExportError, Pipeline};
+use formats::ctx;
 use sqlx::Connection as _;
 
 const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -61,18 +66,6 @@ impl Drop for PgDb {
     }
 }
 
-fn ctx(run_id: i64) -> RunContext {
-    RunContext {
-        job: "report".into(),
-        run_id,
-        attempt: 1,
-        scheduled_for: Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap(),
-        window_start: Utc.with_ymd_and_hms(2026, 3, 7, 7, 0, 0).unwrap(),
-        window_end: Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap(),
-        timezone: chrono_tz::America::New_York,
-    }
-}
-
 struct Setup {
     dir: tempfile::TempDir,
     pipeline: Pipeline,
@@ -83,21 +76,7 @@ struct Setup {
 fn setup(connections: &[(&str, String)]) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("not-a-folder"), "x").unwrap();
-    let connections = Connections::new(
-        connections
-            .iter()
-            .map(|(name, url)| {
-                (
-                    name.to_string(),
-                    ConnectionConfig {
-                        url: url.clone(),
-                        password_env: None,
-                        password_file: None,
-                    },
-                )
-            })
-            .collect(),
-    );
+    let connections = pipeline::connections_of(connections);
     let mut destinations: HashMap<String, Arc<dyn cronport::export::destination::Destination>> =
         HashMap::new();
     for (name, root) in [

@@ -9,6 +9,25 @@ use cronport::export::Pipeline;
 use cronport::export::destination::{Destination, DestinationConfig};
 use cronport::export::source::sql::{ConnectionConfig, Connections};
 
+/// Connections by name and URL, with no passwords.
+pub fn connections_of(connections: &[(&str, String)]) -> Connections {
+    Connections::new(
+        connections
+            .iter()
+            .map(|(name, url)| {
+                (
+                    name.to_string(),
+                    ConnectionConfig {
+                        url: url.clone(),
+                        password_env: None,
+                        password_file: None,
+                    },
+                )
+            })
+            .collect(),
+    )
+}
+
 /// The folder and the pipeline writing into it.
 pub struct Setup {
     pub dir: tempfile::TempDir,
@@ -19,21 +38,7 @@ impl Setup {
     /// Connections by name and URL; exports go to `<dir>/out`.
     pub fn new(connections: &[(&str, String)]) -> Setup {
         let dir = tempfile::tempdir().unwrap();
-        let connections = Connections::new(
-            connections
-                .iter()
-                .map(|(name, url)| {
-                    (
-                        name.to_string(),
-                        ConnectionConfig {
-                            url: url.clone(),
-                            password_env: None,
-                            password_file: None,
-                        },
-                    )
-                })
-                .collect(),
-        );
+        let connections = connections_of(connections);
         let mut destinations: HashMap<String, Arc<dyn Destination>> = HashMap::new();
         // Parsed as a config would be, so new optional keys don't break it.
         let config: DestinationConfig = toml::from_str(&format!(
