@@ -210,11 +210,7 @@ impl DropboxDestination {
         commit: Value,
         target: &str,
     ) -> Result<(), DestinationError> {
-        let io = |source| DestinationError::Io {
-            action: "read",
-            path: file.display().to_string(),
-            source,
-        };
+        let io = DestinationError::reading(file);
         let mut reader = tokio::fs::File::open(file).await.map_err(io)?;
         let mut first = read_chunk(&mut reader).await.map_err(io)?;
         if first.len() < CHUNK {

@@ -213,11 +213,7 @@ impl EmailDestination {
         if c.tls != SmtpTls::None {
             let mut params = TlsParameters::builder(host);
             if let Some(path) = &c.ca_file {
-                let pem = std::fs::read(path).map_err(|source| DestinationError::Io {
-                    action: "read",
-                    path: path.display().to_string(),
-                    source,
-                })?;
+                let pem = std::fs::read(path).map_err(DestinationError::reading(path))?;
                 params =
                     params.add_root_certificate(Certificate::from_pem(&pem).map_err(tls_error)?);
             }
@@ -321,14 +317,9 @@ impl Destination for EmailDestination {
         let limit = u64::from(c.max_attachment_mb) * 1024 * 1024;
         let builder = self.message(&notice, &c.subject)?;
         let message = if artifact.bytes <= limit {
-            let data =
-                tokio::fs::read(&artifact.path)
-                    .await
-                    .map_err(|source| DestinationError::Io {
-                        action: "read",
-                        path: artifact.path.display().to_string(),
-                        source,
-                    })?;
+            let data = tokio::fs::read(&artifact.path)
+                .await
+                .map_err(DestinationError::reading(&artifact.path))?;
             let kind = ContentType::parse(mime_type(&artifact.extension)).map_err(body_error)?;
             builder
                 .multipart(

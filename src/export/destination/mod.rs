@@ -147,6 +147,15 @@ pub enum DestinationError {
 }
 
 impl DestinationError {
+    /// For `map_err`: reading the file at `path` failed.
+    pub fn reading(path: &Path) -> impl Fn(std::io::Error) -> Self + Copy + '_ {
+        move |source| DestinationError::Io {
+            action: "read",
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
     /// A remote failure.
     pub fn remote(action: &'static str, target: impl Into<String>, message: impl ToString) -> Self {
         DestinationError::Remote {

@@ -285,11 +285,7 @@ async fn form(
 ) -> Result<reqwest::multipart::Form, DestinationError> {
     let file = tokio::fs::File::open(&artifact.path)
         .await
-        .map_err(|source| DestinationError::Io {
-            action: "read",
-            path: artifact.path.display().to_string(),
-            source,
-        })?;
+        .map_err(DestinationError::reading(&artifact.path))?;
     let name = notice.file.clone().unwrap_or_else(|| "export".into());
     let part = reqwest::multipart::Part::stream_with_length(file, artifact.bytes)
         .file_name(name)

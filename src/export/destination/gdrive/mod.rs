@@ -142,11 +142,7 @@ impl GdriveDestination {
         metadata: Value,
         target: &str,
     ) -> Result<String, DestinationError> {
-        let io = |source| DestinationError::Io {
-            action: "read",
-            path: file.display().to_string(),
-            source,
-        };
+        let io = DestinationError::reading(file);
         let created = if bytes <= MULTIPART_LIMIT {
             let data = tokio::fs::read(file).await.map_err(io)?;
             let boundary = format!("cronport-{}", rand::random::<u64>());
@@ -188,11 +184,7 @@ impl GdriveDestination {
         metadata: Value,
         target: &str,
     ) -> Result<Value, DestinationError> {
-        let io = |source| DestinationError::Io {
-            action: "read",
-            path: file.display().to_string(),
-            source,
-        };
+        let io = DestinationError::reading(file);
         let started = s
             .client
             .post(self.api("/upload/drive/v3/files?uploadType=resumable"))

@@ -225,14 +225,9 @@ impl Destination for ObjectStoreDestination {
             attributes.insert(Attribute::Metadata(FIRE_ID_METADATA.into()), fire.into());
         }
         if artifact.bytes <= MULTIPART_THRESHOLD {
-            let data =
-                tokio::fs::read(&artifact.path)
-                    .await
-                    .map_err(|source| DestinationError::Io {
-                        action: "read",
-                        path: artifact.path.display().to_string(),
-                        source,
-                    })?;
+            let data = tokio::fs::read(&artifact.path)
+                .await
+                .map_err(DestinationError::reading(&artifact.path))?;
             let options = PutOptions {
                 attributes,
                 ..PutOptions::default()

@@ -231,11 +231,7 @@ impl SftpDestination {
         temp: &str,
         slot: u32,
     ) -> Result<(), DestinationError> {
-        let io = |source| DestinationError::Io {
-            action: "read",
-            path: artifact.path.display().to_string(),
-            source,
-        };
+        let io = DestinationError::reading(&artifact.path);
         let mut local = tokio::fs::File::open(&artifact.path).await.map_err(io)?;
         let mut remote = sftp
             .create(temp)
