@@ -272,10 +272,9 @@ pub async fn dry_run(
         .ok_or_else(|| format!("no job named {job:?}"))?;
     let spec: JobSpec = serde_json::from_str(&record.definition)
         .map_err(|e| format!("{job}: the stored definition is unreadable: {e}"))?;
-    let checked = spec.validate(&config.known()).map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        format!("{job}: {}", list.join("; "))
-    })?;
+    let checked = spec
+        .validate(&config.known())
+        .map_err(|errors| format!("{job}: {}", crate::job::one_line(&errors)))?;
     let now = Utc::now();
     let ctx = RunContext {
         job: job.to_string(),

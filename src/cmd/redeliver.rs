@@ -39,11 +39,7 @@ pub(super) async fn run(
         Failure::BadInput(format!(
             "job {:?} does not fit the config: {}",
             run.job_name,
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
+            crate::job::one_line(&errors)
         ))
     })?;
     let names: Vec<String> = match only {

@@ -5,15 +5,6 @@ use crate::config::Config;
 use crate::job::JobSpec;
 use crate::store::{Store, StoreError};
 
-/// Every problem of a job definition, on one line.
-fn problems(errors: Vec<crate::job::FieldError>) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// Check `spec` against the config and write it in one transaction:
 /// created, or (for an edit) updated only if nobody changed it since the
 /// form opened at `original`'s version. A running job keeps its current
@@ -24,7 +15,9 @@ pub async fn save(
     spec: JobSpec,
     original: Option<(String, i64)>,
 ) -> Result<String, String> {
-    let job = spec.validate(&config.known()).map_err(problems)?;
+    let job = spec
+        .validate(&config.known())
+        .map_err(|errors| crate::job::one_line(&errors))?;
     let definition = job
         .definition()
         .map_err(|e| format!("cannot store job {}: {e}", job.name()))?;

@@ -73,6 +73,15 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// Every problem of a job definition on one line, for logs and messages.
+pub fn one_line(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.field, self.message)

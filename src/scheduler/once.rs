@@ -54,11 +54,7 @@ pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
         .validate(&config.known())
         .map_err(|errors| RunOnceError::Invalid {
             name: job.to_string(),
-            problems: errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
+            problems: crate::job::one_line(&errors),
         })?;
     let now = clock.now();
     let me = instance::this_process(now);

@@ -203,8 +203,8 @@ fn check(record: &JobRecord, known: &crate::job::Known) -> Option<Job> {
     match spec.validate(known) {
         Ok(job) => Some(job),
         Err(errors) => {
-            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            tracing::error!("{}: not scheduling it: {}", record.name, list.join("; "));
+            let problems = crate::job::one_line(&errors);
+            tracing::error!("{}: not scheduling it: {problems}", record.name);
             None
         }
     }
