@@ -5,3 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh tools
 python3 -m pip install --quiet --disable-pip-version-check xlsxwriter reportlab
+# The resvg command, the reference for the diagram figure; the same version
+# as the crate cronport renders with.
+if ! command -v resvg >/dev/null 2>&1; then
+    cargo install --quiet --locked resvg --version "$(awk '/^name = "resvg"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)"
+fi

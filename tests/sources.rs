@@ -426,3 +426,138 @@ async fn preview_renders_the_first_rows_and_delivers_nothing() {
     assert!(preview.complete && preview.bytes > 1000);
     assert!(s.leftovers().is_empty(), "{:?}", s.leftovers());
 }
+
+/// Relative paths in a config mean "next to the config file", wherever
+/// cronport was started (tests run from the package root, not the temp
+/// folder); the folder's own name may even look like glob syntax.
+#[tokio::test]
+async fn relative_file_and_command_paths_are_taken_from_the_config_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("conf [prod]");
+    std::fs::create_dir_all(folder.join("data")).unwrap();
+    std::fs::write(folder.join("data/1.csv"), "k,v\na,1\n").unwrap();
+    std::fs::write(folder.join("data/2.csv"), "k,v\nb,2\n").unwrap();
+    std::fs::write(folder.join("data/one.csv"), "k,v\nc,3\n").unwrap();
+    let config = folder.join("cronport.toml");
+    std::fs::write(
+        &config,
+        r#"
+[scheduler]
+spool_dir = "spool"
+
+[destinations.out]
+kind = "local"
+root = "out"
+path = "{job}/{run_id}.{ext}"
+
+[[jobs]]
+name = "glob"
+schedule = "every 1h"
+source = { kind = "file", path = "data/[0-9].csv" }
+format = { kind = "csv" }
+destinations = ["out"]
+
+[[jobs]]
+name = "single"
+schedule = "every 1h"
+source = { kind = "file", path = "data/one.csv" }
+format = { kind = "csv" }
+destinations = ["out"]
+
+[[jobs]]
+name = "command"
+schedule = "every 1h"
+source = { kind = "command", argv = ["cat", "one.csv"], cwd = "data" }
+format = { kind = "csv" }
+destinations = ["out"]
+"#,
+    )
+    .unwrap();
+    let config = cronport::config::Config::load_file(&config).unwrap();
+    let pipeline = cronport::export::Pipeline::from_config(&config);
+    let mut outputs = Vec::new();
+    for (run, job) in config.jobs.iter().enumerate() {
+        let mut run_ctx = ctx(run as i64 + 1);
+        run_ctx.job = job.spec.name.clone();
+        let output = pipeline
+            .run(
+                &job.spec.source,
+                &job.spec.format,
+                &job.spec.destinations,
+                &run_ctx,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", job.spec.name));
+        outputs.push(std::fs::read_to_string(&output.outputs[0]).unwrap());
+    }
+    assert_eq!(
+        outputs,
+        ["k,v\r\na,1\r\nb,2\r\n", "k,v\r\nc,3\r\n", "k,v\r\nc,3\r\n"]
+    );
+    assert!(folder.join("out/glob/1.csv").is_file());
+}
+
+/// Every demo job in config/cronport.toml (what `cargo run --release`
+/// shows a new user) runs through the real pipeline and produces its
+/// format; only the destination is moved to a temporary folder.
+#[tokio::test]
+async fn every_demo_job_runs() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/cronport.toml");
+    let mut config = cronport::config::Config::load_file(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out: cronport::export::destination::DestinationConfig = toml::from_str(&format!(
+        "kind = \"local\"\nroot = {:?}\npath = \"{{job}}.{{ext}}\"",
+        dir.path().display().to_string()
+    ))
+    .unwrap();
+    config.destinations.insert("exports".into(), out);
+    config.scheduler.spool_dir = dir.path().join("spool");
+    let pipeline = cronport::export::Pipeline::from_config(&config);
+    assert!(config.jobs.len() >= 8, "{} demo jobs", config.jobs.len());
+    for (run, job) in config.jobs.iter().enumerate() {
+        let name = &job.spec.name;
+        // A week of the sample shop's orders, for jobs that read a window.
+        let mut run_ctx = ctx(run as i64 + 1);
+        run_ctx.job = name.clone();
+        run_ctx.window_start = run_ctx.window_end - chrono::Duration::days(7);
+        let output = pipeline
+            .run(
+                &job.spec.source,
+                &job.spec.format,
+                &job.spec.destinations,
+                &run_ctx,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("demo job {name}: {e}"));
+        let bytes = std::fs::read(&output.outputs[0]).unwrap();
+        assert!(output.rows > 0, "demo job {name} exported no rows");
+        let magic: &[u8] = match job.spec.format.extension().as_str() {
+            "png" => b"\x89PNG",
+            "pdf" => b"%PDF",
+            "xlsx" => b"PK",
+            "ndjson.gz" => b"\x1f\x8b",
+            _ => b"",
+        };
+        assert!(
+            bytes.starts_with(magic),
+            "demo job {name}: not a {magic:?} file"
+        );
+    }
+    // The status diagram's placeholders were filled from the shop's data.
+    let status = config
+        .jobs
+        .iter()
+        .find(|j| j.spec.name == "shop-status")
+        .unwrap();
+    let svg = pipeline
+        .preview(
+            &status.spec.source,
+            &formats::spec(r#"{ kind = "svg" }"#),
+            &ctx(99),
+            5,
+        )
+        .await
+        .unwrap();
+    let text = svg.rows[0][1].clone().unwrap_or_default();
+    assert!(text.contains(">500<"), "{text}");
+}

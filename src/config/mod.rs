@@ -26,6 +26,9 @@ pub const DEFAULT_SPOOL_DAYS: u32 = 7;
 pub struct Config {
     /// The file it came from; `None` when no file exists (built-in defaults).
     pub path: Option<PathBuf>,
+    /// The folder relative paths are taken from: the file's, made absolute
+    /// (empty for built-in defaults: the working directory).
+    pub folder: PathBuf,
     /// `[store] url`, if set.
     pub store_url: Option<String>,
     /// `[scheduler]`.
@@ -99,6 +102,7 @@ impl Config {
     pub fn empty() -> Self {
         Config {
             path: None,
+            folder: PathBuf::new(),
             store_url: None,
             scheduler: SchedulerConfig {
                 max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
@@ -147,6 +151,7 @@ impl Config {
     pub fn parse(text: &str, base: &Path) -> Result<Config, String> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_message(text, &e))?;
         let mut config = Self::empty();
+        config.folder = base.to_path_buf();
         config.store_url = raw.store.url;
         let s = raw.scheduler;
         if let Some(n) = s.max_concurrent_runs {

@@ -71,6 +71,8 @@ pub struct Pipeline {
     store: Option<Store>,
     /// Keep each run's rendered file this many days for `runs redeliver`.
     spool_days: Option<u32>,
+    /// Relative file-source paths and command folders are taken from here.
+    base: PathBuf,
 }
 
 impl Pipeline {
@@ -87,7 +89,15 @@ impl Pipeline {
             spool,
             store: None,
             spool_days: None,
+            base: PathBuf::new(),
         }
+    }
+
+    /// Take relative file-source paths and command folders from `folder`
+    /// (the config's), not from wherever cronport was started.
+    pub fn with_base(mut self, folder: PathBuf) -> Self {
+        self.base = folder;
+        self
     }
 
     /// Record each run's per-destination outcome in `store`.
@@ -124,6 +134,7 @@ impl Pipeline {
             config.scheduler.spool_dir.clone(),
         )
         .with_spool_days(config.scheduler.spool_days)
+        .with_base(config.folder.clone())
     }
 
     /// The named connections, for `cronport check`.
@@ -142,10 +153,14 @@ impl Pipeline {
             SourceSpec::Sql(spec) => {
                 Box::new(SqlSource::new(spec.clone(), self.connections.clone()))
             }
-            SourceSpec::Command(spec) => Box::new(CommandSource::new(spec.clone())),
-            SourceSpec::File(spec) => {
-                Box::new(FileSource::new(spec.clone(), self.connections.clone()))
+            SourceSpec::Command(spec) => {
+                Box::new(CommandSource::new(spec.clone(), self.base.clone()))
             }
+            SourceSpec::File(spec) => Box::new(FileSource::new(
+                spec.clone(),
+                self.connections.clone(),
+                self.base.clone(),
+            )),
             SourceSpec::Http(spec) => Box::new(HttpSource::new(spec.clone())),
         }
     }

@@ -28,7 +28,8 @@ const STDERR_TAIL: usize = 5;
 pub struct CommandSpec {
     /// Program and arguments; no shell is involved, so nothing is expanded.
     pub argv: Vec<String>,
-    /// Working directory (default: cronport's own).
+    /// Working directory (default: cronport's own); a relative one is
+    /// taken from the config's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<PathBuf>,
     /// Extra environment variables.
@@ -56,12 +57,14 @@ pub enum CommandOutput {
 /// The `command` source of one job.
 pub struct CommandSource {
     spec: CommandSpec,
+    base: PathBuf,
 }
 
 impl CommandSource {
-    /// A source running `spec`.
-    pub fn new(spec: CommandSpec) -> Self {
-        CommandSource { spec }
+    /// A source running `spec`, a relative `cwd` taken from `base` (the
+    /// config's folder).
+    pub fn new(spec: CommandSpec, base: PathBuf) -> Self {
+        CommandSource { spec, base }
     }
 }
 
@@ -89,7 +92,7 @@ impl Source for CommandSource {
             // A cancelled or timed-out run must not leave the program behind.
             .kill_on_drop(true);
         if let Some(cwd) = &self.spec.cwd {
-            command.current_dir(cwd);
+            command.current_dir(self.base.join(cwd));
         }
         let mut child = command.spawn().map_err(|e| SourceError::Spawn {
             program: program.clone(),

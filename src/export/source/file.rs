@@ -81,22 +81,44 @@ impl FileFormat {
 pub struct FileSource {
     spec: FileSpec,
     connections: Arc<Connections>,
+    base: PathBuf,
 }
 
 impl FileSource {
-    /// A source reading `spec`; `connections` serve its template query.
-    pub fn new(spec: FileSpec, connections: Arc<Connections>) -> Self {
-        FileSource { spec, connections }
+    /// A source reading `spec`, a relative path taken from `base` (the
+    /// config's folder); `connections` serve its template query.
+    pub fn new(spec: FileSpec, connections: Arc<Connections>, base: PathBuf) -> Self {
+        FileSource {
+            spec,
+            connections,
+            base,
+        }
+    }
+
+    /// The path or glob as it will be matched: relative ones under `base`,
+    /// whose own characters must not be read as glob syntax.
+    fn pattern(&self) -> String {
+        let given = &self.spec.path;
+        if Path::new(given).is_absolute() || self.base.as_os_str().is_empty() {
+            return given.clone();
+        }
+        let base = self.base.display().to_string();
+        let base = if given.contains(['*', '?', '[']) {
+            glob::Pattern::escape(&base)
+        } else {
+            base
+        };
+        format!("{}/{given}", base.trim_end_matches('/'))
     }
 
     /// The files the path names, sorted; none is an error.
     fn paths(&self) -> Result<Vec<PathBuf>, SourceError> {
-        let pattern = &self.spec.path;
+        let pattern = &self.pattern();
         let file_error = |message: String| SourceError::File {
             path: pattern.clone(),
             message,
         };
-        if !pattern.contains(['*', '?', '[']) {
+        if !self.spec.path.contains(['*', '?', '[']) {
             let path = PathBuf::from(pattern);
             return if path.is_file() {
                 Ok(vec![path])
@@ -187,10 +209,11 @@ impl Source for FileSource {
                         "content"
                     };
                     let cols = vec![Column::new("path"), Column::new(name)];
-                    (
-                        cols,
-                        vec![vec![Value::Text(what.clone()), Value::Text(text)]],
-                    )
+                    // The row names the file as the job did, not where the
+                    // config's folder happens to be.
+                    let shown = path.strip_prefix(&self.base).unwrap_or(path);
+                    let shown = Value::Text(shown.display().to_string());
+                    (cols, vec![vec![shown, Value::Text(text)]])
                 }
                 FileFormat::Json => parse::json_rows(text.as_bytes(), &what)?,
                 FileFormat::Markdown => parse::markdown_rows(&text, &what)?,
