@@ -151,6 +151,8 @@ pub struct Recorded {
     pub body: String,
     /// What the script answered.
     pub answered: String,
+    /// When it arrived, Unix seconds (the receiver's clock).
+    pub received: f64,
 }
 
 impl Recorded {
