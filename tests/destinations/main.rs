@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod dropbox;
 mod email;
+mod faults;
 mod gdrive;
 mod retention;
 mod runs;

@@ -23,6 +23,8 @@ pub struct Server {
     /// The loopback port it listens on.
     pub port: u16,
     name: String,
+    /// Set once killed: the pid may belong to another process after that.
+    killed: bool,
 }
 
 impl Server {
@@ -42,6 +44,7 @@ impl Server {
             child,
             port,
             name: name.to_string(),
+            killed: false,
         };
         server.wait_ready();
         server
@@ -69,11 +72,54 @@ impl Server {
         }
     }
 
-    /// Kill the server now (for fault tests).
+    /// Kill the server now (for fault tests), with every process it
+    /// started: sshd serves each connection from a child of its own, which
+    /// would otherwise go on serving (and outlive the test).
     pub fn kill(&mut self) {
+        if std::mem::replace(&mut self.killed, true) {
+            return;
+        }
+        // Found before the parent dies: its orphans are adopted by init.
+        let children = descendants(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for pid in children {
+            if let Ok(pid) = libc::pid_t::try_from(pid) {
+                // SAFETY: kill(2) on a process this server started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
     }
+}
+
+/// Every descendant of `pid`, from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut children = std::collections::HashMap::<u32, Vec<u32>>::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (name) state ppid ...": the name may hold spaces or ')'.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok());
+        if let Some(parent) = parent {
+            children.entry(parent).or_default().push(child);
+        }
+    }
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(next) = queue.pop() {
+        for &child in children.get(&next).into_iter().flatten() {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    found
 }
 
 impl Drop for Server {
@@ -111,7 +157,12 @@ pub fn python() -> String {
 
 /// moto's S3 server.
 pub fn moto() -> Server {
-    let port = free_port();
+    moto_on(free_port())
+}
+
+/// moto's S3 server on `port` (again, after a fault test killed it: it
+/// starts empty, as moto keeps everything in memory).
+pub fn moto_on(port: u16) -> Server {
     let mut command = Command::new(python());
     command.args([
         "-m",
