@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod azure;
 mod crash;
 mod dropbox;
 mod email;

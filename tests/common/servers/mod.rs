@@ -5,10 +5,12 @@
 #![allow(unused_imports)]
 
 mod apis;
+mod azurite;
 mod smtp;
 mod sshd;
 
 pub use apis::{DROPBOX_APP, DropboxApi, GDRIVE_APP, GdriveApi};
+pub use azurite::{AZURITE_ACCOUNT, AZURITE_KEY, Azurite};
 pub use smtp::{Certs, Mail, Smtp, make_certs};
 pub use sshd::{Sshd, sshd_binary};
 
@@ -143,16 +145,21 @@ pub fn python() -> String {
     if let Ok(python) = std::env::var("CRONPORT_TEST_PYTHON") {
         return python;
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")));
-    if let Some(cache) = cache {
+    if let Some(cache) = cache_dir() {
         let venv = cache.join("cronport/test-venv/bin/python");
         if venv.exists() {
             return venv.display().to_string();
         }
     }
     "python3".to_string()
+}
+
+/// `$XDG_CACHE_HOME`, else `~/.cache`: where `scripts/services.sh` puts
+/// what it installs outside the system.
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
 }
 
 /// moto's S3 server.
