@@ -4,7 +4,8 @@
 # Usage: scripts/services.sh postgres mariadb tools destinations
 #
 # destinations: what the destination tests start on free ports themselves:
-# moto's S3 server and aiosmtpd (PyPI), OpenSSH's sshd and openssl (Debian).
+# moto's S3 server and aiosmtpd (PyPI), Azurite's blob server (npm), OpenSSH's
+# sshd and openssl (Debian).
 set -euo pipefail
 
 as_root() {
@@ -100,12 +101,18 @@ destinations() {
         && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         missing+=(python3-venv python3-pip)
     fi
+    command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "services: installing ${missing[*]}"
         apt_install "${missing[@]}"
     fi
     # sshd started as root wants its privilege separation folder.
     if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; fi
+    python_servers
+    azurite
+}
+
+python_servers() {
     if python3 -c 'import moto, aiosmtpd, flask' >/dev/null 2>&1; then
         return
     fi
@@ -116,6 +123,20 @@ destinations() {
     echo "services: installing ${PY_PACKAGES[*]} into $TEST_VENV"
     python3 -m venv "$TEST_VENV"
     "$TEST_VENV/bin/python" -m pip install --quiet "${PY_PACKAGES[@]}"
+}
+
+# Azurite (Microsoft's Azure Storage emulator) for the az:// tests, in a
+# folder of our own like the Python packages; tests/common/servers looks there.
+AZURITE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/cronport/azurite"
+AZURITE_VERSION="3.35.0"
+
+azurite() {
+    if [ -x "$AZURITE_DIR/node_modules/.bin/azurite-blob" ]; then
+        return
+    fi
+    echo "services: installing azurite $AZURITE_VERSION into $AZURITE_DIR"
+    mkdir -p "$AZURITE_DIR"
+    npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --silent "azurite@$AZURITE_VERSION"
 }
 
 for service in "$@"; do

@@ -139,6 +139,27 @@ async fn starttls_with_a_login_and_a_private_ca() {
 }
 
 #[tokio::test]
+async fn starttls_with_a_self_signed_certificate_given_as_ca_file() {
+    let smtp = Smtp::start_self_signed("starttls", Some(&format!("reports:{PASSWORD}")));
+    let dir = tempfile::tempdir().unwrap();
+    let body = config(
+        &smtp,
+        "starttls",
+        "username_env = \"CRONPORT_TEST_SMTP_USER\"\npassword_env = \"CRONPORT_TEST_SMTP_PASSWORD\"",
+    );
+    let dest = destination(&body, dir.path());
+    let (a, data) = artifact(dir.path(), "a.csv", 700, 5);
+    dest.deliver(&a, &ctx("selfsigned", 1, slot(1)))
+        .await
+        .unwrap();
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].envelope["tls"], true);
+    assert_eq!(mails[0].envelope["authenticated"], true);
+    assert!(mails[0].attachments[0].1 == data);
+}
+
+#[tokio::test]
 async fn implicit_tls() {
     let smtp = Smtp::start("tls", None);
     let dir = tempfile::tempdir().unwrap();

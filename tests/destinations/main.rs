@@ -4,9 +4,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod azure;
 mod crash;
 mod dropbox;
 mod email;
+mod faults;
 mod gdrive;
 mod retention;
 mod runs;

@@ -1,9 +1,10 @@
 //! Per-destination status, redelivery from the kept output, notifications
-//! and secrets, through the real binary.
+//! and secrets, through the real binary (and the console's views over the
+//! store it wrote).
 
 use serde_json::Value;
 
-use crate::common::process::{Sandbox, config_header};
+use crate::common::process::{Sandbox, block_on, config_header};
 use crate::common::servers::Webhook;
 
 const TOKEN: &str = "Bearer planted-secret-3c7d9a1e";
@@ -192,6 +193,13 @@ fn statuses_redelivery_notifications_and_no_secrets() {
     seen.push_str(&sandbox.run(&["runs", "list", "--json"]).stdout);
     seen.push_str(&sandbox.run(&["jobs", "export"]).stdout);
     seen.push_str(&sandbox.run(&["check"]).stdout);
+    let console = console_text(&sandbox.store, "flaky", first..=third + 2);
+    // Not vacuous: the console drew run 2's failed and retracted deliveries.
+    assert!(
+        console.contains("retracted") && console.contains("HTTP 500"),
+        "{console}"
+    );
+    seen.push_str(&console);
     for secret in [TOKEN, URL_SECRET, "planted-secret"] {
         assert!(!seen.contains(secret), "{secret} leaked:\n{seen}");
     }
@@ -201,4 +209,66 @@ fn statuses_redelivery_notifications_and_no_secrets() {
         .filter(|r| r.method == "POST")
         .collect();
     assert!(posts.iter().all(|r| r.headers["authorization"] == TOKEN));
+}
+
+/// What the console draws from the store: the panels, each run's view and
+/// the job's stored log lines, at 200x60, as text. Drawn in-process with
+/// the console's own loader and views, which read what an operator's
+/// console would.
+fn console_text(store_url: &str, job: &str, runs: std::ops::RangeInclusive<i64>) -> String {
+    use cronport::console::form::FormContext;
+    use cronport::console::loader::{self, Loader};
+    use cronport::console::model::{Engine, LogScope, Model, Msg, Screen};
+    block_on(async {
+        let store = cronport::store::Store::open(store_url).await.unwrap();
+        let now = chrono::Utc::now();
+        let zone = chrono_tz::UTC;
+        let mut model = Model::new(
+            now,
+            zone,
+            store_url.to_string(),
+            Engine::Running,
+            FormContext::default(),
+        );
+        let snapshot = Loader::new(store.clone(), zone)
+            .snapshot(None, now)
+            .await
+            .unwrap();
+        model.update(Msg::Snapshot(Box::new(snapshot)));
+        let mut text = draw(&model);
+        for id in runs {
+            model.screen = Screen::Run {
+                id,
+                details: None,
+                scroll: 0,
+            };
+            model.update(loader::run_details(&store, id).await.unwrap());
+            text.push_str(&draw(&model));
+        }
+        model.screen = Screen::Dashboard;
+        model.update(
+            loader::stored_log(&store, LogScope::Job(job.to_string()))
+                .await
+                .unwrap(),
+        );
+        text.push_str(&draw(&model));
+        text
+    })
+}
+
+/// One frame of the console at 200x60, row by row.
+fn draw(model: &cronport::console::model::Model) -> String {
+    let (width, height) = (200, 60);
+    let backend = ratatui::backend::TestBackend::new(width, height);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal
+        .draw(|frame| cronport::console::view::render(model, frame))
+        .unwrap();
+    terminal
+        .backend()
+        .buffer()
+        .content()
+        .chunks(usize::from(width))
+        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>() + "\n")
+        .collect()
 }

@@ -8,7 +8,8 @@ use crate::{artifact, config_error, ctx, destination, slot};
 
 const MIB: usize = 1024 * 1024;
 
-fn credentials() {
+/// The keys the S3 configs name, in this process's environment.
+pub(crate) fn credentials() {
     static ONCE: Once = Once::new();
     // SAFETY: set once, before any destination in this process reads them.
     ONCE.call_once(|| unsafe {
@@ -21,8 +22,14 @@ fn credentials() {
 async fn bucket(name: &str) -> Server {
     credentials();
     let server = moto();
+    create_bucket(server.port, name).await;
+    server
+}
+
+/// Create the bucket `name` in the moto server on `port`.
+pub(crate) async fn create_bucket(port: u16, name: &str) {
     let response = reqwest::Client::new()
-        .put(format!("http://127.0.0.1:{}/{name}", server.port))
+        .put(format!("http://127.0.0.1:{port}/{name}"))
         .send()
         .await
         .unwrap();
@@ -30,10 +37,10 @@ async fn bucket(name: &str) -> Server {
         response.status().is_success(),
         "create bucket: {response:?}"
     );
-    server
 }
 
-fn config(port: u16, bucket: &str) -> String {
+/// The body of an object_store destination for `bucket` on moto's `port`.
+pub(crate) fn config(port: u16, bucket: &str) -> String {
     format!(
         r#"kind = "object_store"
 url = "s3://{bucket}/reports/"
@@ -48,7 +55,11 @@ secret_access_key_env = "CRONPORT_TEST_S3_SECRET""#
 
 /// An object as moto holds it, read with a client of the test's own
 /// (moto refuses anonymous reads of objects): body, fire id metadata, ETag.
-async fn object(port: u16, bucket: &str, key: &str) -> Option<(Vec<u8>, Option<String>, String)> {
+pub(crate) async fn object(
+    port: u16,
+    bucket: &str,
+    key: &str,
+) -> Option<(Vec<u8>, Option<String>, String)> {
     use object_store::{Attribute, GetOptions, ObjectStore as _};
     let store = object_store::aws::AmazonS3Builder::new()
         .with_bucket_name(bucket)
@@ -74,7 +85,7 @@ async fn object(port: u16, bucket: &str, key: &str) -> Option<(Vec<u8>, Option<S
 }
 
 /// A bucket-level request to moto without cronport: status, headers, body.
-async fn raw_get(port: u16, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+pub(crate) async fn raw_get(port: u16, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let response = reqwest::get(format!("http://127.0.0.1:{port}/{path}"))
         .await
         .unwrap();

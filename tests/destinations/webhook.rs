@@ -215,6 +215,10 @@ fn bad_settings_name_the_key() {
             "kind = \"webhook\"\nurl = \"http://x/\"\nretries = 50",
             "destinations.d.retries: at most 10",
         ),
+        (
+            "kind = \"webhook\"\nurl = \"http://x/\"\nmax_retry_after = \"2h\"",
+            "destinations.d.max_retry_after: at most 30m",
+        ),
     ] {
         let err = config_error(body);
         assert!(err.contains(expected), "{body}\n-> {err}");
@@ -247,4 +251,58 @@ fn notifications_go_only_through_webhook_or_email_destinations() {
     )
     .unwrap_err();
     assert!(err.contains("unknown field `on_what`"), "{err}");
+}
+
+/// The seconds between the requests the receiver got, from its own record.
+fn gaps(hook: &Webhook) -> Vec<f64> {
+    let times: Vec<f64> = hook.requests().iter().map(|r| r.received).collect();
+    times.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[tokio::test]
+async fn retry_after_on_429_and_503_is_obeyed_as_seconds_or_a_date() {
+    // A 500's Retry-After means nothing (RFC 9110): the 50ms backoff applies.
+    let hook = Webhook::start(&[
+        "503,retry-after=2",
+        "429,retry-after=date+3",
+        "500,retry-after=30",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = destination(&config(&hook.url("/ra"), ""), dir.path());
+    let (a, _) = artifact(dir.path(), "a.csv", 10, 3);
+    dest.deliver(&a, &ctx("paced", 1, slot(0))).await.unwrap();
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.headers["idempotency-key"] == "paced@20260308T020000.000Z"),
+        "{requests:?}"
+    );
+    let gaps = gaps(&hook);
+    // Never earlier than asked; the upper bounds only show that no longer
+    // wait (the 30s, the default 5m cap) was taken.
+    assert!(
+        gaps[0] >= 2.0 && gaps[0] < 7.0,
+        "Retry-After: 2 -> {gaps:?}"
+    );
+    // The date is whole seconds, 3s after the answer, rounded down: the
+    // wait ends more than 2s after the request came in.
+    assert!(gaps[1] > 2.0 && gaps[1] < 8.0, "date+3 -> {gaps:?}");
+    assert!(gaps[2] < 20.0, "a 500's Retry-After was obeyed: {gaps:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_max_retry_after_waits_the_maximum() {
+    let hook = Webhook::start(&["503,retry-after=3600"]);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = destination(
+        &config(&hook.url("/cap"), "max_retry_after = \"1s\""),
+        dir.path(),
+    );
+    let (a, _) = artifact(dir.path(), "a.csv", 10, 3);
+    dest.deliver(&a, &ctx("capped", 1, slot(0))).await.unwrap();
+    let gaps = gaps(&hook);
+    assert_eq!(gaps.len(), 1);
+    assert!(gaps[0] >= 1.0 && gaps[0] < 20.0, "{gaps:?}");
 }

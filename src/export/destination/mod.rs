@@ -9,6 +9,7 @@ pub mod notice;
 pub mod object_store;
 pub mod pattern;
 pub mod retention;
+pub mod retry_after;
 pub mod sftp;
 pub mod webhook;
 

@@ -57,6 +57,10 @@ pub struct WebhookConfig {
     /// The first wait between tries; it doubles each time (capped at 1m).
     #[serde(default = "default_backoff")]
     pub backoff: HumanDuration,
+    /// The longest wait a `Retry-After` header on a 429 or 503 answer is
+    /// obeyed for; a server asking for longer is retried after this.
+    #[serde(default = "default_max_retry_after")]
+    pub max_retry_after: HumanDuration,
 }
 
 fn default_timeout() -> HumanDuration {
@@ -70,6 +74,15 @@ fn default_retries() -> u32 {
 fn default_backoff() -> HumanDuration {
     HumanDuration(Duration::from_secs(1))
 }
+
+/// Five minutes: long enough for a rate limit's window or a deploy, short
+/// enough that a few tries fit in a run's default 30m timeout.
+fn default_max_retry_after() -> HumanDuration {
+    HumanDuration(Duration::from_secs(300))
+}
+
+/// The most `max_retry_after` may be: a run's default timeout.
+const MAX_RETRY_AFTER_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 fn check_url(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|e| e.to_string())?;
@@ -115,6 +128,12 @@ impl WebhookConfig {
         }
         if self.timeout.0.is_zero() {
             return Err(err("timeout", "must be above zero".into()));
+        }
+        if self.max_retry_after.0 > MAX_RETRY_AFTER_LIMIT {
+            return Err(err(
+                "max_retry_after",
+                format!("at most {}", HumanDuration(MAX_RETRY_AFTER_LIMIT)),
+            ));
         }
         Ok(())
     }
@@ -200,11 +219,13 @@ impl WebhookDestination {
         value
     }
 
-    /// POST with retries; the same idempotency key on every try.
+    /// POST with retries; the same idempotency key on every try. Between
+    /// tries it waits the backoff, or what a 429 or 503 answer's
+    /// `Retry-After` asks for (at most `max_retry_after`).
     async fn post(&self, body: Body<'_>, key: &str) -> Result<String, DestinationError> {
         let target = self.target()?;
         let tries = self.config.retries + 1;
-        let mut wait = self.config.backoff.0;
+        let mut backoff = self.config.backoff.0;
         let mut last = String::new();
         for attempt in 1..=tries {
             let request = target
@@ -216,7 +237,7 @@ impl WebhookDestination {
                 Body::Json(value) => request.json(value),
                 Body::File { artifact, notice } => request.multipart(form(artifact, notice).await?),
             };
-            let retry = match request.send().await {
+            let (retry, asked) = match request.send().await {
                 Ok(response) if response.status().is_success() => {
                     return Ok(format!(
                         "{} (HTTP {})",
@@ -225,22 +246,24 @@ impl WebhookDestination {
                     ));
                 }
                 Ok(response) => {
-                    let status = response.status();
+                    let status = response.status().as_u16();
+                    let asked = retry_after_of(&response);
                     let text = response.text().await.unwrap_or_default();
                     let excerpt: String = text.chars().take(200).collect();
-                    last = format!("HTTP {}: {}", status.as_u16(), excerpt.trim());
-                    status.is_server_error() || status.as_u16() == 429
+                    last = format!("HTTP {status}: {}", excerpt.trim());
+                    (response_is_retried(status), asked)
                 }
                 Err(e) => {
                     let retry = e.is_timeout() || e.is_connect() || e.is_request();
                     // Without the URL: it may hold a secret.
                     last = e.without_url().to_string();
-                    retry
+                    (retry, None)
                 }
             };
             if !retry || attempt == tries {
                 break;
             }
+            let wait = self.wait_before_retry(asked, backoff, &target.shown);
             tracing::warn!(
                 "POST to {} failed ({last}); try {} of {tries} in {}",
                 target.shown,
@@ -248,10 +271,58 @@ impl WebhookDestination {
                 HumanDuration(wait)
             );
             tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(60));
+            backoff = (backoff * 2).min(Duration::from_secs(60));
         }
         Err(DestinationError::remote("POST to", target.shown, last))
     }
+
+    /// What the server asked for, capped, else the backoff.
+    fn wait_before_retry(
+        &self,
+        asked: Option<Duration>,
+        backoff: Duration,
+        shown: &str,
+    ) -> Duration {
+        let cap = self.config.max_retry_after.0;
+        match asked {
+            Some(asked) if asked > cap => {
+                tracing::warn!(
+                    "{shown} asked to wait {} (Retry-After); waiting max_retry_after = {}",
+                    HumanDuration(asked),
+                    HumanDuration(cap)
+                );
+                cap
+            }
+            Some(asked) => asked,
+            None => backoff,
+        }
+    }
+}
+
+/// 5xx and 429 are worth another try; other answers will not change.
+fn response_is_retried(status: u16) -> bool {
+    (500..600).contains(&status) || status == 429
+}
+
+/// The wait a 429 or 503 answer's `Retry-After` header asks for. Other
+/// statuses' headers are ignored: RFC 9110 gives it meaning on these (and
+/// on redirects, which reqwest follows itself).
+fn retry_after_of(response: &reqwest::Response) -> Option<Duration> {
+    if !matches!(response.status().as_u16(), 429 | 503) {
+        return None;
+    }
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    let asked = super::retry_after::requested_wait(value, std::time::SystemTime::now());
+    if asked.is_none() {
+        tracing::warn!(
+            "ignoring a Retry-After header that is neither seconds nor a date: {value:?}"
+        );
+    }
+    asked
 }
 
 fn unreachable_setting(key: &'static str) -> Result<(String, bool), DestinationError> {

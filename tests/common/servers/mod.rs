@@ -5,10 +5,12 @@
 #![allow(unused_imports)]
 
 mod apis;
+mod azurite;
 mod smtp;
 mod sshd;
 
 pub use apis::{DROPBOX_APP, DropboxApi, GDRIVE_APP, GdriveApi};
+pub use azurite::{AZURITE_ACCOUNT, AZURITE_KEY, Azurite};
 pub use smtp::{Certs, Mail, Smtp, make_certs};
 pub use sshd::{Sshd, sshd_binary};
 
@@ -23,6 +25,8 @@ pub struct Server {
     /// The loopback port it listens on.
     pub port: u16,
     name: String,
+    /// Set once killed: the pid may belong to another process after that.
+    killed: bool,
 }
 
 impl Server {
@@ -42,6 +46,7 @@ impl Server {
             child,
             port,
             name: name.to_string(),
+            killed: false,
         };
         server.wait_ready();
         server
@@ -69,11 +74,54 @@ impl Server {
         }
     }
 
-    /// Kill the server now (for fault tests).
+    /// Kill the server now (for fault tests), with every process it
+    /// started: sshd serves each connection from a child of its own, which
+    /// would otherwise go on serving (and outlive the test).
     pub fn kill(&mut self) {
+        if std::mem::replace(&mut self.killed, true) {
+            return;
+        }
+        // Found before the parent dies: its orphans are adopted by init.
+        let children = descendants(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for pid in children {
+            if let Ok(pid) = libc::pid_t::try_from(pid) {
+                // SAFETY: kill(2) on a process this server started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
     }
+}
+
+/// Every descendant of `pid`, from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut children = std::collections::HashMap::<u32, Vec<u32>>::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (name) state ppid ...": the name may hold spaces or ')'.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok());
+        if let Some(parent) = parent {
+            children.entry(parent).or_default().push(child);
+        }
+    }
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(next) = queue.pop() {
+        for &child in children.get(&next).into_iter().flatten() {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    found
 }
 
 impl Drop for Server {
@@ -97,10 +145,7 @@ pub fn python() -> String {
     if let Ok(python) = std::env::var("CRONPORT_TEST_PYTHON") {
         return python;
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")));
-    if let Some(cache) = cache {
+    if let Some(cache) = cache_dir() {
         let venv = cache.join("cronport/test-venv/bin/python");
         if venv.exists() {
             return venv.display().to_string();
@@ -109,9 +154,22 @@ pub fn python() -> String {
     "python3".to_string()
 }
 
+/// `$XDG_CACHE_HOME`, else `~/.cache`: where `scripts/services.sh` puts
+/// what it installs outside the system.
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+}
+
 /// moto's S3 server.
 pub fn moto() -> Server {
-    let port = free_port();
+    moto_on(free_port())
+}
+
+/// moto's S3 server on `port` (again, after a fault test killed it: it
+/// starts empty, as moto keeps everything in memory).
+pub fn moto_on(port: u16) -> Server {
     let mut command = Command::new(python());
     command.args([
         "-m",
@@ -151,6 +209,8 @@ pub struct Recorded {
     pub body: String,
     /// What the script answered.
     pub answered: String,
+    /// When it arrived, Unix seconds (the receiver's clock).
+    pub received: f64,
 }
 
 impl Recorded {

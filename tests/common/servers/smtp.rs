@@ -86,6 +86,49 @@ pub fn make_certs(dir: &Path) -> Certs {
     }
 }
 
+/// Make a self-signed `localhost` certificate in `dir`: no CA, the
+/// certificate is its own issuer, and clients trust it by name (`ca` is the
+/// certificate itself). It says CA:FALSE, as a server's own certificate
+/// should; openssl's default (CA:TRUE) is refused by TLS clients as a
+/// server certificate.
+pub fn make_self_signed(dir: &Path) -> Certs {
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "extendedKeyUsage=serverAuth",
+            "-keyout",
+            "self.key",
+            "-out",
+            "self.pem",
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Certs {
+        ca: dir.join("self.pem"),
+        cert: dir.join("self.pem"),
+        key: dir.join("self.key"),
+    }
+}
+
 /// The recording SMTP server (`scripts/smtp-recorder.py`, aiosmtpd).
 pub struct Smtp {
     /// The server.
@@ -120,8 +163,18 @@ impl Mail {
 }
 
 impl Smtp {
-    /// Start a server: `mode` is none, starttls or tls; `auth` a required login.
+    /// Start a server: `mode` is none, starttls or tls; `auth` a required
+    /// login. Its certificate is signed by a throwaway CA.
     pub fn start(mode: &str, auth: Option<&str>) -> Smtp {
+        Self::start_with(mode, auth, make_certs)
+    }
+
+    /// [`Smtp::start`] with a self-signed certificate.
+    pub fn start_self_signed(mode: &str, auth: Option<&str>) -> Smtp {
+        Self::start_with(mode, auth, make_self_signed)
+    }
+
+    fn start_with(mode: &str, auth: Option<&str>, certs: fn(&Path) -> Certs) -> Smtp {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("mail");
         std::fs::create_dir(&out).unwrap();
@@ -132,7 +185,7 @@ impl Smtp {
             .arg(port.to_string())
             .arg(&out)
             .args(["--mode", mode]);
-        let certs = (mode != "none").then(|| make_certs(dir.path()));
+        let certs = (mode != "none").then(|| certs(dir.path()));
         if let Some(certs) = &certs {
             command
                 .arg("--cert")

@@ -35,6 +35,17 @@ fn keygen(path: &Path) {
     );
 }
 
+/// sshd in the foreground with the config in `dir`.
+fn command(dir: &Path) -> Command {
+    let mut command = Command::new(sshd_binary());
+    command
+        .arg("-D")
+        .arg("-e")
+        .arg("-f")
+        .arg(dir.join("sshd_config"));
+    command
+}
+
 /// The sshd binary.
 pub fn sshd_binary() -> String {
     std::env::var("CRONPORT_TEST_SSHD").unwrap_or_else(|_| "/usr/sbin/sshd".to_string())
@@ -86,20 +97,21 @@ impl Sshd {
             .unwrap()
             .trim()
             .to_string();
-        let mut command = Command::new(sshd_binary());
-        command
-            .arg("-D")
-            .arg("-e")
-            .arg("-f")
-            .arg(d.join("sshd_config"));
         Sshd {
-            server: Server::start("sshd", command, port),
+            server: Server::start("sshd", command(d), port),
             user_key: d.join("user_key"),
             known_hosts: d.join("known_hosts"),
             fingerprint,
             user,
             dir,
         }
+    }
+
+    /// Start sshd again on the same port with the same keys, after a
+    /// fault test killed it.
+    pub fn restart(&mut self) {
+        self.server.kill();
+        self.server = Server::start("sshd", command(self.dir.path()), self.server.port);
     }
 
     /// The folder uploads go to.

@@ -31,6 +31,11 @@ use multipart::upload_in_parts;
 pub const MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
 /// The object metadata key that carries the fire id.
 pub const FIRE_ID_METADATA: &str = "cronport-fire-id";
+/// The same on Azure, whose metadata names must be C# identifiers (no
+/// hyphens: a blob put with [`FIRE_ID_METADATA`] is refused with
+/// InvalidMetadata). S3 and GCS keep the hyphen: objects they already hold
+/// carry it, and some proxies drop headers with underscores.
+pub const AZURE_FIRE_ID_METADATA: &str = "cronport_fire_id";
 
 /// Delivers into a bucket.
 pub struct ObjectStoreDestination {
@@ -49,6 +54,15 @@ struct Opened {
 }
 
 impl Opened {
+    /// The metadata attribute that carries the fire id in this store.
+    fn fire_id_attribute(&self) -> Attribute {
+        let name = match self.scheme {
+            Scheme::Azure => AZURE_FIRE_ID_METADATA,
+            _ => FIRE_ID_METADATA,
+        };
+        Attribute::Metadata(name.into())
+    }
+
     fn key(&self, relative: &str) -> Result<Key, DestinationError> {
         let full = if self.prefix.is_empty() {
             relative.to_string()
@@ -190,7 +204,7 @@ impl ObjectStoreDestination {
         match opened.store.get_opts(key, options).await {
             Ok(found) => Ok(found
                 .attributes
-                .get(&Attribute::Metadata(FIRE_ID_METADATA.into()))
+                .get(&opened.fire_id_attribute())
                 .map(|v| v.as_ref().to_string())),
             Err(::object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(DestinationError::remote("look up", opened.location(key), e)),
@@ -222,7 +236,7 @@ impl Destination for ObjectStoreDestination {
                 tracing::info!("{location} already holds fire {fire}; not uploading again");
                 return Ok(location);
             }
-            attributes.insert(Attribute::Metadata(FIRE_ID_METADATA.into()), fire.into());
+            attributes.insert(opened.fire_id_attribute(), fire.into());
         }
         if artifact.bytes <= MULTIPART_THRESHOLD {
             let data = tokio::fs::read(&artifact.path)
