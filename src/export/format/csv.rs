@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Compression, Encoder, FormatError, check_width};
 use crate::export::value::{Column, Row, Value};
-use std::borrow::Cow;
 
 /// `format = { kind = "csv", header = true, delimiter = ";", quote = "always" }`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -84,6 +83,8 @@ pub struct CsvEncoder {
     null: String,
     columns: Vec<String>,
     rows: u64,
+    /// Reused for each cell that is not already text.
+    scratch: Vec<u8>,
 }
 
 impl CsvEncoder {
@@ -118,26 +119,32 @@ impl CsvEncoder {
             null: spec.null.clone().unwrap_or_default(),
             columns: Vec::new(),
             rows: 0,
+            scratch: Vec::with_capacity(64),
         }
     }
+}
 
-    /// With quoting off, a field holding the delimiter, a quote or a line
-    /// break would silently shift columns: refuse it instead.
-    fn check_unquoted(&self, column: usize, text: &str) -> Result<(), FormatError> {
-        let bad = text
-            .bytes()
-            .any(|b| b == self.delimiter || b == b'"' || b == b'\n' || b == b'\r');
-        if bad {
-            return Err(FormatError::Cell {
-                row: self.rows,
-                column: self.columns[column].clone(),
-                message:
-                    "holds a delimiter, quote or line break, which quote = \"never\" cannot write"
-                        .into(),
-            });
-        }
-        Ok(())
+/// With quoting off, a field holding the delimiter, a quote or a line
+/// break would silently shift columns: refuse it instead.
+fn check_unquoted(
+    delimiter: u8,
+    columns: &[String],
+    row: u64,
+    column: usize,
+    text: &[u8],
+) -> Result<(), FormatError> {
+    let bad = text
+        .iter()
+        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
+    if bad {
+        return Err(FormatError::Cell {
+            row,
+            column: columns[column].clone(),
+            message: "holds a delimiter, quote or line break, which quote = \"never\" cannot write"
+                .into(),
+        });
     }
+    Ok(())
 }
 
 fn csv_error(e: csv::Error) -> FormatError {
@@ -153,7 +160,7 @@ impl Encoder for CsvEncoder {
         if self.header && !columns.is_empty() {
             if self.never_quote {
                 for (i, c) in columns.iter().enumerate() {
-                    self.check_unquoted(i, &c.name)?;
+                    check_unquoted(self.delimiter, &self.columns, 0, i, c.name.as_bytes())?;
                 }
             }
             self.writer
@@ -168,17 +175,19 @@ impl Encoder for CsvEncoder {
             check_width(row, self.columns.len())?;
             self.rows += 1;
             for (i, value) in row.iter().enumerate() {
-                // Text and integers are written without a temporary string:
-                // this loop runs for every cell of every row.
-                let mut digits = itoa::Buffer::new();
-                let text = match value {
-                    Value::Text(t) | Value::Decimal(t) => Some(Cow::Borrowed(t.as_str())),
-                    Value::Int(n) => Some(Cow::Borrowed(digits.format(*n))),
-                    other => other.to_text(),
+                // Text is written as it is and other values through one
+                // reused buffer: this loop runs for every cell of every row.
+                let field: &[u8] = match value {
+                    Value::Text(t) | Value::Decimal(t) => t.as_bytes(),
+                    Value::Null => self.null.as_bytes(),
+                    other => {
+                        self.scratch.clear();
+                        other.write_text(&mut self.scratch);
+                        &self.scratch
+                    }
                 };
-                let field = text.as_deref().unwrap_or(&self.null);
                 if self.never_quote {
-                    self.check_unquoted(i, field)?;
+                    check_unquoted(self.delimiter, &self.columns, self.rows, i, field)?;
                 }
                 self.writer.write_field(field).map_err(csv_error)?;
             }
