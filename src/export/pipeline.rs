@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::RunContext;
 use super::delivery;
@@ -18,7 +18,6 @@ use super::source::file::FileSource;
 use super::source::http::HttpSource;
 use super::source::sql::{Connections, SqlSource};
 use super::source::{Source, SourceError, SourceSpec};
-use super::value::Row;
 use crate::store::Store;
 
 /// What one successful export produced.
@@ -241,34 +240,41 @@ impl Pipeline {
         };
         let mut encoder = format.encoder(Box::new(out), ctx)?;
         encoder.begin(stream.columns())?;
-        // Encoding is CPU and blocking I/O: it runs on a blocking thread and
-        // takes batches over a short channel, so a slow disk slows the source
-        // instead of filling memory.
-        let (tx, mut rx) = mpsc::channel::<Vec<Row>>(2);
-        let writer = tokio::task::spawn_blocking(move || -> Result<(), FormatError> {
-            while let Some(batch) = rx.blocking_recv() {
+        // Encoding is CPU and blocking I/O, so it runs on a blocking thread,
+        // which also pulls the batches: a source reading on its own thread
+        // (SQLite) hands each batch straight to the encoder, one channel hop,
+        // and reading and encoding run on two cores at once. The source's
+        // bounded channel makes a slow disk slow the source instead of
+        // filling memory. Dropping this future cancels the token, which
+        // drops the stream and so stops the source.
+        let cancel = CancellationToken::new();
+        let _cancel_on_drop = cancel.clone().drop_guard();
+        let runtime = tokio::runtime::Handle::current();
+        let writer = tokio::task::spawn_blocking(move || -> Result<u64, ExportError> {
+            let mut rows = 0u64;
+            loop {
+                let next = runtime.block_on(async {
+                    tokio::select! {
+                        () = cancel.cancelled() => None,
+                        batch = stream.next_batch() => Some(batch),
+                    }
+                });
+                let Some(batch) = next else {
+                    return Ok(rows); // cancelled: nobody reads the result
+                };
+                let Some(batch) = batch? else {
+                    break;
+                };
+                rows += batch.len() as u64;
                 encoder.write_rows(&batch)?;
             }
-            encoder.finish()
+            encoder.finish()?;
+            runtime.block_on(stream.finish())?;
+            Ok(rows)
         });
-        let mut rows = 0u64;
-        let read: Result<(), ExportError> = async {
-            while let Some(batch) = stream.next_batch().await? {
-                rows += batch.len() as u64;
-                if tx.send(batch).await.is_err() {
-                    break; // the writer failed; its error is reported below
-                }
-            }
-            Ok(())
-        }
-        .await;
-        drop(tx);
-        let written = writer
+        let rows = writer
             .await
-            .map_err(|e| FormatError::Io(std::io::Error::other(e)))?;
-        read?;
-        written?;
-        stream.finish().await?;
+            .map_err(|e| FormatError::Io(std::io::Error::other(e)))??;
         Ok((rows, counter.load(Ordering::Relaxed)))
     }
 }

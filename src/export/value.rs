@@ -52,71 +52,126 @@ impl Value {
     /// The cell as text for text formats; `None` for NULL so formats can
     /// choose how to write a missing value.
     pub fn to_text(&self) -> Option<std::borrow::Cow<'_, str>> {
-        use base64::Engine as _;
         use std::borrow::Cow;
         Some(match self {
             Value::Null => return None,
             Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
-            Value::Int(i) => Cow::Owned(i.to_string()),
-            Value::Float(f) => Cow::Owned(format_float(*f)),
             Value::Decimal(d) => Cow::Borrowed(d.as_str()),
             Value::Text(t) => Cow::Borrowed(t.as_str()),
-            Value::Bytes(b) => Cow::Owned(base64::engine::general_purpose::STANDARD.encode(b)),
-            Value::Date(d) => Cow::Owned(date_text(*d)),
-            Value::Time(t) => Cow::Owned(time_text(*t)),
-            Value::DateTime(dt) => {
-                Cow::Owned(format!("{}T{}", date_text(dt.date()), time_text(dt.time())))
+            other => {
+                let mut bytes = Vec::new();
+                other.write_text(&mut bytes);
+                // The writers emit ASCII, base64 or serde_json's UTF-8.
+                Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
             }
-            Value::Timestamp(ts) => Cow::Owned(ts.to_rfc3339()),
-            Value::Json(j) => Cow::Owned(j.to_string()),
         })
     }
+
+    /// Append the text [`Value::to_text`] gives to `out`, without building
+    /// a `String` for numbers, dates and times: text formats call this for
+    /// every cell. Returns false (and writes nothing) for NULL.
+    pub fn write_text(&self, out: &mut Vec<u8>) -> bool {
+        use base64::Engine as _;
+        match self {
+            Value::Null => return false,
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            Value::Float(f) => write_float(*f, out),
+            Value::Decimal(t) | Value::Text(t) => out.extend_from_slice(t.as_bytes()),
+            Value::Bytes(b) => out.extend_from_slice(
+                base64::engine::general_purpose::STANDARD
+                    .encode(b)
+                    .as_bytes(),
+            ),
+            Value::Date(d) => write_date(*d, out),
+            Value::Time(t) => write_time(*t, out),
+            Value::DateTime(dt) => {
+                write_date(dt.date(), out);
+                out.push(b'T');
+                write_time(dt.time(), out);
+            }
+            Value::Timestamp(ts) => out.extend_from_slice(ts.to_rfc3339().as_bytes()),
+            Value::Json(j) => {
+                // Serialising a `serde_json::Value` into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut *out, j);
+            }
+        }
+        true
+    }
+}
+
+/// `n` as exactly `width` digits (`width` <= 9; `n` fits).
+fn push_digits(out: &mut Vec<u8>, n: u32, width: usize) {
+    let mut digits = [b'0'; 9];
+    let mut rest = n;
+    for d in digits[..width].iter_mut().rev() {
+        *d = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out.extend_from_slice(&digits[..width]);
 }
 
 /// `YYYY-MM-DD`, written directly: chrono's strftime parses its pattern on
 /// every call, which dominates a large export of dates.
-fn date_text(d: NaiveDate) -> String {
+fn write_date(d: NaiveDate, out: &mut Vec<u8>) {
     use chrono::Datelike as _;
-    if (0..=9999).contains(&d.year()) {
-        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
-    } else {
-        d.format("%Y-%m-%d").to_string()
+    use std::io::Write as _;
+    match u32::try_from(d.year()) {
+        Ok(year) if year <= 9999 => {
+            push_digits(out, year, 4);
+            out.push(b'-');
+            push_digits(out, d.month(), 2);
+            out.push(b'-');
+            push_digits(out, d.day(), 2);
+        }
+        // Writing into a Vec cannot fail.
+        _ => {
+            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        }
     }
 }
 
 /// `HH:MM:SS` with as many fraction digits (3, 6 or 9) as the value needs,
 /// as chrono's `%.f` writes it.
-fn time_text(t: NaiveTime) -> String {
+fn write_time(t: NaiveTime, out: &mut Vec<u8>) {
     use chrono::Timelike as _;
+    use std::io::Write as _;
     let nanos = t.nanosecond();
-    let (h, m, s) = (t.hour(), t.minute(), t.second());
     if nanos >= 1_000_000_000 {
-        t.format("%H:%M:%S%.f").to_string() // a leap second
-    } else if nanos == 0 {
-        format!("{h:02}:{m:02}:{s:02}")
-    } else if nanos.is_multiple_of(1_000_000) {
-        format!("{h:02}:{m:02}:{s:02}.{:03}", nanos / 1_000_000)
+        // A leap second; writing into a Vec cannot fail.
+        let _ = write!(out, "{}", t.format("%H:%M:%S%.f"));
+        return;
+    }
+    push_digits(out, t.hour(), 2);
+    out.push(b':');
+    push_digits(out, t.minute(), 2);
+    out.push(b':');
+    push_digits(out, t.second(), 2);
+    if nanos == 0 {
+        return;
+    }
+    out.push(b'.');
+    if nanos.is_multiple_of(1_000_000) {
+        push_digits(out, nanos / 1_000_000, 3);
     } else if nanos.is_multiple_of(1_000) {
-        format!("{h:02}:{m:02}:{s:02}.{:06}", nanos / 1_000)
+        push_digits(out, nanos / 1_000, 6);
     } else {
-        format!("{h:02}:{m:02}:{s:02}.{nanos:09}")
+        push_digits(out, nanos, 9);
     }
 }
 
 /// Floats print as the shortest text that reads back to the same value,
 /// switching to exponent form for very large or small magnitudes (Rust's
 /// `Debug` form: `0.1`, `3.0`, `2.5e300`); non-finite values are spelled out.
-fn format_float(f: f64) -> String {
+fn write_float(f: f64, out: &mut Vec<u8>) {
+    use std::io::Write as _;
     if f.is_nan() {
-        "NaN".to_string()
+        out.extend_from_slice(b"NaN");
     } else if f.is_infinite() {
-        if f > 0.0 {
-            "inf".to_string()
-        } else {
-            "-inf".to_string()
-        }
+        out.extend_from_slice(if f > 0.0 { b"inf" } else { b"-inf" });
     } else {
-        format!("{f:?}")
+        // Formatting into a Vec cannot fail and allocates nothing new.
+        let _ = write!(out, "{f:?}");
     }
 }
 
@@ -146,7 +201,10 @@ mod tests {
         for nanos in [0, 250_000_000, 250_000, 7, 1_500_000_000] {
             let t = NaiveTime::from_hms_nano_opt(23, 59, 59, nanos).unwrap();
             let dt = NaiveDate::from_ymd_opt(1999, 1, 2).unwrap().and_time(t);
-            assert_eq!(time_text(t), t.format("%H:%M:%S%.f").to_string());
+            assert_eq!(
+                Value::Time(t).to_text().unwrap(),
+                t.format("%H:%M:%S%.f").to_string()
+            );
             assert_eq!(
                 Value::DateTime(dt).to_text().unwrap(),
                 dt.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
@@ -157,7 +215,10 @@ mod tests {
             NaiveDate::from_ymd_opt(-5, 3, 9).unwrap(),
             NaiveDate::from_ymd_opt(12345, 12, 31).unwrap(),
         ] {
-            assert_eq!(date_text(d), d.format("%Y-%m-%d").to_string());
+            assert_eq!(
+                Value::Date(d).to_text().unwrap(),
+                d.format("%Y-%m-%d").to_string()
+            );
         }
         let ts = DateTime::parse_from_rfc3339("2026-03-08T03:00:00-04:00").unwrap();
         assert_eq!(

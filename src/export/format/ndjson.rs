@@ -1,51 +1,53 @@
 //! `ndjson`: one JSON object per line, the lines written as rows arrive.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 
-use super::json::{JsonRow, JsonSpec, cell_error, object_keys};
-use super::{Encoder, FormatError, check_width};
+use super::json::{FLUSH_AT, JsonRows, JsonSpec};
+use super::{Encoder, FormatError};
 use crate::export::value::{Column, Row};
 
 /// Writes rows as newline-delimited JSON.
 pub struct NdjsonEncoder {
-    out: BufWriter<Box<dyn Write + Send>>,
-    columns: Vec<String>,
-    rows: u64,
+    out: Box<dyn Write + Send>,
+    buffer: Vec<u8>,
+    rows: Option<JsonRows>,
 }
 
 impl NdjsonEncoder {
     /// An encoder writing to `out`.
     pub fn new(_spec: &JsonSpec, out: Box<dyn Write + Send>) -> Self {
         NdjsonEncoder {
-            out: BufWriter::with_capacity(64 * 1024, out),
-            columns: Vec::new(),
-            rows: 0,
+            out,
+            buffer: Vec::with_capacity(FLUSH_AT + 4096),
+            rows: None,
         }
     }
 }
 
 impl Encoder for NdjsonEncoder {
     fn begin(&mut self, columns: &[Column]) -> Result<(), FormatError> {
-        self.columns = object_keys(columns)?;
+        self.rows = Some(JsonRows::new(columns)?);
         Ok(())
     }
 
     fn write_rows(&mut self, rows: &[Row]) -> Result<(), FormatError> {
+        let writer = self
+            .rows
+            .as_mut()
+            .ok_or_else(|| FormatError::Data("rows before the columns".into()))?;
         for row in rows {
-            check_width(row, self.columns.len())?;
-            self.rows += 1;
-            let item = JsonRow {
-                columns: &self.columns,
-                row,
-            };
-            serde_json::to_writer(&mut self.out, &item)
-                .map_err(|e| cell_error(self.rows, &self.columns, row, e))?;
-            self.out.write_all(b"\n")?;
+            writer.write(row, &mut self.buffer)?;
+            self.buffer.push(b'\n');
+            if self.buffer.len() >= FLUSH_AT {
+                self.out.write_all(&self.buffer)?;
+                self.buffer.clear();
+            }
         }
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), FormatError> {
+        self.out.write_all(&self.buffer)?;
         self.out.flush()?;
         Ok(())
     }

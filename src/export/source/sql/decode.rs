@@ -1,7 +1,6 @@
 //! Database rows to [`Value`]s, keeping each cell's type.
 
 use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
 
 use super::query_error;
@@ -29,39 +28,63 @@ where
     Ok(cells)
 }
 
+/// What a SQLite column's declared type adds to a cell's storage class:
+/// it refines integers into booleans and text into dates, nothing else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Declared {
+    /// `BOOL` or `BOOLEAN`.
+    Bool,
+    /// `DATE`.
+    Date,
+    /// `DATETIME` or `TIMESTAMP`.
+    DateTime,
+    /// Anything else, or no declared type (an expression).
+    Other,
+}
+
+impl Declared {
+    /// The refinement for a column declared `decl`. Whole names only, as
+    /// sqlx's SQLite type names matched them: `TIMESTAMPTZ` stays text.
+    pub fn of(decl: Option<&str>) -> Declared {
+        let Some(decl) = decl else {
+            return Declared::Other;
+        };
+        let is = |name: &str| decl.eq_ignore_ascii_case(name);
+        if is("bool") || is("boolean") {
+            Declared::Bool
+        } else if is("date") {
+            Declared::Date
+        } else if is("datetime") || is("timestamp") {
+            Declared::DateTime
+        } else {
+            Declared::Other
+        }
+    }
+}
+
 /// SQLite stores a value's class per cell; the declared column type only
 /// refines integers into booleans and text into dates where it says so.
-pub fn sqlite_row(row: &SqliteRow) -> Result<Row, SourceError> {
-    let mut cells = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        let raw = row.try_get_raw(i).map_err(query_error)?;
-        if raw.is_null() {
-            cells.push(Value::Null);
-            continue;
-        }
-        // Compared without allocating: this runs for every cell.
-        let class = raw.type_info();
-        let class = class.name();
-        let declared = column.type_info().name();
-        let cell = if class.eq_ignore_ascii_case("INTEGER") || class.eq_ignore_ascii_case("BOOLEAN")
-        {
-            let n: i64 = row.try_get_unchecked(i).map_err(query_error)?;
-            if contains_ignore_case(declared, "BOOL") {
-                Value::Bool(n != 0)
-            } else {
-                Value::Int(n)
-            }
-        } else if class.eq_ignore_ascii_case("REAL") {
-            Value::Float(row.try_get_unchecked(i).map_err(query_error)?)
-        } else if class.eq_ignore_ascii_case("BLOB") {
-            Value::Bytes(row.try_get_unchecked(i).map_err(query_error)?)
-        } else {
-            let text: String = row.try_get_unchecked(i).map_err(query_error)?;
+pub fn sqlite_cell(
+    value: rusqlite::types::ValueRef<'_>,
+    declared: Declared,
+    column: &str,
+) -> Result<Value, SourceError> {
+    use rusqlite::types::ValueRef;
+    Ok(match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(n) if declared == Declared::Bool => Value::Bool(n != 0),
+        ValueRef::Integer(n) => Value::Int(n),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+        ValueRef::Text(bytes) => {
+            let text = std::str::from_utf8(bytes).map_err(|e| {
+                SourceError::Query(format!(
+                    "column {column:?} holds text that is not UTF-8: {e}"
+                ))
+            })?;
             sqlite_text(text, declared)
-        };
-        cells.push(cell);
-    }
-    Ok(cells)
+        }
+    })
 }
 
 /// SQLite's own `YYYY-MM-DD HH:MM:SS` (what `datetime()` writes), read
@@ -86,36 +109,32 @@ fn plain_datetime(text: &str) -> Option<chrono::NaiveDateTime> {
     date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)
 }
 
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
 /// Text in a column declared as a date or timestamp becomes a typed value
-/// when it parses; anything else stays text, unchanged.
-fn sqlite_text(text: String, declared: &str) -> Value {
-    if declared.eq_ignore_ascii_case("DATE") {
-        if let Ok(d) = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-            return Value::Date(d);
-        }
-    } else if contains_ignore_case(declared, "DATETIME")
-        || contains_ignore_case(declared, "TIMESTAMP")
-    {
-        if let Some(dt) = plain_datetime(&text) {
-            return Value::DateTime(dt);
-        }
-        if let Ok(ts) = chrono::DateTime::parse_from_rfc3339(&text) {
-            return Value::Timestamp(ts);
-        }
-        for pattern in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-            if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(&text, pattern) {
-                return Value::DateTime(dt);
+/// when it parses; anything else stays text, unchanged. Dates parse from
+/// the borrowed text, so only text that stays text is copied.
+fn sqlite_text(text: &str, declared: Declared) -> Value {
+    match declared {
+        Declared::Date => {
+            if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                return Value::Date(d);
             }
         }
+        Declared::DateTime => {
+            if let Some(dt) = plain_datetime(text) {
+                return Value::DateTime(dt);
+            }
+            if let Ok(ts) = chrono::DateTime::parse_from_rfc3339(text) {
+                return Value::Timestamp(ts);
+            }
+            for pattern in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+                if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(text, pattern) {
+                    return Value::DateTime(dt);
+                }
+            }
+        }
+        Declared::Bool | Declared::Other => {}
     }
-    Value::Text(text)
+    Value::Text(text.to_string())
 }
 
 /// PostgreSQL types are exact per column; each maps to its value kind.

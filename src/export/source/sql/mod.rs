@@ -3,6 +3,7 @@
 mod decode;
 mod mysql;
 pub mod params;
+mod sqlite;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +12,6 @@ use async_trait::async_trait;
 use futures::TryStreamExt as _;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Executor as _, SqlSafeStr as _, Statement as _};
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::task::AbortOnDropHandle;
@@ -56,7 +56,7 @@ impl ConnectionConfig {
 /// A connection pool, opened read-only.
 #[derive(Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(Arc<sqlite::Database>),
     Postgres(PgPool),
     MySql(sqlx::MySqlPool),
 }
@@ -99,13 +99,21 @@ impl Connections {
     pub async fn check(&self, name: &str) -> Result<(), SourceError> {
         let pool = self.pool(name).await?;
         let result = match &pool {
-            Pool::Sqlite(p) => p.execute("select 1").await.map(|_| ()),
-            Pool::Postgres(p) => p.execute("select 1").await.map(|_| ()),
-            Pool::MySql(p) => p.execute("select 1").await.map(|_| ()),
+            Pool::Sqlite(db) => db.check().await,
+            Pool::Postgres(p) => p
+                .execute("select 1")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Pool::MySql(p) => p
+                .execute("select 1")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         };
-        result.map_err(|e| SourceError::Connect {
+        result.map_err(|message| SourceError::Connect {
             name: name.to_string(),
-            message: e.to_string(),
+            message,
         })
     }
 
@@ -113,7 +121,7 @@ impl Connections {
     pub async fn close(&self) {
         for (_, pool) in self.pools.lock().await.drain() {
             match pool {
-                Pool::Sqlite(p) => p.close().await,
+                Pool::Sqlite(db) => db.close(),
                 Pool::Postgres(p) => p.close().await,
                 Pool::MySql(p) => p.close().await,
             }
@@ -124,20 +132,7 @@ impl Connections {
 async fn open_pool(config: &ConnectionConfig) -> Result<Pool, String> {
     let url = config.url.as_str();
     if url.starts_with("sqlite:") {
-        // Read-only at the driver: a report query can never write.
-        let options: SqliteConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
-        // Rows cross from SQLite's worker thread in chunks of a batch, not
-        // the default 50: fewer thread hand-offs per row.
-        let options = options
-            .read_only(true)
-            .create_if_missing(false)
-            .row_buffer_size(super::BATCH_ROWS);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Pool::Sqlite(pool))
+        Ok(Pool::Sqlite(sqlite::Database::open(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
         if let Some(password) = config.password()? {
@@ -177,6 +172,7 @@ impl SqlSource {
     }
 }
 
+/// What the query task sends: the columns first, then batches of rows.
 enum Message {
     Columns(Vec<Column>),
     Rows(Vec<Row>),
@@ -195,19 +191,18 @@ impl Source for SqlSource {
             .map_err(|e| SourceError::Query(e.to_string()))?;
         let (tx, rx) = mpsc::channel(2);
         let ctx = ctx.clone();
-        // The query runs in its own task so the stream can borrow the pool
-        // freely; the bounded channel is the back-pressure that keeps memory
+        // The query runs in its own task (a blocking thread for SQLite) so
+        // the stream can borrow the pool freely; the bounded channel is the back-pressure that keeps memory
         // flat however many rows the query returns.
-        let task = tokio::spawn(async move {
-            let result = match pool {
-                Pool::Sqlite(p) => stream_sqlite(&p, rewritten, &ctx, &tx).await,
-                Pool::Postgres(p) => stream_pg(&p, rewritten, &ctx, &tx).await,
-                Pool::MySql(p) => stream_mysql(&p, rewritten, &ctx, &tx).await,
-            };
-            if let Err(e) = result {
-                let _ = tx.send(Err(e)).await;
-            }
-        });
+        let task = match pool {
+            Pool::Sqlite(db) => db.stream(rewritten, ctx, tx),
+            Pool::Postgres(p) => tokio::spawn(async move {
+                report(stream_pg(&p, rewritten, &ctx, &tx).await, &tx).await;
+            }),
+            Pool::MySql(p) => tokio::spawn(async move {
+                report(stream_mysql(&p, rewritten, &ctx, &tx).await, &tx).await;
+            }),
+        };
         let mut stream = SqlRows {
             columns: Vec::new(),
             rx,
@@ -230,28 +225,10 @@ impl Source for SqlSource {
 
 type Sender = mpsc::Sender<Result<Message, SourceError>>;
 
-async fn stream_sqlite(
-    pool: &SqlitePool,
-    q: params::Rewritten,
-    ctx: &RunContext,
-    tx: &Sender,
-) -> Result<(), SourceError> {
-    let mut query = sqlx::query(AssertSqlSafe(q.sql.clone()));
-    for name in &q.params {
-        query = match *name {
-            "run_id" => query.bind(ctx.run_id),
-            // SQLite keeps timestamps as text; bind them in SQLite's own
-            // `datetime()` format (UTC) so comparisons with stored text work.
-            "scheduled_for" => query.bind(sqlite_time(ctx.scheduled_for)),
-            "window_start" => query.bind(sqlite_time(ctx.window_start)),
-            _ => query.bind(sqlite_time(ctx.window_end)),
-        };
+async fn report(result: Result<(), SourceError>, tx: &Sender) {
+    if let Err(e) = result {
+        let _ = tx.send(Err(e)).await;
     }
-    let sent_columns = pump(query.fetch(pool), decode::sqlite_row, tx).await?;
-    if !sent_columns {
-        send(tx, Message::Columns(describe(pool, q.sql).await?)).await?;
-    }
-    Ok(())
 }
 
 async fn stream_pg(
@@ -343,10 +320,6 @@ fn described_columns<C: sqlx::Column>(columns: &[C]) -> Vec<Column> {
 
 fn query_error(e: sqlx::Error) -> SourceError {
     SourceError::Query(e.to_string())
-}
-
-fn sqlite_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 async fn send(tx: &Sender, message: Message) -> Result<(), SourceError> {
