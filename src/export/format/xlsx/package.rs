@@ -13,9 +13,11 @@ use super::super::FormatError;
 /// The output as the encoder holds it.
 pub(super) type Out = Box<dyn Write + Send>;
 
-/// The deflate level for the parts. Level 1 costs a third of the default
-/// level's time on sheet XML for a file about a fifth larger; a sheet is
-/// repetitive markup, so fast levels already shrink it roughly tenfold.
+/// The deflate level for the parts. On a million rows of sheet XML (235 MB)
+/// zlib-rs took 0.6 s at level 1 for 55 MB, 1.2 s at level 3 for 34 MB and
+/// 4.6 s at the usual level 6 for 33 MB; end to end on a loaded 2-core
+/// machine level 3 made the export a third slower than level 1, so speed
+/// wins and the file is about 60% larger than the smallest.
 const LEVEL: i64 = 1;
 
 /// A zip entry's largest size without ZIP64, which not every reader of
