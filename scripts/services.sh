@@ -84,12 +84,13 @@ tools() {
     fi
 }
 
-# The Python the destination tests run their servers with: python3 when it
+# The Python the destination tests run their servers with, and
+# tests/xlsx.rs reads workbooks back with (openpyxl): python3 when it
 # has the packages, else a virtualenv of our own (Debian's python3 refuses
 # pip installs into the system). tests/common/servers.rs looks in the same
 # place.
 TEST_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/cronport/test-venv"
-PY_PACKAGES=("moto[server]" aiosmtpd)
+PY_PACKAGES=("moto[server]" aiosmtpd openpyxl)
 
 destinations() {
     local missing=()
@@ -97,7 +98,7 @@ destinations() {
     command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
-    if ! python3 -c 'import moto, aiosmtpd, flask' >/dev/null 2>&1 \
+    if ! python3 -c 'import moto, aiosmtpd, flask, openpyxl' >/dev/null 2>&1 \
         && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         missing+=(python3-venv python3-pip)
     fi
@@ -113,11 +114,11 @@ destinations() {
 }
 
 python_servers() {
-    if python3 -c 'import moto, aiosmtpd, flask' >/dev/null 2>&1; then
+    if python3 -c 'import moto, aiosmtpd, flask, openpyxl' >/dev/null 2>&1; then
         return
     fi
     if [ -x "$TEST_VENV/bin/python" ] \
-        && "$TEST_VENV/bin/python" -c 'import moto, aiosmtpd, flask' >/dev/null 2>&1; then
+        && "$TEST_VENV/bin/python" -c 'import moto, aiosmtpd, flask, openpyxl' >/dev/null 2>&1; then
         return
     fi
     echo "services: installing ${PY_PACKAGES[*]} into $TEST_VENV"

@@ -185,14 +185,6 @@ print(json.dumps({'title': ws.title, 'rows': rows, 'freeze': ws.freeze_panes,
 
 #[test]
 fn openpyxl_reads_the_workbook() {
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import openpyxl"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        eprintln!("openpyxl not installed (scripts/bench-tools.sh installs it): skipped");
-        return;
-    }
     let columns = vec![
         Column::new("id"),
         Column::new("name"),

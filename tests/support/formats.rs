@@ -3,6 +3,9 @@
 //! modules run as separate programs).
 #![allow(dead_code)]
 
+#[path = "python.rs"]
+mod python;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -145,7 +148,7 @@ pub fn spec(toml_inline: &str) -> FormatSpec {
 
 /// Run a Python script with `file` as its argument and parse its stdout as JSON.
 pub fn python_json(script: &str, file: &std::path::Path) -> serde_json::Value {
-    let out = std::process::Command::new("python3")
+    let out = std::process::Command::new(python::python())
         .arg("-c")
         .arg(script)
         .arg(file)
@@ -153,7 +156,7 @@ pub fn python_json(script: &str, file: &std::path::Path) -> serde_json::Value {
         .expect("python3 on PATH");
     assert!(
         out.status.success(),
-        "python failed: {}",
+        "python failed (scripts/services.sh destinations installs its packages): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
