@@ -1,5 +1,6 @@
 //! Formats: how rows become a file. One file per kind behind the [`Encoder`] seam.
 
+pub mod bands;
 pub mod chart;
 pub mod compress;
 pub mod csv;

@@ -169,7 +169,7 @@ pub fn rasterise(tree: &usvg::Tree, raster: Raster) -> Result<tiny_skia::Pixmap,
         pixmap.fill(tiny_skia::Color::from_rgba8(r, g, b, a));
     }
     let transform = tiny_skia::Transform::from_scale(pw / sw, ph / sh);
-    resvg::render(tree, transform, &mut pixmap.as_mut());
+    super::bands::render(tree, transform, &mut pixmap);
     Ok(pixmap)
 }
 
