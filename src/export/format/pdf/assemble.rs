@@ -18,7 +18,7 @@ use printpdf::{
     Codepoint, FontId, Mm, Op, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Pt, TextItem,
 };
 
-use super::content::number;
+use super::content::{number, remap};
 use super::spill::{Slot, SpillReader};
 use crate::export::format::FormatError;
 
@@ -322,69 +322,6 @@ fn write_xref(out: &mut impl Write, offsets: &BTreeMap<u32, u64>) -> std::io::Re
         writeln!(out, "{} {}", run[0], run.len())?;
         for id in run {
             write!(out, "{:010} 00000 n\r\n", offsets[id])?;
-        }
-    }
-    Ok(())
-}
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-fn hex_value(b: u8) -> u16 {
-    match b {
-        b'0'..=b'9' => u16::from(b - b'0'),
-        b'A'..=b'F' => u16::from(b - b'A' + 10),
-        _ => 0,
-    }
-}
-
-/// Rewrite a page's interim content (see [`super::content`]): `/F<face>`
-/// becomes the face's resource name and each glyph id its subset code.
-fn remap(
-    input: &[u8],
-    names: &[Vec<u8>],
-    codes: &[Vec<u16>],
-    out: &mut Vec<u8>,
-) -> Result<(), FormatError> {
-    out.clear();
-    let mut face = 0usize;
-    let mut i = 0;
-    while i < input.len() {
-        let Some(skip) = input[i..].iter().position(|b| matches!(b, b'<' | b'/')) else {
-            out.extend_from_slice(&input[i..]);
-            break;
-        };
-        out.extend_from_slice(&input[i..i + skip]);
-        i += skip;
-        if input[i] == b'<' {
-            let end = input[i..]
-                .iter()
-                .position(|b| *b == b'>')
-                .map(|p| i + p)
-                .ok_or_else(|| broken("page content", "unclosed string"))?;
-            out.push(b'<');
-            let map = codes.get(face).map_or(&[][..], Vec::as_slice);
-            for hex in input[i + 1..end].chunks_exact(4) {
-                let gid = hex.iter().fold(0u16, |v, b| v << 4 | hex_value(*b));
-                let code = map.get(usize::from(gid)).copied().unwrap_or(0);
-                out.extend_from_slice(&[
-                    HEX[usize::from(code >> 12)],
-                    HEX[usize::from((code >> 8) & 0xF)],
-                    HEX[usize::from((code >> 4) & 0xF)],
-                    HEX[usize::from(code & 0xF)],
-                ]);
-            }
-            out.push(b'>');
-            i = end + 1;
-        } else if let (Some(b'F'), Some(d @ b'0'..=b'9'), Some(b' ')) =
-            (input.get(i + 1), input.get(i + 2), input.get(i + 3))
-        {
-            face = usize::from(d - b'0');
-            out.push(b'/');
-            out.extend_from_slice(names.get(face).map_or(&[][..], Vec::as_slice));
-            i += 3;
-        } else {
-            out.push(b'/');
-            i += 1;
         }
     }
     Ok(())

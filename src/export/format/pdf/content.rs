@@ -10,6 +10,7 @@
 
 use super::shape;
 use super::text::{ARABIC, Measure, is_rtl, visual_runs};
+use crate::export::format::FormatError;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -213,9 +214,93 @@ impl Text {
     }
 }
 
+fn hex_value(b: u8) -> u16 {
+    match b {
+        b'0'..=b'9' => u16::from(b - b'0'),
+        b'A'..=b'F' => u16::from(b - b'A' + 10),
+        _ => 0,
+    }
+}
+
+/// Rewrite interim content for the finished document: `/F<face>`
+/// becomes the face's resource name and each glyph id its subset code.
+pub fn remap(
+    input: &[u8],
+    names: &[Vec<u8>],
+    codes: &[Vec<u16>],
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    out.clear();
+    let mut face = 0usize;
+    let mut i = 0;
+    while i < input.len() {
+        let Some(skip) = input[i..].iter().position(|b| matches!(b, b'<' | b'/')) else {
+            out.extend_from_slice(&input[i..]);
+            break;
+        };
+        out.extend_from_slice(&input[i..i + skip]);
+        i += skip;
+        if input[i] == b'<' {
+            let end = input[i..]
+                .iter()
+                .position(|b| *b == b'>')
+                .map(|p| i + p)
+                .ok_or_else(|| {
+                    FormatError::Data("assembling the PDF: unclosed string in page content".into())
+                })?;
+            out.push(b'<');
+            let map = codes.get(face).map_or(&[][..], Vec::as_slice);
+            for hex in input[i + 1..end].chunks_exact(4) {
+                let gid = hex.iter().fold(0u16, |v, b| v << 4 | hex_value(*b));
+                let code = map.get(usize::from(gid)).copied().unwrap_or(0);
+                out.extend_from_slice(&[
+                    HEX[usize::from(code >> 12)],
+                    HEX[usize::from((code >> 8) & 0xF)],
+                    HEX[usize::from((code >> 4) & 0xF)],
+                    HEX[usize::from(code & 0xF)],
+                ]);
+            }
+            out.push(b'>');
+            i = end + 1;
+        } else if let (Some(b'F'), Some(d @ b'0'..=b'9'), Some(b' ')) =
+            (input.get(i + 1), input.get(i + 2), input.get(i + 3))
+        {
+            face = usize::from(d - b'0');
+            out.push(b'/');
+            out.extend_from_slice(names.get(face).map_or(&[][..], Vec::as_slice));
+            i += 3;
+        } else {
+            out.push(b'/');
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::number;
+    use super::{number, remap};
+
+    #[test]
+    fn remap_renames_fonts_and_renumbers_glyphs() {
+        let names = vec![b"Regular".to_vec(), b"Hebrew".to_vec()];
+        let mut hebrew = vec![0u16; 1 << 16];
+        hebrew[3] = 1;
+        hebrew[0x1A2] = 2;
+        let codes = vec![Vec::new(), hebrew];
+        let mut out = Vec::new();
+        remap(
+            b"/F1 8 Tf\n<000301A2> Tj\nq /XImage Do Q\n",
+            &names,
+            &codes,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "/Hebrew 8 Tf\n<00010002> Tj\nq /XImage Do Q\n"
+        );
+    }
 
     #[test]
     fn numbers_are_short() {

@@ -150,8 +150,13 @@ impl PdfEncoder {
         let mut natural: Vec<f32> = (self.columns.iter())
             .map(|c| m.width(c, size, true) + 2.0 * pad + 1.0)
             .collect();
+        let mut numeric = vec![true; natural.len()];
         for row in sample {
-            for (w, value) in natural.iter_mut().zip(row) {
+            for ((w, value), numeric) in natural.iter_mut().zip(row).zip(&mut numeric) {
+                *numeric &= matches!(
+                    value,
+                    Value::Null | Value::Int(_) | Value::Float(_) | Value::Decimal(_)
+                );
                 if let Some(text) = value.to_text() {
                     for line in text.split('\n') {
                         *w = w.max(m.width(line, size, false) + 2.0 * pad + 1.0);
@@ -159,8 +164,17 @@ impl PdfEncoder {
                 }
             }
         }
+        // Numbers after the sample tend to be longer (ids and totals grow):
+        // room for three more digits keeps a millionth row's id on one line
+        // rather than broken across two.
+        let headroom = m.width("000", size, false);
+        for (w, numeric) in natural.iter_mut().zip(&numeric) {
+            if *numeric && !sample.is_empty() {
+                *w += headroom;
+            }
+        }
         let available = g.width - 2.0 * g.margin;
-        g.widths = share(&natural, available, size * 3.0 + 2.0 * pad);
+        g.widths = page::share(&natural, available, size * 3.0 + 2.0 * pad);
         g.xs = g
             .widths
             .iter()
@@ -287,36 +301,6 @@ impl PdfEncoder {
         let slot = self.picture_page(&svg)?;
         self.bodies.insert(0, slot);
         Ok(())
-    }
-}
-
-/// Widths that fit `available`: columns needing less than an equal share
-/// keep their natural width; the rest split what remains (never below `min`).
-pub fn share(natural: &[f32], available: f32, min: f32) -> Vec<f32> {
-    if natural.iter().sum::<f32>() <= available || natural.is_empty() {
-        return natural.to_vec();
-    }
-    let mut widths = vec![0.0; natural.len()];
-    let mut open: Vec<usize> = (0..natural.len()).collect();
-    let mut left = available;
-    loop {
-        let fair = left / open.len() as f32;
-        let (small, big): (Vec<usize>, Vec<usize>) =
-            open.iter().partition(|&&i| natural[i] <= fair);
-        if small.is_empty() {
-            for &i in &big {
-                widths[i] = fair.max(min);
-            }
-            return widths;
-        }
-        for &i in &small {
-            widths[i] = natural[i];
-            left -= natural[i];
-        }
-        if big.is_empty() {
-            return widths;
-        }
-        open = big;
     }
 }
 

@@ -176,3 +176,33 @@ pub fn row_height(g: &Geometry, cells: &[CellLines]) -> f32 {
         .max(1);
     lines as f32 * g.line_height() + g.pad() * 2.0
 }
+
+/// Widths that fit `available`: columns needing less than an equal share
+/// keep their natural width; the rest split what remains (never below `min`).
+pub fn share(natural: &[f32], available: f32, min: f32) -> Vec<f32> {
+    if natural.iter().sum::<f32>() <= available || natural.is_empty() {
+        return natural.to_vec();
+    }
+    let mut widths = vec![0.0; natural.len()];
+    let mut open: Vec<usize> = (0..natural.len()).collect();
+    let mut left = available;
+    loop {
+        let fair = left / open.len() as f32;
+        let (small, big): (Vec<usize>, Vec<usize>) =
+            open.iter().partition(|&&i| natural[i] <= fair);
+        if small.is_empty() {
+            for &i in &big {
+                widths[i] = fair.max(min);
+            }
+            return widths;
+        }
+        for &i in &small {
+            widths[i] = natural[i];
+            left -= natural[i];
+        }
+        if big.is_empty() {
+            return widths;
+        }
+        open = big;
+    }
+}
