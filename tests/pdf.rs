@@ -164,3 +164,17 @@ fn many_pages_stream_with_a_chart_in_front() {
     // Widths come from the first 1,000 rows, so later, longer names wrap.
     assert!(page_texts[pages - 1].contains(&format!("customer {} ·", n - 1)));
 }
+
+#[test]
+fn an_empty_result_is_one_page_with_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let columns = [Column::new("when"), Column::new("what")];
+    let bytes = render(&spec(r#"{ kind = "pdf" }"#), &columns, &[]).unwrap();
+    let path = temp_file(&dir, "empty.pdf", &bytes);
+    check(&path);
+    assert_eq!(pages_of(&path), 1);
+    let text = pdf_text(&path, true);
+    for needle in ["when", "what", "0 rows", "Page 1 of 1"] {
+        assert!(text.contains(needle), "{needle} missing: {text}");
+    }
+}

@@ -23,9 +23,9 @@ pub struct PdfSpec {
     pub font_size: Option<f32>,
     /// Most rows the report may hold (default: no limit). Memory does not
     /// grow with the rows: finished pages wait in a temporary file (about
-    /// 300 bytes a row) and only the set of glyphs used stays in memory;
-    /// the limit is for keeping a runaway query from writing a
-    /// million-page report.
+    /// 400 bytes a row, uncompressed); memory holds one page, the glyph
+    /// caches, the glyphs used (bounded by the fonts) and 16 bytes a page.
+    /// The limit only keeps a runaway query from writing a huge report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rows: Option<u64>,
     /// A chart of the rows on the first page.
