@@ -2,7 +2,7 @@
 //! their size (printpdf draws SVG only through a second, heavier SVG stack)
 //! and placed as an image scaled to fit.
 
-use printpdf::{Op, PdfDocument, Pt, RawImage, RawImageData, RawImageFormat, XObjectTransform};
+use printpdf::{PdfDocument, RawImage, RawImageData, RawImageFormat};
 
 use crate::export::format::FormatError;
 use crate::export::format::picture::{self, Raster};
@@ -10,8 +10,23 @@ use crate::export::format::picture::{self, Raster};
 /// Pixels per SVG pixel: sharp on paper and on screen at 200% zoom.
 const OVERSAMPLE: f32 = 2.0;
 
-/// Place `svg` inside the box (x, y from the lower left, w x h points),
-/// keeping its proportions; returns the drawing operation.
+/// Where an image goes on a page: its XObject name and its box in points
+/// from the lower left.
+pub struct Placement {
+    /// The XObject's resource name.
+    pub name: String,
+    /// Left edge.
+    pub x: f32,
+    /// Bottom edge.
+    pub y: f32,
+    /// Width.
+    pub w: f32,
+    /// Height.
+    pub h: f32,
+}
+
+/// Add `svg` to the document as an image placed inside the box (x, y from
+/// the lower left, w x h points), keeping its proportions.
 pub fn place_svg(
     doc: &mut PdfDocument,
     svg: &str,
@@ -19,7 +34,7 @@ pub fn place_svg(
     y: f32,
     w: f32,
     h: f32,
-) -> Result<Op, FormatError> {
+) -> Result<Placement, FormatError> {
     let tree = picture::parse(svg)?;
     let size = tree.size();
     let pixmap = picture::rasterise(
@@ -44,19 +59,14 @@ pub fn place_svg(
         tag: Vec::new(),
     };
     let id = doc.add_image(&image);
-    // At 72 * OVERSAMPLE dpi the image is as many points wide as the SVG is
-    // pixels; then scale it into the box.
+    // Scale to fit the box, centred across and at the top.
     let fit = (w / size.width()).min(h / size.height());
     let (dw, dh) = (size.width() * fit, size.height() * fit);
-    Ok(Op::UseXobject {
-        id,
-        transform: XObjectTransform {
-            translate_x: Some(Pt(x + (w - dw) / 2.0)),
-            translate_y: Some(Pt(y + (h - dh))),
-            scale_x: Some(fit),
-            scale_y: Some(fit),
-            dpi: Some(72.0 * OVERSAMPLE),
-            ..XObjectTransform::default()
-        },
+    Ok(Placement {
+        name: id.0,
+        x: x + (w - dw) / 2.0,
+        y: y + (h - dh),
+        w: dw,
+        h: dh,
     })
 }

@@ -1,119 +1,65 @@
-//! `pdf`: a paginated table report drawn with printpdf: title and run time
-//! on every page, the header row repeated, page numbers, column widths
-//! fitted to the content, long cells wrapped, bundled fonts embedded
-//! (subset) so any script renders.
+//! `pdf`: a paginated table report: title and run time on every page, the
+//! header row repeated, page numbers, column widths fitted to the content,
+//! long cells wrapped, an optional chart on the first page, bundled fonts
+//! embedded (subset) so any script renders, Arabic shaped.
 //!
-//! printpdf writes a document in one piece, so the pages' drawing
-//! operations stay in memory until the end; `max_rows` bounds that.
+//! Pages are streamed: each page's content is written as soon as the page
+//! is full, to a temporary file ([`spill`]). At the end printpdf builds the
+//! document around them: font subsets of exactly the glyphs used, images,
+//! catalog ([`assemble`]). Memory holds one page, the glyph caches and the
+//! set of glyphs used, whatever the number of rows.
 
+mod assemble;
+mod content;
 mod image;
 mod page;
+mod shape;
+mod spec;
+mod spill;
 pub mod text;
 
 use std::io::Write;
 
-use printpdf::{FontId, Mm, PdfDocument, PdfPage, PdfSaveOptions};
-use serde::{Deserialize, Serialize};
+use printpdf::{FontId, Mm, PdfDocument};
 
 use super::chart::{ChartData, ChartSpec};
 use super::picture::{Picture, SVG_COLUMN};
-use super::{Compression, Encoder, FormatError, check_width};
+use super::{Encoder, FormatError, check_width};
 use crate::export::RunContext;
 use crate::export::value::{Column, Row, Value};
-use page::{CellLines, Geometry, PageOps};
+use assemble::PageSlots;
+use page::{CellLines, Geometry, Page};
+pub use spec::{Orientation, PageSize, PdfSpec};
+use spill::{Slot, Spill};
 use text::{Measure, font_set};
 
 /// Rows whose content sets the column widths.
 const FIT_SAMPLE: usize = 1000;
 
-/// Rows a report holds unless `max_rows` says otherwise.
-pub const DEFAULT_MAX_ROWS: u64 = 100_000;
-
-/// `format = { kind = "pdf", title = "Daily sales", page = "a4", orientation = "landscape" }`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PdfSpec {
-    /// Title on every page (default: the job's name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// `a4` (default) or `letter`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<PageSize>,
-    /// `landscape` (default) or `portrait`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub orientation: Option<Orientation>,
-    /// Body text size in points (default 8).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub font_size: Option<f32>,
-    /// Most rows the report may hold (default 100,000): the document is
-    /// built in memory, and a run over the limit fails rather than
-    /// exhausting it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_rows: Option<u64>,
-    /// A chart of the rows on the first page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chart: Option<ChartSpec>,
-    /// Compress the output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compression: Option<Compression>,
-}
-
-/// Paper sizes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PageSize {
-    /// 210 x 297 mm.
-    A4,
-    /// 8.5 x 11 in.
-    Letter,
-}
-
-/// Page orientation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Orientation {
-    /// Wide pages, for tables.
-    Landscape,
-    /// Tall pages.
-    Portrait,
-}
-
-impl PdfSpec {
-    /// Check sizes; the error names the key.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        if let Some(size) = self.font_size
-            && !(4.0..=24.0).contains(&size)
-        {
-            return Err((
-                "format.font_size".into(),
-                format!("{size} must be between 4 and 24"),
-            ));
-        }
-        if self.max_rows == Some(0) {
-            return Err(("format.max_rows".into(), "must be at least 1".into()));
-        }
-        self.chart.as_ref().map_or(Ok(()), ChartSpec::validate)
-    }
-}
+/// Margin on every side, in points.
+const MARGIN: f32 = 28.0;
 
 /// Writes rows into a paginated PDF table.
 pub struct PdfEncoder {
     out: Box<dyn Write + Send>,
     doc: PdfDocument,
     fonts: Vec<FontId>,
-    bold: FontId,
     measure: Measure,
     title: String,
     subtitle: String,
     page_mm: (f32, f32),
     size: f32,
-    max_rows: u64,
+    max_rows: Option<u64>,
     columns: Vec<String>,
     geometry: Option<Geometry>,
     header: Vec<CellLines>,
-    pages: Vec<PageOps>,
+    page: Option<Page>,
+    spill: Spill,
+    bodies: Vec<Slot>,
     y: f32,
     rows: u64,
+    drawn: u64,
+    cells: Vec<CellLines>,
     sample: Vec<Row>,
     chart_spec: Option<ChartSpec>,
     chart: Option<ChartData>,
@@ -121,8 +67,8 @@ pub struct PdfEncoder {
 }
 
 impl PdfEncoder {
-    /// An encoder for `spec` writing to `out`; fails only if the bundled
-    /// fonts cannot be parsed.
+    /// An encoder for `spec` writing to `out`; fails if the bundled fonts
+    /// cannot be parsed or no temporary file can be made.
     pub fn new(
         spec: &PdfSpec,
         ctx: &RunContext,
@@ -131,8 +77,13 @@ impl PdfEncoder {
         let set = font_set().map_err(FormatError::Data)?;
         let title = spec.title.clone().unwrap_or_else(|| ctx.job.clone());
         let mut doc = PdfDocument::new(&title);
-        let fonts = set.regular.iter().map(|f| doc.add_font(f)).collect();
-        let bold = doc.add_font(&set.bold);
+        // Faces in `text::BOLD` numbering: the regular ones, then bold.
+        let fonts = set
+            .regular
+            .iter()
+            .chain(std::iter::once(&set.bold))
+            .map(|f| doc.add_font(f))
+            .collect();
         let (w, h) = match spec.page.unwrap_or(PageSize::A4) {
             PageSize::A4 => (210.0, 297.0),
             PageSize::Letter => (215.9, 279.4),
@@ -152,19 +103,22 @@ impl PdfEncoder {
             out,
             doc,
             fonts,
-            bold,
             measure: Measure::new(set),
             title,
             subtitle,
             page_mm,
             size: spec.font_size.unwrap_or(8.0),
-            max_rows: spec.max_rows.unwrap_or(DEFAULT_MAX_ROWS),
+            max_rows: spec.max_rows,
             columns: Vec::new(),
             geometry: None,
             header: Vec::new(),
-            pages: Vec::new(),
+            page: None,
+            spill: Spill::new()?,
+            bodies: Vec::new(),
             y: 0.0,
             rows: 0,
+            drawn: 0,
+            cells: Vec::new(),
             sample: Vec::new(),
             chart_spec: spec.chart.clone(),
             chart: None,
@@ -172,23 +126,37 @@ impl PdfEncoder {
         })
     }
 
+    /// The page in points, with one full-width column.
+    fn plain_geometry(&self) -> Geometry {
+        let (w, h) = self.page_mm;
+        let (width, height) = (Mm(w).into_pt().0, Mm(h).into_pt().0);
+        Geometry {
+            width,
+            height,
+            margin: MARGIN,
+            size: self.size,
+            xs: vec![MARGIN],
+            widths: vec![width - 2.0 * MARGIN],
+        }
+    }
+
     /// Natural widths from the header and a first batch, shrunk to the page
     /// by giving narrow columns what they need and sharing the rest.
-    fn fit(&mut self, sample: &[Row]) {
-        let size = self.size;
-        let (w_mm, h_mm) = self.page_mm;
-        let width = Mm(w_mm).into_pt().0;
-        let height = Mm(h_mm).into_pt().0;
-        let margin = 28.0;
-        let pad = size * 0.4;
-        let columns = self.columns.clone();
+    fn fit(&mut self, sample: &[Row]) -> Result<(), FormatError> {
+        let mut g = self.plain_geometry();
+        let size = g.size;
+        let pad = g.pad();
         let m = &mut self.measure;
-        let mut natural: Vec<f32> = columns
-            .iter()
+        let mut natural: Vec<f32> = (self.columns.iter())
             .map(|c| m.width(c, size, true) + 2.0 * pad + 1.0)
             .collect();
+        let mut numeric = vec![true; natural.len()];
         for row in sample {
-            for (w, value) in natural.iter_mut().zip(row) {
+            for ((w, value), numeric) in natural.iter_mut().zip(row).zip(&mut numeric) {
+                *numeric &= matches!(
+                    value,
+                    Value::Null | Value::Int(_) | Value::Float(_) | Value::Decimal(_)
+                );
                 if let Some(text) = value.to_text() {
                     for line in text.split('\n') {
                         *w = w.max(m.width(line, size, false) + 2.0 * pad + 1.0);
@@ -196,188 +164,143 @@ impl PdfEncoder {
                 }
             }
         }
-        let available = width - 2.0 * margin;
-        let widths = share(&natural, available, size * 3.0 + 2.0 * pad);
-        let mut xs = Vec::with_capacity(widths.len());
-        let mut x = margin;
-        for w in &widths {
-            xs.push(x);
-            x += w;
+        // Numbers after the sample tend to be longer (ids and totals grow):
+        // room for three more digits keeps a millionth row's id on one line
+        // rather than broken across two.
+        let headroom = m.width("000", size, false);
+        for (w, numeric) in natural.iter_mut().zip(&numeric) {
+            if *numeric && !sample.is_empty() {
+                *w += headroom;
+            }
         }
-        let g = Geometry {
-            width,
-            height,
-            margin,
-            size,
-            xs,
-            widths,
-        };
-        let header: Vec<CellLines> = columns
+        let available = g.width - 2.0 * g.margin;
+        g.widths = page::share(&natural, available, size * 3.0 + 2.0 * pad);
+        g.xs = g
+            .widths
             .iter()
-            .enumerate()
-            .map(|(i, c)| CellLines {
-                lines: m.wrap(c, size, true, g.widths[i] - 2.0 * pad),
-                right: false,
+            .scan(g.margin, |x, w| {
+                let left = *x;
+                *x += w;
+                Some(left)
             })
             .collect();
-        self.header = header;
-        self.geometry = Some(g);
-        self.new_page();
-    }
-
-    fn new_page(&mut self) {
-        let Some(g) = self.geometry.clone() else {
-            return;
-        };
-        let m = &mut self.measure;
-        let mut page = PageOps::new(&g, &self.title, &self.subtitle, &self.fonts, &self.bold, m);
-        self.y = page.header(&g, &self.header, &self.fonts, &self.bold, m);
-        self.pages.push(page);
-    }
-
-    fn add_row(&mut self, row: &Row) {
-        let Some(g) = self.geometry.clone() else {
-            return;
-        };
-        let pad = g.pad();
-        let body = self.y - g.table_bottom();
-        let max_lines = (((g.table_top() - g.table_bottom()) * 0.8 - 2.0 * pad) / g.line_height())
-            .max(1.0) as usize;
-        let m = &mut self.measure;
-        let cells: Vec<CellLines> = row
-            .iter()
-            .enumerate()
-            .map(|(i, value)| {
-                let text = value.to_text().unwrap_or_default();
-                let mut lines = m.wrap(&text, g.size, false, g.widths[i] - 2.0 * pad);
-                // A cell taller than a page is cut, visibly, rather than
-                // running off the page.
-                if lines.len() > max_lines {
-                    lines.truncate(max_lines);
-                    if let Some(last) = lines.last_mut() {
-                        last.push_str(" …");
-                    }
-                }
+        self.header = (self.columns.iter().enumerate())
+            .map(|(i, c)| {
+                let mut lines = Vec::new();
+                m.wrap(c, size, true, g.widths[i] - 2.0 * pad, &mut lines);
                 CellLines {
                     lines,
-                    right: matches!(value, Value::Int(_) | Value::Float(_) | Value::Decimal(_)),
+                    right: false,
                 }
             })
             .collect();
-        if page::row_height(&g, &cells) > body {
-            self.new_page();
+        self.geometry = Some(g);
+        self.new_page()
+    }
+
+    /// Close the current page (to the spill file) and start the next.
+    fn new_page(&mut self) -> Result<(), FormatError> {
+        self.close_page()?;
+        let Some(g) = self.geometry.as_ref() else {
+            return Ok(());
+        };
+        let m = &mut self.measure;
+        let mut page = Page::new(g, &self.title, &self.subtitle, m);
+        self.y = page.header(g, &self.header, m);
+        self.page = Some(page);
+        Ok(())
+    }
+
+    fn close_page(&mut self) -> Result<(), FormatError> {
+        if let Some(page) = self.page.take() {
+            let slot = self.spill.push(&page.finish())?;
+            self.bodies.push(slot);
         }
-        let zebra = self.rows.is_multiple_of(2);
-        if let Some(page) = self.pages.last_mut() {
-            self.y = page.row(
-                &g,
-                self.y,
-                &cells,
-                zebra,
-                &self.fonts,
-                &self.bold,
-                &mut self.measure,
-            );
+        Ok(())
+    }
+
+    fn add_row(&mut self, row: &Row) -> Result<(), FormatError> {
+        let Some(g) = self.geometry.as_ref() else {
+            return Ok(());
+        };
+        let pad = g.pad();
+        let max_lines = (((g.table_top() - g.table_bottom()) * 0.8 - 2.0 * pad) / g.line_height())
+            .max(1.0) as usize;
+        self.cells.resize_with(row.len(), CellLines::default);
+        for ((value, cell), width) in row.iter().zip(&mut self.cells).zip(&g.widths) {
+            cell.lines.clear();
+            let text = value.to_text().unwrap_or_default();
+            self.measure
+                .wrap(&text, g.size, false, width - 2.0 * pad, &mut cell.lines);
+            // A cell taller than a page is cut, visibly, rather than
+            // running off the page.
+            if cell.lines.len() > max_lines {
+                cell.lines.truncate(max_lines);
+                if let Some((last, w)) = cell.lines.last_mut() {
+                    last.push_str(" …");
+                    *w = self.measure.width(last, g.size, false);
+                }
+            }
+            cell.right = matches!(value, Value::Int(_) | Value::Float(_) | Value::Decimal(_));
         }
+        if page::row_height(g, &self.cells) > self.y - g.table_bottom() {
+            self.new_page()?;
+        }
+        let zebra = self.drawn.is_multiple_of(2);
+        self.drawn += 1;
+        if let (Some(page), Some(g)) = (self.page.as_mut(), self.geometry.as_ref()) {
+            self.y = page.row(g, self.y, &self.cells, zebra, &mut self.measure);
+        }
+        Ok(())
+    }
+
+    fn lay_out_sample(&mut self) -> Result<(), FormatError> {
+        let sample = std::mem::take(&mut self.sample);
+        self.fit(&sample)?;
+        for row in &sample {
+            self.add_row(row)?;
+        }
+        Ok(())
     }
 }
 
 impl PdfEncoder {
-    fn lay_out_sample(&mut self) {
-        let sample = std::mem::take(&mut self.sample);
-        self.fit(&sample);
-        for row in &sample {
-            self.add_row(row);
-        }
-    }
-
-    /// A page with the title band and an empty body, for pictures.
-    fn picture_page(&mut self) -> PageOps {
-        let (w, h) = self.page_mm;
-        let g = Geometry {
-            width: Mm(w).into_pt().0,
-            height: Mm(h).into_pt().0,
-            margin: 28.0,
-            size: self.size,
-            xs: vec![28.0],
-            widths: vec![Mm(w).into_pt().0 - 56.0],
-        };
-        if self.geometry.is_none() {
-            self.geometry = Some(g.clone());
-        }
-        PageOps::new(
-            &g,
-            &self.title,
-            &self.subtitle,
-            &self.fonts,
-            &self.bold,
-            &mut self.measure,
-        )
-    }
-
+    /// The box under the title band where pictures go: (x, y, w, h).
     fn picture_box(&self) -> (f32, f32, f32, f32) {
-        let (w, h) = self.page_mm;
-        let (w, h) = (Mm(w).into_pt().0, Mm(h).into_pt().0);
-        let margin = 28.0;
-        let top = h - margin - self.size * 3.6;
-        (
-            margin,
-            margin + self.size * 2.0,
-            w - 2.0 * margin,
-            top - margin - self.size * 2.0,
-        )
+        let g = self.plain_geometry();
+        let top = g.table_top();
+        let bottom = g.table_bottom();
+        (g.margin, bottom, g.width - 2.0 * g.margin, top - bottom)
+    }
+
+    /// A page with the title band and one picture; returns its slot.
+    fn picture_page(&mut self, svg: &str) -> Result<Slot, FormatError> {
+        let (x, y, w, h) = self.picture_box();
+        let placed = image::place_svg(&mut self.doc, svg, x, y, w, h)?;
+        let g = self.plain_geometry();
+        let mut page = Page::new(&g, &self.title, &self.subtitle, &mut self.measure);
+        page.image(&placed.name, placed.x, placed.y, placed.w, placed.h);
+        if self.geometry.is_none() {
+            self.geometry = Some(g);
+        }
+        Ok(self.spill.push(&page.finish())?)
     }
 
     fn diagram_pages(&mut self, diagrams: Picture) -> Result<(), FormatError> {
-        let (x, y, w, h) = self.picture_box();
         for svg in diagrams.into_svgs(0, 0, &self.title)? {
-            let op = image::place_svg(&mut self.doc, &svg, x, y, w, h)?;
-            let mut page = self.picture_page();
-            page.ops.push(op);
-            self.pages.push(page);
+            let slot = self.picture_page(&svg)?;
+            self.bodies.push(slot);
             self.rows += 1;
         }
         Ok(())
     }
 
     fn chart_page(&mut self, chart: ChartData) -> Result<(), FormatError> {
-        let (x, y, w, h) = self.picture_box();
+        let (_, _, w, h) = self.picture_box();
         let svg = chart.to_svg(w, h, &self.title);
-        let op = image::place_svg(&mut self.doc, &svg, x, y, w, h)?;
-        let mut page = self.picture_page();
-        page.ops.push(op);
-        self.pages.insert(0, page);
+        let slot = self.picture_page(&svg)?;
+        self.bodies.insert(0, slot);
         Ok(())
-    }
-}
-
-/// Widths that fit `available`: columns needing less than an equal share
-/// keep their natural width; the rest split what remains (never below `min`).
-pub fn share(natural: &[f32], available: f32, min: f32) -> Vec<f32> {
-    if natural.iter().sum::<f32>() <= available || natural.is_empty() {
-        return natural.to_vec();
-    }
-    let mut widths = vec![0.0; natural.len()];
-    let mut open: Vec<usize> = (0..natural.len()).collect();
-    let mut left = available;
-    loop {
-        let fair = left / open.len() as f32;
-        let (small, big): (Vec<usize>, Vec<usize>) =
-            open.iter().partition(|&&i| natural[i] <= fair);
-        if small.is_empty() {
-            for &i in &big {
-                widths[i] = fair.max(min);
-            }
-            return widths;
-        }
-        for &i in &small {
-            widths[i] = natural[i];
-            left -= natural[i];
-        }
-        if big.is_empty() {
-            return widths;
-        }
-        open = big;
     }
 }
 
@@ -410,10 +333,11 @@ impl Encoder for PdfEncoder {
         for row in rows {
             check_width(row, self.columns.len())?;
             self.rows += 1;
-            if self.rows > self.max_rows {
+            if let Some(max) = self.max_rows
+                && self.rows > max
+            {
                 return Err(FormatError::Data(format!(
-                    "more than {} rows for a pdf report (format.max_rows); raise it or use csv or xlsx",
-                    self.max_rows
+                    "more than {max} rows for a pdf report (format.max_rows); raise it or use csv or xlsx"
                 )));
             }
         }
@@ -422,12 +346,12 @@ impl Encoder for PdfEncoder {
             // batch size; the sample waits until it is complete.
             self.sample.extend_from_slice(rows);
             if self.sample.len() >= FIT_SAMPLE {
-                self.lay_out_sample();
+                self.lay_out_sample()?;
             }
             return Ok(());
         }
         for row in rows {
-            self.add_row(row);
+            self.add_row(row)?;
         }
         Ok(())
     }
@@ -437,31 +361,41 @@ impl Encoder for PdfEncoder {
             self.diagram_pages(diagrams)?;
         } else {
             if self.geometry.is_none() {
-                self.lay_out_sample();
+                self.lay_out_sample()?;
             }
+            self.close_page()?;
             if let Some(chart) = self.chart.take() {
                 self.chart_page(chart)?;
             }
         }
-        let total = self.pages.len();
-        let g = self.geometry.clone();
-        let (w, h) = self.page_mm;
+        // Footers go through the spill file too, so their glyphs are in
+        // the set the fonts are subset to before the document is built.
+        let total = self.bodies.len();
+        let left = format!("{} · {} rows", self.title, self.rows);
+        let g = self
+            .geometry
+            .clone()
+            .unwrap_or_else(|| self.plain_geometry());
         let mut pages = Vec::with_capacity(total);
-        for (i, mut page) in std::mem::take(&mut self.pages).into_iter().enumerate() {
-            if let Some(g) = g.as_ref() {
-                let left = format!("{} · {} rows", self.title, self.rows);
-                let right = format!("Page {} of {}", i + 1, total);
-                page.footer(g, &left, &right, &self.fonts, &self.bold, &mut self.measure);
-            }
-            pages.push(PdfPage::new(Mm(w), Mm(h), page.ops));
+        for (i, body) in std::mem::take(&mut self.bodies).into_iter().enumerate() {
+            let right = format!("Page {} of {total}", i + 1);
+            let footer = page::footer(&g, &left, &right, &mut self.measure);
+            let footer = self.spill.push(&footer)?;
+            pages.push(PageSlots { body, footer });
         }
-        let mut warnings = Vec::new();
-        let bytes = self
-            .doc
-            .with_pages(pages)
-            .save(&PdfSaveOptions::default(), &mut warnings);
-        self.out.write_all(&bytes)?;
-        self.out.flush()?;
+        let this = *self;
+        let mut out = this.out;
+        let mut doc = this.doc;
+        assemble::write(
+            &mut doc,
+            &this.fonts,
+            &this.measure.used,
+            this.page_mm,
+            &pages,
+            this.spill.into_reader()?,
+            &mut out,
+        )?;
+        out.flush()?;
         Ok(())
     }
 }

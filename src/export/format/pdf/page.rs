@@ -1,14 +1,7 @@
-//! Drawing one page of the report: header band, table header, rows, footer.
+//! Drawing one page of the report: title band, table header, rows, footer.
 
-use printpdf::{Color, FontId, Op, PaintMode, PdfFontHandle, Pt, Rect, Rgb, TextItem, TextMatrix};
-
-use super::text::{BOLD, Measure, visual_order};
-
-/// Colours of the report.
-fn rgb(hex: u32) -> Color {
-    let channel = |shift: u32| ((hex >> shift) & 0xFF) as f32 / 255.0;
-    Color::Rgb(Rgb::new(channel(16), channel(8), channel(0), None))
-}
+use super::content::{self, Text};
+use super::text::Measure;
 
 /// Geometry of a page and the table on it, all in points from the lower left.
 #[derive(Clone, Debug)]
@@ -55,233 +48,122 @@ impl Geometry {
 }
 
 /// A cell laid out into lines, with its alignment.
+#[derive(Default)]
 pub struct CellLines {
-    /// Lines in logical order.
-    pub lines: Vec<String>,
+    /// Lines in logical order, with their widths in points.
+    pub lines: Vec<(String, f32)>,
     /// Right-aligned (numbers).
     pub right: bool,
 }
 
-/// Builds the operations of one page.
-pub struct PageOps {
-    /// The operations so far.
-    pub ops: Vec<Op>,
-    /// Face and size last set in the open text section.
-    current_font: Option<(usize, f32)>,
+/// The header band's colour.
+const HEADER: u32 = 0x2F4858;
+/// Every other row's shading.
+const ZEBRA: u32 = 0xF1F4F6;
+const GREY: u32 = 0x555555;
+
+/// Builds the content of one page: shapes (drawn first, under the text)
+/// and one text object.
+pub struct Page {
+    shapes: Vec<u8>,
+    text: Text,
 }
 
-impl PageOps {
+impl Page {
     /// A page with the title band drawn.
-    pub fn new(
-        g: &Geometry,
-        title: &str,
-        subtitle: &str,
-        fonts: &[FontId],
-        bold: &FontId,
-        m: &mut Measure,
-    ) -> Self {
-        let mut page = PageOps {
-            ops: Vec::new(),
-            current_font: None,
+    pub fn new(g: &Geometry, title: &str, subtitle: &str, m: &mut Measure) -> Self {
+        let mut page = Page {
+            shapes: Vec::new(),
+            text: Text::new(),
         };
         let top = g.height - g.margin;
-        page.text(
-            g.margin,
-            top - g.size * 1.6,
-            title,
-            g.size * 1.6,
-            true,
-            fonts,
-            bold,
+        let t = &mut page.text;
+        // The shapes, drawn first, leave their fill colour set.
+        t.fill(0x000000);
+        t.line(m, g.margin, top - g.size * 1.6, title, g.size * 1.6, true);
+        t.fill(GREY);
+        t.line(
             m,
-        );
-        page.color(0x555555);
-        page.text(
             g.margin,
             top - g.size * 2.8,
             subtitle,
             g.size * 0.9,
             false,
-            fonts,
-            bold,
-            m,
         );
-        page.color(0x000000);
+        t.fill(0x000000);
         page
     }
 
-    fn color(&mut self, hex: u32) {
-        self.ops.push(Op::SetFillColor { col: rgb(hex) });
-    }
-
-    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, hex: u32) {
-        self.color(hex);
-        let mut rectangle = Rect::from_xywh(Pt(x), Pt(y), Pt(w), Pt(h));
-        // Without a mode printpdf ends the path without painting it.
-        rectangle.mode = Some(PaintMode::Fill);
-        self.ops.push(Op::DrawRectangle { rectangle });
-    }
-
-    /// Text at a baseline position, split into runs by face.
-    #[allow(clippy::too_many_arguments)]
-    pub fn text(
-        &mut self,
-        x: f32,
-        y: f32,
-        text: &str,
-        size: f32,
-        bold: bool,
-        fonts: &[FontId],
-        bold_font: &FontId,
-        m: &mut Measure,
-    ) {
-        self.ops.push(Op::StartTextSection);
-        self.current_font = None;
-        self.text_in_section(x, y, text, size, bold, fonts, bold_font, m);
-        self.ops.push(Op::EndTextSection);
-    }
-
-    /// Text inside an open text section; the font is set only when it
-    /// changes, since a report's ops all stay in memory until the end.
-    #[allow(clippy::too_many_arguments)]
-    fn text_in_section(
-        &mut self,
-        x: f32,
-        y: f32,
-        text: &str,
-        size: f32,
-        bold: bool,
-        fonts: &[FontId],
-        bold_font: &FontId,
-        m: &mut Measure,
-    ) {
-        let visual = visual_order(text);
-        if visual.is_empty() {
-            return;
-        }
-        self.ops.push(Op::SetTextMatrix {
-            matrix: TextMatrix::Translate(Pt(x), Pt(y)),
-        });
-        for (face, run) in m.runs(&visual, bold) {
-            if self.current_font != Some((face, size)) {
-                let font = if face == BOLD {
-                    bold_font
-                } else {
-                    &fonts[face]
-                };
-                self.ops.push(Op::SetFont {
-                    font: PdfFontHandle::External(font.clone()),
-                    size: Pt(size),
-                });
-                self.current_font = Some((face, size));
-            }
-            self.ops.push(Op::ShowText {
-                items: vec![TextItem::Text(run)],
-            });
-        }
+    /// Draw an image XObject into a box.
+    pub fn image(&mut self, name: &str, x: f32, y: f32, w: f32, h: f32) {
+        content::image(&mut self.shapes, name, x, y, w, h);
     }
 
     /// The table's header row; returns the y below it.
-    pub fn header(
-        &mut self,
-        g: &Geometry,
-        names: &[CellLines],
-        fonts: &[FontId],
-        bold: &FontId,
-        m: &mut Measure,
-    ) -> f32 {
-        let lines = names
-            .iter()
-            .map(|c| c.lines.len())
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let h = lines as f32 * g.line_height() + g.pad() * 2.0;
+    pub fn header(&mut self, g: &Geometry, names: &[CellLines], m: &mut Measure) -> f32 {
+        let h = row_height(g, names);
         let top = g.table_top();
-        self.rect(g.xs[0], top - h, g.table_width(), h, 0x2F4858);
-        self.color(0xFFFFFF);
-        self.cells(g, top, names, true, fonts, bold, m);
-        self.color(0x000000);
+        content::fill(&mut self.shapes, HEADER);
+        content::rect(&mut self.shapes, g.xs[0], top - h, g.table_width(), h);
+        // Every shape after the header is a zebra stripe.
+        content::fill(&mut self.shapes, ZEBRA);
+        self.text.fill(0xFFFFFF);
+        self.cells(g, top, names, true, m);
+        self.text.fill(0x000000);
         top - h
     }
 
     /// One body row whose top is at `top`; `zebra` shades it.
-    #[allow(clippy::too_many_arguments)]
     pub fn row(
         &mut self,
         g: &Geometry,
         top: f32,
         cells: &[CellLines],
         zebra: bool,
-        fonts: &[FontId],
-        bold: &FontId,
         m: &mut Measure,
     ) -> f32 {
         let h = row_height(g, cells);
         if zebra {
-            self.rect(g.xs[0], top - h, g.table_width(), h, 0xF1F4F6);
-            self.color(0x000000);
+            content::rect(&mut self.shapes, g.xs[0], top - h, g.table_width(), h);
         }
-        self.cells(g, top, cells, false, fonts, bold, m);
+        self.cells(g, top, cells, false, m);
         top - h
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn cells(
-        &mut self,
-        g: &Geometry,
-        top: f32,
-        cells: &[CellLines],
-        bold: bool,
-        fonts: &[FontId],
-        bold_font: &FontId,
-        m: &mut Measure,
-    ) {
+    fn cells(&mut self, g: &Geometry, top: f32, cells: &[CellLines], bold: bool, m: &mut Measure) {
         let size = g.size;
-        // One text section per row, not per cell.
-        self.ops.push(Op::StartTextSection);
-        self.current_font = None;
+        let pad = g.pad();
         for (i, cell) in cells.iter().enumerate() {
-            for (n, line) in cell.lines.iter().enumerate() {
-                let baseline = top - g.pad() - size * 0.95 - n as f32 * g.line_height();
+            for (n, (line, width)) in cell.lines.iter().enumerate() {
+                let baseline = top - pad - size * 0.95 - n as f32 * g.line_height();
                 let x = if cell.right {
-                    g.xs[i] + g.widths[i] - g.pad() - m.width(line, size, bold)
+                    g.xs[i] + g.widths[i] - pad - width
                 } else {
-                    g.xs[i] + g.pad()
+                    g.xs[i] + pad
                 };
-                self.text_in_section(x, baseline, line, size, bold, fonts, bold_font, m);
+                self.text.line(m, x, baseline, line, size, bold);
             }
         }
-        self.ops.push(Op::EndTextSection);
     }
 
-    /// The footer: page number and run time.
-    pub fn footer(
-        &mut self,
-        g: &Geometry,
-        left: &str,
-        right: &str,
-        fonts: &[FontId],
-        bold: &FontId,
-        m: &mut Measure,
-    ) {
-        let size = g.size * 0.85;
-        let y = g.margin;
-        self.color(0x555555);
-        self.text(g.margin, y, left, size, false, fonts, bold, m);
-        let w = m.width(right, size, false);
-        self.text(
-            g.width - g.margin - w,
-            y,
-            right,
-            size,
-            false,
-            fonts,
-            bold,
-            m,
-        );
-        self.color(0x000000);
+    /// The page's content stream.
+    pub fn finish(self) -> Vec<u8> {
+        let mut bytes = self.shapes;
+        bytes.extend_from_slice(&self.text.finish());
+        bytes
     }
+}
+
+/// The footer's content stream (its own, since the page count is known
+/// only at the end): run summary on the left, page number on the right.
+pub fn footer(g: &Geometry, left: &str, right: &str, m: &mut Measure) -> Vec<u8> {
+    let size = g.size * 0.85;
+    let mut text = Text::new();
+    text.fill(GREY);
+    text.line(m, g.margin, g.margin, left, size, false);
+    let w = m.width(right, size, false);
+    text.line(m, g.width - g.margin - w, g.margin, right, size, false);
+    text.finish()
 }
 
 /// Height of a row of laid-out cells.
@@ -293,4 +175,34 @@ pub fn row_height(g: &Geometry, cells: &[CellLines]) -> f32 {
         .unwrap_or(1)
         .max(1);
     lines as f32 * g.line_height() + g.pad() * 2.0
+}
+
+/// Widths that fit `available`: columns needing less than an equal share
+/// keep their natural width; the rest split what remains (never below `min`).
+pub fn share(natural: &[f32], available: f32, min: f32) -> Vec<f32> {
+    if natural.iter().sum::<f32>() <= available || natural.is_empty() {
+        return natural.to_vec();
+    }
+    let mut widths = vec![0.0; natural.len()];
+    let mut open: Vec<usize> = (0..natural.len()).collect();
+    let mut left = available;
+    loop {
+        let fair = left / open.len() as f32;
+        let (small, big): (Vec<usize>, Vec<usize>) =
+            open.iter().partition(|&&i| natural[i] <= fair);
+        if small.is_empty() {
+            for &i in &big {
+                widths[i] = fair.max(min);
+            }
+            return widths;
+        }
+        for &i in &small {
+            widths[i] = natural[i];
+            left -= natural[i];
+        }
+        if big.is_empty() {
+            return widths;
+        }
+        open = big;
+    }
 }

@@ -1,7 +1,8 @@
-//! Text for the PDF report: which bundled face draws each character, how
-//! wide a string is, line wrapping, and visual order for right-to-left text.
+//! Text for the PDF report: which bundled face draws each character, its
+//! glyph and width, line wrapping, and the glyphs a document uses (so the
+//! embedded subsets hold exactly those).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use printpdf::ParsedFont;
@@ -33,16 +34,41 @@ pub fn font_set() -> Result<&'static FontSet, String> {
     .map_err(Clone::clone)
 }
 
-/// Which face (index into the regular set, or [`BOLD`]) draws a character.
-pub const BOLD: usize = usize::MAX;
+/// Index of the bold face: faces are numbered 0.. in [`fonts::REGULAR`]
+/// order, then bold.
+pub const BOLD: u8 = fonts::REGULAR.len() as u8;
 
-/// Measures and splits text for one size, with per-character caches (a
-/// report repeats the same few hundred characters millions of times).
+/// Number of faces a report can use.
+pub const FACES: usize = BOLD as usize + 1;
+
+/// Index of the Arabic face, whose text is shaped.
+pub const ARABIC: u8 = 2;
+
+/// How one character is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Glyph {
+    /// Face index (see [`BOLD`]).
+    pub face: u8,
+    /// Glyph id in that face (the original font's numbering).
+    pub gid: u16,
+    /// Advance at 1pt.
+    pub width: f32,
+}
+
+/// Characters below this have a slot in a flat table instead of a hash
+/// lookup: Latin, Greek, Cyrillic, Hebrew and Arabic, the bulk of reports.
+const FLAT: usize = 0x800;
+
+/// Per-character glyph caches for both styles, and the glyphs used so far
+/// per face with the text each stands for (what the subsets and their
+/// ToUnicode maps are built from). A report repeats the same few hundred
+/// characters millions of times, so each is looked up in the fonts once.
 pub struct Measure {
     set: &'static FontSet,
-    /// (face, width at 1pt) per character, regular style.
-    regular: HashMap<char, (usize, f32)>,
-    bold: HashMap<char, (usize, f32)>,
+    flat: [Vec<Option<Glyph>>; 2],
+    other: [HashMap<char, Glyph>; 2],
+    /// Glyph id -> text, per face.
+    pub used: Vec<BTreeMap<u16, String>>,
 }
 
 fn advance(font: &ParsedFont, gid: u16) -> f32 {
@@ -51,71 +77,102 @@ fn advance(font: &ParsedFont, gid: u16) -> f32 {
 }
 
 impl Measure {
-    /// Caches over the bundled faces.
+    /// Empty caches over the bundled faces.
     pub fn new(set: &'static FontSet) -> Self {
         Measure {
             set,
-            regular: HashMap::new(),
-            bold: HashMap::new(),
+            flat: [vec![None; FLAT], vec![None; FLAT]],
+            other: [HashMap::new(), HashMap::new()],
+            used: vec![BTreeMap::new(); FACES],
         }
     }
 
-    /// The face and the width at 1pt of `c`. A character no face has is
-    /// drawn by the first face (as its missing-glyph box), so text is never
-    /// dropped silently.
-    pub fn glyph(&mut self, c: char, bold: bool) -> (usize, f32) {
-        let cache = if bold {
-            &mut self.bold
+    /// The parsed font of a face.
+    pub fn font(&self, face: u8) -> &'static ParsedFont {
+        if face == BOLD {
+            &self.set.bold
         } else {
-            &mut self.regular
-        };
-        if let Some(hit) = cache.get(&c) {
-            return *hit;
+            &self.set.regular[usize::from(face)]
         }
+    }
+
+    /// How `c` is drawn. A character no face has is drawn by the first face
+    /// (as its missing-glyph box), so text is never dropped silently.
+    #[inline]
+    pub fn glyph(&mut self, c: char, bold: bool) -> Glyph {
+        let style = usize::from(bold);
+        let hit = if (c as usize) < FLAT {
+            self.flat[style][c as usize]
+        } else {
+            self.other[style].get(&c).copied()
+        };
+        hit.unwrap_or_else(|| self.look_up(c, bold))
+    }
+
+    #[cold]
+    fn look_up(&mut self, c: char, bold: bool) -> Glyph {
         let cp = c as u32;
-        let found = if bold {
-            self.set
-                .bold
-                .lookup_glyph_index(cp)
+        let find = |face: u8, font: &ParsedFont| {
+            font.lookup_glyph_index(cp)
                 .filter(|g| *g != 0)
-                .map(|g| (BOLD, advance(&self.set.bold, g)))
+                .map(|gid| Glyph {
+                    face,
+                    gid,
+                    width: advance(font, gid),
+                })
+        };
+        let found = if bold {
+            find(BOLD, &self.set.bold)
         } else {
             None
         };
-        let found = found.or_else(|| {
-            self.set.regular.iter().enumerate().find_map(|(i, f)| {
-                f.lookup_glyph_index(cp)
-                    .filter(|g| *g != 0)
-                    .map(|g| (i, advance(f, g)))
+        let glyph = found
+            .or_else(|| {
+                (0u8..)
+                    .zip(&self.set.regular)
+                    .find_map(|(face, font)| find(face, font))
             })
-        });
-        let hit = found.unwrap_or((if bold { BOLD } else { 0 }, 0.5));
-        cache.insert(c, hit);
-        hit
+            .unwrap_or(Glyph {
+                face: if bold { BOLD } else { 0 },
+                gid: 0,
+                width: 0.5,
+            });
+        self.used[usize::from(glyph.face)]
+            .entry(glyph.gid)
+            .or_insert_with(|| c.to_string());
+        let style = usize::from(bold);
+        if (c as usize) < FLAT {
+            self.flat[style][c as usize] = Some(glyph);
+        } else {
+            self.other[style].insert(c, glyph);
+        }
+        glyph
     }
 
     /// Width of `text` at `size` points.
     pub fn width(&mut self, text: &str, size: f32, bold: bool) -> f32 {
-        text.chars().map(|c| self.glyph(c, bold).1).sum::<f32>() * size
+        text.chars().map(|c| self.glyph(c, bold).width).sum::<f32>() * size
     }
 
-    /// Split `text` into runs drawn by one face each.
-    pub fn runs(&mut self, text: &str, bold: bool) -> Vec<(usize, String)> {
-        let mut runs: Vec<(usize, String)> = Vec::new();
-        for c in text.chars() {
-            let face = self.glyph(c, bold).0;
-            match runs.last_mut() {
-                Some((f, run)) if *f == face => run.push(c),
-                _ => runs.push((face, c.to_string())),
+    /// Wrap `text` into lines no wider than `max` points, appended to
+    /// `lines` with their widths: at spaces where possible, inside a word
+    /// (or between CJK characters) where not.
+    pub fn wrap(
+        &mut self,
+        text: &str,
+        size: f32,
+        bold: bool,
+        max: f32,
+        lines: &mut Vec<(String, f32)>,
+    ) {
+        // Most cells are one short line: measure once and keep it whole.
+        if !text.contains(['\n', '\t']) && !text.chars().any(char::is_control) {
+            let w = self.width(text, size, bold);
+            if w <= max {
+                lines.push((text.to_string(), w));
+                return;
             }
         }
-        runs
-    }
-
-    /// Wrap `text` into lines no wider than `max` points: at spaces where
-    /// possible, inside a word (or between CJK characters) where not.
-    pub fn wrap(&mut self, text: &str, size: f32, bold: bool, max: f32) -> Vec<String> {
-        let mut lines = Vec::new();
         for paragraph in text.split('\n') {
             let paragraph: String = paragraph
                 .chars()
@@ -133,28 +190,43 @@ impl Measure {
                     continue;
                 }
                 if !line.is_empty() {
-                    lines.push(line.trim_end().to_string());
-                    line.clear();
+                    self.push_trimmed(lines, std::mem::take(&mut line), size, bold);
                     line_width = 0.0;
                 }
                 // A word wider than a whole line is broken between characters.
                 for c in word.chars() {
-                    let w = self.glyph(c, bold).1 * size;
+                    let w = self.glyph(c, bold).width * size;
                     if line_width + w > max && !line.is_empty() && c != ' ' {
-                        lines.push(std::mem::take(&mut line));
+                        lines.push((std::mem::take(&mut line), line_width));
                         line_width = 0.0;
                     }
                     line.push(c);
                     line_width += w;
                 }
             }
-            lines.push(line.trim_end().to_string());
+            self.push_trimmed(lines, line, size, bold);
         }
-        lines
+    }
+
+    fn push_trimmed(
+        &mut self,
+        lines: &mut Vec<(String, f32)>,
+        line: String,
+        size: f32,
+        bold: bool,
+    ) {
+        let line = match line.trim_end().len() {
+            n if n == line.len() => line,
+            n => line[..n].to_string(),
+        };
+        let w = self.width(&line, size, bold);
+        lines.push((line, w));
     }
 }
 
-fn is_rtl(c: char) -> bool {
+/// Whether `c` is written right to left (Hebrew, Arabic and their
+/// presentation forms).
+pub fn is_rtl(c: char) -> bool {
     matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
 }
 
@@ -162,47 +234,44 @@ fn is_strong_ltr(c: char) -> bool {
     c.is_alphanumeric() && !is_rtl(c)
 }
 
-/// Reorder one line into visual order (PDF draws left to right): runs of
-/// right-to-left letters are reversed, and a line whose first strong
-/// character is right-to-left has its runs laid out from the right. This is
-/// the common case of the Unicode bidi algorithm, without shaping.
-pub fn visual_order(line: &str) -> String {
-    if !line.chars().any(is_rtl) {
-        return line.to_string();
-    }
+/// Split one line into directional runs in visual order (PDF draws left to
+/// right): right-to-left letters with the neutrals between them, and the
+/// rest; a line whose first strong character is right-to-left has its runs
+/// laid out from the right. Each run keeps its characters in logical order;
+/// the caller reverses (or shapes) right-to-left runs. This is the common
+/// case of the Unicode bidi algorithm.
+pub fn visual_runs(line: &str) -> Vec<(bool, &str)> {
     let rtl_base = line
         .chars()
         .find(|c| is_rtl(*c) || is_strong_ltr(*c))
         .is_some_and(is_rtl);
-    // Group into runs: RTL letters (with neutrals between them) or the rest.
-    let chars: Vec<char> = line.chars().collect();
-    let mut runs: Vec<(bool, Vec<char>)> = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let rtl = is_rtl(chars[i]) || (!is_strong_ltr(chars[i]) && rtl_base);
-        let mut j = i + 1;
-        while j < chars.len() {
-            let c = chars[j];
-            let same = if rtl {
-                is_rtl(c) || !is_strong_ltr(c)
-            } else {
-                !is_rtl(c)
-            };
-            if !same {
-                break;
+    let mut runs: Vec<(bool, &str)> = Vec::new();
+    let mut start = 0;
+    let mut current: Option<bool> = None;
+    let open = |c: char| is_rtl(c) || (!is_strong_ltr(c) && rtl_base);
+    for (i, c) in line.char_indices() {
+        match current {
+            None => current = Some(open(c)),
+            Some(run) => {
+                // Neutrals stay with the run they are in.
+                let same = if run {
+                    is_rtl(c) || !is_strong_ltr(c)
+                } else {
+                    !is_rtl(c)
+                };
+                if !same {
+                    runs.push((run, &line[start..i]));
+                    start = i;
+                    current = Some(open(c));
+                }
             }
-            j += 1;
         }
-        runs.push((rtl, chars[i..j].to_vec()));
-        i = j;
     }
-    for (rtl, run) in runs.iter_mut() {
-        if *rtl {
-            run.reverse();
-        }
+    if let Some(run) = current {
+        runs.push((run, &line[start..]));
     }
     if rtl_base {
         runs.reverse();
     }
-    runs.into_iter().flat_map(|(_, run)| run).collect()
+    runs
 }
