@@ -5,13 +5,11 @@
 #[path = "support/formats.rs"]
 mod support;
 
-use std::process::Command;
-
 use calamine::{Data, Reader as _, Xlsx, open_workbook};
 use chrono::{NaiveDate, NaiveDateTime};
 use cronport::export::format::FormatError;
 use cronport::export::value::{Column, Row, Value};
-use support::{TRICKY, columns, render, rows, spec, temp_file};
+use support::{TRICKY, columns, pdf_text, render, rows, spec, temp_file, tool};
 
 fn cell_datetime(d: &Data) -> NaiveDateTime {
     match d {
@@ -123,37 +121,6 @@ fn xlsx_refuses_what_a_cell_cannot_hold() {
     assert!(err.to_string().contains("before 1900"), "{err}");
 }
 
-fn tool(program: &str, args: &[&str], path: &std::path::Path) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e} (scripts/services.sh tools installs it)"));
-    assert!(
-        out.status.success(),
-        "{program} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The PDF's text in layout order, pages separated by form feeds.
-fn pdf_text(path: &std::path::Path) -> String {
-    let out = Command::new("pdftotext")
-        .arg("-layout")
-        .arg(path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn many_rows(n: usize) -> Vec<Row> {
     (0..n)
         .map(|i| {
@@ -192,7 +159,7 @@ fn pdf_is_paginated_with_headers_numbers_and_embedded_fonts() {
     for line in fonts.lines().skip(2) {
         assert!(line.contains(" yes "), "font not embedded: {line}");
     }
-    let text = pdf_text(&path);
+    let text = pdf_text(&path, true);
     if std::env::var_os("CRONPORT_KEEP_PDF").is_some() {
         std::fs::copy(&path, "/tmp/cronport-report.pdf").unwrap();
         std::fs::write("/tmp/cronport-report.txt", &text).unwrap();
@@ -475,7 +442,7 @@ fn pdf_holds_diagrams_and_a_chart_page() {
     .unwrap();
     let path = temp_file(&dir, "chart.pdf", &bytes);
     assert!(tool("qpdf", &["--check"], &path).contains("No syntax or stream encoding errors"));
-    let text = pdf_text(&path);
+    let text = pdf_text(&path, true);
     let pages: Vec<&str> = text
         .split('\u{c}')
         .filter(|p| !p.trim().is_empty())

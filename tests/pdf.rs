@@ -5,45 +5,8 @@
 #[path = "support/formats.rs"]
 mod support;
 
-use std::process::Command;
-
 use cronport::export::value::{Column, Row, Value};
-use support::{render, spec, temp_file};
-
-fn tool(program: &str, args: &[&str], path: &std::path::Path) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e} (scripts/services.sh tools installs it)"));
-    assert!(
-        out.status.success(),
-        "{program} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The PDF's text (`-layout` keeps each page's lines apart), pages
-/// separated by form feeds.
-fn pdf_text(path: &std::path::Path, layout: bool) -> String {
-    let mut command = Command::new("pdftotext");
-    if layout {
-        command.arg("-layout");
-    }
-    let out = command
-        .arg(path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use support::{pdf_text, render, spec, temp_file, tool};
 
 fn pages_of(path: &std::path::Path) -> usize {
     tool("pdfinfo", &[], path)

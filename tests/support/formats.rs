@@ -168,3 +168,38 @@ pub fn temp_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// Run a reader (pdfinfo, pdffonts, qpdf...) on `path` and hand back its
+/// stdout; failing to run or a failure exit fails the test.
+pub fn tool(program: &str, args: &[&str], path: &std::path::Path) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e} (scripts/services.sh tools installs it)"));
+    assert!(
+        out.status.success(),
+        "{program} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A PDF's text by `pdftotext` (`layout` keeps each page's lines apart),
+/// pages separated by form feeds.
+pub fn pdf_text(path: &std::path::Path, layout: bool) -> String {
+    let args: &[&str] = if layout { &["-layout"] } else { &[] };
+    let out = std::process::Command::new("pdftotext")
+        .args(args)
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (scripts/services.sh tools installs poppler-utils)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
