@@ -309,10 +309,7 @@ impl Destination for DropboxDestination {
         artifact: &Artifact,
         ctx: &RunContext,
     ) -> Result<String, DestinationError> {
-        let pattern = self
-            .pattern
-            .as_ref()
-            .map_err(|e| DestinationError::Pattern(e.clone()))?;
+        let pattern = super::pattern::parsed(&self.pattern)?;
         let relative = pattern.render_slashed(ctx, &artifact.extension)?;
         let target = self.full_path(&relative);
         let slot = ctx.scheduled_for.format("%Y-%m-%dT%H:%M:%SZ").to_string();

@@ -132,10 +132,7 @@ impl Destination for LocalDestination {
         artifact: &Artifact,
         ctx: &RunContext,
     ) -> Result<String, DestinationError> {
-        let pattern = self
-            .pattern
-            .as_ref()
-            .map_err(|e| DestinationError::Pattern(e.clone()))?;
+        let pattern = super::pattern::parsed(&self.pattern)?;
         let target = self.root.join(pattern.render(ctx, &artifact.extension)?);
         let source = artifact.path.clone();
         let run_id = ctx.run_id;

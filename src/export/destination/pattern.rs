@@ -44,6 +44,12 @@ pub enum PatternError {
     Empty,
 }
 
+/// The pattern a destination parsed when it was built; a parse error is
+/// reported on each delivery, as the destination's own error.
+pub fn parsed(pattern: &Result<PathPattern, PatternError>) -> Result<&PathPattern, PatternError> {
+    pattern.as_ref().map_err(Clone::clone)
+}
+
 impl PathPattern {
     /// Parse and check a pattern.
     pub fn parse(text: &str) -> Result<Self, PatternError> {

@@ -280,10 +280,7 @@ impl Destination for GdriveDestination {
         artifact: &Artifact,
         ctx: &RunContext,
     ) -> Result<String, DestinationError> {
-        let pattern = self
-            .pattern
-            .as_ref()
-            .map_err(|e| DestinationError::Pattern(e.clone()))?;
+        let pattern = super::pattern::parsed(&self.pattern)?;
         let name = pattern
             .render(ctx, &artifact.extension)?
             .to_string_lossy()

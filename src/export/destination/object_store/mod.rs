@@ -219,10 +219,7 @@ impl Destination for ObjectStoreDestination {
         artifact: &Artifact,
         ctx: &RunContext,
     ) -> Result<String, DestinationError> {
-        let pattern = self
-            .pattern
-            .as_ref()
-            .map_err(|e| DestinationError::Pattern(e.clone()))?;
+        let pattern = super::pattern::parsed(&self.pattern)?;
         let relative = pattern.render_slashed(ctx, &artifact.extension)?;
         let opened = self.open()?;
         let key = opened.key(&relative)?;

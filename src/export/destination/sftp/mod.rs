@@ -320,10 +320,7 @@ impl Destination for SftpDestination {
         artifact: &Artifact,
         ctx: &RunContext,
     ) -> Result<String, DestinationError> {
-        let pattern = self
-            .pattern
-            .as_ref()
-            .map_err(|e| DestinationError::Pattern(e.clone()))?;
+        let pattern = super::pattern::parsed(&self.pattern)?;
         let relative = pattern.render_slashed(ctx, &artifact.extension)?;
         let target = self.full_path(&relative);
         let slot = u32::try_from(ctx.scheduled_for.timestamp())
