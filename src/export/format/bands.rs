@@ -13,12 +13,18 @@ const MIN_PIXELS: u64 = 1_000_000;
 /// Most bands, however many cores there are.
 const MAX_BANDS: usize = 8;
 
+/// Cores this process may use, asked once: on Linux the answer comes from
+/// reading cgroup files, which is not worth repeating per picture.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Draw `tree` with `transform` into `pixmap`, in bands when that is both
 /// worth it and exact.
 pub fn render(tree: &usvg::Tree, transform: tiny_skia::Transform, pixmap: &mut tiny_skia::Pixmap) {
     let (width, height) = (pixmap.width(), pixmap.height());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let bands = cores.min(MAX_BANDS).min(height as usize);
+    let bands = cores().min(MAX_BANDS).min(height as usize);
     // A filter reads the pixels around what it draws, and resvg clips its
     // region to the canvas: at a band's edge it would miss its neighbours.
     // Everything else is drawn per pixel, so a shifted band is the same
