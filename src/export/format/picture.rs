@@ -192,3 +192,72 @@ pub fn parse_color(text: &str) -> Result<Option<[u8; 4]>, (String, String)> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Glyph ids and placements of every text in `tree`, in document order.
+    fn glyphs(tree: &usvg::Tree) -> Vec<Vec<(u32, String)>> {
+        fn walk(group: &usvg::Group, out: &mut Vec<Vec<(u32, String)>>) {
+            for node in group.children() {
+                match node {
+                    usvg::Node::Group(g) => walk(g, out),
+                    usvg::Node::Text(t) => out.push(
+                        t.layouted()
+                            .iter()
+                            .flat_map(|span| &span.positioned_glyphs)
+                            .map(|g| (g.id.0, format!("{:?}", g.transform())))
+                            .collect(),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(tree.root(), &mut out);
+        out
+    }
+
+    /// The vendored usvg keeps shaping data and plans for a whole document
+    /// (vendor/README.md). A text shaped after others of other scripts,
+    /// directions and features gets exactly the glyphs it gets alone.
+    #[test]
+    fn shaping_in_one_document_equals_shaping_alone() {
+        let texts = [
+            ("", "AVAV Toyota n123"),
+            ("", "2026-11-22 12:00"),
+            ("", "שלום עולם 42"),
+            ("", "مرحبا بالعالم"),
+            ("font-variant:small-caps", "Small Caps"),
+            ("font-kerning:none", "AVAV Toyota"),
+            ("", "東京 Zoë 😀"),
+            ("", "AVAV Toyota n123"),
+            ("font-kerning:none", "مرحبا AVAV"),
+            ("", "שלום"),
+        ];
+        let doc = |items: &[(usize, (&str, &str))]| {
+            let mut svg = String::from(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="400">"#,
+            );
+            for (i, (style, text)) in items {
+                svg.push_str(&format!(
+                    r#"<text x="10" y="{}" font-size="14" style="{style}">{text}</text>"#,
+                    20 + i * 30
+                ));
+            }
+            svg.push_str("</svg>");
+            parse(&svg).expect("parses")
+        };
+        let all: Vec<(usize, (&str, &str))> = texts.iter().copied().enumerate().collect();
+        let together = glyphs(&doc(&all));
+        eprintln!("KERN {:?}\nNOKERN {:?}", glyphs(&doc(&[(0, ("", "AVAV Toyota"))])), glyphs(&doc(&[(0, ("font-kerning:none", "AVAV Toyota"))])));
+        eprintln!("SC {:?}\nNOSC {:?}", glyphs(&doc(&[(0, ("", "Small Caps"))])), glyphs(&doc(&[(0, ("font-variant:small-caps", "Small Caps"))])));
+        assert_eq!(together.len(), texts.len());
+        for (i, item) in all.iter().enumerate() {
+            let alone = glyphs(&doc(std::slice::from_ref(item)));
+            assert!(!alone[0].is_empty(), "{:?} has glyphs", item.1);
+            assert_eq!(together[i], alone[0], "{:?}", item.1);
+        }
+    }
+}

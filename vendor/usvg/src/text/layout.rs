@@ -200,10 +200,36 @@ impl GlyphCluster {
     }
 }
 
+/// Shaping data kept for the length of one conversion: building a font's
+/// lookup accelerators and a shaping plan costs far more than shaping a
+/// short label, and a document often holds hundreds of labels in one font.
+/// (cronport patch, see vendor/README.md.)
+#[derive(Clone, Default)]
+pub(crate) struct ShaperCache {
+    data: HashMap<fontdb::ID, Arc<harfrust::ShaperData>>,
+    plans: HashMap<PlanKey, Arc<harfrust::ShapePlan>>,
+}
+
+/// What a shaping plan depends on. usvg sets no language, and its only
+/// features are small caps and kerning.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PlanKey {
+    font: fontdb::ID,
+    /// The variable-font instance's normalized coordinates (empty for a
+    /// font without variations): feature variations follow from them.
+    coords: Vec<i16>,
+    direction: harfrust::Direction,
+    /// None when the text has only common characters (digits, spaces).
+    script: Option<harfrust::Script>,
+    small_caps: bool,
+    apply_kerning: bool,
+}
+
 pub(crate) fn layout_text(
     text_node: &Text,
     resolver: &FontResolver,
     fontdb: &mut Arc<fontdb::Database>,
+    shapers: &mut ShaperCache,
 ) -> Option<(Vec<Span>, NonZeroRect)> {
     let mut fonts_cache: FontsCache = HashMap::new();
 
@@ -230,7 +256,7 @@ pub(crate) fn layout_text(
             TextFlow::Path(_) => (0.0, 0.0),
         };
 
-        let mut clusters = process_chunk(chunk, &fonts_cache, resolver, fontdb);
+        let mut clusters = process_chunk(chunk, &fonts_cache, resolver, fontdb, shapers);
         if clusters.is_empty() {
             char_offset += chunk.text.chars().count();
             continue;
@@ -899,6 +925,7 @@ fn process_chunk(
     fonts_cache: &FontsCache,
     resolver: &FontResolver,
     fontdb: &mut Arc<fontdb::Database>,
+    shapers: &mut ShaperCache,
 ) -> Vec<GlyphCluster> {
     // The way this function works is a bit tricky.
     //
@@ -953,6 +980,7 @@ fn process_chunk(
             span.font_optical_sizing,
             resolver,
             fontdb,
+            shapers,
         );
 
         // Do nothing with the first run.
@@ -1366,6 +1394,7 @@ pub(crate) fn shape_text(
     font_optical_sizing: crate::FontOpticalSizing,
     resolver: &FontResolver,
     fontdb: &mut Arc<fontdb::Database>,
+    shapers: &mut ShaperCache,
 ) -> Vec<Glyph> {
     let mut glyphs = shape_text_with_font(
         text,
@@ -1376,6 +1405,7 @@ pub(crate) fn shape_text(
         font_size,
         font_optical_sizing,
         fontdb,
+        shapers,
     )
     .unwrap_or_default();
 
@@ -1410,6 +1440,7 @@ pub(crate) fn shape_text(
                 font_size,
                 font_optical_sizing,
                 fontdb,
+                shapers,
             )
             .unwrap_or_default();
 
@@ -1470,6 +1501,7 @@ fn shape_text_with_font(
     font_size: f32,
     font_optical_sizing: crate::FontOpticalSizing,
     fontdb: &fontdb::Database,
+    shapers: &mut ShaperCache,
 ) -> Option<Vec<Glyph>> {
     fontdb.with_face_data(font.id, |font_data, face_index| -> Option<Vec<Glyph>> {
         use harfrust::{Feature, ShaperData, ShaperInstance, Tag, UnicodeBuffer, Variation};
@@ -1509,7 +1541,10 @@ fn shape_text_with_font(
         // A shaper instance is only needed to apply variations.
         let instance_data = (!variations.is_empty())
             .then(|| ShaperInstance::from_variations(&hr_font, &variations));
-        let shaper_data = ShaperData::new(&hr_font);
+        let shaper_data = shapers
+            .data
+            .entry(font.id)
+            .or_insert_with(|| Arc::new(ShaperData::new(&hr_font)));
         let shaper = shaper_data
             .shaper(&hr_font)
             .instance(instance_data.as_ref())
@@ -1544,7 +1579,32 @@ fn shape_text_with_font(
             // TODO: explicitly set language?
             buffer.guess_segment_properties();
 
-            let output = shaper.shape(buffer, ShapeOptions::new().features(&features));
+            let script = buffer.script();
+            let script = (script != harfrust::script::UNKNOWN).then_some(script);
+            let key = PlanKey {
+                font: font.id,
+                coords: instance_data
+                    .as_ref()
+                    .map(|i| i.coords().iter().map(|c| c.to_bits()).collect())
+                    .unwrap_or_default(),
+                direction: buffer.direction(),
+                script,
+                small_caps,
+                apply_kerning,
+            };
+            let plan = shapers.plans.entry(key).or_insert_with(|| {
+                Arc::new(harfrust::ShapePlan::new(
+                    &shaper,
+                    buffer.direction(),
+                    script,
+                    None,
+                    &features,
+                ))
+            });
+            let output = shaper.shape(
+                buffer,
+                ShapeOptions::new().features(&features).plan(Some(plan)),
+            );
 
             let positions = output.glyph_positions();
             let infos = output.glyph_infos();
