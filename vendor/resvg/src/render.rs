@@ -14,7 +14,48 @@ pub fn render_nodes(
     pixmap: &mut tiny_skia::PixmapMut,
 ) {
     for node in parent.children() {
+        if misses(node, transform, pixmap) {
+            continue;
+        }
         render_node(node, ctx, transform, pixmap);
+    }
+}
+
+/// Whether nothing `node` draws can land on `pixmap`. tiny-skia prepares a
+/// path (transform, edges) before it clips, so a picture drawn in tiles or
+/// bands, or one larger than its canvas, would otherwise pay for every
+/// shape outside the pixmap. The bounds include strokes, and for groups
+/// their filter region and clip; the margin covers anti-aliasing and
+/// hairlines drawn a pixel wide.
+fn misses(
+    node: &usvg::Node,
+    transform: tiny_skia::Transform,
+    pixmap: &tiny_skia::PixmapMut,
+) -> bool {
+    const MARGIN: f32 = 2.0;
+    let bounds = match node {
+        usvg::Node::Group(group) => group
+            .layer_bounding_box()
+            .transform(group.transform())
+            .map(|b| b.to_rect()),
+        usvg::Node::Text(text) => {
+            let flattened = text.flattened();
+            flattened
+                .layer_bounding_box()
+                .transform(flattened.transform())
+                .map(|b| b.to_rect())
+        }
+        usvg::Node::Path(path) => Some(path.stroke_bounding_box()),
+        usvg::Node::Image(image) => Some(image.bounding_box()),
+    };
+    match bounds.and_then(|b| b.transform(transform)) {
+        Some(r) => {
+            r.right() < -MARGIN
+                || r.bottom() < -MARGIN
+                || r.left() > pixmap.width() as f32 + MARGIN
+                || r.top() > pixmap.height() as f32 + MARGIN
+        }
+        None => false,
     }
 }
 
