@@ -317,7 +317,6 @@ fn cpu_ms() -> (f64, f64) {
     )
 }
 
-/// Milliseconds per render: (wall, on-CPU).
 /// Milliseconds of one render of `rows` as `format`.
 fn timed_render(format: &FormatSpec, columns: &[Column], rows: &[Vec<Value>]) -> f64 {
     let started = Instant::now();
