@@ -5,7 +5,8 @@
 use std::sync::OnceLock;
 
 use harfrust::{
-    BufferClusterLevel, Direction, FontRef, ShapeOptions, ShaperData, UnicodeBuffer, script,
+    BufferClusterLevel, Direction, FontRef, ShapeOptions, ShapePlan, ShaperData, UnicodeBuffer,
+    script,
 };
 
 use super::super::fonts;
@@ -14,16 +15,29 @@ use super::text::ARABIC;
 struct Face {
     font: FontRef<'static>,
     data: ShaperData,
+    /// Plans for right-to-left and left-to-right runs: compiling one took
+    /// longer than shaping a cell with it.
+    rtl: ShapePlan,
+    ltr: ShapePlan,
 }
 
-/// The Arabic face's shaping tables, read once per process; `None` if the
-/// bundled font cannot be read (the text is then drawn unshaped).
+/// The Arabic face's shaping tables and plans, made once per process;
+/// `None` if the bundled font cannot be read (the text is then drawn
+/// unshaped).
 fn face() -> Option<&'static Face> {
     static FACE: OnceLock<Option<Face>> = OnceLock::new();
     FACE.get_or_init(|| {
         let font = FontRef::new(fonts::REGULAR[usize::from(ARABIC)].bytes).ok()?;
         let data = ShaperData::new(&font);
-        Some(Face { font, data })
+        let shaper = data.shaper(&font).build();
+        let plan = |direction| ShapePlan::new(&shaper, direction, Some(script::ARABIC), None, &[]);
+        let (rtl, ltr) = (plan(Direction::RightToLeft), plan(Direction::LeftToRight));
+        Some(Face {
+            font,
+            data,
+            rtl,
+            ltr,
+        })
     })
     .as_ref()
 }
@@ -48,7 +62,8 @@ pub fn shape(text: &str, rtl: bool, out: &mut Vec<(u16, String)>) -> bool {
     // One cluster per character where the font allows: a ligature still
     // covers the characters it joins, so text extraction gets them all.
     buffer.set_cluster_level(BufferClusterLevel::Characters);
-    let glyphs = shaper.shape(buffer, ShapeOptions::new());
+    let plan = if rtl { &face.rtl } else { &face.ltr };
+    let glyphs = shaper.shape(buffer, ShapeOptions::new().plan(Some(plan)));
     let infos = glyphs.glyph_infos();
     let mut starts: Vec<usize> = infos.iter().map(|g| g.cluster as usize).collect();
     starts.sort_unstable();
