@@ -9,7 +9,7 @@ use calamine::{Data, Reader as _, Xlsx, open_workbook};
 use chrono::{NaiveDate, NaiveDateTime};
 use cronport::export::format::FormatError;
 use cronport::export::value::{Column, Row, Value};
-use support::{TRICKY, columns, pdf_text, render, rows, spec, temp_file, tool};
+use support::{TRICKY, columns, pdf_pages, pdf_text, render, rows, spec, temp_file, tool};
 
 fn cell_datetime(d: &Data) -> NaiveDateTime {
     match d {
@@ -164,10 +164,7 @@ fn pdf_is_paginated_with_headers_numbers_and_embedded_fonts() {
         std::fs::copy(&path, "/tmp/cronport-report.pdf").unwrap();
         std::fs::write("/tmp/cronport-report.txt", &text).unwrap();
     }
-    let page_texts: Vec<&str> = text
-        .split('\u{c}')
-        .filter(|p| !p.trim().is_empty())
-        .collect();
+    let page_texts = pdf_pages(&text);
     assert_eq!(page_texts.len(), pages);
     for (i, page) in page_texts.iter().enumerate() {
         assert!(
@@ -443,10 +440,7 @@ fn pdf_holds_diagrams_and_a_chart_page() {
     let path = temp_file(&dir, "chart.pdf", &bytes);
     assert!(tool("qpdf", &["--check"], &path).contains("No syntax or stream encoding errors"));
     let text = pdf_text(&path, true);
-    let pages: Vec<&str> = text
-        .split('\u{c}')
-        .filter(|p| !p.trim().is_empty())
-        .collect();
+    let pages = pdf_pages(&text);
     assert_eq!(pages.len(), 2, "chart page then table page");
     assert!(pages[0].contains("Page 1 of 2") && !pages[0].contains("gamma"));
     assert!(pages[1].contains("gamma") && pages[1].contains("Page 2 of 2"));

@@ -6,7 +6,7 @@
 mod support;
 
 use cronport::export::value::{Column, Row, Value};
-use support::{pdf_text, render, spec, temp_file, tool};
+use support::{pdf_pages, pdf_text, render, spec, temp_file, tool};
 
 fn pages_of(path: &std::path::Path) -> usize {
     tool("pdfinfo", &[], path)
@@ -102,10 +102,7 @@ fn many_pages_stream_with_a_chart_in_front() {
         .expect("an image");
     assert_eq!(first_image_page, "1", "{images}");
     let text = pdf_text(&path, true);
-    let page_texts: Vec<&str> = text
-        .split('\u{c}')
-        .filter(|p| !p.trim().is_empty())
-        .collect();
+    let page_texts = pdf_pages(&text);
     assert_eq!(page_texts.len(), pages);
     for (i, page) in page_texts.iter().enumerate() {
         assert!(page.contains("Ventes été"), "page {} has no title", i + 1);

@@ -203,3 +203,10 @@ pub fn pdf_text(path: &std::path::Path, layout: bool) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// The pages of `pdf_text` output: split at form feeds, blank ones left out.
+pub fn pdf_pages(text: &str) -> Vec<&str> {
+    text.split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect()
+}
