@@ -162,11 +162,10 @@ async fn make_store(dir: &Path) {
             instance_id: Some("bench".into()),
             retry_of: None,
             error: None,
-            exclusive: false,
         });
     }
     for (chunk_no, chunk) in runs.chunks(5_000).enumerate() {
-        let claimed = store.claim_slots(chunk).await.expect("claim");
+        let claimed = store.enqueue_slots(chunk).await.expect("claim");
         let writes: Vec<RunWrite> = claimed
             .iter()
             .zip(chunk)

@@ -581,7 +581,7 @@ fn section_next(rounds: usize) {
 async fn section_record(rounds: usize) {
     println!();
     println!(
-        "== 5. runs recorded per second: claim_slots + write_batch(started) + \
+        "== 5. runs recorded per second: enqueue_slots + write_batch(started) + \
          write_batch(finished), SQLite file store =="
     );
     let dir = tempfile::tempdir().expect("temp dir");
@@ -626,12 +626,11 @@ async fn section_record(rounds: usize) {
                             instance_id: Some("bench".into()),
                             retry_of: None,
                             error: None,
-                            exclusive: false,
                         }
                     })
                     .collect();
                 next_slot += batch as i64;
-                let claimed = store.claim_slots(&runs).await.expect("claim");
+                let claimed = store.enqueue_slots(&runs).await.expect("claim");
                 let run_ids: Vec<i64> = claimed.into_iter().flatten().collect();
                 assert_eq!(run_ids.len(), batch, "every slot is new");
                 let started: Vec<RunWrite> = run_ids

@@ -1,6 +1,8 @@
-//! The planner in virtual time: catch-up after days of downtime, every
-//! overlap policy against a slow run, pause and resume. Pure: no store, no
-//! clock, so days pass in microseconds.
+//! The planner in virtual time: catch-up after days of downtime, slots a
+//! little late, pause and resume, the timeline of many jobs. Pure: no
+//! store, no clock, so days pass in microseconds. (Overlap is settled when
+//! runs are taken from the queue: see `scheduler::overlap` and the store's
+//! queue tests.)
 
 use std::sync::Arc;
 
@@ -29,7 +31,7 @@ fn starts(effects: &[Effect]) -> Vec<(DateTime<Utc>, Trigger)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Start { slot, trigger, .. } => Some((*slot, *trigger)),
+            Effect::Enqueue { slot, trigger, .. } => Some((*slot, *trigger)),
             _ => None,
         })
         .collect()
@@ -97,26 +99,18 @@ fn catch_up_latest_runs_the_newest_and_records_the_rest() {
 
 #[test]
 fn catch_up_all_runs_each_slot_in_the_window_oldest_first() {
-    let (mut planner, effects, t0) = three_days_down("all");
+    let (_, effects, t0) = three_days_down("all");
     // The default window is 24h: slots older than now - 24h are skipped.
     let skipped = skips(&effects);
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].count, 48);
     assert_eq!(skipped[0].last, t0 + Duration::hours(48));
-    let mut ran = starts(&effects);
-    assert_eq!(ran, vec![(t0 + Duration::hours(49), Trigger::CatchUp)]);
-    // One at a time: the next starts when the previous ends.
-    loop {
-        let next = starts(&planner.run_ended(1));
-        if next.is_empty() {
-            break;
-        }
-        ran.extend(next);
-    }
+    // All of them go in the queue at once, oldest first; taking them runs
+    // one at a time (an exclusive job).
     let expected: Vec<_> = (49..=72)
         .map(|h| (t0 + Duration::hours(h), Trigger::CatchUp))
         .collect();
-    assert_eq!(ran, expected);
+    assert_eq!(starts(&effects), expected);
 }
 
 #[test]
@@ -131,12 +125,8 @@ fn catch_up_window_limits_what_counts() {
     );
     let effects = planner.due(t0 + Duration::hours(72) + Duration::minutes(10));
     assert_eq!(skips(&effects)[0].count, 69);
-    let mut ran = starts(&effects);
-    ran.extend(starts(&planner.run_ended(1)));
-    ran.extend(starts(&planner.run_ended(1)));
-    assert!(starts(&planner.run_ended(1)).is_empty());
     assert_eq!(
-        ran.iter().map(|r| r.0).collect::<Vec<_>>(),
+        starts(&effects).iter().map(|r| r.0).collect::<Vec<_>>(),
         (70..=72)
             .map(|h| t0 + Duration::hours(h))
             .collect::<Vec<_>>()
@@ -187,87 +177,6 @@ fn slots_a_little_late_run_as_scheduled() {
     assert!(skips(&effects).is_empty());
 }
 
-/// A slow job: every minute, the first run still going when the next slots come.
-fn slow(policy: &str) -> (Planner, DateTime<Utc>) {
-    let t0 = utc(2026, 11, 1, 5, 0);
-    let mut planner = Planner::new();
-    planner.set_job(
-        1,
-        job(&format!("schedule = \"* * * * *\"\noverlap = \"{policy}\"")),
-        false,
-        t0,
-    );
-    let first = planner.due(t0 + Duration::minutes(1));
-    assert_eq!(
-        starts(&first),
-        vec![(t0 + Duration::minutes(1), Trigger::Schedule)]
-    );
-    (planner, t0)
-}
-
-#[test]
-fn overlap_skip_records_the_slot() {
-    let (mut planner, t0) = slow("skip");
-    let effects = planner.due(t0 + Duration::minutes(2));
-    assert!(starts(&effects).is_empty());
-    let skipped = skips(&effects);
-    assert_eq!(skipped.len(), 1);
-    assert_eq!(skipped[0].first, t0 + Duration::minutes(2));
-    assert!(skipped[0].reason.contains("overlap = skip"));
-    // Once the run ends nothing is owed.
-    assert!(planner.run_ended(1).is_empty());
-    assert_eq!(
-        starts(&planner.due(t0 + Duration::minutes(3))),
-        vec![(t0 + Duration::minutes(3), Trigger::Schedule)]
-    );
-}
-
-#[test]
-fn overlap_queue_one_keeps_only_the_newest() {
-    let (mut planner, t0) = slow("queue_one");
-    assert!(planner.due(t0 + Duration::minutes(2)).is_empty());
-    let effects = planner.due(t0 + Duration::minutes(3));
-    let skipped = skips(&effects);
-    assert_eq!(skipped.len(), 1);
-    assert_eq!(skipped[0].first, t0 + Duration::minutes(2));
-    assert!(skipped[0].reason.contains("queue_one"));
-    assert_eq!(
-        starts(&planner.run_ended(1)),
-        vec![(t0 + Duration::minutes(3), Trigger::Schedule)]
-    );
-    assert!(planner.run_ended(1).is_empty());
-}
-
-#[test]
-fn overlap_allow_starts_alongside() {
-    let (mut planner, t0) = slow("allow");
-    assert_eq!(
-        starts(&planner.due(t0 + Duration::minutes(2))),
-        vec![(t0 + Duration::minutes(2), Trigger::Schedule)]
-    );
-    assert_eq!(
-        starts(&planner.due(t0 + Duration::minutes(3))),
-        vec![(t0 + Duration::minutes(3), Trigger::Schedule)]
-    );
-}
-
-#[test]
-fn overlap_cancel_previous_cancels_then_starts() {
-    let (mut planner, t0) = slow("cancel_previous");
-    let effects = planner.due(t0 + Duration::minutes(2));
-    assert_eq!(
-        effects,
-        vec![
-            Effect::CancelRunning { job: 1 },
-            Effect::Start {
-                job: 1,
-                slot: t0 + Duration::minutes(2),
-                trigger: Trigger::Schedule
-            }
-        ]
-    );
-}
-
 #[test]
 fn paused_jobs_do_not_fire_and_resume_from_now() {
     let t0 = utc(2026, 3, 6, 12, 0);
@@ -286,7 +195,6 @@ fn paused_jobs_do_not_fire_and_resume_from_now() {
         vec![(t0 + Duration::hours(6), Trigger::Schedule)]
     );
     planner.set_paused(1, true, t0 + Duration::hours(6));
-    planner.run_ended(1);
     assert!(planner.due(t0 + Duration::hours(9)).is_empty());
 }
 
@@ -307,7 +215,6 @@ fn the_timeline_orders_many_jobs_and_wakes_for_the_earliest() {
         starts(&planner.due(t0 + Duration::minutes(15))),
         vec![(t0 + Duration::minutes(15), Trigger::Schedule)]
     );
-    planner.run_ended(2);
     assert_eq!(planner.next_deadline(), Some(t0 + Duration::minutes(30)));
     // Replacing a job drops its old timeline entries; removing one drops all.
     planner.set_job(

@@ -306,10 +306,7 @@ async fn commands_that_cannot_be_carried_out_say_why() {
         })
         .await
         .unwrap();
-    assert_eq!(
-        answer.await.unwrap(),
-        Err("run 42 is not running on this instance".into())
-    );
+    assert_eq!(answer.await.unwrap(), Err("run 42 is not running".into()));
     scheduler.shutdown().await.unwrap();
 }
 

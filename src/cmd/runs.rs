@@ -29,6 +29,7 @@ pub(super) fn to_json(run: &RunRecord) -> serde_json::Value {
         "outputs": run.outputs,
         "error": run.error,
         "retry_of": run.retry_of,
+        "instance": run.instance_id,
     })
 }
 

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 
 use crate::store::InstanceInfo;
 
-/// This process, as registered in the store.
+/// This process, as registered in the store: a scheduler, taking its share
+/// of the run queue.
 pub fn this_process(now: DateTime<Utc>) -> InstanceInfo {
     let hostname = hostname();
     let pid = std::process::id();
@@ -15,6 +16,7 @@ pub fn this_process(now: DateTime<Utc>) -> InstanceInfo {
         pid,
         version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: now,
+        takes_work: true,
     }
 }
 

@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::{HEARTBEAT, Internal, POLL, STALE_AFTER, instance};
+use super::{HEARTBEAT, Internal, POLL, Rules, STALE_AFTER, instance};
 use crate::clock::{self, Clock};
-use crate::store::Store;
+use crate::store::{Partition, Store};
 
 /// What the housekeeping task needs.
 pub(super) struct Maintenance {
@@ -31,6 +31,10 @@ pub(super) struct Maintenance {
     /// The jobs version the loop has loaded.
     pub(super) jobs_version: i64,
     pub(super) holds_lease: bool,
+    /// The loop's jobs' rules, for retrying recovered runs.
+    pub(super) rules: watch::Receiver<Arc<Rules>>,
+    /// The share of the queue the loop was last told of.
+    pub(super) partition: Partition,
 }
 
 impl Maintenance {
@@ -89,6 +93,13 @@ impl Maintenance {
                 Err(e) => tracing::error!("reloading jobs failed: {e}"),
             }
         }
+        match self.store.cancel_requests(&self.instance_id).await {
+            Ok(ids) if ids.is_empty() => {}
+            Ok(ids) => {
+                let _ = self.internal.send(Internal::CancelRequests(ids));
+            }
+            Err(e) => tracing::error!("{e}"),
+        }
         if changes.commands_waiting {
             match self.store.take_commands(&self.instance_id, now).await {
                 Ok(commands) if commands.is_empty() => {}
@@ -127,9 +138,20 @@ impl Maintenance {
             Ok(_) => {}
             Err(e) => tracing::error!("renewing the scheduler lease failed: {e}"),
         }
-        let runs = recover(&self.store, &self.instance_id, now).await;
+        let rules = self.rules.borrow().clone();
+        let runs = recover(&self.store, &self.instance_id, now, &rules).await;
         if !runs.is_empty() {
             let _ = self.internal.send(Internal::Recovered(runs));
+        }
+        let partition = partition(&self.store, &self.instance_id, now).await;
+        if partition != self.partition {
+            tracing::info!(
+                "{} instance(s) share the run queue; this one takes share {} first",
+                partition.count,
+                partition.index + 1
+            );
+            self.partition = partition;
+            let _ = self.internal.send(Internal::Peers(partition));
         }
     }
 
@@ -143,25 +165,84 @@ impl Maintenance {
     }
 }
 
-/// Marks the runs of dead instances `interrupted` and returns them, for the
-/// loop to retry by their jobs' policies.
+/// Marks the runs of dead instances `interrupted`, queues a retry of each
+/// whose job's policy has attempts left, and returns them.
 pub(super) async fn recover(
     store: &Store,
     instance_id: &str,
     now: DateTime<Utc>,
-) -> Vec<crate::store::RunRecord> {
-    let dead = match store.live_instances(now, STALE_AFTER).await {
-        Ok(instances) => instance::dead_on_this_host(&instances, instance_id),
-        Err(e) => {
-            tracing::error!("listing instances failed: {e}");
-            Vec::new()
-        }
+    rules: &Rules,
+) -> Vec<(crate::store::RunRecord, Option<crate::store::RunId>)> {
+    let dead = stop_the_dead(store, instance_id, now).await;
+    let retry = |run: &crate::store::RunRecord| {
+        rules
+            .get(&run.job_id)
+            .is_some_and(|r| u32::try_from(run.attempt.max(1)).unwrap_or(u32::MAX) < r.max_attempts)
     };
-    match store.recover_interrupted(now, STALE_AFTER, &dead).await {
+    match store
+        .recover_interrupted(now, STALE_AFTER, &dead, &retry)
+        .await
+    {
         Ok(runs) => runs,
         Err(e) => {
             tracing::error!("recovering interrupted runs failed: {e}");
             Vec::new()
         }
+    }
+}
+
+/// Instances on this host whose process is gone are recorded as stopped
+/// (and lose the lease if they held it) at once, not after their heartbeat
+/// goes stale: their runs are recovered, their share of the queue and the
+/// lease move, and a console attached to one sees it gone. Returns their ids.
+pub(super) async fn stop_the_dead(
+    store: &Store,
+    instance_id: &str,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let dead = match store.live_instances(now, STALE_AFTER).await {
+        Ok(instances) => instance::dead_on_this_host(&instances, instance_id),
+        Err(e) => {
+            tracing::error!("listing instances failed: {e}");
+            return Vec::new();
+        }
+    };
+    for id in &dead {
+        match store.mark_stopped(id, now).await {
+            Ok(()) => tracing::warn!("instance {id} is gone (its process no longer exists)"),
+            Err(e) => tracing::error!("recording that instance {id} is gone failed: {e}"),
+        }
+    }
+    dead
+}
+
+/// This instance's share of the run queue among the live instances that
+/// take work, ordered by id so that every instance computes the same
+/// shares. Views differ for a moment when instances come and go: a share
+/// two instances both take is settled by the store, and one nobody takes
+/// is taken a moment later by anyone (see `STEAL_AFTER`).
+pub(super) async fn partition(store: &Store, instance_id: &str, now: DateTime<Utc>) -> Partition {
+    let live = match store.live_instances(now, STALE_AFTER).await {
+        Ok(live) => live,
+        Err(e) => {
+            tracing::error!("listing instances failed: {e}");
+            return Partition::ALL;
+        }
+    };
+    let dead = instance::dead_on_this_host(&live, instance_id);
+    let mut ids: Vec<&str> = live
+        .iter()
+        .filter(|i| i.takes_work && !dead.contains(&i.id))
+        .map(|i| i.id.as_str())
+        .collect();
+    // Its own heartbeat may be late (a busy machine): it still counts.
+    if !ids.contains(&instance_id) {
+        ids.push(instance_id);
+    }
+    ids.sort_unstable();
+    let index = ids.iter().position(|id| *id == instance_id).unwrap_or(0);
+    Partition {
+        index: u32::try_from(index).unwrap_or(0),
+        count: u32::try_from(ids.len()).unwrap_or(1).max(1),
     }
 }

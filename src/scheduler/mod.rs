@@ -6,11 +6,12 @@ mod driver;
 pub mod instance;
 mod maintenance;
 mod once;
+pub mod overlap;
 pub mod plan;
 mod recorder;
-mod reserve;
 pub mod runner;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +24,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::events::{Command, EventBus};
 use crate::export::{ExportError, ExportOutput, Pipeline, RunContext};
-use crate::job::Job;
-use crate::store::{JobId, RunId, Store};
+use crate::job::{Job, OverlapPolicy};
+use crate::store::{JobId, Partition, RunId, RunRecord, Store, Taken};
 
 pub use once::run_once;
 
@@ -71,23 +72,32 @@ impl Executor for Pipeline {
     }
 }
 
+/// What an instance needs to know of a job to take its runs from the queue
+/// and to retry them after a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobRules {
+    /// Its overlap policy.
+    pub overlap: OverlapPolicy,
+    /// How many attempts a run gets.
+    pub max_attempts: u32,
+}
+
+/// The rules of every job this instance schedules, shared with the tasks
+/// that take runs and recover crashed ones.
+pub type Rules = HashMap<JobId, JobRules>;
+
 /// Messages from the scheduler's own tasks back to its loop.
 pub enum Internal {
-    /// The claims of one batch came back from the store.
-    Claimed {
-        /// Job, slot and trigger of each claim, in the order sent.
-        slots: Vec<(JobId, chrono::DateTime<chrono::Utc>, crate::store::Trigger)>,
-        /// Per claim, the run's id, `None` if another instance has the slot;
-        /// or why the whole batch failed.
-        result: Result<Vec<Option<RunId>>, String>,
+    /// A take from the run queue came back.
+    Taken {
+        /// What was taken, or why the take failed.
+        result: Result<Taken, String>,
+        /// The capacity reserved for it: one permit per run started is
+        /// split off for that run, the rest is given back.
+        permits: Option<tokio::sync::OwnedSemaphorePermit>,
     },
-    /// The claims of slots claimed ahead of their time came back.
-    Reserved {
-        /// Job and slot of each claim, in the order sent.
-        slots: Vec<(JobId, chrono::DateTime<chrono::Utc>)>,
-        /// As for `Claimed`.
-        result: Result<Vec<Option<RunId>>, String>,
-    },
+    /// Runs ended and woke queued runs that waited for them.
+    Woken,
     /// A run ended.
     RunEnded {
         /// The job.
@@ -104,8 +114,13 @@ pub enum Internal {
     },
     /// Commands consoles and the command line left in the store.
     Commands(Vec<crate::store::Command>),
-    /// Runs of dead instances, just marked interrupted, to retry by policy.
-    Recovered(Vec<crate::store::RunRecord>),
+    /// Runs of dead instances, just marked interrupted, each with the retry
+    /// queued for it (if its policy had attempts left).
+    Recovered(Vec<(RunRecord, Option<RunId>)>),
+    /// The live instances changed: this instance's share of the queue.
+    Peers(Partition),
+    /// Other instances asked for these runs of this instance to be cancelled.
+    CancelRequests(Vec<RunId>),
 }
 
 /// What the scheduler is built from.

@@ -10,7 +10,7 @@ use super::recorder;
 use super::runner::{self, RunControl, RunOrder, Shared};
 use super::{Parts, instance};
 use crate::job::JobSpec;
-use crate::store::{NewRun, RunId, RunStatus, Trigger};
+use crate::store::{InstanceInfo, NewRun, RunId, RunStatus, Trigger};
 
 /// Why a one-off run could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,10 @@ pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
             problems: crate::job::one_line(&errors),
         })?;
     let now = clock.now();
-    let me = instance::this_process(now);
+    let me = InstanceInfo {
+        takes_work: false,
+        ..instance::this_process(now)
+    };
     store.register_instance(&me).await?;
     let run_id = store
         .insert_run(&NewRun {
@@ -71,10 +74,9 @@ pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
             instance_id: Some(me.id.clone()),
             retry_of: None,
             error: None,
-            exclusive: false,
         })
         .await?;
-    let (recorder, recorder_task) = recorder::spawn(store.clone());
+    let (recorder, recorder_task) = recorder::spawn(store.clone(), None);
     let (internal, _ended) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         clock,
@@ -83,6 +85,7 @@ pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
         recorder: recorder.clone(),
         permits: Arc::new(Semaphore::new(1)),
         instance_id: me.id.clone(),
+        store: store.clone(),
         internal,
     });
     let order = RunOrder {
@@ -93,6 +96,9 @@ pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
         scheduled_for: now,
         first_attempt: 1,
         control: RunControl::default(),
+        permit: None,
+        recorded: false,
+        retry_of: None,
     };
     runner::run(shared.clone(), order).await;
     recorder.flush().await;

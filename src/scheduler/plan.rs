@@ -1,15 +1,19 @@
-//! The scheduler's pure core: which job fires when, and what overlap and
-//! catch-up policies make of each slot. No I/O and no clock of its own:
+//! The scheduler's pure core: which job fires when, and what the catch-up
+//! policy makes of slots that were missed. No I/O and no clock of its own:
 //! callers pass `now`, and get back [`Effect`]s to carry out.
+//!
+//! What happens to a slot once it is in the store's run queue (overlap,
+//! capacity, which instance runs it) is decided when it is taken, from what
+//! every instance is running: see [`super::overlap`].
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::job::{CatchUpPolicy, Job, OverlapPolicy};
+use crate::job::{CatchUpPolicy, Job};
 use crate::store::{JobId, Trigger};
 
 /// A slot older than this when its turn comes was missed (the process was
@@ -23,11 +27,12 @@ const MAX_COUNTED: u64 = 10_000_000;
 /// Something the driver must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
-    /// Claim `slot` for the job in the store and, if won, run it.
-    Start {
+    /// Put `slot` in the store's run queue (if no instance has yet); it is
+    /// taken from there once due.
+    Enqueue {
         /// The job.
         job: JobId,
-        /// The slot.
+        /// The slot; up to [`Planner::enqueue_ahead`] in the future.
         slot: DateTime<Utc>,
         /// `schedule` or `catch_up`.
         trigger: Trigger,
@@ -38,21 +43,6 @@ pub enum Effect {
         job: JobId,
         /// The skipped slots.
         slots: Skipped,
-    },
-    /// Cancel the job's running runs (overlap = cancel_previous).
-    CancelRunning {
-        /// The job.
-        job: JobId,
-    },
-    /// Claim `slot` now, ahead of its time (see [`Planner::claim_ahead`]).
-    /// It comes back as a `Start` of the same job and slot, or as the last
-    /// slot of a `Skip` if overlap skips it; or not at all if the job is
-    /// paused, edited or removed meanwhile.
-    Reserve {
-        /// The job.
-        job: JobId,
-        /// The slot, still to come.
-        slot: DateTime<Utc>,
     },
 }
 
@@ -74,12 +64,6 @@ struct Entry {
     paused: bool,
     next: Option<DateTime<Utc>>,
     generation: u64,
-    /// Runs claimed or running on this instance.
-    active: usize,
-    /// The newest slot waiting for the running one (overlap = queue_one).
-    pending: Option<DateTime<Utc>>,
-    /// Caught-up slots still to run, oldest first (catch_up = all).
-    backlog: VecDeque<DateTime<Utc>>,
 }
 
 /// Jobs and their next fires, in one timeline.
@@ -87,8 +71,6 @@ struct Entry {
 pub struct Planner {
     entries: HashMap<JobId, Entry>,
     timeline: BinaryHeap<Reverse<(DateTime<Utc>, JobId, u64)>>,
-    /// The same fires, to announce `ahead` of time; empty when that is off.
-    horizon: BinaryHeap<Reverse<(DateTime<Utc>, JobId, u64)>>,
     ahead: Duration,
 }
 
@@ -98,23 +80,23 @@ impl Planner {
         Self::default()
     }
 
-    /// Announce every slot `ahead` of its time with an [`Effect::Reserve`]
-    /// (from [`Planner::due`]), so that the driver can claim it before it
-    /// fires; zero (the default) announces nothing.
-    pub fn claim_ahead(mut self, ahead: Duration) -> Self {
+    /// Announce each slot `ahead` of its time (zero, the default: when it
+    /// is due), so that it is in the queue when it comes: putting a busy
+    /// second's slots in the store takes longer than taking them.
+    pub fn enqueue_ahead(mut self, ahead: Duration) -> Self {
         self.ahead = ahead;
         self
     }
 
+    fn ahead(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.ahead).unwrap_or(chrono::Duration::MAX)
+    }
+
     /// Add or replace a job. Its slots after `after` are its future (pass the
-    /// last slot it ran, so slots missed since then are caught up). A job
-    /// replaced while it runs keeps its run count, so overlap still holds.
+    /// last slot it ran, so slots missed since then are caught up).
     pub fn set_job(&mut self, id: JobId, job: Arc<Job>, paused: bool, after: DateTime<Utc>) {
         let next = job.schedule.next_after(after);
-        let (active, generation) = self
-            .entries
-            .get(&id)
-            .map_or((0, 0), |e| (e.active, e.generation + 1));
+        let generation = self.entries.get(&id).map_or(0, |e| e.generation + 1);
         self.entries.insert(
             id,
             Entry {
@@ -122,15 +104,12 @@ impl Planner {
                 paused,
                 next,
                 generation,
-                active,
-                pending: None,
-                backlog: VecDeque::new(),
             },
         );
         self.push(id);
     }
 
-    /// Forget a job. Its running runs go on; their end is ignored.
+    /// Forget a job.
     pub fn remove_job(&mut self, id: JobId) {
         self.entries.remove(&id);
     }
@@ -165,7 +144,7 @@ impl Planner {
         self.entries.get(&id).is_some_and(|e| e.paused)
     }
 
-    /// The job's next fire, if any.
+    /// The job's next slot not yet announced, if any.
     pub fn next_fire(&self, id: JobId) -> Option<DateTime<Utc>> {
         self.entries.get(&id).and_then(|e| e.next)
     }
@@ -175,49 +154,35 @@ impl Planner {
             && let Some(next) = entry.next
         {
             self.timeline.push(Reverse((next, id, entry.generation)));
-            if !self.ahead.is_zero() && !entry.paused {
-                self.horizon.push(Reverse((next, id, entry.generation)));
-            }
         }
     }
 
     /// When the driver must next call [`Planner::due`].
     pub fn next_deadline(&mut self) -> Option<DateTime<Utc>> {
-        let fire = loop {
-            let Some(Reverse((at, id, generation))) = self.timeline.peek().copied() else {
-                break None;
-            };
+        let ahead = self.ahead();
+        while let Some(Reverse((at, id, generation))) = self.timeline.peek().copied() {
             match self.entries.get(&id) {
-                Some(e) if e.generation == generation && e.next == Some(at) => break Some(at),
+                Some(e) if e.generation == generation && e.next == Some(at) => {
+                    return Some(at.checked_sub_signed(ahead).unwrap_or(at));
+                }
                 _ => {
                     self.timeline.pop();
                 }
             }
-        };
-        let ahead = chrono::Duration::from_std(self.ahead).unwrap_or(chrono::Duration::MAX);
-        let reserve = loop {
-            let Some(Reverse((at, id, generation))) = self.horizon.peek().copied() else {
-                break None;
-            };
-            match self.entries.get(&id) {
-                Some(e) if e.generation == generation && e.next == Some(at) && !e.paused => {
-                    break at.checked_sub_signed(ahead);
-                }
-                // Stale, or paused: resuming pushes the job again.
-                _ => {
-                    self.horizon.pop();
-                }
-            }
-        };
-        [fire, reserve].into_iter().flatten().min()
+        }
+        None
     }
 
-    /// Everything due at `now`: fires slots on time, applies catch-up to
-    /// slots that were missed and overlap to slots that meet a running run.
+    /// Everything to announce at `now`: slots due within `ahead`, and the
+    /// catch-up policy applied to slots that were missed.
     pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         let mut effects = Vec::new();
+        let until = now
+            .checked_add_signed(self.ahead())
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let missed_before = now - MISSED_AFTER;
         while let Some(Reverse((at, id, generation))) = self.timeline.peek().copied() {
-            if at > now {
+            if at > until {
                 break;
             }
             self.timeline.pop();
@@ -228,11 +193,10 @@ impl Planner {
                 continue;
             }
             let schedule = entry.job.schedule.clone();
-            let missed_before = now - MISSED_AFTER;
             let mut missed = Missed::default();
             let mut on_time = Vec::new();
             let mut fire = Some(at);
-            while let Some(f) = fire.filter(|f| *f <= now) {
+            while let Some(f) = fire.filter(|f| *f <= until) {
                 if f < missed_before {
                     missed.add(f, now, &entry.job);
                 } else {
@@ -249,137 +213,15 @@ impl Planner {
             entry.generation += 1;
             if !entry.paused {
                 missed.apply(id, entry, &mut effects);
-                for slot in on_time {
-                    on_slot(id, entry, slot, &mut effects);
-                }
-                pump(id, entry, &mut effects);
+                effects.extend(on_time.into_iter().map(|slot| Effect::Enqueue {
+                    job: id,
+                    slot,
+                    trigger: Trigger::Schedule,
+                }));
             }
             self.push(id);
         }
-        self.announce(now, &mut effects);
         effects
-    }
-
-    /// Slots due within `ahead` of `now` become [`Effect::Reserve`]s, each
-    /// once (its horizon entry is consumed).
-    fn announce(&mut self, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
-        if self.ahead.is_zero() {
-            return;
-        }
-        let ahead = chrono::Duration::from_std(self.ahead).unwrap_or(chrono::Duration::MAX);
-        let until = now
-            .checked_add_signed(ahead)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        while let Some(Reverse((at, id, generation))) = self.horizon.peek().copied() {
-            if at > until {
-                break;
-            }
-            self.horizon.pop();
-            if let Some(e) = self.entries.get(&id)
-                && e.generation == generation
-                && e.next == Some(at)
-                && !e.paused
-                && at > now
-            {
-                effects.push(Effect::Reserve { job: id, slot: at });
-            }
-        }
-    }
-
-    /// A run of the job began on this instance (a manual run, or a claimed slot).
-    pub fn run_began(&mut self, id: JobId) {
-        if let Some(entry) = self.entries.get_mut(&id) {
-            entry.active += 1;
-        }
-    }
-
-    /// A run of the job ended (or its slot went to another instance): start
-    /// whatever waited for it.
-    pub fn run_ended(&mut self, id: JobId) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        if let Some(entry) = self.entries.get_mut(&id) {
-            entry.active = entry.active.saturating_sub(1);
-            if !entry.paused {
-                pump(id, entry, &mut effects);
-            }
-        }
-        effects
-    }
-}
-
-/// Start the next waiting slot if nothing of the job is running: caught-up
-/// slots first (oldest first), then the one queued by overlap = queue_one.
-fn pump(id: JobId, entry: &mut Entry, effects: &mut Vec<Effect>) {
-    if entry.active > 0 {
-        return;
-    }
-    if let Some(slot) = entry.backlog.pop_front() {
-        entry.active += 1;
-        effects.push(Effect::Start {
-            job: id,
-            slot,
-            trigger: Trigger::CatchUp,
-        });
-    } else if let Some(slot) = entry.pending.take() {
-        entry.active += 1;
-        effects.push(Effect::Start {
-            job: id,
-            slot,
-            trigger: Trigger::Schedule,
-        });
-    }
-}
-
-fn on_slot(id: JobId, entry: &mut Entry, slot: DateTime<Utc>, effects: &mut Vec<Effect>) {
-    let busy = entry.active > 0 || !entry.backlog.is_empty();
-    if !busy {
-        entry.active += 1;
-        effects.push(Effect::Start {
-            job: id,
-            slot,
-            trigger: Trigger::Schedule,
-        });
-        return;
-    }
-    let skip = |slot, reason: &str| Effect::Skip {
-        job: id,
-        slots: Skipped {
-            count: 1,
-            first: slot,
-            last: slot,
-            reason: reason.to_string(),
-        },
-    };
-    match entry.job.policy.overlap {
-        OverlapPolicy::Skip => effects.push(skip(
-            slot,
-            "the previous run was still running (overlap = skip)",
-        )),
-        OverlapPolicy::QueueOne => {
-            if let Some(older) = entry.pending.replace(slot) {
-                effects.push(skip(
-                    older,
-                    "a newer slot took its place in the queue (overlap = queue_one)",
-                ));
-            }
-        }
-        OverlapPolicy::Allow => {
-            entry.active += 1;
-            effects.push(Effect::Start {
-                job: id,
-                slot,
-                trigger: Trigger::Schedule,
-            });
-        }
-        OverlapPolicy::CancelPrevious => {
-            effects.push(Effect::CancelRunning { job: id });
-            entry.active += 1;
-            effects.push(Effect::Start {
-                job: id,
-                slot,
-                trigger: Trigger::Schedule,
-            });
-        }
     }
 }
 
@@ -449,7 +291,11 @@ impl Missed {
             };
             effects.push(Effect::Skip { job: id, slots });
         }
-        entry.backlog.extend(run);
+        effects.extend(run.into_iter().map(|slot| Effect::Enqueue {
+            job: id,
+            slot,
+            trigger: Trigger::CatchUp,
+        }));
     }
 }
 
@@ -479,64 +325,53 @@ mod tests {
             + chrono::Duration::seconds(secs)
     }
 
-    fn reserves(effects: &[Effect]) -> Vec<(JobId, DateTime<Utc>)> {
+    fn enqueued(effects: &[Effect]) -> Vec<(JobId, DateTime<Utc>)> {
         effects
             .iter()
             .filter_map(|e| match e {
-                Effect::Reserve { job, slot } => Some((*job, *slot)),
+                Effect::Enqueue { job, slot, .. } => Some((*job, *slot)),
                 _ => None,
             })
             .collect()
     }
 
     #[test]
-    fn without_claim_ahead_nothing_is_reserved() {
+    fn without_ahead_slots_are_announced_when_due() {
         let mut planner = Planner::new();
         planner.set_job(1, job("* * * * * *"), false, t(0));
         assert_eq!(planner.next_deadline(), Some(t(1)));
-        for secs in 0..5 {
-            assert!(reserves(&planner.due(t(secs))).is_empty());
-        }
+        assert!(enqueued(&planner.due(t(0))).is_empty());
+        assert_eq!(enqueued(&planner.due(t(1))), [(1, t(1))]);
     }
 
     #[test]
-    fn each_slot_is_reserved_once_ahead_of_its_start() {
-        let mut planner = Planner::new().claim_ahead(Duration::from_secs(1));
+    fn each_slot_is_announced_once_ahead_of_its_time() {
+        let mut planner = Planner::new().enqueue_ahead(Duration::from_secs(1));
         planner.set_job(1, job("* * * * * *"), false, t(0));
         planner.set_job(2, job("*/10 * * * * *"), false, t(0));
-        // Job 1's first slot is within a second: reserve it at once.
+        // Job 1's first slot is within a second: announce it at once.
         assert_eq!(planner.next_deadline(), Some(t(0)));
-        assert_eq!(reserves(&planner.due(t(0))), [(1, t(1))]);
+        assert_eq!(enqueued(&planner.due(t(0))), [(1, t(1))]);
         assert_eq!(planner.next_deadline(), Some(t(1)));
-        // At its slot it starts, and the next one is reserved in the same turn.
-        let effects = planner.due(t(1));
-        assert!(effects.contains(&Effect::Start {
-            job: 1,
-            slot: t(1),
-            trigger: Trigger::Schedule
-        }));
-        assert_eq!(reserves(&effects), [(1, t(2))]);
-        planner.run_ended(1);
-        // Job 2 fires at t(10): the planner wakes at t(9) to reserve it.
+        assert_eq!(enqueued(&planner.due(t(1))), [(1, t(2))]);
+        // Job 2 fires at t(10): the planner wakes at t(9) to announce it.
         for secs in 2..9 {
             planner.due(t(secs));
-            planner.run_ended(1);
         }
-        let effects = planner.due(t(9));
-        assert_eq!(reserves(&effects), [(1, t(10)), (2, t(10))]);
+        assert_eq!(enqueued(&planner.due(t(9))), [(1, t(10)), (2, t(10))]);
         // A second look at the same moment announces nothing again.
-        assert!(reserves(&planner.due(t(9))).is_empty());
+        assert!(enqueued(&planner.due(t(9))).is_empty());
     }
 
     #[test]
-    fn paused_jobs_are_not_reserved_until_resumed() {
-        let mut planner = Planner::new().claim_ahead(Duration::from_secs(1));
+    fn paused_jobs_are_not_announced_until_resumed() {
+        let mut planner = Planner::new().enqueue_ahead(Duration::from_secs(1));
         planner.set_job(1, job("*/5 * * * * *"), false, t(0));
         planner.set_paused(1, true, t(0));
-        assert!(reserves(&planner.due(t(4))).is_empty());
-        assert!(reserves(&planner.due(t(5))).is_empty());
+        assert!(enqueued(&planner.due(t(4))).is_empty());
+        assert!(enqueued(&planner.due(t(5))).is_empty());
         planner.set_paused(1, false, t(6));
         assert_eq!(planner.next_deadline(), Some(t(9)));
-        assert_eq!(reserves(&planner.due(t(9))), [(1, t(10))]);
+        assert_eq!(enqueued(&planner.due(t(9))), [(1, t(10))]);
     }
 }

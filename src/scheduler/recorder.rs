@@ -2,21 +2,24 @@
 //! that gathers what is queued and commits it in one transaction, so
 //! thousands of runs a second cost a handful of commits.
 //!
-//! Claims (and releases of claimed slots) have a queue of their own and go
-//! first. A run cannot start before its slot is claimed, while starts,
-//! finishes and log lines only have to land eventually; in one queue, the
-//! slots of the next second waited behind the writes of the previous one.
-//! The loop puts slot operations on that queue without waiting, in order,
-//! and they are applied in that order: a slot released and then claimed
-//! again is free when the claim comes.
+//! Queue operations (putting slots in the run queue, taking due runs) have a
+//! queue of their own and go first. A run cannot start before it is taken,
+//! while starts, finishes and log lines only have to land eventually; in one
+//! queue, the slots of the next second waited behind the writes of the
+//! previous one. The loop puts queue operations on that queue without
+//! waiting, and they are applied in order: a slot is in the store before
+//! the take that looks for it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::error::SendError;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::store::{NewRun, RunId, RunWrite, Store};
+use super::Internal;
+use super::overlap;
+use crate::store::{MissedSlots, NewRun, Partition, RunId, RunWrite, Store, TakeRequest, Taken};
 
 /// Queue depth. Run lines use `try_send` and are counted as dropped when it
 /// is full; lifecycle writes wait for room.
@@ -25,13 +28,8 @@ pub const QUEUE: usize = 65_536;
 /// Most operations committed in one transaction.
 const MAX_BATCH: usize = 4_096;
 
-/// Slot operations taken off the queue at once. Each is a batch already
-/// (all the slots of one turn of the loop).
+/// Queue operations taken off their queue at once.
 const SLOT_OPS: usize = 1_024;
-
-/// The answer to a claim: per run, its id, or `None` when another instance
-/// has the slot or the job is gone.
-pub type ClaimResult = Result<Vec<Option<RunId>>, String>;
 
 /// A request to the recorder.
 pub enum Request {
@@ -39,29 +37,43 @@ pub enum Request {
     Insert(NewRun, oneshot::Sender<Result<RunId, String>>),
     /// A lifecycle change or a log line.
     Write(RunWrite),
-    /// Answer once everything queued before this, claims included, is
-    /// committed.
+    /// Answer once everything queued before this, queue operations
+    /// included, is committed.
     Flush(oneshot::Sender<()>),
 }
 
-/// Gets the answer to a claim.
-type Answer = Box<dyn FnOnce(ClaimResult) + Send>;
+/// A look at the run queue, on behalf of the loop.
+pub struct Take {
+    /// This instance.
+    pub instance_id: String,
+    /// The time of the look.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// This instance's share.
+    pub partition: Partition,
+    /// Other shares' rows due before this are taken too.
+    pub steal_before: chrono::DateTime<chrono::Utc>,
+    /// The jobs this instance knows, with their rules.
+    pub rules: Arc<super::Rules>,
+    /// The capacity to start runs: one permit per run that may start.
+    pub permits: Option<OwnedSemaphorePermit>,
+}
 
-/// A change to who holds which slots.
+/// A change to the run queue.
 enum SlotOp {
-    /// Insert runs under the unique (job, slot) constraint: claims, or
-    /// skipped entries when nobody waits for the answer.
-    Claim(Vec<NewRun>, Option<Answer>),
-    /// Give back claimed runs that never started.
-    Release(Vec<RunId>),
+    /// Put slots (or entries for skipped ones) in the store.
+    Enqueue(Vec<NewRun>),
+    /// Record missed slots that will not run.
+    Missed(Vec<MissedSlots>),
+    /// Take due runs; the answer goes back to the loop.
+    Take(Take),
 }
 
 /// The sending side of the recorder. Cheap to clone.
 #[derive(Clone)]
 pub struct Recorder {
     writes: mpsc::Sender<Request>,
-    // Unbounded so the loop never waits to queue a slot operation: there is
-    // about one a turn, and each turn is bounded by the jobs it fires.
+    // Unbounded so the loop never waits to queue a slot operation: there are
+    // a few a turn, and each turn is bounded by the jobs it fires.
     slots: mpsc::UnboundedSender<SlotOp>,
     commits: watch::Receiver<u64>,
 }
@@ -77,21 +89,30 @@ impl Recorder {
         self.writes.try_send(request).is_ok()
     }
 
-    /// Claim slots, all in one transaction; `answer` gets the result, in
-    /// the order of `runs` (at once, with an error, if the recorder stopped).
-    pub fn claim(&self, runs: Vec<NewRun>, answer: impl FnOnce(ClaimResult) + Send + 'static) {
-        if let Err(mpsc::error::SendError(SlotOp::Claim(_, Some(answer)))) =
-            self.slots.send(SlotOp::Claim(runs, Some(Box::new(answer))))
-        {
-            answer(Err("the recorder stopped".to_string()));
+    /// Put slots in the run queue, or record entries for skipped slots.
+    /// Idempotent, so it is retried until the store takes it.
+    pub fn enqueue(&self, runs: Vec<NewRun>) {
+        if !runs.is_empty() {
+            let _ = self.slots.send(SlotOp::Enqueue(runs));
         }
     }
 
-    /// Give back claimed runs that never started (see
-    /// [`Store::release_slots`]).
-    pub fn release(&self, run_ids: Vec<RunId>) {
-        if !run_ids.is_empty() {
-            let _ = self.slots.send(SlotOp::Release(run_ids));
+    /// Record missed slots that will not run (see [`Store::skip_missed`]).
+    pub fn missed(&self, spans: Vec<MissedSlots>) {
+        if !spans.is_empty() {
+            let _ = self.slots.send(SlotOp::Missed(spans));
+        }
+    }
+
+    /// Take due runs; the answer comes back to the loop as
+    /// [`Internal::Taken`] (at once, with an error, if the recorder stopped).
+    pub fn take(&self, take: Take, internal: &mpsc::UnboundedSender<Internal>) {
+        if let Err(mpsc::error::SendError(SlotOp::Take(take))) = self.slots.send(SlotOp::Take(take))
+        {
+            let _ = internal.send(Internal::Taken {
+                result: Err("the recorder stopped".to_string()),
+                permits: take.permits,
+            });
         }
     }
 
@@ -109,22 +130,19 @@ impl Recorder {
     pub fn commits(&self) -> watch::Receiver<u64> {
         self.commits.clone()
     }
-
-    /// Record entries (skipped slots) whose ids nobody waits for.
-    pub fn record(&self, runs: Vec<NewRun>) {
-        if !runs.is_empty() {
-            let _ = self.slots.send(SlotOp::Claim(runs, None));
-        }
-    }
 }
 
 /// Start the recorder; it stops when every sender is dropped, after
-/// committing what was queued.
-pub fn spawn(store: Store) -> (Recorder, JoinHandle<()>) {
+/// committing what was queued. Answers to takes, and news that runs waiting
+/// for others were woken, go to `internal`.
+pub fn spawn(
+    store: Store,
+    internal: Option<mpsc::UnboundedSender<Internal>>,
+) -> (Recorder, JoinHandle<()>) {
     let (writes, writes_rx) = mpsc::channel(QUEUE);
     let (slots, slots_rx) = mpsc::unbounded_channel();
     let (committed, commits) = watch::channel(0);
-    let task = tokio::spawn(run(store, writes_rx, slots_rx, committed));
+    let task = tokio::spawn(run(store, writes_rx, slots_rx, committed, internal));
     let recorder = Recorder {
         writes,
         slots,
@@ -138,7 +156,9 @@ async fn run(
     mut writes: mpsc::Receiver<Request>,
     mut slots: mpsc::UnboundedReceiver<SlotOp>,
     committed: watch::Sender<u64>,
+    internal: Option<mpsc::UnboundedSender<Internal>>,
 ) {
+    let internal = internal.as_ref();
     let mut requests = Vec::with_capacity(MAX_BATCH);
     let mut pending = Vec::new();
     let (mut writes_open, mut slots_open) = (true, true);
@@ -147,7 +167,7 @@ async fn run(
             pending.push(op);
         }
         if !pending.is_empty() {
-            commit_slots(&store, &mut pending).await;
+            commit_slots(&store, &mut pending, internal).await;
             committed.send_modify(|n| *n += 1);
             continue;
         }
@@ -162,15 +182,15 @@ async fn run(
                     writes_open = false;
                     continue;
                 }
-                // Slot operations queued before a Flush must be committed
+                // Queue operations queued before a Flush must be committed
                 // before it is answered; and they go first anyway.
                 while let Ok(op) = slots.try_recv() {
                     pending.push(op);
                 }
                 if !pending.is_empty() {
-                    commit_slots(&store, &mut pending).await;
+                    commit_slots(&store, &mut pending, internal).await;
                 }
-                commit(&store, std::mem::take(&mut requests)).await;
+                commit(&store, std::mem::take(&mut requests), internal).await;
                 committed.send_modify(|n| *n += 1);
             }
             else => return,
@@ -178,49 +198,75 @@ async fn run(
     }
 }
 
-/// Applies the pending slot operations in order: consecutive claims
+/// Applies the pending queue operations in order: consecutive enqueues
 /// together, at most [`MAX_BATCH`] runs per transaction.
-async fn commit_slots(store: &Store, pending: &mut Vec<SlotOp>) {
+async fn commit_slots(
+    store: &Store,
+    pending: &mut Vec<SlotOp>,
+    internal: Option<&mpsc::UnboundedSender<Internal>>,
+) {
     let mut ops = std::mem::take(pending).into_iter().peekable();
     while let Some(op) = ops.next() {
-        let (first, answer) = match op {
-            SlotOp::Release(ids) => {
-                if let Err(e) = store.release_slots(&ids).await {
-                    // The runs stay queued; recovery interrupts them once
-                    // this instance is gone, which is all that is lost.
-                    tracing::error!("giving back {} claimed slot(s) failed: {e}", ids.len());
+        match op {
+            SlotOp::Enqueue(first) => {
+                let mut runs = first;
+                while let Some(SlotOp::Enqueue(more)) = ops.peek() {
+                    if runs.len() + more.len() > MAX_BATCH {
+                        break;
+                    }
+                    if let Some(SlotOp::Enqueue(more)) = ops.next() {
+                        runs.extend(more);
+                    }
                 }
-                continue;
+                let what = format!("putting {} slot(s) in the run queue", runs.len());
+                with_retry(&what, || store.enqueue_slots(&runs)).await;
             }
-            SlotOp::Claim(runs, answer) => (runs, answer),
-        };
-        let mut runs = first;
-        let mut answers = vec![(runs.len(), answer)];
-        while let Some(SlotOp::Claim(more, _)) = ops.peek() {
-            if runs.len() + more.len() > MAX_BATCH {
-                break;
+            SlotOp::Missed(spans) => {
+                let what = format!("recording {} span(s) of missed slots", spans.len());
+                with_retry(&what, || store.skip_missed(&spans)).await;
             }
-            if let Some(SlotOp::Claim(more, answer)) = ops.next() {
-                answers.push((more.len(), answer));
-                runs.extend(more);
-            }
-        }
-        let result = store.claim_slots(&runs).await.map_err(|e| e.to_string());
-        let mut ids = result.as_ref().map(|ids| ids.iter().copied());
-        for (count, answer) in answers {
-            let part = match &mut ids {
-                Ok(ids) => Ok(ids.by_ref().take(count).collect()),
-                // One failed transaction fails every claim in it.
-                Err(e) => Err(e.to_string()),
-            };
-            if let Some(answer) = answer {
-                answer(part);
+            SlotOp::Take(take) => {
+                let result = take_due(store, &take).await;
+                match internal {
+                    Some(internal) => {
+                        let _ = internal.send(Internal::Taken {
+                            result,
+                            permits: take.permits,
+                        });
+                    }
+                    None => drop(take.permits),
+                }
             }
         }
     }
 }
 
-async fn commit(store: &Store, requests: Vec<Request>) {
+async fn take_due(store: &Store, take: &Take) -> Result<Taken, String> {
+    let capacity = take.permits.as_ref().map_or(0, |p| p.num_permits());
+    let request = TakeRequest {
+        instance_id: &take.instance_id,
+        now: take.now,
+        capacity,
+        partition: take.partition,
+        steal_before: take.steal_before,
+    };
+    let rules = take.rules.clone();
+    let decide = Box::new(move |due: &[_], waiting: &[_], running: &[_], capacity| {
+        overlap::decide(due, waiting, running, capacity, &|job| {
+            rules.get(&job).map(|r| r.overlap)
+        })
+    });
+    store
+        .take_due(&request, decide)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn commit(
+    store: &Store,
+    requests: Vec<Request>,
+    internal: Option<&mpsc::UnboundedSender<Internal>>,
+) {
     let mut writes = Vec::new();
     let mut flushes = Vec::new();
     for request in requests {
@@ -233,35 +279,42 @@ async fn commit(store: &Store, requests: Vec<Request>) {
         }
     }
     if !writes.is_empty() {
-        write_with_retry(store, &writes).await;
+        let woken = with_retry(&format!("recording {} run update(s)", writes.len()), || {
+            store.write_batch(&writes)
+        })
+        .await;
+        if woken.is_some_and(|n| n > 0)
+            && let Some(internal) = internal
+        {
+            let _ = internal.send(Internal::Woken);
+        }
     }
     for flush in flushes {
         let _ = flush.send(());
     }
 }
 
-/// A run's record must not be lost to a busy database: retry with backoff,
-/// saying so, until the store takes it.
-async fn write_with_retry(store: &Store, writes: &[RunWrite]) {
+/// A run's record, or a slot put in the queue, must not be lost to a busy
+/// database: retry with backoff, saying so, until the store takes it.
+/// Every operation retried here is idempotent or all-or-nothing.
+async fn with_retry<T, F, Fut>(what: &str, mut op: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::store::Result<T>>,
+{
     let mut wait = Duration::from_millis(50);
     let mut tries = 0;
     loop {
-        match store.write_batch(writes).await {
-            Ok(()) => return,
+        match op().await {
+            Ok(value) => return Some(value),
             Err(e) => {
                 tries += 1;
                 if tries == 1 || tries % 10 == 0 {
-                    tracing::error!(
-                        "recording {} run updates failed (try {tries}), retrying: {e}",
-                        writes.len()
-                    );
+                    tracing::error!("{what} failed (try {tries}), retrying: {e}");
                 }
                 if tries >= 100 {
-                    tracing::error!(
-                        "giving up on {} run updates after {tries} tries: {e}",
-                        writes.len()
-                    );
-                    return;
+                    tracing::error!("giving up {what} after {tries} tries: {e}");
+                    return None;
                 }
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(5));

@@ -27,6 +27,9 @@ pub enum CancelReason {
     Replaced,
     /// cronport shut down and the grace period ran out.
     Shutdown,
+    /// Another instance asked: a console or the command line attached to
+    /// it, or a newer slot it took (overlap = cancel_previous).
+    Remote,
 }
 
 impl CancelReason {
@@ -37,6 +40,10 @@ impl CancelReason {
                 "cancelled: the next slot replaced it (overlap = cancel_previous)"
             }
             CancelReason::Shutdown => "cancelled: cronport shut down before the run finished",
+            CancelReason::Remote => {
+                "cancelled at another instance's request (a cancel from a console or the \
+                 command line, or a newer slot under overlap = cancel_previous)"
+            }
         }
     }
 }
@@ -77,6 +84,8 @@ pub struct Shared {
     pub permits: Arc<tokio::sync::Semaphore>,
     /// This instance, for the run record.
     pub instance_id: String,
+    /// The store, to look up what an interrupted run already delivered.
+    pub store: crate::store::Store,
     /// Back to the driver.
     pub internal: mpsc::UnboundedSender<Internal>,
 }
@@ -97,6 +106,14 @@ pub struct RunOrder {
     pub first_attempt: u32,
     /// Cancels it.
     pub control: RunControl,
+    /// Its room in the concurrency limit for the first attempt, when it was
+    /// taken from the queue with one; otherwise it waits for one.
+    pub permit: Option<OwnedSemaphorePermit>,
+    /// The store already has the first attempt running (taking it from the
+    /// queue recorded that).
+    pub recorded: bool,
+    /// The run this one retries.
+    pub retry_of: Option<RunId>,
 }
 
 enum Outcome {
@@ -140,7 +157,7 @@ impl std::fmt::Display for Failure {
 }
 
 /// Carry out `order` to its end.
-pub async fn run(shared: Arc<Shared>, order: RunOrder) {
+pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
     let recorder = shared.recorder.clone();
     let capture = logging::capture_run(
         order.run_id,
@@ -148,7 +165,14 @@ pub async fn run(shared: Arc<Shared>, order: RunOrder) {
         Box::new(move |line| recorder.try_send(Request::Write(RunWrite::Log(line)))),
         shared.bus.clone(),
     );
-    let (outcome, attempt) = attempts(&shared, &order).instrument(capture.span()).await;
+    let (outcome, attempt) = async {
+        match delivered_before(&shared, &order).await {
+            Some(output) => (Outcome::Succeeded(output), order.first_attempt),
+            None => attempts(&shared, &mut order).await,
+        }
+    }
+    .instrument(capture.span())
+    .await;
     drop(capture);
     let at = shared.clock.now();
     let (status, output, error) = match outcome {
@@ -201,29 +225,35 @@ pub async fn run(shared: Arc<Shared>, order: RunOrder) {
     });
 }
 
-async fn attempts(shared: &Shared, order: &RunOrder) -> (Outcome, u32) {
-    let token = &order.control.token;
+async fn attempts(shared: &Shared, order: &mut RunOrder) -> (Outcome, u32) {
+    let token = order.control.token.clone();
     let policy = order.job.policy;
     let max = policy.max_attempts().max(order.first_attempt);
     let window_start = previous_fire(&order.job, order.scheduled_for);
     let mut attempt = order.first_attempt;
     loop {
-        let Some(permit) = acquire(shared, token).await else {
+        let given = order.permit.take();
+        let Some(permit) = (match given {
+            Some(permit) => Some(permit),
+            None => acquire(shared, &token).await,
+        }) else {
             return (
                 Outcome::Cancelled(order.control.reason().message().to_string()),
                 attempt,
             );
         };
         let started = shared.clock.now();
-        let _ = shared
-            .recorder
-            .send(Request::Write(RunWrite::Started {
-                run_id: order.run_id,
-                attempt: attempt as i32,
-                instance_id: shared.instance_id.clone(),
-                at: started,
-            }))
-            .await;
+        if !(order.recorded && attempt == order.first_attempt) {
+            let _ = shared
+                .recorder
+                .send(Request::Write(RunWrite::Started {
+                    run_id: order.run_id,
+                    attempt: attempt as i32,
+                    instance_id: shared.instance_id.clone(),
+                    at: started,
+                }))
+                .await;
+        }
         let _ = shared.bus.send(Event::RunStarted {
             run_id: order.run_id,
             job: order.job.name().to_string(),
@@ -303,6 +333,43 @@ async fn attempts(shared: &Shared, order: &RunOrder) -> (Outcome, u32) {
         }
         attempt += 1;
     }
+}
+
+/// A retry of a run whose instance died may find that run delivered to
+/// every destination before it died (only its end was not recorded): the
+/// slot is done, and delivering it again would send it twice.
+async fn delivered_before(shared: &Shared, order: &RunOrder) -> Option<ExportOutput> {
+    let previous = order.retry_of.filter(|_| order.trigger == Trigger::Retry)?;
+    let run = match shared.store.get_run(previous).await {
+        Ok(Some(run)) if run.status == RunStatus::Interrupted => run,
+        Ok(_) => return None,
+        Err(e) => {
+            tracing::warn!("could not read run {previous}, which this run retries: {e}");
+            return None;
+        }
+    };
+    let records = match shared.store.deliveries(&[previous]).await {
+        Ok(mut all) => all.remove(&previous).unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!("could not read what run {previous} delivered: {e}");
+            return None;
+        }
+    };
+    let mut outputs = Vec::new();
+    for destination in &order.job.spec.destinations {
+        let done = records
+            .iter()
+            .find(|d| &d.destination == destination && d.status == "delivered")?;
+        outputs.extend(done.location.clone());
+    }
+    tracing::info!(
+        "run {previous} delivered to every destination before its instance died; not delivering again"
+    );
+    Some(ExportOutput {
+        rows: run.rows.and_then(|r| u64::try_from(r).ok()).unwrap_or(0),
+        bytes: run.bytes.and_then(|b| u64::try_from(b).ok()).unwrap_or(0),
+        outputs,
+    })
 }
 
 async fn acquire(shared: &Shared, token: &CancellationToken) -> Option<OwnedSemaphorePermit> {

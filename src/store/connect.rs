@@ -291,6 +291,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "deliveries",
                 include_str!("../../assets/migrations/sqlite/0002_deliveries.sql"),
             ),
+            (
+                4,
+                "run_queue",
+                include_str!("../../assets/migrations/sqlite/0004_run_queue.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -302,6 +307,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 2,
                 "deliveries",
                 include_str!("../../assets/migrations/postgres/0002_deliveries.sql"),
+            ),
+            (
+                4,
+                "run_queue",
+                include_str!("../../assets/migrations/postgres/0004_run_queue.sql"),
             ),
         ],
     };

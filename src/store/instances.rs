@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 
 use super::error::{Result, StoreError};
 use super::runs::SELECT_RUN;
-use super::types::{RunId, RunRecord};
+use super::types::{NewRun, RunId, RunRecord, RunStatus, Trigger};
 use super::{Store, duration_ms, ms, time};
 
 /// A scheduler process using the store.
@@ -28,12 +28,15 @@ pub struct InstanceInfo {
     pub version: String,
     /// When it started.
     pub started_at: DateTime<Utc>,
+    /// It takes a share of the run queue (a scheduler); `false` for a
+    /// process that only runs one job now (`cronport jobs run`).
+    pub takes_work: bool,
 }
 
 /// `SELECT` of instances, read by [`instance_from_row`].
 macro_rules! instance_select {
     () => {
-        "SELECT i.id, i.hostname, i.pid, i.version, i.started_at FROM instances i"
+        "SELECT i.id, i.hostname, i.pid, i.version, i.started_at, i.takes_work FROM instances i"
     };
 }
 
@@ -58,6 +61,7 @@ fn instance_from_row(row: &AnyRow) -> sqlx::Result<InstanceInfo> {
         })?,
         version: row.try_get("version")?,
         started_at: time(row, "started_at")?,
+        takes_work: row.try_get::<i64, _>("takes_work")? != 0,
     })
 }
 
@@ -86,17 +90,20 @@ impl Store {
     /// its first heartbeat.
     pub async fn register_instance(&self, info: &InstanceInfo) -> Result<()> {
         sqlx::query(
-            "INSERT INTO instances (id, hostname, pid, version, started_at, heartbeat_at, stopped_at) \
-             VALUES ($1, $2, $3, $4, $5, $5, NULL) \
+            "INSERT INTO instances (id, hostname, pid, version, started_at, heartbeat_at, \
+             stopped_at, takes_work) \
+             VALUES ($1, $2, $3, $4, $5, $5, NULL, $6) \
              ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, pid = excluded.pid, \
              version = excluded.version, started_at = excluded.started_at, \
-             heartbeat_at = excluded.heartbeat_at, stopped_at = NULL",
+             heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, \
+             takes_work = excluded.takes_work",
         )
         .bind(info.id.as_str())
         .bind(info.hostname.as_str())
         .bind(i64::from(info.pid))
         .bind(info.version.as_str())
         .bind(ms(info.started_at))
+        .bind(i64::from(info.takes_work))
         .execute(&self.pool)
         .await
         .map_err(StoreError::query("registering this instance"))?;
@@ -216,15 +223,20 @@ impl Store {
     /// listed in `dead_ids` (e.g. a pid on this host that no longer exists).
     /// Their open attempts are closed too.
     ///
-    /// Returns only the runs this call changed: with several instances
-    /// recovering at once, each run is returned to exactly one of them, which
-    /// then retries it by its policy.
+    /// Each run `retry` accepts (its job's policy has attempts left) gets a
+    /// retry in the run queue in the same transaction, for any instance to
+    /// take: an instance that dies right after recovering cannot lose it.
+    ///
+    /// Returns only the runs this call changed, each with its retry: with
+    /// several instances recovering at once, each run is returned to exactly
+    /// one of them.
     pub async fn recover_interrupted(
         &self,
         now: DateTime<Utc>,
         stale_after: Duration,
         dead_ids: &[String],
-    ) -> Result<Vec<RunRecord>> {
+        retry: &(dyn Fn(&RunRecord) -> bool + Sync),
+    ) -> Result<Vec<(RunRecord, Option<RunId>)>> {
         let op = "recovering interrupted runs";
         let now_ms = ms(now);
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
@@ -257,8 +269,32 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::query(op))?;
-            runs.push(super::runs::run_from_row(&row).map_err(StoreError::query(op))?);
+            let run = super::runs::run_from_row(&row).map_err(StoreError::query(op))?;
+            let retried = if retry(&run) {
+                let queued = NewRun {
+                    job_id: run.job_id,
+                    trigger: Trigger::Retry,
+                    status: RunStatus::Queued,
+                    slot: None,
+                    scheduled_for: run.scheduled_for,
+                    queued_at: now,
+                    attempt: run.attempt,
+                    instance_id: None,
+                    retry_of: Some(run.id),
+                    error: None,
+                };
+                super::runs::insert_one(&mut tx, &queued)
+                    .await
+                    .map_err(StoreError::query(op))?
+            } else {
+                None
+            };
+            runs.push((run, retried));
         }
+        let ended: Vec<RunId> = runs.iter().map(|(run, _)| run.id).collect();
+        super::queue::wake_waiting(&mut tx, self.backend, &ended)
+            .await
+            .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))?;
         Ok(runs)
     }

@@ -7,7 +7,6 @@
 //! branches on [`Backend`] in that one place.
 
 mod batch;
-mod claims;
 mod commands;
 mod connect;
 mod deliveries;
@@ -15,6 +14,7 @@ mod error;
 mod instances;
 mod jobs;
 mod logs;
+mod queue;
 mod runs;
 mod stats;
 mod types;
@@ -32,6 +32,9 @@ pub use deliveries::{DELIVERY_STATUSES, DeliveryRecord};
 pub use error::{Result, StoreError};
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;
+pub use queue::{
+    ActiveRun, Decide, Decisions, MissedSlots, Partition, QueuedRun, TakeRequest, Taken,
+};
 pub use types::{
     ApplyReport, AttemptRecord, JobDefinition, JobId, JobRecord, JobStats, LastRun, LogLine,
     NewRun, ParseEnumError, RunFilter, RunId, RunRecord, RunStatus, RunWrite, Trigger,

@@ -20,6 +20,15 @@ macro_rules! run_select {
     };
 }
 
+/// A run that is not a slot waiting in the run queue for an instance to
+/// take it (rows waiting for their job's run count: they were due while it
+/// ran).
+macro_rules! not_in_queue {
+    () => {
+        "NOT (status = 'queued' AND instance_id IS NULL AND waiting = 0)"
+    };
+}
+
 pub(super) const SELECT_RUN: &str = concat!(run_select!(), " WHERE r.id = $1");
 
 const INSERT: &str = "\
@@ -98,7 +107,10 @@ pub(super) fn check_new_run(run: &NewRun) -> Result<()> {
 
 /// Inserts `run` and, for a run recorded as already running, its first
 /// attempt row.
-async fn insert_one(conn: &mut AnyConnection, run: &NewRun) -> sqlx::Result<Option<RunId>> {
+pub(super) async fn insert_one(
+    conn: &mut AnyConnection,
+    run: &NewRun,
+) -> sqlx::Result<Option<RunId>> {
     let queued_at = ms(run.queued_at);
     let (started_at, finished_at) = match run.status {
         RunStatus::Running => (Some(queued_at), None),
@@ -158,14 +170,22 @@ impl Store {
     }
 
     /// The newest slot recorded for a job (run or skipped), where missed-slot
-    /// detection resumes after a restart.
+    /// detection resumes after a restart. Slots still in the run queue do
+    /// not count: if nobody took them, they were missed too (see
+    /// [`Store::skip_missed`]).
     pub async fn last_slot(&self, job_id: JobId) -> Result<Option<DateTime<Utc>>> {
         let op = "reading the last slot";
-        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(slot) FROM runs WHERE job_id = $1")
-            .bind(job_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::query(op))?;
+        // Newest first down the (job_id, slot) index, stopping at the first
+        // that counts: MAX() with the extra condition read the whole history.
+        let v: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT slot FROM runs WHERE job_id = $1 AND slot IS NOT NULL AND ",
+            not_in_queue!(),
+            " ORDER BY slot DESC LIMIT 1"
+        ))
+        .bind(job_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::query(op))?;
         v.map(|v| {
             DateTime::from_timestamp_millis(v)
                 .ok_or_else(|| StoreError::decode(op, format!("slot {v} ms out of range")))
@@ -177,20 +197,41 @@ impl Store {
     /// many jobs must not cost a query each.
     pub async fn last_slots(&self) -> Result<std::collections::HashMap<JobId, DateTime<Utc>>> {
         let op = "reading the last slots";
+        // MAX over the (job_id, slot) index is quick; the slots still in
+        // the queue (few, and kept apart by an index of their own) are
+        // looked at per job only where they would be the maximum.
         let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
             "SELECT job_id, MAX(slot) FROM runs WHERE slot IS NOT NULL GROUP BY job_id",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::query(op))?;
-        rows.into_iter()
-            .filter_map(|(job, slot)| slot.map(|s| (job, s)))
-            .map(|(job, v)| {
-                DateTime::from_timestamp_millis(v)
-                    .map(|t| (job, t))
-                    .ok_or_else(|| StoreError::decode(op, format!("slot {v} ms out of range")))
-            })
-            .collect()
+        let queued: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT job_id, MIN(slot) FROM runs \
+             WHERE status = 'queued' AND instance_id IS NULL AND waiting = 0 \
+             AND slot IS NOT NULL GROUP BY job_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(op))?;
+        let queued: std::collections::HashMap<i64, i64> = queued
+            .into_iter()
+            .filter_map(|(job, slot)| Some((job, slot?)))
+            .collect();
+        let mut last = std::collections::HashMap::with_capacity(rows.len());
+        for (job, max) in rows {
+            let Some(max) = max else { continue };
+            let slot = match queued.get(&job) {
+                Some(first_queued) if *first_queued <= max => self.last_slot(job).await?,
+                _ => Some(DateTime::from_timestamp_millis(max).ok_or_else(|| {
+                    StoreError::decode(op, format!("slot {max} ms out of range"))
+                })?),
+            };
+            if let Some(slot) = slot {
+                last.insert(job, slot);
+            }
+        }
+        Ok(last)
     }
 
     /// One run.

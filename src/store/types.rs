@@ -197,7 +197,7 @@ impl RunStatus {
     }
 }
 
-/// A run to record: a claimed slot, a manual run, a retry or a skipped entry.
+/// A run to record: a due slot, a manual run, a retry or a skipped entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRun {
     /// The job.
@@ -216,17 +216,13 @@ pub struct NewRun {
     pub queued_at: DateTime<Utc>,
     /// Attempt number; 0 until started.
     pub attempt: i32,
-    /// The instance that owns it.
+    /// The instance that owns it; `None` for a due slot in the run queue,
+    /// which the instance that takes it will own.
     pub instance_id: Option<String>,
     /// The run this one retries.
     pub retry_of: Option<RunId>,
     /// Reason for a skipped entry.
     pub error: Option<String>,
-    /// Refuse the claim while another instance has a queued or running run
-    /// of the job: with several instances, the one already running a job
-    /// applies its overlap policy (skip, queue_one, cancel_previous) to the
-    /// next slots, which the others cannot see. `false` for overlap `allow`.
-    pub exclusive: bool,
 }
 
 /// A run as stored, with its job's name.

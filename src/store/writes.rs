@@ -393,12 +393,15 @@ impl Store {
     ///
     /// Writes about runs that no longer exist or are already final change
     /// nothing (the run was deleted, or recovered by another instance).
-    pub async fn write_batch(&self, writes: &[RunWrite]) -> Result<()> {
+    ///
+    /// Returns how many queued runs that waited for the runs that ended here
+    /// were woken (see [`Store::take_due`]): the queue has work again.
+    pub async fn write_batch(&self, writes: &[RunWrite]) -> Result<u64> {
         for write in writes {
             check(write)?;
         }
         if writes.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let op = "recording run progress";
         let (levels, logs) = plan(writes);
@@ -463,6 +466,17 @@ impl Store {
         execute_all(&mut tx, self.backend, &INSERT_LOGS, &logs, bind_log)
             .await
             .map_err(StoreError::query(op))?;
-        tx.commit().await.map_err(StoreError::query(op))
+        let ended: Vec<RunId> = writes
+            .iter()
+            .filter_map(|w| match w {
+                RunWrite::Finished { run_id, .. } => Some(*run_id),
+                _ => None,
+            })
+            .collect();
+        let woken = super::queue::wake_waiting(&mut tx, self.backend, &ended)
+            .await
+            .map_err(StoreError::query(op))?;
+        tx.commit().await.map_err(StoreError::query(op))?;
+        Ok(woken)
     }
 }

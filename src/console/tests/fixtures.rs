@@ -424,6 +424,7 @@ pub fn attached() -> Model {
         pid: 4242,
         version: "0.1.0".into(),
         started_at: now() - Duration::hours(26),
+        takes_work: true,
     };
     model.data.holder = Some(holder.clone());
     model.engine = Engine::Attached(holder);

@@ -26,7 +26,6 @@ impl Driver {
             instance_id: Some(self.me.id.clone()),
             retry_of,
             error: None,
-            exclusive: false,
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.shared
@@ -37,8 +36,16 @@ impl Driver {
         let run_id = answer
             .await
             .map_err(|_| "the recorder stopped".to_string())??;
-        self.planner.run_began(job_id);
-        self.spawn_run(run_id, job_id, trigger, scheduled_for, attempt);
+        self.spawn_run(
+            run_id,
+            job_id,
+            trigger,
+            scheduled_for,
+            attempt,
+            None,
+            false,
+            retry_of,
+        );
         Ok(run_id)
     }
 
@@ -67,7 +74,7 @@ impl Driver {
                 let result = self.set_all_paused(false).await;
                 answer(reply, result);
             }
-            Command::Cancel { run_id, reply } => answer(reply, self.cancel(run_id)),
+            Command::Cancel { run_id, reply } => answer(reply, self.cancel(run_id).await),
             Command::Retry { run_id, reply } => {
                 let result = self.retry(run_id).await;
                 if let Err(e) = &result {
@@ -102,7 +109,7 @@ impl Driver {
             CommandKind::PauseAll => self.set_all_paused(true).await.map(|()| None),
             CommandKind::ResumeAll => self.set_all_paused(false).await.map(|()| None),
             CommandKind::Cancel => match command.run_id {
-                Some(run_id) => self.cancel(run_id).map(|()| Some(run_id)),
+                Some(run_id) => self.cancel(run_id).await.map(|()| Some(run_id)),
                 None => Err("cancel names no run".to_string()),
             },
             CommandKind::Reload => self
@@ -173,13 +180,26 @@ impl Driver {
         Ok(new_id)
     }
 
-    fn cancel(&self, run_id: RunId) -> Result<(), String> {
-        match self.running.get(&run_id) {
-            Some((_, control)) => {
-                control.cancel(CancelReason::Requested);
+    /// Cancels a run here, or asks the instance running it (it looks
+    /// about once a second): with a shared queue a run may be anywhere.
+    async fn cancel(&self, run_id: RunId) -> Result<(), String> {
+        if let Some((_, control)) = self.running.get(&run_id) {
+            control.cancel(CancelReason::Requested);
+            return Ok(());
+        }
+        match self
+            .store
+            .request_cancel(run_id, self.shared.clock.now())
+            .await
+        {
+            Ok(true) => {
+                tracing::info!("run {run_id}: asked the instance running it to cancel it");
                 Ok(())
             }
-            None => Err(format!("run {run_id} is not running on this instance")),
+            Ok(false) => Err(format!("run {run_id} is not running")),
+            Err(e) => Err(format!(
+                "run {run_id}: could not ask for it to be cancelled: {e}"
+            )),
         }
     }
 

@@ -44,13 +44,33 @@ impl Driver {
                     .get(&record.id)
                     .copied()
                     .unwrap_or(record.created_at);
+                self.set_rules(record.id, &job);
                 self.planner
                     .set_job(record.id, Arc::new(job), record.paused, start);
                 self.remember(&record);
             }
         }
         self.jobs_version = version;
+        self.publish_rules();
         Ok(())
+    }
+
+    /// What taking and recovering need of `job` (see [`Rules`]).
+    fn set_rules(&mut self, id: JobId, job: &crate::job::Job) {
+        let rules = super::super::JobRules {
+            overlap: job.policy.overlap,
+            max_attempts: job.policy.max_attempts(),
+        };
+        if self.rules.get(&id) != Some(&rules) {
+            Arc::make_mut(&mut self.rules).insert(id, rules);
+        }
+    }
+
+    /// Hands the current rules to the housekeeping task (for recovery).
+    fn publish_rules(&self) {
+        if !Arc::ptr_eq(&self.rules, &self.rules_tx.borrow()) {
+            self.rules_tx.send_replace(self.rules.clone());
+        }
     }
 
     pub(super) fn remember(&mut self, record: &JobRecord) {
@@ -110,6 +130,7 @@ impl Driver {
                             .unwrap_or(record.created_at),
                     },
                 };
+                self.set_rules(record.id, &job);
                 self.planner
                     .set_job(record.id, Arc::new(job), record.paused, after);
             }
@@ -131,6 +152,7 @@ impl Driver {
             if let Some(Known { name, .. }) = self.jobs.remove(&id) {
                 self.names.remove(&name);
                 self.planner.remove_job(id);
+                Arc::make_mut(&mut self.rules).remove(&id);
                 for (job, control) in self.running.values() {
                     if *job == id {
                         control.cancel(CancelReason::Requested);
@@ -141,48 +163,32 @@ impl Driver {
             }
         }
         self.jobs_version = version;
+        self.publish_rules();
         Ok(())
     }
 
     /// Runs left by dead instances, now `interrupted` (see
-    /// [`maintenance::recover`]), are each retried as a new run (trigger
-    /// `retry`) if the policy has attempts left. A process that died is not
-    /// the job's failure, so the retry starts at once.
-    pub(super) async fn retry_recovered(&mut self, recovered: Vec<RunRecord>) {
-        for run in recovered {
-            let Some(job) = self.planner.job(run.job_id).cloned() else {
-                continue;
-            };
-            let attempt = u32::try_from(run.attempt.max(1)).unwrap_or(1);
-            if attempt >= job.policy.max_attempts() {
-                tracing::warn!(
-                    "{}: run {} was interrupted on attempt {attempt}, the last allowed",
-                    run.job_name,
-                    run.id
-                );
-                continue;
-            }
-            match self
-                .start_unslotted(
-                    run.job_id,
-                    Trigger::Retry,
-                    run.scheduled_for,
-                    attempt + 1,
-                    Some(run.id),
-                )
-                .await
-            {
-                Ok(new_id) => tracing::warn!(
-                    "{}: run {} was interrupted (its instance died); retrying as run {new_id}",
+    /// [`maintenance::recover`]), each with the retry the store queued for
+    /// it when its policy had attempts left. A process that died is not the
+    /// job's failure, so the retry is due at once: look at the queue.
+    pub(super) fn recovered(&mut self, runs: Vec<(RunRecord, Option<RunId>)>) {
+        for (run, retry) in &runs {
+            match retry {
+                Some(retry) => tracing::warn!(
+                    "{}: run {} was interrupted (its instance died); queued its retry as run {retry}",
                     run.job_name,
                     run.id
                 ),
-                Err(e) => tracing::error!(
-                    "{}: could not retry interrupted run {}: {e}",
+                None => tracing::warn!(
+                    "{}: run {} was interrupted on attempt {}, the last allowed (or its job is not scheduled here)",
                     run.job_name,
-                    run.id
+                    run.id,
+                    run.attempt.max(1)
                 ),
             }
+        }
+        if !runs.is_empty() {
+            self.queue.wanted = true;
         }
     }
 }

@@ -1,32 +1,33 @@
-//! The scheduler's loop: sleep until the next fire, a command, a finished
-//! run or news from the housekeeping task, whichever comes first. The loop
-//! never waits for the store on the firing path: claims, run records and
-//! housekeeping go through tasks that answer with [`Internal`] messages.
+//! The scheduler's loop: sleep until the next slot to announce, the next
+//! look at the run queue, a command, a finished run or news from the
+//! housekeeping task, whichever comes first. The loop never waits for the
+//! store on the firing path: queue operations, run records and housekeeping
+//! go through tasks that answer with [`Internal`] messages.
 //!
-//! The loop and the life of runs are here; what it does with slots
-//! (`slots`), with commands (`control`) and with the store's jobs
+//! The loop and the life of runs are here; what it does with slots and the
+//! run queue (`queue`), with commands (`control`) and with the store's jobs
 //! (`jobs`) is in the submodules.
 
 mod control;
 mod jobs;
-mod slots;
+mod queue;
 
 use jobs::Known;
+use queue::QueueState;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::maintenance::{self, Maintenance};
-use super::plan::{Effect, Planner, Skipped};
-use super::recorder::{self, ClaimResult, Request};
-use super::reserve::{self, Answered, Claimed, OnStart, Reservations, SkipEntry};
+use super::plan::{Effect, Planner};
+use super::recorder::{self, Request};
 use super::runner::{self, CancelReason, RunControl, RunOrder, Shared};
-use super::{Internal, Parts, STALE_AFTER, instance};
+use super::{Internal, Parts, Rules, STALE_AFTER, instance};
 use crate::config::Config;
 use crate::events::{Command, Event, SchedulerState};
 use crate::job::Job;
@@ -50,24 +51,27 @@ pub(super) struct Driver {
     /// Name, version and stored definition of each scheduled job.
     jobs: HashMap<JobId, Known>,
     names: HashMap<String, JobId>,
+    /// What taking and recovering need of each job; published to the
+    /// housekeeping task whenever it changes.
+    rules: Arc<Rules>,
+    rules_tx: watch::Sender<Arc<Rules>>,
     running: HashMap<RunId, (JobId, RunControl)>,
     tasks: JoinSet<()>,
     /// Which run each task carries, to clean up after a task that panicked.
-    task_runs: HashMap<tokio::task::Id, (JobId, RunId)>,
+    task_runs: HashMap<tokio::task::Id, RunId>,
     internal: mpsc::UnboundedReceiver<Internal>,
     commands: mpsc::Receiver<Command>,
     shutdown: CancellationToken,
     recorder_task: tokio::task::JoinHandle<()>,
-    /// Slots claimed ahead of their time.
-    reservations: Reservations,
-    /// Claim batches sent to the recorder and not yet answered.
-    claims_in_flight: usize,
+    /// When to look at the run queue, and what is in flight.
+    queue: QueueState,
     /// Stops the housekeeping task once the drain is over.
     maintenance_stop: CancellationToken,
     maintenance_task: Option<tokio::task::JoinHandle<()>>,
     jobs_version: i64,
     holds_lease: bool,
 }
+
 impl Driver {
     pub(super) async fn start(
         parts: Parts,
@@ -86,8 +90,8 @@ impl Driver {
         let me = instance::this_process(now);
         store.register_instance(&me).await?;
         let holds_lease = store.try_acquire_lease(&me.id, now, STALE_AFTER).await?;
-        let (recorder, recorder_task) = recorder::spawn(store.clone());
         let (internal_tx, internal) = mpsc::unbounded_channel();
+        let (recorder, recorder_task) = recorder::spawn(store.clone(), Some(internal_tx.clone()));
         let shared = Arc::new(Shared {
             clock,
             executor,
@@ -95,17 +99,23 @@ impl Driver {
             recorder,
             permits: Arc::new(Semaphore::new(config.scheduler.max_concurrent_runs)),
             instance_id: me.id.clone(),
+            store: store.clone(),
             internal: internal_tx,
         });
+        let partition = maintenance::partition(&store, &me.id, now).await;
+        let rules = Arc::new(Rules::new());
+        let (rules_tx, _) = watch::channel(rules.clone());
         let mut driver = Driver {
             shared,
             store,
             config,
             grace,
             me,
-            planner: Planner::new().claim_ahead(reserve::CLAIM_AHEAD),
+            planner: Planner::new().enqueue_ahead(queue::ENQUEUE_AHEAD),
             jobs: HashMap::new(),
             names: HashMap::new(),
+            rules,
+            rules_tx,
             running: HashMap::new(),
             tasks: JoinSet::new(),
             task_runs: HashMap::new(),
@@ -113,8 +123,7 @@ impl Driver {
             commands,
             shutdown,
             recorder_task,
-            reservations: Reservations::default(),
-            claims_in_flight: 0,
+            queue: QueueState::new(partition, now),
             maintenance_stop: CancellationToken::new(),
             maintenance_task: None,
             jobs_version: -1,
@@ -123,8 +132,16 @@ impl Driver {
         // Jobs first: recovery retries a dead instance's runs by their job's
         // policy, so the jobs must be known.
         driver.reload().await?;
-        let recovered = maintenance::recover(&driver.store, &driver.me.id, now).await;
-        driver.retry_recovered(recovered).await;
+        let recovered =
+            maintenance::recover(&driver.store, &driver.me.id, now, &driver.rules).await;
+        driver.recovered(recovered);
+        // Recovery may have found the lease holder dead and freed the lease.
+        if !driver.holds_lease {
+            driver.holds_lease = driver
+                .store
+                .try_acquire_lease(&driver.me.id, now, STALE_AFTER)
+                .await?;
+        }
         Ok(driver)
     }
 
@@ -158,19 +175,23 @@ impl Driver {
             commits: self.shared.recorder.commits(),
             jobs_version: self.jobs_version,
             holds_lease: self.holds_lease,
+            rules: self.rules_tx.subscribe(),
+            partition: self.queue.partition,
         };
         self.maintenance_task = Some(tokio::spawn(
             housekeeping.run(self.shutdown.clone(), self.maintenance_stop.clone()),
         ));
         loop {
-            // Slots due now are fired before edits are applied, so an edit
-            // that arrives at the moment of a slot never swallows it.
+            // Slots due now are announced before edits are applied, so an
+            // edit that arrives at the moment of a slot never swallows it.
             let now = self.shared.clock.now();
             let effects = self.planner.due(now);
-            self.carry_out(effects, now).await;
-            let stale = self.reservations.sweep(now);
-            self.shared.recorder.release(stale);
-            let wake = self.planner.next_deadline();
+            self.carry_out(effects, now);
+            self.look_at_queue(now);
+            let wake = [self.planner.next_deadline(), self.queue.next_wake()]
+                .into_iter()
+                .flatten()
+                .min();
             let clock = self.shared.clock.clone();
             let sleep = async move {
                 match wake {
@@ -201,42 +222,14 @@ impl Driver {
 
     async fn internal(&mut self, message: Internal) {
         match message {
-            Internal::Reserved { slots, result } => {
-                self.claims_in_flight -= 1;
-                self.reserved(slots, result).await;
-            }
-            Internal::Claimed { slots, result } => {
-                self.claims_in_flight -= 1;
-                let mut effects = Vec::new();
-                match result {
-                    Ok(ids) => {
-                        for ((job_id, slot, trigger), id) in slots.into_iter().zip(ids) {
-                            match id {
-                                Some(run_id) => self.spawn_run(run_id, job_id, trigger, slot, 1),
-                                // Another instance has this slot.
-                                None => effects.extend(self.planner.run_ended(job_id)),
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        if let Some((job_id, slot, _)) = slots.first() {
-                            tracing::error!(
-                                "could not claim {} slot(s), the first {} of job {job_id}: {e}",
-                                slots.len(),
-                                slot.to_rfc3339()
-                            );
-                        }
-                        for (job_id, _, _) in slots {
-                            effects.extend(self.planner.run_ended(job_id));
-                        }
-                    }
-                }
-                self.carry_out(effects, self.shared.clock.now()).await;
-            }
-            Internal::RunEnded { job_id, run_id } => {
+            Internal::Taken { result, permits } => self.taken(result, permits),
+            Internal::Woken => self.queue.wanted = true,
+            Internal::RunEnded { run_id, .. } => {
                 self.running.remove(&run_id);
-                let effects = self.planner.run_ended(job_id);
-                self.carry_out(effects, self.shared.clock.now()).await;
+                // Room for a run: the queue may hold some for it.
+                if self.queue.more {
+                    self.queue.wanted = true;
+                }
             }
             Internal::Jobs { version, records } => {
                 // Versions only grow; an older list than the one loaded
@@ -252,19 +245,27 @@ impl Driver {
                     self.store_command(command).await;
                 }
             }
-            Internal::Recovered(runs) => self.retry_recovered(runs).await,
+            Internal::Recovered(runs) => self.recovered(runs),
+            Internal::Peers(partition) => self.queue.partition = partition,
+            Internal::CancelRequests(ids) => {
+                for id in ids {
+                    if let Some((_, control)) = self.running.get(&id) {
+                        control.cancel(CancelReason::Remote);
+                    }
+                }
+            }
         }
     }
 
     /// A run's task ended. Normally the run said so itself (RunEnded); a
-    /// task that panicked could not, so its run is recorded as failed and
-    /// its job freed, instead of blocking the job's overlap forever.
+    /// task that panicked could not, so its run is recorded as failed,
+    /// instead of blocking the job's overlap forever.
     async fn task_ended(&mut self, joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
         let id = match &joined {
             Ok((id, ())) => *id,
             Err(e) => e.id(),
         };
-        let Some((job_id, run_id)) = self.task_runs.remove(&id) else {
+        let Some(run_id) = self.task_runs.remove(&id) else {
             return;
         };
         let Err(error) = joined else { return };
@@ -273,22 +274,25 @@ impl Driver {
         }
         let message = format!("internal error: the run's task panicked: {error}");
         tracing::error!("run {run_id}: {message}");
-        let now = self.shared.clock.now();
         let write = RunWrite::Finished {
             run_id,
             attempt: 0,
             status: RunStatus::Failed,
-            at: now,
+            at: self.shared.clock.now(),
             rows: None,
             bytes: None,
             outputs: Vec::new(),
             error: Some(message),
         };
         let _ = self.shared.recorder.send(Request::Write(write)).await;
-        let effects = self.planner.run_ended(job_id);
-        self.carry_out(effects, now).await;
+        // The run's job is free again for whatever waits for it.
+        self.queue.wanted = true;
     }
 
+    /// Start carrying out a run: `permit` is its room in the concurrency
+    /// limit when it was taken with one (the runner waits for one
+    /// otherwise), and `recorded` says the store has it running already.
+    #[allow(clippy::too_many_arguments)]
     fn spawn_run(
         &mut self,
         run_id: RunId,
@@ -296,6 +300,9 @@ impl Driver {
         trigger: Trigger,
         scheduled_for: DateTime<Utc>,
         first_attempt: u32,
+        permit: Option<OwnedSemaphorePermit>,
+        recorded: bool,
+        retry_of: Option<RunId>,
     ) {
         let Some(job) = self.planner.job(job_id).cloned() else {
             tracing::warn!("run {run_id}: its job {job_id} is gone");
@@ -317,9 +324,12 @@ impl Driver {
             scheduled_for,
             first_attempt,
             control,
+            permit,
+            recorded,
+            retry_of,
         };
         let task = self.tasks.spawn(runner::run(self.shared.clone(), order));
-        self.task_runs.insert(task.id(), (job_id, run_id));
+        self.task_runs.insert(task.id(), run_id);
     }
 
     /// Stop firing; give runs the grace period; cancel what remains; flush
@@ -333,14 +343,10 @@ impl Driver {
                 self.grace.as_secs()
             );
         }
-        // Slots claimed ahead will not fire now: give them back, so that
-        // they are free for another instance or for catch-up at restart.
-        let held = self.reservations.release_all();
-        self.shared.recorder.release(held);
         let grace = tokio::time::sleep(self.grace);
         tokio::pin!(grace);
         let mut cancelled = false;
-        while !self.tasks.is_empty() || self.claims_in_flight > 0 {
+        while !self.tasks.is_empty() || self.queue.in_flight {
             tokio::select! {
                 _ = &mut grace, if !cancelled => {
                     tracing::warn!("grace period over: cancelling {} run(s)", self.running.len());
@@ -353,11 +359,15 @@ impl Driver {
                     Internal::RunEnded { run_id, .. } => {
                         self.running.remove(&run_id);
                     }
-                    // Slots claimed now will not run: give them back too.
-                    Internal::Claimed { result, .. } | Internal::Reserved { result, .. } => {
-                        self.claims_in_flight -= 1;
-                        if let Ok(ids) = result {
-                            self.shared.recorder.release(ids.into_iter().flatten().collect());
+                    // Runs taken now are started all the same: the store
+                    // has them running as this instance, and the grace
+                    // period (or its end) decides how they end.
+                    Internal::Taken { result, permits } => {
+                        self.taken(result, permits);
+                        if cancelled {
+                            for (_, control) in self.running.values() {
+                                control.cancel(CancelReason::Shutdown);
+                            }
                         }
                     }
                     _ => {}
@@ -376,6 +386,23 @@ impl Driver {
             let _ = done.await;
         }
         let now = self.shared.clock.now();
+        // A dead instance on this host must not count as one that takes
+        // over the slots below.
+        maintenance::stop_the_dead(&self.store, &self.me.id, now).await;
+        // Slots put in the queue ahead of their time stay for another
+        // instance to take; with none left, they are taken back (see
+        // `Store::withdraw_announced`).
+        match self
+            .store
+            .withdraw_announced(&self.me.id, now, STALE_AFTER)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "took back {n} slot(s) announced ahead: no other instance is running"
+            ),
+            Err(e) => tracing::warn!("{e}"),
+        }
         if let Err(e) = self.store.release_lease(&self.me.id).await {
             tracing::warn!("releasing the lease failed: {e}");
         }

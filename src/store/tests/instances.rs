@@ -4,7 +4,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::{TestDb, at, seed_job, slot_run, store_test};
-use crate::store::{InstanceInfo, NewRun, RunId, RunStatus, RunWrite, Store, StoreError};
+use crate::store::{
+    InstanceInfo, NewRun, RunFilter, RunId, RunStatus, RunWrite, Store, StoreError, Trigger,
+};
 
 store_test!(
     lease_is_acquired_renewed_expires_and_is_stolen,
@@ -20,6 +22,7 @@ fn instance(id: &str, started: i64) -> InstanceInfo {
         pid: 4242,
         version: "0.1.0".to_owned(),
         started_at: at(started),
+        takes_work: true,
     }
 }
 
@@ -158,7 +161,7 @@ async fn running_runs(
         })
         .collect();
     let ids: Vec<RunId> = store
-        .claim_slots(&runs)
+        .enqueue_slots(&runs)
         .await
         .expect("claim")
         .into_iter()
@@ -190,7 +193,7 @@ async fn recovery_touches_only_stale_or_dead_instances(db: TestDb) {
     let silent = running_runs(&store, job, "silent", 10, 2).await;
     let dead = running_runs(&store, job, "dead-pid", 20, 1).await;
     let queued_of_silent = store
-        .claim_slots(&[NewRun {
+        .enqueue_slots(&[NewRun {
             instance_id: Some("silent".to_owned()),
             ..slot_run(job, 30 * 60)
         }])
@@ -203,14 +206,15 @@ async fn recovery_touches_only_stale_or_dead_instances(db: TestDb) {
 
     // At 110 with a 60 s limit, "silent" (last seen at 20) is stale.
     let recovered = store
-        .recover_interrupted(at(110), Duration::from_secs(60), &[])
+        .recover_interrupted(at(110), Duration::from_secs(60), &[], &|_| false)
         .await
         .expect("recover");
-    let got: Vec<RunId> = recovered.iter().map(|r| r.id).collect();
+    let got: Vec<RunId> = recovered.iter().map(|(r, _)| r.id).collect();
     let mut want = silent.clone();
     want.push(queued_of_silent);
     assert_eq!(got, want);
-    for run in &recovered {
+    for (run, retry) in &recovered {
+        assert_eq!(*retry, None, "no retry was asked for");
         assert_eq!(run.status, RunStatus::Interrupted);
         assert_eq!(run.finished_at, Some(at(110)));
         assert!(
@@ -224,14 +228,27 @@ async fn recovery_touches_only_stale_or_dead_instances(db: TestDb) {
 
     // "dead-pid" heartbeats but the caller knows its process is gone.
     let recovered = store
-        .recover_interrupted(at(111), Duration::from_secs(60), &["dead-pid".to_owned()])
+        .recover_interrupted(
+            at(111),
+            Duration::from_secs(60),
+            &["dead-pid".to_owned()],
+            &|_| false,
+        )
         .await
         .expect("recover");
-    assert_eq!(recovered.iter().map(|r| r.id).collect::<Vec<_>>(), dead);
+    assert_eq!(
+        recovered.iter().map(|(r, _)| r.id).collect::<Vec<_>>(),
+        dead
+    );
     // Nothing left to do; the live instance's runs are untouched.
     assert!(
         store
-            .recover_interrupted(at(112), Duration::from_secs(60), &["dead-pid".to_owned()])
+            .recover_interrupted(
+                at(112),
+                Duration::from_secs(60),
+                &["dead-pid".to_owned()],
+                &|_| false,
+            )
             .await
             .expect("recover")
             .is_empty()
@@ -256,11 +273,11 @@ async fn concurrent_recovery_returns_each_run_once(db: TestDb) {
         .collect();
     for round in 0..3 {
         let (x, y) = tokio::join!(
-            store.recover_interrupted(at(1_000 + round), Duration::from_secs(60), &[]),
-            other.recover_interrupted(at(1_000 + round), Duration::from_secs(60), &[]),
+            store.recover_interrupted(at(1_000 + round), Duration::from_secs(60), &[], &|_| true),
+            other.recover_interrupted(at(1_000 + round), Duration::from_secs(60), &[], &|_| true),
         );
-        let x: HashSet<RunId> = x.expect("recover").into_iter().map(|r| r.id).collect();
-        let y: HashSet<RunId> = y.expect("recover").into_iter().map(|r| r.id).collect();
+        let x: HashSet<RunId> = x.expect("recover").into_iter().map(|(r, _)| r.id).collect();
+        let y: HashSet<RunId> = y.expect("recover").into_iter().map(|(r, _)| r.id).collect();
         assert!(x.is_disjoint(&y), "a run went to both callers");
         if round == 0 {
             assert_eq!(&x | &y, ids);
@@ -268,4 +285,20 @@ async fn concurrent_recovery_returns_each_run_once(db: TestDb) {
             assert!(x.is_empty() && y.is_empty());
         }
     }
+    // Each interrupted run got exactly one retry, in the queue for anyone.
+    let queued = store
+        .list_runs(&RunFilter {
+            status: Some(RunStatus::Queued),
+            limit: 1_000,
+            ..RunFilter::default()
+        })
+        .await
+        .expect("list");
+    let retried: HashSet<RunId> = queued.iter().filter_map(|r| r.retry_of).collect();
+    assert_eq!((queued.len(), retried), (ids.len(), ids));
+    assert!(
+        queued
+            .iter()
+            .all(|r| r.instance_id.is_none() && r.trigger == Trigger::Retry)
+    );
 }

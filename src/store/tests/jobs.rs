@@ -247,7 +247,7 @@ async fn delete_cascades_to_history(db: TestDb) {
     let job = seed_job(&store, "a").await;
     let keep = seed_job(&store, "keep").await;
     let ids = store
-        .claim_slots(&[slot_run(job.id, 0), slot_run(keep.id, 0)])
+        .enqueue_slots(&[slot_run(job.id, 0), slot_run(keep.id, 0)])
         .await
         .expect("claim");
     let (run, kept) = (ids[0].expect("claimed"), ids[1].expect("claimed"));

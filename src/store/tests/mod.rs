@@ -20,6 +20,7 @@ mod deliveries;
 mod instances;
 mod jobs;
 mod open;
+mod queue;
 mod runs;
 mod throughput;
 mod writes;
@@ -175,7 +176,6 @@ pub(super) fn slot_run(job_id: i64, slot_secs: i64) -> NewRun {
         instance_id: Some("inst-a".to_owned()),
         retry_of: None,
         error: None,
-        exclusive: false,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Claiming slots, recording runs, listing history, statistics, pruning.
+//! Putting slots in the store, recording runs, listing history, statistics, pruning.
 
 use std::collections::HashMap;
 
@@ -13,8 +13,6 @@ store_test!(
     job_stats_count_runs_errors_and_streaks,
     failures_are_counted_per_window,
     prune_history_keeps_recent_and_unfinished_runs,
-    released_slots_are_free_again_but_started_runs_stay,
-    exclusive_claims_wait_for_other_instances_runs_of_the_job,
 );
 
 async fn a_slot_is_claimed_once(db: TestDb) {
@@ -23,13 +21,13 @@ async fn a_slot_is_claimed_once(db: TestDb) {
     let gone = seed_job(&store, "gone").await;
     assert_eq!(store.last_slot(job.id).await.expect("last"), None);
     let first = store
-        .claim_slots(&[slot_run(job.id, 0), slot_run(job.id, 60)])
+        .enqueue_slots(&[slot_run(job.id, 0), slot_run(job.id, 60)])
         .await
         .expect("claim");
     assert!(first.iter().all(Option::is_some));
     store.delete_job("gone").await.expect("delete");
     let second = store
-        .claim_slots(&[
+        .enqueue_slots(&[
             slot_run(job.id, 60),
             slot_run(job.id, 120),
             slot_run(gone.id, 0),
@@ -47,7 +45,7 @@ async fn a_slot_is_claimed_once(db: TestDb) {
         attempt: 1,
         ..slot_run(job.id, 180)
     };
-    let id = store.claim_slots(&[running]).await.expect("claim")[0].expect("won");
+    let id = store.enqueue_slots(&[running]).await.expect("claim")[0].expect("won");
     let run = store.get_run(id).await.expect("get").expect("run");
     assert_eq!(
         (run.status, run.started_at),
@@ -59,7 +57,7 @@ async fn a_slot_is_claimed_once(db: TestDb) {
         ..slot_run(job.id, 240)
     };
     let err = store
-        .claim_slots(&[bad])
+        .enqueue_slots(&[bad])
         .await
         .expect_err("not a new status");
     assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
@@ -87,7 +85,7 @@ async fn concurrent_claims_from_two_handles_win_each_slot_once(db: TestDb) {
             }
             let mut won = Vec::new();
             for batch in runs.chunks(10) {
-                let ids = store.claim_slots(batch).await.expect("claim");
+                let ids = store.enqueue_slots(batch).await.expect("claim");
                 for (run, id) in batch.iter().zip(ids) {
                     if let Some(id) = id {
                         won.push((run.job_id, run.slot, id));
@@ -120,7 +118,7 @@ async fn insert_run_checks_slot_and_job(db: TestDb) {
     let store = db.open().await;
     let job = seed_job(&store, "a").await;
     store
-        .claim_slots(&[slot_run(job.id, 0)])
+        .enqueue_slots(&[slot_run(job.id, 0)])
         .await
         .expect("claim");
     let err = store
@@ -198,7 +196,7 @@ async fn list_filters_and_pages_newest_first(db: TestDb) {
     for i in 0..10 {
         let job = if i % 2 == 0 { a.id } else { b.id };
         let id = store
-            .claim_slots(&[slot_run(job, i * 60)])
+            .enqueue_slots(&[slot_run(job, i * 60)])
             .await
             .expect("claim")[0]
             .expect("won");
@@ -265,7 +263,7 @@ async fn failures_are_counted_per_window(db: TestDb) {
     for (i, status) in statuses.into_iter().enumerate() {
         let secs = i as i64 * 60;
         let id = store
-            .claim_slots(&[slot_run(a.id, secs)])
+            .enqueue_slots(&[slot_run(a.id, secs)])
             .await
             .expect("claim")[0]
             .expect("won");
@@ -273,7 +271,7 @@ async fn failures_are_counted_per_window(db: TestDb) {
     }
     // One run still going counts nowhere.
     store
-        .claim_slots(&[slot_run(a.id, 900)])
+        .enqueue_slots(&[slot_run(a.id, 900)])
         .await
         .expect("claim");
     let windows: Vec<_> = [(0, 120), (120, 240), (240, 360), (1_000, 2_000), (0, 3_600)]
@@ -307,7 +305,7 @@ async fn job_stats_count_runs_errors_and_streaks(db: TestDb) {
     for (i, status) in statuses.into_iter().enumerate() {
         let secs = i as i64 * 60;
         last = store
-            .claim_slots(&[slot_run(a.id, secs)])
+            .enqueue_slots(&[slot_run(a.id, secs)])
             .await
             .expect("claim")[0]
             .expect("won");
@@ -317,16 +315,16 @@ async fn job_stats_count_runs_errors_and_streaks(db: TestDb) {
         status: RunStatus::Skipped,
         ..slot_run(a.id, 600)
     };
-    store.claim_slots(&[skipped]).await.expect("skip");
+    store.enqueue_slots(&[skipped]).await.expect("skip");
     // b: one failure, never a success; and one still running.
     let bf = store
-        .claim_slots(&[slot_run(b.id, 0)])
+        .enqueue_slots(&[slot_run(b.id, 0)])
         .await
         .expect("claim")[0]
         .expect("won");
     finish(&store, bf, RunStatus::Failed, 10).await;
     store
-        .claim_slots(&[slot_run(b.id, 60)])
+        .enqueue_slots(&[slot_run(b.id, 60)])
         .await
         .expect("claim");
 
@@ -365,7 +363,7 @@ async fn prune_history_keeps_recent_and_unfinished_runs(db: TestDb) {
     let store = db.open().await;
     let job = seed_job(&store, "a").await;
     let ids = store
-        .claim_slots(&[
+        .enqueue_slots(&[
             slot_run(job.id, 0),
             slot_run(job.id, 60),
             slot_run(job.id, 120),
@@ -398,108 +396,4 @@ async fn prune_history_keeps_recent_and_unfinished_runs(db: TestDb) {
     assert_eq!(store.prune_history(at(500)).await.expect("prune again"), 0);
     // The slot stays known through last_slot as long as a newer run exists.
     assert_eq!(store.last_slot(job.id).await.expect("last"), Some(at(120)));
-}
-
-async fn released_slots_are_free_again_but_started_runs_stay(db: TestDb) {
-    let store = db.open().await;
-    let job = seed_job(&store, "a").await;
-    let ids: Vec<RunId> = store
-        .claim_slots(&[
-            slot_run(job.id, 0),
-            slot_run(job.id, 1),
-            slot_run(job.id, 2),
-        ])
-        .await
-        .expect("claim")
-        .into_iter()
-        .map(|id| id.expect("won"))
-        .collect();
-    store
-        .write_batch(&[RunWrite::Started {
-            run_id: ids[1],
-            attempt: 1,
-            instance_id: "inst-a".to_owned(),
-            at: at(1),
-        }])
-        .await
-        .expect("start");
-    assert_eq!(store.release_slots(&[]).await.expect("release"), 0);
-    // Run 1 started: it is not the claimer's to give back any more.
-    let released = store.release_slots(&ids).await.expect("release");
-    assert_eq!(released, 2);
-    assert!(store.get_run(ids[0]).await.expect("get").is_none());
-    assert!(store.get_run(ids[1]).await.expect("get").is_some());
-    let again = store
-        .claim_slots(&[
-            slot_run(job.id, 0),
-            slot_run(job.id, 1),
-            slot_run(job.id, 2),
-        ])
-        .await
-        .expect("claim again");
-    assert!(again[0].is_some() && again[2].is_some());
-    assert_eq!(again[1], None, "slot 1 still has its run");
-}
-
-async fn exclusive_claims_wait_for_other_instances_runs_of_the_job(db: TestDb) {
-    let store = db.open().await;
-    let job = seed_job(&store, "a").await;
-    let other = seed_job(&store, "b").await;
-    let exclusive = |job_id, slot, instance: &str| NewRun {
-        instance_id: Some(instance.to_owned()),
-        exclusive: true,
-        ..slot_run(job_id, slot)
-    };
-    // inst-a runs slot 0 of job a.
-    let first = store
-        .claim_slots(&[exclusive(job.id, 0, "inst-a")])
-        .await
-        .expect("claim")[0]
-        .expect("won");
-    // inst-b may not take job a's next slot while that run is queued or
-    // running; a non-exclusive claim, another job, and inst-a itself may.
-    let claims = store
-        .claim_slots(&[
-            exclusive(job.id, 1, "inst-b"),
-            exclusive(other.id, 1, "inst-b"),
-            NewRun {
-                instance_id: Some("inst-b".to_owned()),
-                ..slot_run(job.id, 2)
-            },
-            exclusive(job.id, 3, "inst-a"),
-        ])
-        .await
-        .expect("claim");
-    assert_eq!(claims[0], None, "inst-a runs the job");
-    assert!(claims[1].is_some() && claims[2].is_some() && claims[3].is_some());
-    // Once inst-a's runs are over, inst-b may claim again.
-    let mut writes = Vec::new();
-    for (run_id, claim) in [
-        (first, 0),
-        (claims[2].expect("won"), 2),
-        (claims[3].expect("won"), 3),
-    ] {
-        writes.push(RunWrite::Started {
-            run_id,
-            attempt: 1,
-            instance_id: "inst-a".to_owned(),
-            at: at(claim),
-        });
-        writes.push(RunWrite::Finished {
-            run_id,
-            attempt: 1,
-            status: RunStatus::Succeeded,
-            at: at(claim),
-            rows: None,
-            bytes: None,
-            outputs: Vec::new(),
-            error: None,
-        });
-    }
-    store.write_batch(&writes).await.expect("finish");
-    let later = store
-        .claim_slots(&[exclusive(job.id, 4, "inst-b")])
-        .await
-        .expect("claim");
-    assert!(later[0].is_some(), "{later:?}");
 }

@@ -36,7 +36,7 @@ async fn sqlite_group_commit_throughput() {
         let runs: Vec<_> = (0..BATCH)
             .map(|i| slot_run(jobs[i % jobs.len()], b * 100 + (i / jobs.len()) as i64))
             .collect();
-        let ids = store.claim_slots(&runs).await.expect("claim");
+        let ids = store.enqueue_slots(&runs).await.expect("claim");
         phases[0] += t.elapsed();
         let t = Instant::now();
         let mut writes = Vec::with_capacity(BATCH * 2);

@@ -49,7 +49,7 @@ async fn lifecycle_with_retry_records_attempts(db: TestDb) {
     let store = db.open().await;
     let job = seed_job(&store, "a").await;
     let run = store
-        .claim_slots(&[slot_run(job.id, 0)])
+        .enqueue_slots(&[slot_run(job.id, 0)])
         .await
         .expect("claim")[0]
         .expect("won");
@@ -113,7 +113,7 @@ async fn writes_to_final_or_missing_runs_change_nothing(db: TestDb) {
     let store = db.open().await;
     let job = seed_job(&store, "a").await;
     let run = store
-        .claim_slots(&[slot_run(job.id, 0)])
+        .enqueue_slots(&[slot_run(job.id, 0)])
         .await
         .expect("claim")[0]
         .expect("won");
@@ -156,7 +156,7 @@ async fn invalid_writes_are_rejected_before_anything_is_written(db: TestDb) {
     let store = db.open().await;
     let job = seed_job(&store, "a").await;
     let run = store
-        .claim_slots(&[slot_run(job.id, 0)])
+        .enqueue_slots(&[slot_run(job.id, 0)])
         .await
         .expect("claim")[0]
         .expect("won");
@@ -179,7 +179,7 @@ async fn logs_come_back_in_order_and_page(db: TestDb) {
     let store = db.open().await;
     let job = seed_job(&store, "a").await;
     let ids = store
-        .claim_slots(&[slot_run(job.id, 0), slot_run(job.id, 300)])
+        .enqueue_slots(&[slot_run(job.id, 0), slot_run(job.id, 300)])
         .await
         .expect("claim");
     let (run, other) = (ids[0].expect("won"), ids[1].expect("won"));
@@ -212,13 +212,18 @@ async fn large_mixed_batches_keep_each_runs_order(db: TestDb) {
     // same batch, and two runs without a slot.
     let mut claims: Vec<_> = (0..85).map(|i| slot_run(job.id, i * 60)).collect();
     claims.push(slot_run(job.id, 17 * 60));
-    claims.push(manual_run(job.id, 1));
-    claims.push(manual_run(job.id, 2));
-    let ids = store.claim_slots(&claims).await.expect("claim");
+    let ids = store.enqueue_slots(&claims).await.expect("claim");
     assert!(ids[..85].iter().all(Option::is_some));
     assert_eq!(ids[85], None, "the duplicate lost to its first occurrence");
-    assert!(ids[86].is_some() && ids[87].is_some() && ids[86] != ids[87]);
-    let runs: Vec<RunId> = ids.iter().flatten().copied().collect();
+    let mut runs: Vec<RunId> = ids.iter().flatten().copied().collect();
+    for secs in [1, 2] {
+        runs.push(
+            store
+                .insert_run(&manual_run(job.id, secs))
+                .await
+                .expect("manual"),
+        );
+    }
     let unique: std::collections::HashSet<_> = runs.iter().collect();
     assert_eq!(unique.len(), runs.len());
 
@@ -295,7 +300,7 @@ async fn an_attempt_started_and_finished_in_one_batch_is_written_whole(db: TestD
         ..slot_run(job.id, 0)
     };
     let ids = store
-        .claim_slots(&[running, slot_run(job.id, 60)])
+        .enqueue_slots(&[running, slot_run(job.id, 60)])
         .await
         .expect("claim");
     let (a, b) = (ids[0].expect("won"), ids[1].expect("won"));

@@ -1,9 +1,15 @@
-//! Two headless instances of the real binary on one PostgreSQL store (a
-//! fresh database on the local server, dropped afterwards) share an
-//! every-second job for 20 s: every slot runs exactly once, none is lost;
-//! and a slow job's overlap policy holds across the two.
+//! Headless instances of the real binary on one PostgreSQL store (a fresh
+//! database on the local server, dropped afterwards): two share an
+//! every-second job for 20 s and run every slot exactly once; a slow job's
+//! overlap policy holds across them; three share a few hundred real jobs
+//! (`sharing`); and three survive kill -9 at random moments without losing
+//! or doubling a slot (`chaos`).
 
+#[path = "../common/mod.rs"]
 mod common;
+
+mod chaos;
+
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -33,6 +39,7 @@ fn executed_run_ids(lines: &[String]) -> BTreeSet<i64> {
 
 #[test]
 fn two_instances_on_postgres_run_every_slot_exactly_once() {
+    let _heavy = one_at_a_time();
     let db = PgDatabase::create();
     let mut sandbox = Sandbox::new();
     sandbox.store = db.url.clone();
@@ -152,6 +159,7 @@ fn two_instances_on_postgres_run_every_slot_exactly_once() {
 /// other one.
 #[test]
 fn two_instances_on_postgres_keep_a_slow_jobs_overlap_policy() {
+    let _heavy = one_at_a_time();
     let db = PgDatabase::create();
     let mut sandbox = Sandbox::new();
     sandbox.store = db.url.clone();
@@ -205,4 +213,30 @@ fn two_instances_on_postgres_keep_a_slow_jobs_overlap_policy() {
         .filter(|r| r["job"] == JOB && r["status"] == "skipped")
         .count();
     assert!(skipped > 0, "no slot was skipped: {runs:#?}");
+}
+
+/// The tests here start several instances each: one at a time, or they
+/// starve each other of the machine's two cores.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Every run in the store, read through the library (thousands of runs:
+/// faster than `runs list --json`).
+pub fn stored_runs(url: &str) -> Vec<cronport::store::RunRecord> {
+    common::process::block_on(async {
+        let store = cronport::store::Store::open(url).await.expect("open store");
+        let runs = store
+            .list_runs(&cronport::store::RunFilter {
+                limit: 10_000_000,
+                ..cronport::store::RunFilter::default()
+            })
+            .await
+            .expect("list runs");
+        store.close().await;
+        runs
+    })
 }

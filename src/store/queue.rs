@@ -1,0 +1,717 @@
+//! The run queue that instances share: due slots go in as `queued` runs that
+//! nobody owns, and an instance takes what it has room to start.
+//!
+//! Putting a slot in ([`Store::enqueue_slots`]) is idempotent: every instance
+//! may do it, and the database's UNIQUE (job_id, slot) keeps one row. Taking
+//! ([`Store::take_due`]) marks rows running as the taker in one transaction
+//! that also settles each job's overlap policy, so a slot is started once and
+//! two instances never start an exclusive job's runs side by side. On
+//! PostgreSQL the rows and their jobs are locked with `SKIP LOCKED`, as in
+//! Oban, pg-boss and Quartz: takers pass over each other's rows instead of
+//! queueing behind them. SQLite serialises writers, which is enough there.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::batch::{AnyQuery, MultiRow, chunks};
+use super::error::{Result, StoreError};
+use super::runs::check_new_run;
+use super::types::{JobId, NewRun, RunId, RunStatus, Trigger};
+use super::writes::{START_ATTEMPTS, StartRow, bind_start, execute_all};
+use super::{Backend, Store, ms, opt_ms, opt_time, parsed, time};
+
+// Rows: the twelve values of a new run. No row is inserted when the job and
+// slot already have a run or the job has been deleted. The WHERE clause also
+// settles SQLite's INSERT-SELECT-ON CONFLICT parsing ambiguity; the ORDER BY
+// keeps the insert order (and so PostgreSQL's lock order) by (job, slot)
+// whatever join the planner picks for EXISTS, so instances inserting the
+// same slots at once never deadlock.
+static ENQUEUE: MultiRow = MultiRow::new(
+    "INSERT INTO runs (job_id, \"trigger\", status, slot, scheduled_for, queued_at, started_at, \
+                       finished_at, attempt, instance_id, retry_of, error) \
+     SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
+            v.column8, v.column9, v.column10, v.column11, v.column12 FROM ",
+    12,
+    "WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = v.column1) \
+     ORDER BY v.column1, v.column4 \
+     ON CONFLICT (job_id, slot) DO NOTHING \
+     RETURNING id, job_id, slot",
+);
+
+/// Due rows in the order they are taken. `waiting` rows are left out: they
+/// wait for their job's run to end, which wakes them.
+macro_rules! due_select {
+    () => {
+        "SELECT r.id, r.job_id, r.\"trigger\" AS run_trigger, r.scheduled_for, r.slot, \
+         r.attempt, r.retry_of, j.paused \
+         FROM runs r JOIN jobs j ON j.id = r.job_id \
+         WHERE r.status = 'queued' AND r.instance_id IS NULL AND r.waiting = 0 \
+         AND r.scheduled_for <= $1 AND (r.job_id % $2 = $3 OR r.scheduled_for <= $4) \
+         ORDER BY r.scheduled_for, r.id LIMIT $5"
+    };
+}
+const DUE_SQLITE: &str = due_select!();
+// A job's row is locked with its runs, so two takers never decide about the
+// same job at once; NO KEY UPDATE does not block the key-share locks that
+// inserting runs of the job takes.
+const DUE_POSTGRES: &str = concat!(due_select!(), " FOR NO KEY UPDATE OF r, j SKIP LOCKED");
+
+// Rows: (job_id). What else of these jobs is going on: runs running
+// anywhere, and rows waiting for them. Two statements, each on its own
+// index: a job's history may be long.
+static RUNNING_OF: MultiRow = MultiRow::new(
+    "SELECT r.id, r.job_id, r.instance_id FROM runs r JOIN ",
+    1,
+    "ON r.job_id = v.column1 WHERE r.status = 'running'",
+);
+static WAITING_OF: MultiRow = MultiRow::new(
+    "SELECT r.id, r.job_id, r.\"trigger\" AS run_trigger, r.scheduled_for, r.slot, \
+     r.attempt, r.retry_of FROM runs r JOIN ",
+    1,
+    "ON r.job_id = v.column1 WHERE r.waiting = 1 AND r.status = 'queued'",
+);
+
+// Rows: (run_id, attempt, at, instance_id), as `START_ATTEMPTS`. Only a row
+// still queued and unowned is taken.
+static TAKE: MultiRow = MultiRow::new(
+    "UPDATE runs SET status = 'running', started_at = v.column3, attempt = v.column2, \
+     instance_id = v.column4, waiting = 0 FROM ",
+    4,
+    "WHERE runs.id = v.column1 AND runs.status = 'queued' AND runs.instance_id IS NULL",
+);
+
+// Rows: (run_id, at, reason).
+static SKIP: MultiRow = MultiRow::new(
+    "UPDATE runs SET status = 'skipped', finished_at = v.column2, error = v.column3, \
+     waiting = 0 FROM ",
+    3,
+    "WHERE runs.id = v.column1 AND runs.status = 'queued'",
+);
+
+// Rows: (run_id).
+static WAIT: MultiRow = MultiRow::new(
+    "UPDATE runs SET waiting = 1 FROM ",
+    1,
+    "WHERE runs.id = v.column1 AND runs.status = 'queued'",
+);
+
+// Rows: (run_id). Running runs that are free to be marked: on PostgreSQL
+// one being finished right now is passed over (it ends anyway), since its
+// finisher may be waiting for a job lock this taker holds.
+static CANCELLABLE_SQLITE: MultiRow = MultiRow::new(
+    "SELECT r.id FROM runs r JOIN ",
+    1,
+    "ON r.id = v.column1 WHERE r.status = 'running' AND r.cancel_requested IS NULL",
+);
+static CANCELLABLE_POSTGRES: MultiRow = MultiRow::new(
+    "SELECT r.id FROM runs r JOIN ",
+    1,
+    "ON r.id = v.column1 WHERE r.status = 'running' AND r.cancel_requested IS NULL \
+     FOR NO KEY UPDATE OF r SKIP LOCKED",
+);
+
+// Rows: (run_id, at).
+static REQUEST_CANCEL: MultiRow = MultiRow::new(
+    "UPDATE runs SET cancel_requested = v.column2 FROM ",
+    2,
+    "WHERE runs.id = v.column1 AND runs.status = 'running' AND runs.cancel_requested IS NULL",
+);
+
+// Rows: (run_id). The jobs of runs that just ended.
+static JOBS_OF: MultiRow = MultiRow::new(
+    "SELECT DISTINCT r.job_id FROM runs r JOIN ",
+    1,
+    "ON r.id = v.column1",
+);
+
+// Rows: (job_id). Locks the jobs whose runs ended, on PostgreSQL, before
+// their waiting rows are woken (see `wake_waiting`).
+static LOCK_JOBS: MultiRow = MultiRow::new(
+    "SELECT j.id FROM jobs j JOIN ",
+    1,
+    "ON j.id = v.column1 ORDER BY j.id FOR NO KEY UPDATE OF j",
+);
+
+// Rows: (job_id).
+static WAKE: MultiRow = MultiRow::new(
+    "UPDATE runs SET waiting = 0 FROM ",
+    1,
+    "WHERE runs.job_id = v.column1 AND runs.waiting = 1",
+);
+
+/// A span of a job's slots that were missed and will not run (the catch-up
+/// policy's decision), recorded as one skipped entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissedSlots {
+    /// The job.
+    pub job_id: JobId,
+    /// The first missed slot.
+    pub first: DateTime<Utc>,
+    /// The last; the entry is recorded at this slot.
+    pub last: DateTime<Utc>,
+    /// Why, naming how many and the policy.
+    pub reason: String,
+    /// When it was decided.
+    pub at: DateTime<Utc>,
+    /// The instance deciding.
+    pub instance_id: String,
+}
+
+// Slots of the span still in the queue were put there by instances that
+// stopped before they came due; they are part of what was missed. Rows
+// waiting for a run are left alone: they were due while an instance was
+// running their job.
+const SKIP_QUEUED_SPAN: &str = "\
+UPDATE runs SET status = 'skipped', finished_at = $4, error = $5
+WHERE job_id = $1 AND status = 'queued' AND instance_id IS NULL AND waiting = 0
+  AND \"trigger\" = 'schedule' AND slot >= $2 AND slot <= $3";
+
+/// Which share of the queue an instance takes first: the jobs whose id
+/// modulo `count` is `index`. The others' due rows it takes only once they
+/// have waited a moment (see [`TakeRequest::steal_before`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// This instance's place among the live instances, from 0.
+    pub index: u32,
+    /// How many instances share the queue (at least 1).
+    pub count: u32,
+}
+
+impl Partition {
+    /// The whole queue: one instance alone.
+    pub const ALL: Partition = Partition { index: 0, count: 1 };
+
+    /// Whether `job`'s rows are this instance's to take first.
+    pub fn owns(self, job: JobId) -> bool {
+        self.count <= 1 || job.rem_euclid(i64::from(self.count)) == i64::from(self.index)
+    }
+}
+
+/// One look at the queue.
+#[derive(Clone, Debug)]
+pub struct TakeRequest<'a> {
+    /// The taker.
+    pub instance_id: &'a str,
+    /// Rows due by now are looked at.
+    pub now: DateTime<Utc>,
+    /// Most runs to start: the taker's free capacity.
+    pub capacity: usize,
+    /// The taker's share.
+    pub partition: Partition,
+    /// Other shares' rows due by this time are taken too: their instance is
+    /// busy or gone.
+    pub steal_before: DateTime<Utc>,
+}
+
+/// Rows looked at beyond the capacity: overlap skips and waits are settled
+/// for them even when nothing more can start.
+const LOOK_BEYOND: usize = 256;
+
+/// A queued run, as the taker sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedRun {
+    /// The run.
+    pub id: RunId,
+    /// Its job.
+    pub job_id: JobId,
+    /// Why it runs.
+    pub trigger: Trigger,
+    /// The slot it stands for.
+    pub scheduled_for: DateTime<Utc>,
+    /// Its slot, for slot runs.
+    pub slot: Option<DateTime<Utc>>,
+    /// Attempts made before (a retry of an interrupted run continues the count).
+    pub attempt: i32,
+    /// The run it retries.
+    pub retry_of: Option<RunId>,
+    /// Waiting for its job's run to end.
+    pub waiting: bool,
+    /// Its job is paused.
+    pub paused: bool,
+}
+
+/// A run of a job with due rows that is running now, on any instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActiveRun {
+    /// The run.
+    pub id: RunId,
+    /// Its job.
+    pub job_id: JobId,
+    /// The instance running it.
+    pub instance_id: Option<String>,
+}
+
+/// What the taker decided about the rows it was shown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decisions {
+    /// Start these now, as the taker.
+    pub start: Vec<RunId>,
+    /// These wait for their job's running run.
+    pub wait: Vec<RunId>,
+    /// These will not run, for the reason given.
+    pub skip: Vec<(RunId, String)>,
+    /// Ask these running runs to stop (overlap = cancel_previous).
+    pub cancel: Vec<RunId>,
+    /// Rows that could start but found no capacity: they stay queued.
+    pub left: usize,
+}
+
+/// What a take did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// Runs now running as the taker, with the attempt to start.
+    pub started: Vec<QueuedRun>,
+    /// Rows recorded as skipped, with why.
+    pub skipped: Vec<(QueuedRun, String)>,
+    /// Running runs asked to stop.
+    pub cancelled: Vec<ActiveRun>,
+    /// Due rows remain that this instance could take with more capacity.
+    pub more: bool,
+}
+
+/// Decides about due rows: `(due, waiting, running, capacity)`; due rows
+/// oldest first, then the waiting rows and running runs of the same jobs.
+pub type Decide<'d> =
+    dyn FnOnce(&[QueuedRun], &[QueuedRun], &[ActiveRun], usize) -> Decisions + Send + 'd;
+
+fn queued_from_row(row: &AnyRow, waiting: bool, paused: bool) -> sqlx::Result<QueuedRun> {
+    Ok(QueuedRun {
+        id: row.try_get("id")?,
+        job_id: row.try_get("job_id")?,
+        trigger: parsed(row, "run_trigger")?,
+        scheduled_for: time(row, "scheduled_for")?,
+        slot: opt_time(row, "slot")?,
+        attempt: i32::try_from(row.try_get::<i64, _>("attempt")?).unwrap_or(i32::MAX),
+        retry_of: row.try_get("retry_of")?,
+        waiting,
+        paused,
+    })
+}
+
+fn active_from_row(row: &AnyRow) -> sqlx::Result<ActiveRun> {
+    Ok(ActiveRun {
+        id: row.try_get("id")?,
+        job_id: row.try_get("job_id")?,
+        instance_id: row.try_get("instance_id")?,
+    })
+}
+
+/// Inserts one chunk of slots and records which got a run id.
+async fn enqueue_chunk(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    chunk: &[(usize, &NewRun)],
+    ids: &mut [Option<RunId>],
+) -> sqlx::Result<()> {
+    let rows = ENQUEUE
+        .query(backend, chunk, bind_new_run)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut won: HashMap<(JobId, Option<i64>), RunId> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        won.insert(
+            (row.try_get("job_id")?, row.try_get("slot")?),
+            row.try_get("id")?,
+        );
+    }
+    // Duplicates within the chunk: the first one got the row.
+    for (index, run) in chunk {
+        ids[*index] = won.remove(&(run.job_id, opt_ms(run.slot)));
+    }
+    Ok(())
+}
+
+fn bind_new_run(q: AnyQuery, item: &(usize, &NewRun)) -> AnyQuery {
+    let run = item.1;
+    let queued_at = ms(run.queued_at);
+    // A run recorded as running started when it was recorded; a skipped
+    // entry ended then.
+    let (started_at, finished_at) = match run.status {
+        RunStatus::Running => (Some(queued_at), None),
+        RunStatus::Skipped => (None, Some(queued_at)),
+        _ => (None, None),
+    };
+    q.bind(run.job_id)
+        .bind(run.trigger.as_str())
+        .bind(run.status.as_str())
+        .bind(opt_ms(run.slot))
+        .bind(ms(run.scheduled_for))
+        .bind(queued_at)
+        .bind(started_at)
+        .bind(finished_at)
+        .bind(i64::from(run.attempt))
+        .bind(run.instance_id.as_deref())
+        .bind(run.retry_of)
+        .bind(run.error.as_deref())
+}
+
+impl Store {
+    /// Puts slots in the store in one transaction: due slots as queued runs
+    /// nobody owns yet, or entries for skipped slots. Each entry gets the new
+    /// run's id, or `None` when that job and slot already have a run (another
+    /// instance put it there first) or the job no longer exists.
+    pub async fn enqueue_slots(&self, runs: &[NewRun]) -> Result<Vec<Option<RunId>>> {
+        for run in runs {
+            check_new_run(run)?;
+            if run.slot.is_none() {
+                return Err(StoreError::Invalid {
+                    what: format!("job {}: a slot run needs a slot", run.job_id),
+                });
+            }
+        }
+        let op = "putting slots in the run queue";
+        let mut sorted: Vec<(usize, &NewRun)> = runs.iter().enumerate().collect();
+        sorted.sort_by_key(|(_, run)| (run.job_id, run.slot));
+        let mut ids = vec![None; runs.len()];
+        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        for chunk in chunks(&sorted) {
+            enqueue_chunk(&mut tx, self.backend, chunk, &mut ids)
+                .await
+                .map_err(StoreError::query(op))?;
+        }
+        let attempts: Vec<StartRow<'_>> = runs
+            .iter()
+            .zip(&ids)
+            .filter(|(run, _)| run.status == RunStatus::Running)
+            .filter_map(|(run, id)| {
+                Some(StartRow {
+                    run_id: (*id)?,
+                    attempt: i64::from(run.attempt),
+                    at: ms(run.queued_at),
+                    instance_id: run.instance_id.as_deref().unwrap_or(""),
+                })
+            })
+            .collect();
+        execute_all(
+            &mut tx,
+            self.backend,
+            &START_ATTEMPTS,
+            &attempts,
+            bind_start,
+        )
+        .await
+        .map_err(StoreError::query(op))?;
+        tx.commit().await.map_err(StoreError::query(op))?;
+        Ok(ids)
+    }
+
+    /// Takes due runs from the queue: shows `decide` the due rows (this
+    /// instance's share first, see [`TakeRequest`]) with what else their jobs
+    /// are doing, and carries out its decisions in the same transaction.
+    pub async fn take_due(
+        &self,
+        request: &TakeRequest<'_>,
+        decide: Box<Decide<'_>>,
+    ) -> Result<Taken> {
+        let op = "taking due runs";
+        let now = ms(request.now);
+        let limit = request.capacity.saturating_add(LOOK_BEYOND);
+        let sql = match self.backend {
+            Backend::Sqlite => DUE_SQLITE,
+            Backend::Postgres => DUE_POSTGRES,
+        };
+        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        let rows = sqlx::query(sql)
+            .bind(now)
+            .bind(i64::from(request.partition.count.max(1)))
+            .bind(i64::from(request.partition.index))
+            .bind(ms(request.steal_before))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
+        if rows.is_empty() {
+            tx.commit().await.map_err(StoreError::query(op))?;
+            return Ok(Taken::default());
+        }
+        let due = rows
+            .iter()
+            .map(|row| {
+                let paused = row.try_get::<i64, _>("paused")? != 0;
+                queued_from_row(row, false, paused)
+            })
+            .collect::<sqlx::Result<Vec<_>>>()
+            .map_err(StoreError::query(op))?;
+        let mut jobs: Vec<JobId> = due.iter().map(|r| r.job_id).collect();
+        jobs.sort_unstable();
+        jobs.dedup();
+        let paused: HashMap<JobId, bool> = due.iter().map(|r| (r.job_id, r.paused)).collect();
+        let mut waiting = Vec::new();
+        let mut running = Vec::new();
+        for chunk in chunks(&jobs) {
+            let rows = RUNNING_OF
+                .query(self.backend, chunk, |q, job| q.bind(*job))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+            for row in &rows {
+                running.push(active_from_row(row).map_err(StoreError::query(op))?);
+            }
+            let rows = WAITING_OF
+                .query(self.backend, chunk, |q, job| q.bind(*job))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+            for row in &rows {
+                let job: JobId = row.try_get("job_id").map_err(StoreError::query(op))?;
+                let paused = paused.get(&job).copied().unwrap_or(false);
+                waiting.push(queued_from_row(row, true, paused).map_err(StoreError::query(op))?);
+            }
+        }
+        waiting.sort_by_key(|r| (r.scheduled_for, r.id));
+        let decisions = decide(&due, &waiting, &running, request.capacity);
+        let taken = apply(
+            &mut tx,
+            self.backend,
+            request,
+            now,
+            &due,
+            &waiting,
+            &running,
+            decisions,
+        )
+        .await
+        .map_err(StoreError::query(op))?;
+        tx.commit().await.map_err(StoreError::query(op))?;
+        let more = taken.more || rows.len() >= limit;
+        Ok(Taken { more, ..taken })
+    }
+
+    /// Records missed slots that will not run: one skipped entry per span
+    /// (unless the span's last slot has a run already), and the span's slots
+    /// still waiting in the queue marked skipped too.
+    pub async fn skip_missed(&self, spans: &[MissedSlots]) -> Result<()> {
+        let op = "recording missed slots";
+        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        for span in spans {
+            sqlx::query(SKIP_QUEUED_SPAN)
+                .bind(span.job_id)
+                .bind(ms(span.first))
+                .bind(ms(span.last))
+                .bind(ms(span.at))
+                .bind(span.reason.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+        }
+        let entries: Vec<NewRun> = spans
+            .iter()
+            .map(|span| NewRun {
+                job_id: span.job_id,
+                trigger: Trigger::Schedule,
+                status: RunStatus::Skipped,
+                slot: Some(span.last),
+                scheduled_for: span.last,
+                queued_at: span.at,
+                attempt: 0,
+                instance_id: Some(span.instance_id.clone()),
+                retry_of: None,
+                error: Some(span.reason.clone()),
+            })
+            .collect();
+        let mut sorted: Vec<(usize, &NewRun)> = entries.iter().enumerate().collect();
+        sorted.sort_by_key(|(_, run)| (run.job_id, run.slot));
+        let mut ids = vec![None; entries.len()];
+        for chunk in chunks(&sorted) {
+            enqueue_chunk(&mut tx, self.backend, chunk, &mut ids)
+                .await
+                .map_err(StoreError::query(op))?;
+        }
+        tx.commit().await.map_err(StoreError::query(op))
+    }
+
+    /// Takes back the slots still to come that were put in the queue ahead
+    /// of their time, when `instance_id` stops and no other live instance
+    /// (heartbeat within `stale_after`) would take them. They were never
+    /// due, so nothing is lost: the instance that starts next finds them
+    /// missed and applies the catch-up policy, as if they had never been
+    /// announced. One statement, so an instance registering meanwhile
+    /// either stops it or puts its slots in after it. Returns how many.
+    pub async fn withdraw_announced(
+        &self,
+        instance_id: &str,
+        now: DateTime<Utc>,
+        stale_after: std::time::Duration,
+    ) -> Result<u64> {
+        let removed = sqlx::query(
+            "DELETE FROM runs WHERE status = 'queued' AND instance_id IS NULL AND waiting = 0 \
+             AND \"trigger\" = 'schedule' AND scheduled_for > $2 \
+             AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id <> $1 AND i.takes_work = 1 \
+                             AND i.stopped_at IS NULL AND i.heartbeat_at >= $3)",
+        )
+        .bind(instance_id)
+        .bind(ms(now))
+        .bind(ms(now).saturating_sub(super::duration_ms(stale_after)))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("taking back slots announced ahead"))?
+        .rows_affected();
+        Ok(removed)
+    }
+
+    /// Asks the instance running `run_id` to cancel it (it looks about once
+    /// a second). `false` if the run is not running.
+    pub async fn request_cancel(&self, run_id: RunId, now: DateTime<Utc>) -> Result<bool> {
+        let changed = sqlx::query(
+            "UPDATE runs SET cancel_requested = $2 WHERE id = $1 AND status = 'running'",
+        )
+        .bind(run_id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("asking for a run to be cancelled"))?
+        .rows_affected();
+        Ok(changed > 0)
+    }
+
+    /// Runs of `instance_id` that another instance asked to stop.
+    pub async fn cancel_requests(&self, instance_id: &str) -> Result<Vec<RunId>> {
+        sqlx::query_scalar(
+            "SELECT id FROM runs WHERE instance_id = $1 AND cancel_requested IS NOT NULL \
+             AND status = 'running' ORDER BY id",
+        )
+        .bind(instance_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query("reading cancel requests"))
+    }
+}
+
+/// Carries out `decisions` about the rows shown; ids the decisions name that
+/// were not shown are ignored.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    request: &TakeRequest<'_>,
+    now: i64,
+    due: &[QueuedRun],
+    waiting: &[QueuedRun],
+    running: &[ActiveRun],
+    decisions: Decisions,
+) -> sqlx::Result<Taken> {
+    let shown: HashMap<RunId, &QueuedRun> = due.iter().chain(waiting).map(|r| (r.id, r)).collect();
+    let started: Vec<QueuedRun> = decisions
+        .start
+        .iter()
+        .filter_map(|id| shown.get(id).map(|r| (*r).clone()))
+        .collect();
+    let starts: Vec<StartRow<'_>> = started
+        .iter()
+        .map(|r| StartRow {
+            run_id: r.id,
+            attempt: i64::from(r.attempt.max(0)) + 1,
+            at: now,
+            instance_id: request.instance_id,
+        })
+        .collect();
+    // Attempt rows first: their guard needs the run still queued.
+    execute_all(tx, backend, &START_ATTEMPTS, &starts, bind_start).await?;
+    execute_all(tx, backend, &TAKE, &starts, bind_start).await?;
+    let skipped: Vec<(QueuedRun, String)> = decisions
+        .skip
+        .into_iter()
+        .filter_map(|(id, why)| shown.get(&id).map(|r| ((*r).clone(), why)))
+        .collect();
+    let skips: Vec<(RunId, i64, &str)> = skipped
+        .iter()
+        .map(|(r, why)| (r.id, now, why.as_str()))
+        .collect();
+    execute_all(tx, backend, &SKIP, &skips, |q, (id, at, why)| {
+        q.bind(*id).bind(*at).bind(*why)
+    })
+    .await?;
+    let waits: Vec<RunId> = decisions
+        .wait
+        .into_iter()
+        .filter(|id| shown.get(id).is_some_and(|r| !r.waiting))
+        .collect();
+    execute_all(tx, backend, &WAIT, &waits, |q, id| q.bind(*id)).await?;
+    let asked: Vec<RunId> = decisions
+        .cancel
+        .into_iter()
+        .filter(|id| running.iter().any(|r| r.id == *id))
+        .collect();
+    let template = match backend {
+        Backend::Sqlite => &CANCELLABLE_SQLITE,
+        Backend::Postgres => &CANCELLABLE_POSTGRES,
+    };
+    let mut free: Vec<RunId> = Vec::with_capacity(asked.len());
+    for chunk in chunks(&asked) {
+        let rows = template
+            .query(backend, chunk, |q, id| q.bind(*id))
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &rows {
+            free.push(row.try_get(0)?);
+        }
+    }
+    let cancelled: Vec<ActiveRun> = running
+        .iter()
+        .filter(|r| free.contains(&r.id))
+        .cloned()
+        .collect();
+    let cancels: Vec<(RunId, i64)> = cancelled.iter().map(|r| (r.id, now)).collect();
+    execute_all(tx, backend, &REQUEST_CANCEL, &cancels, |q, (id, at)| {
+        q.bind(*id).bind(*at)
+    })
+    .await?;
+    Ok(Taken {
+        started,
+        skipped,
+        cancelled,
+        more: decisions.left > 0,
+    })
+}
+
+/// Wakes the rows waiting for the jobs of `ended` (runs that just ended);
+/// returns how many. On PostgreSQL the jobs are locked first: a taker that
+/// saw such a run still running and set a row waiting holds the job's lock
+/// until it commits, so the row is either woken here or never set waiting.
+pub(super) async fn wake_waiting(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ended: &[RunId],
+) -> sqlx::Result<u64> {
+    if ended.is_empty() {
+        return Ok(0);
+    }
+    if backend == Backend::Sqlite {
+        // Writers are serialised here: no waiting row at all is the common
+        // case, and nothing can set one while this transaction runs.
+        let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM runs WHERE waiting = 1 LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+        if any.is_none() {
+            return Ok(0);
+        }
+    }
+    let mut jobs: Vec<JobId> = Vec::new();
+    for chunk in chunks(ended) {
+        let rows: Vec<JobId> = JOBS_OF
+            .query(backend, chunk, |q, id| q.bind(*id))
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<sqlx::Result<_>>()?;
+        jobs.extend(rows);
+    }
+    jobs.sort_unstable();
+    jobs.dedup();
+    if backend == Backend::Postgres {
+        execute_all(conn, backend, &LOCK_JOBS, &jobs, |q, job| q.bind(*job)).await?;
+    }
+    let mut woken = 0;
+    for chunk in chunks(&jobs) {
+        woken += WAKE
+            .query(backend, chunk, |q, job| q.bind(*job))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(woken)
+}
