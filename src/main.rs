@@ -15,11 +15,20 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(cronport::cmd::dispatch(cli)) {
+    let code = match runtime.block_on(cronport::cmd::dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("cronport: {failure}");
             failure.exit_code()
         }
+    };
+    // Dropping the runtime drops what still runs on it, which stops the
+    // programs of command sources; their SIGKILL after the grace comes from
+    // a thread that exiting would end, so wait for it first.
+    drop(runtime);
+    let grace = cronport::export::source::group::STOP_GRACE;
+    if !cronport::export::source::group::settle(grace + std::time::Duration::from_secs(1)) {
+        eprintln!("cronport: some programs of command sources could not be stopped");
     }
+    code
 }

@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use chrono::{Duration, DurationRound as _, Utc};
 use common::{World, bus, files_under, wait_for};
 use cronport::clock::VirtualClock;
 use cronport::events::{Command, Event};
-use cronport::scheduler::{Parts, Scheduler};
+use cronport::scheduler::Scheduler;
 use cronport::store::{RunFilter, RunStatus, Trigger};
 
 async fn start(world: &World, clock: &VirtualClock, bus: cronport::events::EventBus) -> Scheduler {
@@ -23,33 +21,7 @@ async fn start_with_grace(
     bus: cronport::events::EventBus,
     grace: std::time::Duration,
 ) -> Scheduler {
-    cronport::logging::init();
-    let ctx_pipeline = {
-        let connections = Arc::new(cronport::export::source::sql::Connections::new(
-            world.config.sources.clone().into_iter().collect(),
-        ));
-        let destinations = world
-            .config
-            .destinations
-            .iter()
-            .map(|(n, c)| (n.clone(), Arc::from(c.build())))
-            .collect();
-        cronport::export::Pipeline::new(
-            connections,
-            destinations,
-            world.config.scheduler.spool_dir.clone(),
-        )
-    };
-    Scheduler::start(Parts {
-        store: world.store.clone(),
-        config: world.config.clone(),
-        clock: Arc::new(clock.clone()),
-        executor: Arc::new(ctx_pipeline),
-        bus,
-        grace,
-    })
-    .await
-    .unwrap()
+    common::start_scheduler(world, clock, bus, grace).await
 }
 
 /// A virtual clock at the start of the current real minute plus 30s, so

@@ -120,6 +120,43 @@ pub async fn wait_for<T>(
     }
 }
 
+/// The scheduler on `world` with the real export pipeline, its time from
+/// `clock`, `grace` for runs at shutdown.
+pub async fn start_scheduler(
+    world: &World,
+    clock: &cronport::clock::VirtualClock,
+    bus: EventBus,
+    grace: Duration,
+) -> cronport::scheduler::Scheduler {
+    cronport::logging::init();
+    let ctx_pipeline = {
+        let connections = Arc::new(cronport::export::source::sql::Connections::new(
+            world.config.sources.clone().into_iter().collect(),
+        ));
+        let destinations = world
+            .config
+            .destinations
+            .iter()
+            .map(|(n, c)| (n.clone(), Arc::from(c.build())))
+            .collect();
+        cronport::export::Pipeline::new(
+            connections,
+            destinations,
+            world.config.scheduler.spool_dir.clone(),
+        )
+    };
+    cronport::scheduler::Scheduler::start(cronport::scheduler::Parts {
+        store: world.store.clone(),
+        config: world.config.clone(),
+        clock: Arc::new(clock.clone()),
+        executor: Arc::new(ctx_pipeline),
+        bus,
+        grace,
+    })
+    .await
+    .unwrap()
+}
+
 /// A fresh event bus and a receiver on it.
 pub fn bus() -> (EventBus, broadcast::Receiver<Event>) {
     let bus = cronport::events::bus();

@@ -499,3 +499,65 @@ impl Drop for PgDatabase {
         }
     }
 }
+
+/// The processes of group `pgid` that have not exited (zombies excluded),
+/// read from /proc.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue; // exited meanwhile
+        };
+        // Fields after the command name, which is in parentheses.
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+            .split_whitespace()
+            .collect();
+        if fields[0] != "Z" && fields[2].parse::<i32>() == Ok(pgid) {
+            members.push(pid);
+        }
+    }
+    members
+}
+
+/// The pids a test program wrote to `file` (its own `$$`, the leader's,
+/// first), once it has written `count` of them.
+pub fn written_pids(file: &Path, count: usize) -> Vec<i32> {
+    poll("the program's pids", Duration::from_secs(10), || {
+        let text = std::fs::read_to_string(file).ok()?;
+        let pids: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        (pids.len() >= count).then_some(pids)
+    })
+}
+
+/// Wait (at most `limit`) until no process of group `pgid` remains and none
+/// of `pids` runs; panic naming the survivors. Returns how long it took.
+pub fn wait_group_gone(pgid: i32, pids: &[i32], limit: Duration) -> Duration {
+    let began = Instant::now();
+    let gone = try_poll(limit, || {
+        (group_members(pgid).is_empty() && pids.iter().all(|&p| !is_running(p))).then_some(())
+    });
+    if gone.is_none() {
+        panic!(
+            "after {limit:?}, group {pgid} still has {:?} (written pids {pids:?}, running: {:?})",
+            group_members(pgid),
+            pids.iter().filter(|&&p| is_running(p)).collect::<Vec<_>>()
+        );
+    }
+    began.elapsed()
+}
+
+/// Whether `pid` is a process that has not exited.
+pub fn is_running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat[stat.rfind(')').unwrap_or(0) + 1..]
+            .trim_start()
+            .starts_with('Z')
+    })
+}

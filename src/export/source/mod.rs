@@ -2,6 +2,7 @@
 
 pub mod command;
 pub mod file;
+pub mod group;
 pub mod http;
 pub mod parse;
 pub mod sql;
