@@ -291,6 +291,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "deliveries",
                 include_str!("../../assets/migrations/sqlite/0002_deliveries.sql"),
             ),
+            (
+                3,
+                "store identity",
+                include_str!("../../assets/migrations/sqlite/0003_store_identity.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -302,6 +307,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 2,
                 "deliveries",
                 include_str!("../../assets/migrations/postgres/0002_deliveries.sql"),
+            ),
+            (
+                3,
+                "store identity",
+                include_str!("../../assets/migrations/postgres/0003_store_identity.sql"),
             ),
         ],
     };
