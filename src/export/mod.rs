@@ -8,6 +8,7 @@ pub mod notify;
 pub mod pipeline;
 pub mod preview;
 pub mod source;
+pub mod spool;
 pub mod value;
 
 use chrono::{DateTime, Utc};

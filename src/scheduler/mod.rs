@@ -4,12 +4,14 @@
 
 mod driver;
 pub mod instance;
+pub mod kept;
 mod maintenance;
 mod once;
 pub mod plan;
 mod recorder;
 mod reserve;
 pub mod runner;
+pub mod spool;
 
 use std::sync::Arc;
 use std::time::Duration;
