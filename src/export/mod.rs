@@ -4,7 +4,6 @@
 pub mod delivery;
 pub mod destination;
 pub mod format;
-pub mod notify;
 pub mod pipeline;
 pub mod preview;
 pub mod source;
@@ -14,7 +13,7 @@ pub mod value;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use pipeline::{ExportError, ExportOutput, Pipeline};
+pub use pipeline::{Export, ExportError, ExportOutput, Pipeline};
 pub use preview::Preview;
 
 /// What a run knows about itself while it exports: the values behind SQL
