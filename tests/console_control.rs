@@ -44,12 +44,12 @@ async fn jobs_in(world: World) -> World {
 
 async fn start(world: &World, bus: cronport::events::EventBus) -> Scheduler {
     cronport::logging::init();
-    let pipeline = cronport::export::Pipeline::from_config(&world.config);
+    let executor = cronport::scheduler::Exporter::from_config(&world.config, world.store.clone());
     Scheduler::start(Parts {
         store: world.store.clone(),
         config: world.config.clone(),
         clock: Arc::new(cronport::clock::SystemClock),
-        executor: Arc::new(pipeline),
+        executor: Arc::new(executor),
         bus,
         grace: Duration::from_secs(1),
     })

@@ -6,7 +6,6 @@
 mod common;
 
 use common::{World, files_under};
-use cronport::export::Pipeline;
 
 #[tokio::test]
 async fn a_dry_run_previews_and_delivers_nothing() {
@@ -22,7 +21,7 @@ async fn a_dry_run_previews_and_delivers_nothing() {
     let preview = cronport::control::dry_run(
         &world.store,
         &world.config,
-        &Pipeline::from_config(&world.config),
+        &world.config.pipeline(),
         "numbers",
         3,
     )

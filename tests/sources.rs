@@ -474,7 +474,7 @@ destinations = ["out"]
     )
     .unwrap();
     let config = cronport::config::Config::load_file(&config).unwrap();
-    let pipeline = cronport::export::Pipeline::from_config(&config);
+    let pipeline = config.pipeline();
     let mut outputs = Vec::new();
     for (run, job) in config.jobs.iter().enumerate() {
         let mut run_ctx = ctx(run as i64 + 1);
@@ -512,7 +512,7 @@ async fn every_demo_job_runs() {
     .unwrap();
     config.destinations.insert("exports".into(), out);
     config.scheduler.spool_dir = dir.path().join("spool");
-    let pipeline = cronport::export::Pipeline::from_config(&config);
+    let pipeline = config.pipeline();
     assert!(config.jobs.len() >= 8, "{} demo jobs", config.jobs.len());
     for (run, job) in config.jobs.iter().enumerate() {
         let name = &job.spec.name;

@@ -79,12 +79,15 @@ impl Context {
 
     /// The export pipeline over the config's connections and destinations.
     pub fn pipeline(&self) -> Pipeline {
-        Pipeline::from_config(&self.config)
+        self.config.pipeline()
     }
 
     /// The parts a scheduler (or a one-off run) is made of.
     pub fn parts(&self, store: Store, bus: EventBus) -> crate::scheduler::Parts {
-        let executor = Arc::new(self.pipeline().with_store(store.clone()));
+        let executor = Arc::new(crate::scheduler::Exporter::from_config(
+            &self.config,
+            store.clone(),
+        ));
         crate::scheduler::Parts {
             store,
             config: self.config.clone(),

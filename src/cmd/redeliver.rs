@@ -1,6 +1,9 @@
 //! `cronport runs redeliver ID [--destination NAME]`: send a run's kept
 //! output again, without running its source. Destinations get the run's
-//! fire id, so what already arrived is not duplicated.
+//! fire id, so what already arrived is not duplicated. Only a file this
+//! store kept for this run, within `spool_days`, is sent (see
+//! [`crate::scheduler::kept`]); anything else is refused before a
+//! destination is touched.
 
 use std::sync::Arc;
 
@@ -8,9 +11,11 @@ use serde_json::json;
 
 use super::{Context, Failure};
 use crate::export::RunContext;
-use crate::export::delivery::{self, kept_output};
-use crate::export::destination::{Artifact, Destination};
+use crate::export::delivery;
+use crate::export::destination::{Artifact, Destination, fire_id_of};
 use crate::job::JobSpec;
+use crate::scheduler::kept::{Kept, RunKey};
+use crate::scheduler::spool::StoreSpool;
 
 pub(super) async fn run(
     ctx: &Context,
@@ -53,22 +58,17 @@ pub(super) async fn run(
         }
         None => job.spec.destinations.clone(),
     };
-    let spool = &ctx.config.scheduler.spool_dir;
-    let (file, kept_rows) = kept_output(spool, id).ok_or_else(|| {
-        Failure::Failed(format!(
-            "run {id} has no kept output under {} (kept for spool_days = {} after the run; runs that failed before rendering have none)",
-            delivery::kept_dir(spool).display(),
-            ctx.config.scheduler.spool_days
-        ))
-    })?;
-    let bytes = std::fs::metadata(&file)
-        .map_err(|e| Failure::Failed(format!("{}: {e}", file.display())))?
-        .len();
-    let extension = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .and_then(|n| n.split_once('.').map(|(_, ext)| ext.to_string()))
-        .unwrap_or_default();
+    let spool = StoreSpool::new(&ctx.config.scheduler.spool_dir, store.identity());
+    let fire_id = fire_id_of(&run.job_name, run.scheduled_for);
+    let key = RunKey {
+        run: id,
+        job: &run.job_name,
+        fire_id: &fire_id,
+    };
+    // Exit 1: the run is real, what is missing is its output on this host.
+    let kept = Kept::new(&spool, ctx.config.scheduler.spool_days)
+        .find(&key, chrono::Utc::now())
+        .map_err(|e| Failure::Failed(e.to_string()))?;
     let pipeline = ctx.pipeline();
     let targets: Vec<(String, Arc<dyn Destination>)> = names
         .iter()
@@ -92,17 +92,15 @@ pub(super) async fn run(
         timezone: job.schedule.timezone(),
     };
     let mut artifact = Artifact {
-        path: file,
-        extension,
-        bytes,
-        rows: kept_rows
-            .or_else(|| run.rows.and_then(|r| u64::try_from(r).ok()))
-            .unwrap_or(0),
+        path: kept.path,
+        extension: kept.extension,
+        bytes: kept.bytes,
+        rows: kept.rows,
         delivered: Vec::new(),
     };
     let outcome = delivery::deliver_all(&targets, &mut artifact, &run_ctx).await;
     store
-        .record_deliveries(id, &outcome.records(&run_ctx))
+        .record_deliveries(id, &crate::scheduler::delivery_records(&outcome, &run_ctx))
         .await?;
     if json_out {
         let items: Vec<_> = outcome

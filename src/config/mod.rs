@@ -6,11 +6,13 @@ pub mod secret;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::export::Pipeline;
 use crate::export::destination::DestinationConfig;
-use crate::export::source::sql::ConnectionConfig;
+use crate::export::source::sql::{ConnectionConfig, Connections};
 use crate::job::{Job, JobSpec, Known};
 use crate::schedule::{Tz, parse_timezone};
 
@@ -50,7 +52,8 @@ pub struct SchedulerConfig {
     pub default_timezone: Tz,
     /// Run history older than this many days is pruned.
     pub history_days: u32,
-    /// Where rendered files wait for delivery.
+    /// Where rendered files wait for delivery, each store's in a folder
+    /// named by its identity.
     pub spool_dir: PathBuf,
     /// Rendered files are kept this many days for `runs redeliver` (0: not kept).
     pub spool_days: u32,
@@ -187,6 +190,20 @@ impl Config {
         }
         config.jobs = config.check_jobs(raw.jobs)?;
         Ok(config)
+    }
+
+    /// The export pipeline over this config's connections and destinations,
+    /// rendering into the spool folder, with relative paths taken from the
+    /// config's folder.
+    pub fn pipeline(&self) -> Pipeline {
+        let connections = Arc::new(Connections::new(self.sources.clone().into_iter().collect()));
+        let destinations = self
+            .destinations
+            .iter()
+            .map(|(name, dest)| (name.clone(), Arc::from(dest.build())))
+            .collect();
+        Pipeline::new(connections, destinations, self.scheduler.spool_dir.clone())
+            .with_base(self.folder.clone())
     }
 
     /// The names jobs may refer to.

@@ -1,15 +1,11 @@
-//! Delivering one rendered export to a job's destinations, what happened at
-//! each, and the spool copies kept for `runs redeliver`.
+//! Delivering one rendered export to a job's destinations, and what
+//! happened at each.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-use chrono::Utc;
 
 use super::RunContext;
-use super::destination::{Artifact, Destination, DestinationError, fire_id};
-use crate::store::DeliveryRecord;
+use super::destination::{Artifact, Destination, DestinationError};
+use super::pipeline::{ExportError, ExportOutput};
 
 /// What happened at one destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +46,7 @@ pub struct Delivery {
 }
 
 /// The outcome at every destination, and the first failure.
+#[derive(Debug)]
 pub struct Outcome {
     /// One entry per destination, in the job's order.
     pub deliveries: Vec<Delivery>,
@@ -58,22 +55,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The records to store for attempt `attempt` of the run.
-    pub fn records(&self, ctx: &RunContext) -> Vec<DeliveryRecord> {
-        let fire = fire_id(ctx);
-        let at = Utc::now();
-        self.deliveries
-            .iter()
-            .map(|d| DeliveryRecord {
-                destination: d.destination.clone(),
-                status: d.status.as_str().to_string(),
-                location: d.location.clone(),
-                error: d.error.clone(),
-                fire_id: fire.clone(),
-                attempt: i64::from(ctx.attempt),
-                at,
-            })
-            .collect()
+    /// The attempt's result: what it produced (`rows` and `bytes` rendered),
+    /// or the destination that refused.
+    pub fn into_output(self, rows: u64, bytes: u64) -> Result<ExportOutput, ExportError> {
+        let outputs = self.locations();
+        if let Some((name, error)) = self.failure {
+            return Err(ExportError::Destination { name, error });
+        }
+        Ok(ExportOutput {
+            rows,
+            bytes,
+            outputs,
+        })
     }
 
     /// The locations delivered to.
@@ -176,72 +169,4 @@ impl Drop for Made {
             });
         }
     }
-}
-
-/// The folder under the spool where rendered exports are kept.
-pub fn kept_dir(spool: &Path) -> PathBuf {
-    spool.join("kept")
-}
-
-/// The file beside a kept output that holds its row count (a failed run
-/// records none, and a redelivery's notice should say it).
-const ROWS_SUFFIX: &str = ".rows";
-
-/// Keep `file` (the attempt's spool file) as the run's output, replacing an
-/// earlier attempt's.
-pub fn keep(
-    file: &Path,
-    spool: &Path,
-    run_id: i64,
-    extension: &str,
-    rows: u64,
-) -> std::io::Result<PathBuf> {
-    let dir = kept_dir(spool);
-    std::fs::create_dir_all(&dir)?;
-    if let Some((old, _)) = kept_output(spool, run_id) {
-        let _ = std::fs::remove_file(old);
-    }
-    std::fs::write(
-        dir.join(format!("run-{run_id}{ROWS_SUFFIX}")),
-        rows.to_string(),
-    )?;
-    let kept = dir.join(format!("run-{run_id}.{extension}"));
-    std::fs::rename(file, &kept)?;
-    Ok(kept)
-}
-
-/// The kept output of `run_id` and its row count, if kept.
-pub fn kept_output(spool: &Path, run_id: i64) -> Option<(PathBuf, Option<u64>)> {
-    let dir = kept_dir(spool);
-    let prefix = format!("run-{run_id}.");
-    let file = std::fs::read_dir(&dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .find(|n| n.starts_with(&prefix) && !n.ends_with(ROWS_SUFFIX))?;
-    let rows = std::fs::read_to_string(dir.join(format!("run-{run_id}{ROWS_SUFFIX}")))
-        .ok()
-        .and_then(|t| t.trim().parse().ok());
-    Some((dir.join(file), rows))
-}
-
-/// Remove kept outputs older than `days`; returns how many.
-pub fn prune_kept(spool: &Path, days: u32, now: SystemTime) -> usize {
-    let limit = Duration::from_secs(u64::from(days) * 86_400);
-    let Ok(entries) = std::fs::read_dir(kept_dir(spool)) else {
-        return 0;
-    };
-    let mut removed = 0;
-    for entry in entries.flatten() {
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age > limit);
-        if old && std::fs::remove_file(entry.path()).is_ok() {
-            removed += 1;
-        }
-    }
-    removed
 }

@@ -4,16 +4,16 @@
 pub mod delivery;
 pub mod destination;
 pub mod format;
-pub mod notify;
 pub mod pipeline;
 pub mod preview;
 pub mod source;
+pub mod spool;
 pub mod value;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use pipeline::{ExportError, ExportOutput, Pipeline};
+pub use pipeline::{Export, ExportError, ExportOutput, Pipeline};
 pub use preview::Preview;
 
 /// What a run knows about itself while it exports: the values behind SQL

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
 
 use super::RunContext;
-use super::delivery;
+use super::delivery::{self, Outcome};
 use super::destination::{Artifact, Destination, DestinationError};
 use super::format::{FormatError, FormatSpec};
 use super::source::command::CommandSource;
@@ -18,7 +18,7 @@ use super::source::file::FileSource;
 use super::source::http::HttpSource;
 use super::source::sql::{Connections, SqlSource};
 use super::source::{Source, SourceError, SourceSpec};
-use crate::store::Store;
+use super::spool::SpoolFile;
 
 /// What one successful export produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,15 +61,37 @@ pub enum ExportError {
     },
 }
 
+/// What one attempt did: the file it rendered, still in the spool, and
+/// what happened at each destination. What to keep and record of it is the
+/// caller's business (the scheduler's executor keeps the file for `runs
+/// redeliver` and stores the outcomes); dropping it removes the file.
+#[derive(Debug)]
+pub struct Export {
+    /// The rendered file.
+    pub file: SpoolFile,
+    /// Its extension (`csv`, `csv.gz`).
+    pub extension: String,
+    /// Rows rendered.
+    pub rows: u64,
+    /// Bytes of the rendered file.
+    pub bytes: u64,
+    /// The outcome at every destination.
+    pub outcome: Outcome,
+}
+
+impl Export {
+    /// The attempt's result: what it produced, or the destination that
+    /// refused.
+    pub fn into_output(self) -> Result<ExportOutput, ExportError> {
+        self.outcome.into_output(self.rows, self.bytes)
+    }
+}
+
 /// Everything a run needs to export: connections, destinations, a spool.
 pub struct Pipeline {
     connections: Arc<Connections>,
     destinations: HashMap<String, Arc<dyn Destination>>,
     spool: PathBuf,
-    /// Where per-destination outcomes are recorded, when running for real.
-    store: Option<Store>,
-    /// Keep each run's rendered file this many days for `runs redeliver`.
-    spool_days: Option<u32>,
     /// Relative file-source paths and command folders are taken from here.
     base: PathBuf,
 }
@@ -86,8 +108,6 @@ impl Pipeline {
             connections,
             destinations,
             spool,
-            store: None,
-            spool_days: None,
             base: PathBuf::new(),
         }
     }
@@ -99,41 +119,11 @@ impl Pipeline {
         self
     }
 
-    /// Record each run's per-destination outcome in `store`.
-    pub fn with_store(mut self, store: Store) -> Self {
-        self.store = Some(store);
+    /// Render into `folder` instead: the scheduler gives each store a
+    /// spool folder of its own.
+    pub fn with_spool(mut self, folder: PathBuf) -> Self {
+        self.spool = folder;
         self
-    }
-
-    /// Keep rendered files `days` days (0: not at all) for `runs redeliver`.
-    pub fn with_spool_days(mut self, days: u32) -> Self {
-        self.spool_days = (days > 0).then_some(days);
-        self
-    }
-
-    /// The store outcomes are recorded in, if any.
-    pub fn store(&self) -> Option<&Store> {
-        self.store.as_ref()
-    }
-
-    /// A pipeline over a config's connections and destinations, with its
-    /// spool folder and how long it keeps outputs for redelivery.
-    pub fn from_config(config: &crate::config::Config) -> Self {
-        let connections = Arc::new(Connections::new(
-            config.sources.clone().into_iter().collect(),
-        ));
-        let destinations = config
-            .destinations
-            .iter()
-            .map(|(name, dest)| (name.clone(), Arc::from(dest.build())))
-            .collect();
-        Pipeline::new(
-            connections,
-            destinations,
-            config.scheduler.spool_dir.clone(),
-        )
-        .with_spool_days(config.scheduler.spool_days)
-        .with_base(config.folder.clone())
     }
 
     /// The named connections, for `cronport check`.
@@ -164,8 +154,8 @@ impl Pipeline {
         }
     }
 
-    /// Run one export. Cancel by dropping the future: temporary files are
-    /// removed and deliveries already made are taken back.
+    /// Run one export and drop its file: [`Pipeline::export`] for callers
+    /// that keep nothing.
     pub async fn run(
         &self,
         source: &SourceSpec,
@@ -173,6 +163,22 @@ impl Pipeline {
         destinations: &[String],
         ctx: &RunContext,
     ) -> Result<ExportOutput, ExportError> {
+        self.export(source, format, destinations, ctx)
+            .await?
+            .into_output()
+    }
+
+    /// Render one export and deliver it, and hand back the file and what
+    /// happened at each destination (a destination's refusal is in the
+    /// outcome, not an error). Cancel by dropping the future: the spool file
+    /// is removed and deliveries already made are taken back.
+    pub async fn export(
+        &self,
+        source: &SourceSpec,
+        format: &FormatSpec,
+        destinations: &[String],
+        ctx: &RunContext,
+    ) -> Result<Export, ExportError> {
         let targets = destinations
             .iter()
             .map(|name| {
@@ -183,45 +189,30 @@ impl Pipeline {
                 Ok((name.clone(), dest.clone()))
             })
             .collect::<Result<Vec<_>, ExportError>>()?;
-        let spool = Spool::create(&self.spool, ctx, &format.extension())?;
-        let (rows, bytes) = self.render(source, format, ctx, &spool).await?;
+        let extension = format.extension();
+        let file = SpoolFile::create(&self.spool, ctx, &extension).map_err(|error| {
+            ExportError::Spool {
+                path: self.spool.display().to_string(),
+                error,
+            }
+        })?;
+        let (rows, bytes) = self.render(source, format, ctx, &file).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());
         let mut artifact = Artifact {
-            path: spool.path.clone(),
-            extension: format.extension(),
+            path: file.path().to_path_buf(),
+            extension: extension.clone(),
             bytes,
             rows,
             delivered: Vec::new(),
         };
         let outcome = delivery::deliver_all(&targets, &mut artifact, ctx).await;
-        if let Some(store) = &self.store
-            && let Err(e) = store
-                .record_deliveries(ctx.run_id, &outcome.records(ctx))
-                .await
-        {
-            tracing::warn!("could not record the deliveries: {e}");
-        }
-        self.keep(&spool, ctx, &artifact.extension, rows);
-        if let Some((name, error)) = outcome.failure {
-            return Err(ExportError::Destination { name, error });
-        }
-        Ok(ExportOutput {
+        Ok(Export {
+            file,
+            extension,
             rows,
             bytes,
-            outputs: outcome.locations(),
+            outcome,
         })
-    }
-
-    /// Keep the rendered file for `runs redeliver`, and drop kept files
-    /// past `spool_days`.
-    fn keep(&self, spool: &Spool, ctx: &RunContext, extension: &str, rows: u64) {
-        let Some(days) = self.spool_days else {
-            return;
-        };
-        delivery::prune_kept(&self.spool, days, std::time::SystemTime::now());
-        if let Err(e) = delivery::keep(&spool.path, &self.spool, ctx.run_id, extension, rows) {
-            tracing::warn!("could not keep the output for redelivery: {e}");
-        }
     }
 
     async fn render(
@@ -229,10 +220,13 @@ impl Pipeline {
         source: &SourceSpec,
         format: &FormatSpec,
         ctx: &RunContext,
-        spool: &Spool,
+        spool: &SpoolFile,
     ) -> Result<(u64, u64), ExportError> {
         let mut stream = self.source(source).open(ctx).await?;
-        let file = File::create(&spool.path).map_err(|error| spool.error(error))?;
+        let file = File::create(spool.path()).map_err(|error| ExportError::Spool {
+            path: spool.path().display().to_string(),
+            error,
+        })?;
         let counter = Arc::new(AtomicU64::new(0));
         let out = CountingWriter {
             inner: BufWriter::with_capacity(256 * 1024, file),
@@ -276,42 +270,6 @@ impl Pipeline {
             .await
             .map_err(|e| FormatError::Io(std::io::Error::other(e)))??;
         Ok((rows, counter.load(Ordering::Relaxed)))
-    }
-}
-
-/// The spool file of one attempt, removed when the attempt ends either way.
-struct Spool {
-    path: PathBuf,
-}
-
-impl Spool {
-    fn create(folder: &std::path::Path, ctx: &RunContext, ext: &str) -> Result<Spool, ExportError> {
-        let name = format!(
-            "run-{}-{}-{}.{ext}",
-            ctx.run_id,
-            ctx.attempt,
-            std::process::id()
-        );
-        std::fs::create_dir_all(folder).map_err(|error| ExportError::Spool {
-            path: folder.display().to_string(),
-            error,
-        })?;
-        Ok(Spool {
-            path: folder.join(name),
-        })
-    }
-
-    fn error(&self, error: std::io::Error) -> ExportError {
-        ExportError::Spool {
-            path: self.path.display().to_string(),
-            error,
-        }
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 

@@ -36,7 +36,8 @@ pub fn dead_on_this_host(instances: &[InstanceInfo], me: &str) -> Vec<String> {
         .collect()
 }
 
-fn process_exists(pid: u32) -> bool {
+/// Whether a process with this id exists on this host (of any user).
+pub(crate) fn process_exists(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };

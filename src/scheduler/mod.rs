@@ -3,19 +3,22 @@
 //! every change as an [`Event`](crate::events::Event).
 
 mod driver;
+mod executor;
 pub mod instance;
+pub mod kept;
 mod maintenance;
+pub mod notify;
 mod once;
 pub mod overlap;
 pub mod plan;
 mod recorder;
 pub mod runner;
+pub mod spool;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -23,10 +26,10 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::events::{Command, EventBus};
-use crate::export::{ExportError, ExportOutput, Pipeline, RunContext};
-use crate::job::{Job, OverlapPolicy};
+use crate::job::OverlapPolicy;
 use crate::store::{JobId, Partition, RunId, RunRecord, Store, Taken};
 
+pub use executor::{Executor, Exporter, delivery_records};
 pub use once::run_once;
 
 /// Default grace period for runs to finish at shutdown.
@@ -38,39 +41,6 @@ pub const STALE_AFTER: Duration = Duration::from_secs(15);
 /// How often the store is checked for edits and commands from consoles and
 /// the command line.
 pub const POLL: Duration = Duration::from_secs(1);
-
-/// Carries out one attempt of a job. The export pipeline in production; the
-/// seam lets benchmarks measure the scheduler alone.
-#[async_trait]
-pub trait Executor: Send + Sync + 'static {
-    /// Run one attempt. Dropping the future cancels it.
-    async fn execute(&self, job: &Job, ctx: &RunContext) -> Result<ExportOutput, ExportError>;
-
-    /// The run ended (after its last attempt): send the notifications it
-    /// calls for. Nothing by default.
-    async fn finished(&self, end: crate::export::notify::RunEnd<'_>) {
-        let _ = end;
-    }
-}
-
-#[async_trait]
-impl Executor for Pipeline {
-    async fn execute(&self, job: &Job, ctx: &RunContext) -> Result<ExportOutput, ExportError> {
-        self.run(
-            &job.spec.source,
-            &job.spec.format,
-            &job.spec.destinations,
-            ctx,
-        )
-        .await
-    }
-
-    async fn finished(&self, end: crate::export::notify::RunEnd<'_>) {
-        if let Some(store) = self.store() {
-            crate::export::notify::after_run(store, self.destinations(), end).await;
-        }
-    }
-}
 
 /// What an instance needs to know of a job to take its runs from the queue
 /// and to retry them after a crash.
@@ -153,6 +123,7 @@ impl Scheduler {
     pub async fn start(parts: Parts) -> Result<Scheduler, crate::store::StoreError> {
         let (commands, commands_rx) = mpsc::channel(256);
         let shutdown = CancellationToken::new();
+        parts.executor.prepare().await;
         let driver = driver::Driver::start(parts, commands_rx, shutdown.clone()).await?;
         let instance_id = driver.instance_id().to_string();
         let task = tokio::spawn(driver.run());

@@ -56,6 +56,7 @@ pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
             name: job.to_string(),
             problems: crate::job::one_line(&errors),
         })?;
+    executor.prepare().await;
     let now = clock.now();
     let me = InstanceInfo {
         takes_work: false,

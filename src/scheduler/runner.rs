@@ -183,7 +183,7 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
     let rows = output.as_ref().map(|o| o.rows);
     let bytes = output.as_ref().map(|o| o.bytes);
     let outputs = output.map(|o| o.outputs).unwrap_or_default();
-    let end = crate::export::notify::RunEnd {
+    let end = super::notify::RunEnd {
         job: &order.job,
         run_id: order.run_id,
         scheduled_for: order.scheduled_for,

@@ -292,6 +292,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 include_str!("../../assets/migrations/sqlite/0002_deliveries.sql"),
             ),
             (
+                3,
+                "store identity",
+                include_str!("../../assets/migrations/sqlite/0003_store_identity.sql"),
+            ),
+            (
                 4,
                 "run_queue",
                 include_str!("../../assets/migrations/sqlite/0004_run_queue.sql"),
@@ -307,6 +312,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 2,
                 "deliveries",
                 include_str!("../../assets/migrations/postgres/0002_deliveries.sql"),
+            ),
+            (
+                3,
+                "store identity",
+                include_str!("../../assets/migrations/postgres/0003_store_identity.sql"),
             ),
             (
                 4,

@@ -11,6 +11,7 @@ mod commands;
 mod connect;
 mod deliveries;
 mod error;
+mod identity;
 mod instances;
 mod jobs;
 mod logs;
@@ -67,6 +68,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     display_url: std::sync::Arc<str>,
+    identity: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -74,6 +76,7 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("backend", &self.backend)
             .field("url", &self.display_url)
+            .field("identity", &self.identity)
             .finish()
     }
 }
@@ -91,11 +94,27 @@ impl Store {
             cause,
         })?;
         let pool = connect::connect(&location).await?;
+        let identity = match identity::read(&pool, &location.display()).await {
+            Ok(identity) => identity,
+            Err(e) => {
+                pool.close().await;
+                return Err(e);
+            }
+        };
         Ok(Store {
             pool,
             backend: location.backend(),
             display_url: location.display().into(),
+            identity,
         })
+    }
+
+    /// The store's own id: 32 hex digits written once when the store was
+    /// created (or upgraded to have one), the same for every process and
+    /// host that opens it, and different for every other store. What a
+    /// store keeps on a host's disk is filed under it.
+    pub fn identity(&self) -> &str {
+        &self.identity
     }
 
     /// Which database this store is in.

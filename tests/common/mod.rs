@@ -129,27 +129,12 @@ pub async fn start_scheduler(
     grace: Duration,
 ) -> cronport::scheduler::Scheduler {
     cronport::logging::init();
-    let ctx_pipeline = {
-        let connections = Arc::new(cronport::export::source::sql::Connections::new(
-            world.config.sources.clone().into_iter().collect(),
-        ));
-        let destinations = world
-            .config
-            .destinations
-            .iter()
-            .map(|(n, c)| (n.clone(), Arc::from(c.build())))
-            .collect();
-        cronport::export::Pipeline::new(
-            connections,
-            destinations,
-            world.config.scheduler.spool_dir.clone(),
-        )
-    };
+    let executor = cronport::scheduler::Exporter::from_config(&world.config, world.store.clone());
     cronport::scheduler::Scheduler::start(cronport::scheduler::Parts {
         store: world.store.clone(),
         config: world.config.clone(),
         clock: Arc::new(clock.clone()),
-        executor: Arc::new(ctx_pipeline),
+        executor: Arc::new(executor),
         bus,
         grace,
     })

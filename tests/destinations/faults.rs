@@ -11,7 +11,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, DurationRound as _, Utc};
 use cronport::clock::VirtualClock;
 use cronport::events::{Event, EventBus};
-use cronport::export::Pipeline;
 use cronport::scheduler::{Parts, Scheduler};
 use cronport::store::RunStatus;
 use tokio::sync::broadcast;
@@ -48,12 +47,12 @@ fn rendered(rows: u64) -> Vec<u8> {
 /// each destination's outcome), on `clock`.
 async fn start(world: &World, clock: &VirtualClock, bus: EventBus) -> Scheduler {
     cronport::logging::init();
-    let pipeline = Pipeline::from_config(&world.config).with_store(world.store.clone());
+    let executor = cronport::scheduler::Exporter::from_config(&world.config, world.store.clone());
     Scheduler::start(Parts {
         store: world.store.clone(),
         config: world.config.clone(),
         clock: Arc::new(clock.clone()),
-        executor: Arc::new(pipeline),
+        executor: Arc::new(executor),
         bus,
         grace: std::time::Duration::from_secs(5),
     })

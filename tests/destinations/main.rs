@@ -10,6 +10,7 @@ mod dropbox;
 mod email;
 mod faults;
 mod gdrive;
+mod kept;
 mod retention;
 mod runs;
 mod s3;

@@ -17,6 +17,7 @@ use super::{Backend, JobDefinition, JobRecord, NewRun, RunStatus, Store, Trigger
 
 mod commands;
 mod deliveries;
+mod identity;
 mod instances;
 mod jobs;
 mod open;

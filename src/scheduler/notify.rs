@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::RunContext;
-use super::destination::notice::{Notice, NoticeKind, NotifyOn};
-use super::destination::{Destination, fire_id};
+use crate::export::RunContext;
+use crate::export::destination::notice::{Notice, NoticeKind, NotifyOn};
+use crate::export::destination::{Destination, fire_id};
 use crate::job::Job;
 use crate::store::{RunFilter, RunStatus, Store};
 
