@@ -17,6 +17,7 @@ mod jobs;
 mod logs;
 mod runs;
 mod stats;
+mod takeover;
 mod types;
 mod writes;
 
@@ -32,6 +33,7 @@ pub use deliveries::{DELIVERY_STATUSES, DeliveryRecord};
 pub use error::{Result, StoreError};
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;
+pub use takeover::Liveness;
 pub use types::{
     ApplyReport, AttemptRecord, JobDefinition, JobId, JobRecord, JobStats, LastRun, LogLine,
     NewRun, ParseEnumError, RunFilter, RunId, RunRecord, RunStatus, RunWrite, Trigger,

@@ -21,6 +21,7 @@ mod instances;
 mod jobs;
 mod open;
 mod runs;
+mod takeover;
 mod throughput;
 mod writes;
 
