@@ -264,3 +264,149 @@ impl Watcher {
 fn alive_here(instance: &InstanceInfo) -> bool {
     instance::dead_on_this_host(std::slice::from_ref(instance), "").is_empty()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The watcher on a real SQLite store, with the clock passed in.
+
+    use super::*;
+
+    struct World {
+        _dir: tempfile::TempDir,
+        store: Store,
+    }
+
+    async fn world() -> World {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = Store::open(&url).await.expect("store");
+        World { _dir: dir, store }
+    }
+
+    fn on_this_host(id: &str, pid: u32) -> InstanceInfo {
+        InstanceInfo {
+            id: id.into(),
+            hostname: instance::hostname(),
+            pid,
+            version: "0.1.0".into(),
+            started_at: Utc::now(),
+        }
+    }
+
+    /// A pid that no longer exists: a child that has exited and was reaped.
+    fn gone_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().expect("true");
+        child.wait().expect("wait");
+        child.id()
+    }
+
+    /// An instance registered and holding the lease at `now`.
+    async fn holder(store: &Store, pid: u32, now: DateTime<Utc>) -> InstanceInfo {
+        let holder = on_this_host("holder", pid);
+        store.register_instance(&holder).await.expect("register");
+        let leased = store
+            .try_acquire_lease(&holder.id, now, STALE_AFTER)
+            .await
+            .expect("lease");
+        assert!(leased);
+        holder
+    }
+
+    fn watcher(store: &Store, holder: &InstanceInfo, claim: &str) -> Watcher {
+        Watcher {
+            store: store.clone(),
+            holder: holder.clone(),
+            claim: on_this_host(claim, std::process::id()),
+            gone_since: None,
+            heard: None,
+        }
+    }
+
+    fn won(news: &[LeaseNews]) -> bool {
+        news.iter().any(|n| matches!(n, LeaseNews::Won { .. }))
+    }
+
+    #[tokio::test]
+    async fn of_two_consoles_one_takes_over_and_the_other_follows_it() {
+        let w = world().await;
+        let now = Utc::now();
+        let holder = holder(&w.store, gone_pid(), now).await;
+        let mut a = watcher(&w.store, &holder, "console-a");
+        let mut b = watcher(&w.store, &holder, "console-b");
+        let (news_a, news_b) = tokio::join!(a.look(now), b.look(now));
+        assert!(won(&news_a) ^ won(&news_b), "{news_a:?} / {news_b:?}");
+        let (winner, loser, lost) = if won(&news_a) {
+            ("console-a", &mut b, news_b)
+        } else {
+            ("console-b", &mut a, news_a)
+        };
+        assert_eq!(
+            lost,
+            [LeaseNews::Gone {
+                holder: holder.clone(),
+                why: Gone::Exited
+            }]
+        );
+        let later = loser.look(now + chrono::Duration::milliseconds(500)).await;
+        match later.as_slice() {
+            [LeaseNews::Holder { holder, .. }] => assert_eq!(holder.id, winner),
+            other => panic!("the loser should follow the winner: {other:?}"),
+        }
+        // The loser either saw the winner's claim and waited, or tried and
+        // lost and stopped its claim again: nobody waits for it.
+        let claim = w
+            .store
+            .instance_liveness(&loser.claim.id)
+            .await
+            .expect("read");
+        assert!(claim.is_none_or(|c| c.stopped_at.is_some()), "{claim:?}");
+    }
+
+    #[tokio::test]
+    async fn a_clean_stop_is_taken_over_at_the_next_look() {
+        let w = world().await;
+        let now = Utc::now();
+        let holder = holder(&w.store, std::process::id(), now).await;
+        let mut console = watcher(&w.store, &holder, "console");
+        let news = console.look(now).await;
+        assert!(
+            matches!(news.as_slice(), [LeaseNews::Holder { .. }]),
+            "{news:?}"
+        );
+        assert!(console.look(now).await.is_empty(), "nothing new");
+        w.store.mark_stopped(&holder.id, now).await.expect("stop");
+        let news = console.look(now).await;
+        assert_eq!(
+            news,
+            [
+                LeaseNews::Gone {
+                    holder: holder.clone(),
+                    why: Gone::Stopped
+                },
+                LeaseNews::Won {
+                    from: holder,
+                    claim: "console".into()
+                }
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_live_instance_gets_its_turn_before_a_console() {
+        let w = world().await;
+        let now = Utc::now();
+        let holder = holder(&w.store, std::process::id(), now).await;
+        let headless = on_this_host("headless-2", std::process::id());
+        w.store
+            .register_instance(&headless)
+            .await
+            .expect("register");
+        w.store.mark_stopped(&holder.id, now).await.expect("stop");
+        let mut console = watcher(&w.store, &holder, "console");
+        let news = console.look(now).await;
+        assert!(!won(&news), "{news:?}");
+        let defer = chrono::Duration::from_std(DEFER_TO_INSTANCES).expect("duration");
+        let news = console.look(now + defer).await;
+        assert!(won(&news), "nobody took it in time: {news:?}");
+    }
+}
