@@ -13,13 +13,27 @@ use crate::config::Config;
 use crate::events::{Command, Reply};
 use crate::export::{Pipeline, Preview, RunContext};
 use crate::job::JobSpec;
-use crate::store::{CommandKind, NewCommand, RunId, Store};
+use crate::store::{CommandKind, InstanceInfo, NewCommand, RunId, Store};
 
 /// Rows a dry run shows unless asked for another number.
 pub const PREVIEW_ROWS: usize = 20;
 
 /// How long a request through the store may wait for the instance to act.
 pub const STORE_REPLY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// After [`STORE_REPLY_DEADLINE`], how much longer a waiter gives an
+/// instance that took the request (and is carrying it out) to finish it.
+pub const TAKEN_GRACE: Duration = Duration::from_secs(5);
+
+/// The age past which a request nobody took is closed unrun ("expired")
+/// by whoever starts a scheduler, instead of being carried out.
+///
+/// The same as [`STORE_REPLY_DEADLINE`]: by then whoever asked has been
+/// told the request failed (or was killed while waiting), so carrying it
+/// out would be the silent late run this bound exists to prevent. Younger
+/// requests may still have someone waiting, and a scheduler that takes over
+/// takes them within a second of starting, so they run at once.
+pub const COMMAND_TTL: Duration = STORE_REPLY_DEADLINE;
 
 /// Something an operator asks of the scheduler.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,9 +214,23 @@ async fn attached(store: &Store, request: Request) -> Result<String, String> {
 /// the lease, and wait until it has carried it out: the completed command
 /// says which instance took it and, for runs, the run it started. `Delete`
 /// is not a command (write the store instead).
+///
+/// The answer comes within [`STORE_REPLY_DEADLINE`] (plus
+/// [`TAKEN_GRACE`] when an instance took it and is still at it): a request
+/// nobody took by then is withdrawn, so it never runs later unannounced,
+/// and the error says why (the instance is gone, or seems stuck).
 pub async fn ask_instance(
     store: &Store,
     request: &Request,
+) -> Result<crate::store::Command, String> {
+    ask_instance_within(store, request, STORE_REPLY_DEADLINE).await
+}
+
+/// [`ask_instance`] with another deadline (tests use a short one).
+pub async fn ask_instance_within(
+    store: &Store,
+    request: &Request,
+    deadline: Duration,
 ) -> Result<crate::store::Command, String> {
     let (kind, job_name, run_id) = match request {
         Request::Pause(job) => (CommandKind::Pause, Some(job.clone()), None),
@@ -214,44 +242,194 @@ pub async fn ask_instance(
         Request::Retry(run) => (CommandKind::Run, None, Some(*run)),
         Request::Delete(_) => return Err("deleting a job is not a command".into()),
     };
+    let now = Utc::now();
+    // Whom the request is for, to name it if it never answers.
+    let asked = store.lease_holder(now).await.map_err(|e| e.to_string())?;
     let id = store
         .push_command(&NewCommand {
             kind,
             job_name,
             run_id,
-            requested_at: Utc::now(),
+            requested_at: now,
         })
         .await
         .map_err(|e| e.to_string())?;
-    wait_for_command(store, id, STORE_REPLY_DEADLINE).await
+    let waiting = Waiting {
+        id,
+        what: request.describe(),
+        asked,
+        deadline,
+    };
+    waiting.wait(store).await
 }
 
-/// Wait until the instance that took command `id` has completed it; its
-/// error, if it gave one, is the `Err`.
-async fn wait_for_command(
-    store: &Store,
+/// A request left in the store, being waited for.
+struct Waiting {
     id: i64,
+    what: String,
+    /// The lease holder when it was asked.
+    asked: Option<InstanceInfo>,
     deadline: Duration,
-) -> Result<crate::store::Command, String> {
-    let give_up = tokio::time::Instant::now() + deadline;
-    loop {
-        let command = store.get_command(id).await.map_err(|e| e.to_string())?;
-        if let Some(command) = command
-            && command.completed
-        {
-            return match command.error {
-                Some(error) => Err(error),
-                None => Ok(command),
-            };
+}
+
+impl Waiting {
+    /// Until the instance that took it has completed it; its error, if it
+    /// gave one, is the `Err`. Untaken at the deadline: withdrawn.
+    async fn wait(&self, store: &Store) -> Result<crate::store::Command, String> {
+        let id = self.id;
+        let give_up = tokio::time::Instant::now() + self.deadline;
+        let mut taken_by: Option<String> = None;
+        loop {
+            let command = store
+                .get_command(id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("request {id} ({}) vanished from the store", self.what))?;
+            if command.completed {
+                return match command.error {
+                    Some(error) => Err(error),
+                    None => Ok(command),
+                };
+            }
+            if command.taken_by.is_some() {
+                taken_by = command.taken_by;
+            }
+            let now = tokio::time::Instant::now();
+            match &taken_by {
+                None if now > give_up => {
+                    let reason = self.unanswered(store).await;
+                    match store
+                        .withdraw_command(id, &this_process(), Utc::now(), &reason)
+                        .await
+                    {
+                        Ok(true) => return Err(reason),
+                        // Taken just now: give its taker the grace period.
+                        Ok(false) => continue,
+                        Err(e) => {
+                            return Err(format!(
+                                "{reason}; withdrawing it failed ({e}), so it may still run later"
+                            ));
+                        }
+                    }
+                }
+                Some(by) if now > give_up + TAKEN_GRACE => {
+                    return Err(format!(
+                        "{by} took '{}' but has not finished it after {}s; see `cronport runs list`",
+                        self.what,
+                        (self.deadline + TAKEN_GRACE).as_secs()
+                    ));
+                }
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        if tokio::time::Instant::now() > give_up {
-            return Err(format!(
-                "the running instance did not act within {}s; is it stuck? (see `cronport runs list`)",
-                deadline.as_secs()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    /// Why nobody took the request: the instance asked is gone, or alive
+    /// but not taking commands.
+    async fn unanswered(&self, store: &Store) -> String {
+        let secs = self.deadline.as_secs();
+        let what = &self.what;
+        // Either way the request is withdrawn next: say that it will not
+        // run later, so nobody waits for it.
+        let withdrawn = "was withdrawn and will not run later";
+        let holder = store.lease_holder(Utc::now()).await.ok().flatten();
+        let alive = holder.as_ref().filter(|h| {
+            crate::scheduler::instance::dead_on_this_host(std::slice::from_ref(*h), "").is_empty()
+        });
+        match (&self.asked, alive) {
+            (Some(asked), Some(now)) if asked.id == now.id => format!(
+                "instance {} did not take '{what}' within {secs}s (is it stuck?); the request {withdrawn}",
+                host_pid(asked)
+            ),
+            (Some(asked), _) => {
+                format!("instance {} is gone; '{what}' {withdrawn}", host_pid(asked))
+            }
+            (None, Some(now)) => format!(
+                "instance {} did not take '{what}' within {secs}s; the request {withdrawn}",
+                host_pid(now)
+            ),
+            (None, None) => format!("no instance runs the schedule; '{what}' {withdrawn}"),
+        }
+    }
+}
+
+/// "host:pid", how the console and messages name an instance.
+pub fn host_pid(instance: &InstanceInfo) -> String {
+    format!("{}:{}", instance.hostname, instance.pid)
+}
+
+/// This process as "host:pid", recorded as the closer of the commands it
+/// withdraws or expires.
+fn this_process() -> String {
+    format!(
+        "{}:{}",
+        crate::scheduler::instance::hostname(),
+        std::process::id()
+    )
+}
+
+/// A stored command in words: "run daily-sales now", "retry run 12".
+pub fn describe_command(command: &crate::store::Command) -> String {
+    let job = command.job_name.as_deref().unwrap_or("?");
+    let run = command
+        .run_id
+        .map_or_else(|| "?".to_string(), |r| r.to_string());
+    match command.kind {
+        CommandKind::Run if command.job_name.is_none() => format!("retry run {run}"),
+        CommandKind::Run => format!("run {job} now"),
+        CommandKind::Pause => format!("pause {job}"),
+        CommandKind::Resume => format!("resume {job}"),
+        CommandKind::PauseAll => "pause all jobs".into(),
+        CommandKind::ResumeAll => "resume all jobs".into(),
+        CommandKind::Cancel => format!("cancel run {run}"),
+        CommandKind::Reload => "reload jobs".into(),
+    }
+}
+
+/// Close what a new scheduler must not carry out, just before it starts:
+/// requests nobody took within [`COMMAND_TTL`] (whoever asked has been
+/// told they failed) and, when it takes over from `gone`, the requests
+/// `gone` took and never completed. Each is logged, and keeps its reason as
+/// its recorded error; they are returned for the console to show.
+pub async fn close_orphaned_commands(
+    store: &Store,
+    gone: Option<&InstanceInfo>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<crate::store::Command>, crate::store::StoreError> {
+    let ttl = COMMAND_TTL.as_secs();
+    let reason = format!(
+        "expired: no scheduler took it within {ttl}s of the request, so it was not carried out"
+    );
+    let before = now - chrono::Duration::from_std(COMMAND_TTL).unwrap_or_default();
+    let mut closed = store
+        .expire_commands(before, &this_process(), now, &reason)
+        .await?;
+    for command in &closed {
+        tracing::warn!(
+            "request {} ({}), asked at {}, expired unrun: no scheduler took it within {ttl}s",
+            command.id,
+            describe_command(command),
+            command.requested_at.format("%H:%M:%S UTC"),
+        );
+    }
+    if let Some(gone) = gone {
+        let reason = format!(
+            "instance {} stopped before it finished this request; check whether it took effect",
+            host_pid(gone)
+        );
+        let abandoned = store.abandon_commands(&gone.id, &reason).await?;
+        for command in &abandoned {
+            tracing::warn!(
+                "request {} ({}) was taken by {}, which stopped before finishing it",
+                command.id,
+                describe_command(command),
+                host_pid(gone),
+            );
+        }
+        closed.extend(abandoned);
+    }
+    Ok(closed)
 }
 
 /// Render `job` as a run would now, with its stored definition, and show the

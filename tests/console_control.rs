@@ -196,3 +196,150 @@ fn requests_reach_another_instance_through_a_postgres_store() {
         world.store.close().await;
     });
 }
+
+/// An instance on this host whose process has exited, holding the lease
+/// (as one killed with `kill -9` leaves it).
+async fn dead_holder(store: &cronport::store::Store) -> cronport::store::InstanceInfo {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    let dead = cronport::store::InstanceInfo {
+        id: format!("dead-{}", child.id()),
+        hostname: cronport::scheduler::instance::hostname(),
+        pid: child.id(),
+        version: "0.0.0".into(),
+        started_at: chrono::Utc::now(),
+        takes_work: true,
+    };
+    store.register_instance(&dead).await.unwrap();
+    let leased = store
+        .try_acquire_lease(&dead.id, chrono::Utc::now(), Duration::from_secs(15))
+        .await
+        .unwrap();
+    assert!(leased, "the dead instance holds the lease");
+    dead
+}
+
+async fn manual_runs(world: &World, job: &str) -> usize {
+    let runs = world
+        .store
+        .list_runs(&cronport::store::RunFilter {
+            job: Some(job.into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    runs.iter().filter(|r| r.trigger == Trigger::Manual).count()
+}
+
+/// A request left for an instance that is gone gets an answer within its
+/// deadline that says so, and is withdrawn: a scheduler started afterwards
+/// does not carry it out (it used to run when the next process started).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_a_gone_instance_is_answered_and_never_runs_later() {
+    let world = world().await;
+    let dead = dead_holder(&world.store).await;
+    let asked = tokio::time::Instant::now();
+    let request = Request::RunNow("fails".into());
+    let error =
+        cronport::control::ask_instance_within(&world.store, &request, Duration::from_secs(1))
+            .await
+            .unwrap_err();
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
+    let name = format!("instance {}:{} is gone", dead.hostname, dead.pid);
+    assert!(
+        error.starts_with(&name) && error.ends_with("will not run later"),
+        "{error}"
+    );
+
+    let (bus, _rx) = bus();
+    let scheduler = start(&world, bus).await;
+    // The scheduler polls the commands table every second.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    scheduler.shutdown().await.unwrap();
+    assert_eq!(
+        manual_runs(&world, "fails").await,
+        0,
+        "the withdrawn request ran"
+    );
+}
+
+/// As a scheduler takes over: a request left for the gone holder within
+/// the bound runs at once, an older one expires and one the holder took
+/// and never finished is closed, each with its reason recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_a_takeover_fresh_requests_run_at_once_and_old_ones_expire() {
+    use cronport::store::{CommandKind, NewCommand};
+    let world = world().await;
+    let store = &world.store;
+    let dead = dead_holder(store).await;
+    let now = chrono::Utc::now();
+    let run_now = |secs_ago: i64| NewCommand {
+        kind: CommandKind::Run,
+        job_name: Some("fails".into()),
+        run_id: None,
+        requested_at: now - chrono::Duration::seconds(secs_ago),
+    };
+    let pause = NewCommand {
+        kind: CommandKind::Pause,
+        job_name: Some("slow".into()),
+        run_id: None,
+        requested_at: now,
+    };
+    let taken = store.push_command(&pause).await.unwrap();
+    store.take_commands(&dead.id, now).await.unwrap();
+    let old = store.push_command(&run_now(60)).await.unwrap();
+    let fresh = store.push_command(&run_now(2)).await.unwrap();
+
+    let closed = cronport::control::close_orphaned_commands(store, Some(&dead), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        closed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [old, taken]
+    );
+    let (bus, _rx) = bus();
+    let scheduler = start(&world, bus).await;
+    let run = poll_command(store, fresh).await;
+    assert!(run.is_some(), "the fresh request started a run");
+    scheduler.shutdown().await.unwrap();
+
+    let old = store.get_command(old).await.unwrap().unwrap();
+    assert!(old.completed && old.result_run_id.is_none());
+    assert!(
+        old.error.as_deref().unwrap().starts_with("expired:"),
+        "{old:?}"
+    );
+    let taken = store.get_command(taken).await.unwrap().unwrap();
+    let reason = format!("instance {}:{} stopped before", dead.hostname, dead.pid);
+    assert!(
+        taken.error.as_deref().unwrap().starts_with(&reason),
+        "{taken:?}"
+    );
+    assert_eq!(
+        manual_runs(&world, "fails").await,
+        1,
+        "only the fresh one ran"
+    );
+}
+
+/// The run a completed command started; panics after 5 s.
+async fn poll_command(store: &cronport::store::Store, id: i64) -> Option<i64> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let command = store.get_command(id).await.unwrap().unwrap();
+        if command.completed {
+            assert_eq!(command.error, None, "{command:?}");
+            return command.result_run_id;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "command {id} not done: {command:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

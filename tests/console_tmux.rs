@@ -264,3 +264,98 @@ fn attached_to_a_headless_instance_a_pause_stops_it_within_a_second() {
     let status = headless.terminate(Duration::from_secs(20));
     assert_eq!(status.code(), Some(0), "{}", headless.transcript());
 }
+
+/// How the headless instance is stopped under the attached console.
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    /// SIGTERM: it drains and gives up the lease.
+    Term,
+    /// SIGKILL: its lease stays behind, its process is gone.
+    Kill,
+}
+
+/// Stopping the instance a console is attached to: within 20 s the
+/// console's header says the scheduler runs there, the every-second job's
+/// later slots run (by a scheduler other than the stopped one), and a
+/// test-run pressed then reaches the console's own scheduler.
+fn the_console_takes_over(stop: Stop) {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&format!("{}{EVERY_SECOND}", config_header()));
+    let mut headless: Headless = sandbox.headless(&[]);
+    headless.wait_for_line("scheduler started", Duration::from_secs(20));
+    let pid = headless.pid();
+
+    let tmux = Tmux::start(&console_command(&sandbox), 80, 24);
+    let screen = tmux.wait_text("attached to", Duration::from_secs(20));
+    assert!(screen.contains(&format!(":{pid}")), "{screen}");
+    tmux.wait_for("runs of the instance", Duration::from_secs(20), |s| {
+        history_rows(s, "every-second", "schedule").len() >= 2
+    });
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(Store::open(&sandbox.store)).unwrap();
+    let stopped = Instant::now();
+    let stopped_at = Utc::now();
+    match stop {
+        Stop::Term => {
+            let status = headless.terminate(Duration::from_secs(20));
+            assert_eq!(status.code(), Some(0), "{}", headless.transcript());
+        }
+        Stop::Kill => {
+            headless.kill9();
+        }
+    }
+    let screen = tmux.wait_text("running here; took over from", Duration::from_secs(20));
+    let took_over = stopped.elapsed();
+    assert!(
+        screen.contains(&format!(":{pid}")),
+        "the header names the instance taken over from:\n{screen}"
+    );
+
+    // The schedule goes on: slots after the stop run and succeed, by the
+    // console's scheduler, all within 20 s of the stop.
+    let headless_id = format!(":{pid}:");
+    let left = Duration::from_secs(20).saturating_sub(stopped.elapsed());
+    let went_on = poll("three runs after the stop", left, || {
+        let runs = rt
+            .block_on(store.list_runs(&RunFilter {
+                job: Some("every-second".into()),
+                limit: 1_000,
+                ..RunFilter::default()
+            }))
+            .unwrap();
+        let after = runs
+            .iter()
+            .filter(|r| r.slot.is_some_and(|slot| slot > stopped_at))
+            .filter(|r| r.status == cronport::store::RunStatus::Succeeded)
+            .filter(|r| {
+                r.instance_id
+                    .as_deref()
+                    .is_some_and(|i| !i.contains(&headless_id))
+            })
+            .count();
+        (after >= 3).then(Instant::now)
+    });
+    eprintln!(
+        "{stop:?}: the header said \"running here\" {} ms after the stop; \
+         three later slots had run {} ms after it",
+        took_over.as_millis(),
+        (went_on - stopped).as_millis()
+    );
+
+    // The console's requests now reach its own scheduler.
+    tmux.keys(&["t"]);
+    tmux.wait_text("of every-second started", Duration::from_secs(10));
+    tmux.keys(&["q"]);
+    tmux.wait_text("exited 0", Duration::from_secs(30));
+}
+
+#[test]
+fn an_attached_console_takes_over_when_its_instance_stops() {
+    the_console_takes_over(Stop::Term);
+}
+
+#[test]
+fn an_attached_console_takes_over_when_its_instance_is_killed() {
+    the_console_takes_over(Stop::Kill);
+}

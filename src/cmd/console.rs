@@ -19,7 +19,12 @@ pub(super) async fn open(ctx: &Context) -> Result<(), Failure> {
     crate::logging::set_process_bus(bus.clone());
     let store = ctx.store().await?;
     let start = match super::live_holder(&store).await? {
-        Some(holder) => Start::Attached(holder),
+        // Attached, with what it needs to take the schedule over if the
+        // holder goes.
+        Some(holder) => Start::Attached {
+            holder,
+            parts: ctx.parts(store.clone(), bus),
+        },
         None => {
             super::serve::seed_jobs(ctx, &store).await?;
             Start::Embedded(ctx.parts(store.clone(), bus))

@@ -25,6 +25,9 @@ async fn serve(ctx: &Context, bus: crate::events::EventBus) -> Result<(), Failur
     let store = ctx.store().await?;
     tracing::info!("store {}", store.display_url());
     seed_jobs(ctx, &store).await?;
+    // Requests left in the store while no scheduler ran are not carried out
+    // long after whoever asked was told they failed (each is logged).
+    crate::control::close_orphaned_commands(&store, None, chrono::Utc::now()).await?;
     let scheduler = Scheduler::start(ctx.parts(store.clone(), bus.clone())).await?;
     tokio::select! {
         _ = terminate.recv() => tracing::info!("SIGTERM: draining"),

@@ -16,6 +16,7 @@ pub mod loader;
 pub mod log_buffer;
 pub mod model;
 pub mod runtime;
+pub mod takeover;
 mod terminal;
 mod update;
 pub mod view;

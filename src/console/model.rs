@@ -10,6 +10,7 @@ use ratatui::crossterm::event::KeyEvent;
 pub use super::data::{ERROR_DAYS, JobDetails, JobRow, RunDetails, Snapshot, Upcoming, upcoming};
 use super::form::{FormContext, JobForm};
 use super::log_buffer::{LIVE_CAPACITY, LogBuffer, LogFilter};
+pub use super::takeover::{Gone, LeaseNews};
 use crate::control::Request;
 use crate::events::{Event, LogEvent};
 use crate::export::Preview;
@@ -40,6 +41,14 @@ pub enum Engine {
     Failed(String),
     /// Another instance holds the lease; this console only watches and asks.
     Attached(InstanceInfo),
+    /// The instance this console was attached to is gone; the console is
+    /// taking the lease (or waiting for another instance to).
+    TakingOver {
+        /// The instance that is gone.
+        from: InstanceInfo,
+        /// How it went.
+        why: Gone,
+    },
 }
 
 /// The panels, in Tab order.
@@ -260,6 +269,11 @@ pub enum Msg {
     DryRun(Result<Preview, String>),
     /// The scheduler's state changed.
     Engine(Engine),
+    /// News about the scheduler lease (attached only).
+    Lease(LeaseNews),
+    /// Requests in the store closed unrun as the scheduler started here
+    /// (too old, or taken by the instance that is gone).
+    CommandsClosed(Vec<crate::store::Command>),
 }
 
 /// What the runtime should do.
@@ -287,6 +301,14 @@ pub enum Effect {
     LoadRun(RunId),
     /// Load stored lines for the log panel.
     LoadLog(LogScope),
+    /// Start the scheduler here, taking over from `from`; this console
+    /// holds the lease as `claim` until the scheduler has it.
+    TakeOver {
+        /// The instance that is gone.
+        from: InstanceInfo,
+        /// The id the lease is held under.
+        claim: String,
+    },
     /// Leave.
     Quit,
 }
@@ -303,6 +325,10 @@ pub struct Model {
     pub color: bool,
     /// Who runs the scheduler.
     pub engine: Engine,
+    /// The instance this console took the schedule over from.
+    pub took_over_from: Option<InstanceInfo>,
+    /// The last heartbeat of the instance attached to, when known.
+    pub holder_heartbeat: Option<DateTime<Utc>>,
     /// The store's contents.
     pub data: Snapshot,
     /// Whether any snapshot arrived.
@@ -356,6 +382,8 @@ impl Model {
             store_url,
             color: true,
             engine,
+            took_over_from: None,
+            holder_heartbeat: None,
             data: Snapshot::default(),
             loaded: false,
             focus: Panel::Jobs,
@@ -377,9 +405,10 @@ impl Model {
         }
     }
 
-    /// Whether this console watches another instance.
+    /// Whether this console watches another instance (or is about to
+    /// take over from one): it has no scheduler of its own.
     pub fn attached(&self) -> bool {
-        matches!(self.engine, Engine::Attached(_))
+        matches!(self.engine, Engine::Attached(_) | Engine::TakingOver { .. })
     }
 
     /// The job selected in the jobs panel.

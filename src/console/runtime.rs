@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::control::Control;
 use crate::events::{Command, Event};
 use crate::export::Pipeline;
-use crate::scheduler::{Parts, Scheduler};
+use crate::scheduler::{Parts, STALE_AFTER, Scheduler};
 use crate::store::{InstanceInfo, Store};
 
 /// At most this often a frame is drawn.
@@ -41,8 +41,14 @@ const REFRESH_ATTACHED: Duration = Duration::from_secs(1);
 pub enum Start {
     /// This process: start one from these parts.
     Embedded(Parts),
-    /// Another instance holds the lease.
-    Attached(InstanceInfo),
+    /// Another instance holds the lease: attach to it, and if it goes and
+    /// nobody else takes the lease, start a scheduler from `parts`.
+    Attached {
+        /// The lease holder.
+        holder: InstanceInfo,
+        /// What a scheduler here would be made of.
+        parts: Parts,
+    },
 }
 
 /// What the console is opened on.
@@ -63,6 +69,25 @@ struct Embedded {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// What an attached console runs, and what it needs to take over.
+struct Attached {
+    /// Follows the holder's stored log lines.
+    follow: tokio::task::JoinHandle<()>,
+    /// Watches the lease (see [`super::takeover`]).
+    watch: tokio::task::JoinHandle<()>,
+    /// Who this console is in the store if it takes the lease.
+    claim: InstanceInfo,
+    /// The scheduler to start on taking over.
+    parts: Parts,
+}
+
+/// The scheduler this console starts having taken over from `from`.
+struct Handover {
+    from: InstanceInfo,
+    /// The id this console holds the lease under until the scheduler has it.
+    claim: String,
+}
+
 /// Runs effects and keeps the handles they need.
 struct Effects {
     store: Store,
@@ -71,6 +96,9 @@ struct Effects {
     control: Control,
     to_app: mpsc::Sender<Msg>,
     requests: watch::Sender<LoadRequest>,
+    /// A takeover asked for by the model, for the loop to carry out (it
+    /// swaps the handles this struct does not own).
+    take_over: std::cell::Cell<Option<Handover>>,
 }
 
 impl Effects {
@@ -87,6 +115,9 @@ impl Effects {
         for effect in effects {
             match effect {
                 Effect::Quit => quit = true,
+                Effect::TakeOver { from, claim } => {
+                    self.take_over.set(Some(Handover { from, claim }));
+                }
                 Effect::Refresh { history_job } => self.requests.send_modify(|r| {
                     r.seq += 1;
                     r.history_job = history_job;
@@ -177,38 +208,41 @@ pub async fn run(setup: Setup) -> Result<(), String> {
     let mut hangup =
         signal(SignalKind::hangup()).map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
 
-    let mut tasks = Vec::new();
-    let (engine, control, mut bus, mut embedded) = match start {
+    let (engine, control, mut bus, mut embedded, mut attached) = match start {
         Start::Embedded(parts) => {
-            let bus = parts.bus.subscribe();
-            let (commands, commands_rx) = mpsc::channel(256);
-            let stop = CancellationToken::new();
-            let task = tokio::spawn(embedded_scheduler(
-                parts,
-                commands_rx,
-                stop.clone(),
-                to_app.clone(),
-            ));
-            let control = Control::Embedded {
-                store: store.clone(),
-                commands,
-            };
-            (
-                Engine::Starting,
-                control,
-                Some(bus),
-                Some(Embedded { stop, task }),
-            )
+            let (control, bus, embedded) = start_embedded(&store, parts, None, &to_app);
+            (Engine::Starting, control, Some(bus), Some(embedded), None)
         }
-        Start::Attached(holder) => {
-            tasks.push(loader::follow_logs(store.clone(), to_app.clone()));
+        Start::Attached { holder, parts } => {
+            // The claim only takes the lease, for the scheduler it starts:
+            // it takes no share of the run queue itself.
+            let claim = crate::store::InstanceInfo {
+                takes_work: false,
+                ..crate::scheduler::instance::this_process(Utc::now())
+            };
+            let attached = Attached {
+                follow: loader::follow_logs(store.clone(), to_app.clone()),
+                watch: super::takeover::spawn(
+                    store.clone(),
+                    holder.clone(),
+                    claim.clone(),
+                    to_app.clone(),
+                ),
+                claim,
+                parts,
+            };
             let control = Control::Attached {
                 store: store.clone(),
             };
-            (Engine::Attached(holder), control, None, None)
+            (
+                Engine::Attached(holder),
+                control,
+                None,
+                None,
+                Some(attached),
+            )
         }
     };
-    let attached = embedded.is_none();
     let zone = config.scheduler.default_timezone;
     let mut model = Model::new(
         Utc::now(),
@@ -225,13 +259,14 @@ pub async fn run(setup: Setup) -> Result<(), String> {
         requests_rx,
         to_app.clone(),
     );
-    let effects = Effects {
+    let mut effects = Effects {
         store,
         config,
         pipeline,
         control,
         to_app,
         requests,
+        take_over: std::cell::Cell::new(None),
     };
     effects.run(vec![model.refresh()]);
     terminal
@@ -239,12 +274,7 @@ pub async fn run(setup: Setup) -> Result<(), String> {
         .map_err(|e| format!("cannot draw: {e}"))?;
 
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut refresh = tokio::time::interval(if attached {
-        REFRESH_ATTACHED
-    } else {
-        REFRESH_EMBEDDED
-    });
-    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut refresh = refresh_timer(attached.is_some());
     let mut last_draw = Instant::now();
     let mut dirty = false;
     let mut draining = false;
@@ -283,6 +313,20 @@ pub async fn run(setup: Setup) -> Result<(), String> {
                 _ => break,
             }
         }
+        if let Some(handover) = effects.take_over.take()
+            && let Some(was) = attached.take()
+        {
+            // From here on this console is one that started embedded: its
+            // requests, state and log panel come from its own scheduler.
+            was.follow.abort();
+            was.watch.abort();
+            let (control, events, started) =
+                start_embedded(&effects.store, was.parts, Some(handover), &effects.to_app);
+            effects.control = control;
+            bus = Some(events);
+            embedded = Some(started);
+            refresh = refresh_timer(false);
+        }
         if quit {
             match embedded.as_mut() {
                 // Attached, or a second q while draining: leave now.
@@ -300,11 +344,58 @@ pub async fn run(setup: Setup) -> Result<(), String> {
         }
     }
     drop(terminal);
-    for task in tasks {
-        task.abort();
+    if let Some(attached) = attached {
+        attached.follow.abort();
+        attached.watch.abort();
+        // The watcher may have been stopped between taking the lease and
+        // saying so: give it back rather than leave it to expire.
+        if let Err(e) = effects
+            .store
+            .mark_stopped(&attached.claim.id, Utc::now())
+            .await
+        {
+            tracing::warn!("giving back the scheduler lease failed: {e}");
+        }
     }
     crate::logging::clear_process_bus();
     Ok(())
+}
+
+/// The store is read again unasked this often (see the constants).
+fn refresh_timer(attached: bool) -> tokio::time::Interval {
+    let mut refresh = tokio::time::interval(if attached {
+        REFRESH_ATTACHED
+    } else {
+        REFRESH_EMBEDDED
+    });
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    refresh
+}
+
+/// Start the embedded scheduler in the background (taking over from
+/// another instance when `handover` says so): the control that reaches it,
+/// its events (subscribed before it starts, so none is missed) and its task.
+fn start_embedded(
+    store: &Store,
+    parts: Parts,
+    handover: Option<Handover>,
+    to_app: &mpsc::Sender<Msg>,
+) -> (Control, broadcast::Receiver<Event>, Embedded) {
+    let bus = parts.bus.subscribe();
+    let (commands, commands_rx) = mpsc::channel(256);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(embedded_scheduler(
+        parts,
+        handover,
+        commands_rx,
+        stop.clone(),
+        to_app.clone(),
+    ));
+    let control = Control::Embedded {
+        store: store.clone(),
+        commands,
+    };
+    (control, bus, Embedded { stop, task })
 }
 
 /// The next event of the embedded scheduler; never, when attached.
@@ -334,25 +425,57 @@ fn on_event(
 /// The embedded scheduler: started in the background (the first frame
 /// does not wait for it), fed the console's commands, shut down (with the
 /// grace period) when `stop` fires.
+///
+/// First the requests it must not carry out are closed (too old, or taken
+/// by the instance it takes over from); when it takes over, the lease this
+/// console took is handed to the scheduler once it has started, or given
+/// back if it cannot start.
 async fn embedded_scheduler(
     parts: Parts,
+    handover: Option<Handover>,
     mut commands: mpsc::Receiver<Command>,
     stop: CancellationToken,
     to_app: mpsc::Sender<Msg>,
 ) {
+    let store = parts.store.clone();
+    let gone = handover.as_ref().map(|h| &h.from);
+    match crate::control::close_orphaned_commands(&store, gone, Utc::now()).await {
+        Ok(closed) if closed.is_empty() => {}
+        Ok(closed) => {
+            let _ = to_app.send(Msg::CommandsClosed(closed)).await;
+        }
+        Err(e) => tracing::error!("closing requests nobody took failed: {e}"),
+    }
+    let give_back = async |claim: &str| {
+        if let Err(e) = store.mark_stopped(claim, Utc::now()).await {
+            tracing::warn!("giving back the scheduler lease failed: {e}");
+        }
+    };
     let started = tokio::select! {
         started = Scheduler::start(parts) => started,
-        _ = stop.cancelled() => return,
+        _ = stop.cancelled() => {
+            if let Some(handover) = &handover {
+                give_back(&handover.claim).await;
+            }
+            return;
+        }
     };
     let scheduler = match started {
         Ok(scheduler) => scheduler,
         Err(e) => {
+            if let Some(handover) = &handover {
+                give_back(&handover.claim).await;
+            }
             let _ = to_app
                 .send(Msg::Engine(Engine::Failed(e.to_string())))
                 .await;
             return;
         }
     };
+    if let Some(handover) = &handover {
+        hand_over(&store, handover, scheduler.instance_id()).await;
+        give_back(&handover.claim).await;
+    }
     let forward = scheduler.commands();
     loop {
         tokio::select! {
@@ -367,5 +490,23 @@ async fn embedded_scheduler(
     }
     if let Err(e) = scheduler.shutdown().await {
         tracing::error!("the scheduler stopped with an error: {e}");
+    }
+}
+
+/// Pass the lease from this console's claim to the scheduler it started
+/// (which renews it from then on).
+async fn hand_over(store: &Store, handover: &Handover, to: &str) {
+    let from = crate::control::host_pid(&handover.from);
+    match store
+        .hand_over_lease(&handover.claim, to, Utc::now(), STALE_AFTER)
+        .await
+    {
+        Ok(true) => tracing::info!("took over from {from}: the scheduler here holds the lease"),
+        // The claim's lease ran out while the scheduler started and someone
+        // else took it: this scheduler shares the work without it.
+        Ok(false) => tracing::warn!(
+            "took over from {from}, but another instance took the scheduler lease meanwhile"
+        ),
+        Err(e) => tracing::error!("handing the scheduler lease to the new scheduler failed: {e}"),
     }
 }

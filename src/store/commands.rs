@@ -75,6 +75,8 @@ macro_rules! command_columns {
         "id, kind, job_name, run_id, requested_at, taken_by, taken_at, completed, result_run_id, error"
     };
 }
+// The takeover statements (`takeover.rs`) return whole commands too.
+pub(super) use command_columns;
 
 /// Takes every pending command in one statement. A second taker running at
 /// the same time finds `taken_by` set (PostgreSQL re-checks the condition
@@ -90,7 +92,7 @@ const SELECT_ONE: &str = concat!(
 );
 
 /// Decodes a row with `command_columns!()`.
-fn command_from_row(row: &AnyRow) -> sqlx::Result<Command> {
+pub(super) fn command_from_row(row: &AnyRow) -> sqlx::Result<Command> {
     Ok(Command {
         id: row.try_get("id")?,
         kind: parsed(row, "kind")?,

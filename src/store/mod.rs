@@ -18,6 +18,7 @@ mod logs;
 mod queue;
 mod runs;
 mod stats;
+mod takeover;
 mod types;
 mod writes;
 
@@ -36,6 +37,7 @@ pub use jobs::JOBS_PAGE;
 pub use queue::{
     ActiveRun, Decide, Decisions, MissedSlots, Partition, QueuedRun, TakeRequest, Taken,
 };
+pub use takeover::Liveness;
 pub use types::{
     ApplyReport, AttemptRecord, JobDefinition, JobId, JobRecord, JobStats, LastRun, LogLine,
     NewRun, ParseEnumError, RunFilter, RunId, RunRecord, RunStatus, RunWrite, Trigger,

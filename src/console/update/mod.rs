@@ -11,6 +11,7 @@ use crate::events::{Event, SchedulerState};
 
 mod act;
 mod input;
+mod lease;
 
 /// Rows a page key moves.
 pub const PAGE: usize = 10;
@@ -70,7 +71,12 @@ impl Model {
             Msg::Done(result) => {
                 match result {
                     Ok(text) => self.say(text),
-                    Err(error) => self.say_error(error),
+                    Err(error) => {
+                        // Also in the log: a footer line is soon replaced (a
+                        // takeover's news follows a withdrawn request's).
+                        self.note(crate::events::Level::Warn, &error);
+                        self.say_error(error);
+                    }
                 }
                 vec![self.refresh()]
             }
@@ -98,6 +104,11 @@ impl Model {
             Msg::Engine(engine) => {
                 self.engine = engine;
                 Vec::new()
+            }
+            Msg::Lease(news) => self.lease(news),
+            Msg::CommandsClosed(commands) => {
+                self.commands_closed(&commands);
+                vec![self.refresh()]
             }
         }
     }

@@ -72,6 +72,11 @@ pub fn full(at: DateTime<Utc>, zone: Tz) -> String {
         .to_string()
 }
 
+/// The time of day in `zone` with its abbreviation: "14:03:07 GMT".
+pub fn short(at: DateTime<Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone).format("%H:%M:%S %Z").to_string()
+}
+
 /// How a run's state reads in a narrow column.
 pub fn status(status: RunStatus) -> &'static str {
     match status {

@@ -23,6 +23,7 @@ mod jobs;
 mod open;
 mod queue;
 mod runs;
+mod takeover;
 mod throughput;
 mod writes;
 
