@@ -6,7 +6,10 @@
 //!    it takes;
 //! 2. CPU while idle with those 100,000 jobs, none due for an hour;
 //! 3. fire latency and the share of slots executed with 1,000 and 10,000
-//!    every-second jobs over 30 s, every run recorded in SQLite;
+//!    every-second jobs over 30 s, every run recorded in SQLite, with a
+//!    NO-OP executor: the scheduler and the store alone. Real exports are
+//!    measured by `cargo bench --bench engine`, whose figures are the
+//!    headline;
 //! 4. next-fire computations per second;
 //! 5. runs recorded per second through the store in batches.
 //!
@@ -88,9 +91,10 @@ fn parent() {
         for jobs in [1_000, 10_000] {
             println!();
             println!(
-                "== 3. fire latency: {jobs} jobs `* * * * * *` for {FIRE_SECONDS} s (SystemClock, \
-                 SQLite file store, no-op executor, max_concurrent_runs = {MAX_CONCURRENT_RUNS}, \
-                 run logs captured as in production) =="
+                "== 3. NO-OP EXECUTOR (the scheduler and store alone; real exports: \
+                 `cargo bench --bench engine`): fire latency, {jobs} jobs `* * * * * *` for \
+                 {FIRE_SECONDS} s (SystemClock, SQLite file store, max_concurrent_runs = \
+                 {MAX_CONCURRENT_RUNS}, run logs captured as in production) =="
             );
             for round in 1..=rounds {
                 println!("-- round {round}/{rounds} ({})", common::loadavg());
@@ -113,48 +117,6 @@ fn print_machine() {
     println!(
         "tokio: multi-thread runtime, {cores} workers; store: SQLite file (WAL, synchronous=NORMAL)"
     );
-}
-
-/// The whole machine's CPU time so far, from /proc/stat: everything, idle
-/// (with I/O wait), and stolen by the hypervisor, in clock ticks.
-#[derive(Clone, Copy)]
-struct MachineTime {
-    total: u64,
-    idle: u64,
-    steal: u64,
-}
-
-fn machine_time() -> MachineTime {
-    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let fields: Vec<u64> = text
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let get = |i: usize| fields.get(i).copied().unwrap_or(0);
-    MachineTime {
-        total: fields.iter().take(8).sum(),
-        idle: get(3) + get(4),
-        steal: get(7),
-    }
-}
-
-/// What the machine did since `since`: the share of all cores busy (every
-/// process, ours included) and the share stolen by the hypervisor; other
-/// engineers' work and the host both move our figures.
-fn machine_since(since: MachineTime) -> String {
-    let now = machine_time();
-    let total = now.total.saturating_sub(since.total).max(1) as f64;
-    let idle = now.idle.saturating_sub(since.idle) as f64;
-    let steal = now.steal.saturating_sub(since.steal) as f64;
-    format!(
-        "machine meanwhile: {:.0}% of all cores busy, {:.0}% stolen by the hypervisor",
-        (total - idle - steal) / total * 100.0,
-        steal / total * 100.0
-    )
 }
 
 fn spawn_child(role: &str, env: &[(&str, String)]) {
@@ -319,7 +281,7 @@ async fn child_load() {
         .expect("store");
     let bus = cronport::events::bus();
     let (base_rss, _) = common::rss_kb();
-    let machine = machine_time();
+    let machine = common::machine_time();
     let t = Instant::now();
     let scheduler = Scheduler::start(parts(&store, config(&dir), bus.clone()))
         .await
@@ -334,11 +296,11 @@ async fn child_load() {
         base_rss as f64 / 1024.0,
         (hwm.saturating_sub(base_rss)) as f64 / 1024.0,
     );
-    println!("      {}", machine_since(machine));
+    println!("      {}", common::machine_since(machine));
     // Let the first store poll and heartbeat pass before measuring.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu0 = cpu_time();
-    let machine = machine_time();
+    let machine = common::machine_time();
     let wall0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(IDLE_SECONDS)).await;
     let cpu = cpu_time() - cpu0;
@@ -351,7 +313,7 @@ async fn child_load() {
         ms(cpu),
         cpu.as_secs_f64() / wall.as_secs_f64() * 100.0
     );
-    println!("      {}", machine_since(machine));
+    println!("      {}", common::machine_since(machine));
     scheduler.shutdown().await.expect("shutdown");
 
     // Where the load time goes, each step timed on its own after the fact.
@@ -446,13 +408,13 @@ async fn child_fire() {
     let sleep_until =
         |at: DateTime<Utc>| tokio::time::sleep((at - Utc::now()).to_std().unwrap_or_default());
     sleep_until(first).await;
-    let machine = machine_time();
+    let machine = common::machine_time();
     let cpu0 = cpu_time();
     let wall0 = Instant::now();
     sleep_until(end).await;
     let cpu = cpu_time() - cpu0;
     let wall = wall0.elapsed();
-    let machine = machine_since(machine);
+    let machine = common::machine_since(machine);
     // The last slot's runs finish and are recorded during the drain.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let t = Instant::now();

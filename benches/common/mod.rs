@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use cronport::export::{ExportError, ExportOutput, RunContext};
 use cronport::job::Job;
-use cronport::scheduler::Executor;
+use cronport::scheduler::{Executor, RunBook};
 
 /// Executes nothing, at once: the scheduler, the store or the console is
 /// measured, not an export.
@@ -13,7 +13,12 @@ pub struct Instantly;
 
 #[async_trait]
 impl Executor for Instantly {
-    async fn execute(&self, _job: &Job, _ctx: &RunContext) -> Result<ExportOutput, ExportError> {
+    async fn execute(
+        &self,
+        _job: &Job,
+        _ctx: &RunContext,
+        _book: &RunBook,
+    ) -> Result<ExportOutput, ExportError> {
         Ok(ExportOutput::default())
     }
 }
@@ -59,4 +64,46 @@ pub fn rss_kb() -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The whole machine's CPU time so far, from /proc/stat: everything, idle
+/// (with I/O wait), and stolen by the hypervisor, in clock ticks.
+#[derive(Clone, Copy)]
+pub struct MachineTime {
+    total: u64,
+    idle: u64,
+    steal: u64,
+}
+
+pub fn machine_time() -> MachineTime {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let get = |i: usize| fields.get(i).copied().unwrap_or(0);
+    MachineTime {
+        total: fields.iter().take(8).sum(),
+        idle: get(3) + get(4),
+        steal: get(7),
+    }
+}
+
+/// What the machine did since `since`: the share of all cores busy (every
+/// process, ours included) and the share stolen by the hypervisor; other
+/// engineers' work and the host both move our figures.
+pub fn machine_since(since: MachineTime) -> String {
+    let now = machine_time();
+    let total = now.total.saturating_sub(since.total).max(1) as f64;
+    let idle = now.idle.saturating_sub(since.idle) as f64;
+    let steal = now.steal.saturating_sub(since.steal) as f64;
+    format!(
+        "machine meanwhile: {:.0}% of all cores busy, {:.0}% stolen by the hypervisor",
+        (total - idle - steal) / total * 100.0,
+        steal / total * 100.0
+    )
 }

@@ -28,13 +28,48 @@ pub trait Executor: Send + Sync + 'static {
     /// processes left behind. Nothing by default.
     async fn prepare(&self) {}
 
-    /// Run one attempt. Dropping the future cancels it.
-    async fn execute(&self, job: &Job, ctx: &RunContext) -> Result<ExportOutput, ExportError>;
+    /// Run one attempt, recording what the run keeps of it in `book`.
+    /// Dropping the future cancels it.
+    async fn execute(
+        &self,
+        job: &Job,
+        ctx: &RunContext,
+        book: &RunBook,
+    ) -> Result<ExportOutput, ExportError>;
 
     /// The run ended (after its last attempt): send the notifications it
     /// calls for. Nothing by default.
     async fn finished(&self, end: RunEnd<'_>) {
         let _ = end;
+    }
+}
+
+/// Where an attempt records what it did besides its outcome (what happened
+/// at each destination): with the run's other records, through the
+/// scheduler's group commit, not a transaction of its own per run.
+#[derive(Clone)]
+pub struct RunBook {
+    recorder: Option<super::recorder::Recorder>,
+}
+
+impl RunBook {
+    pub(super) fn new(recorder: super::recorder::Recorder) -> RunBook {
+        RunBook {
+            recorder: Some(recorder),
+        }
+    }
+
+    /// A book that keeps nothing: for benchmarks of the scheduler alone.
+    pub fn none() -> RunBook {
+        RunBook { recorder: None }
+    }
+
+    /// Record the outcome at each destination of `run_id`.
+    pub async fn deliveries(&self, run_id: crate::store::RunId, records: Vec<DeliveryRecord>) {
+        if let Some(recorder) = &self.recorder {
+            let write = crate::store::RunWrite::Delivered { run_id, records };
+            let _ = recorder.send(super::recorder::Request::Write(write)).await;
+        }
     }
 }
 
@@ -162,7 +197,12 @@ impl Executor for Exporter {
         }
     }
 
-    async fn execute(&self, job: &Job, ctx: &RunContext) -> Result<ExportOutput, ExportError> {
+    async fn execute(
+        &self,
+        job: &Job,
+        ctx: &RunContext,
+        book: &RunBook,
+    ) -> Result<ExportOutput, ExportError> {
         let export = self
             .pipeline
             .export(
@@ -172,13 +212,8 @@ impl Executor for Exporter {
                 ctx,
             )
             .await?;
-        if let Err(e) = self
-            .store
-            .record_deliveries(ctx.run_id, &delivery_records(&export.outcome, ctx))
-            .await
-        {
-            tracing::warn!("could not record the deliveries: {e}");
-        }
+        book.deliveries(ctx.run_id, delivery_records(&export.outcome, ctx))
+            .await;
         let output = self.keep(export, ctx);
         self.prune_when_due(Utc::now());
         output

@@ -29,7 +29,7 @@ use crate::events::{Command, EventBus};
 use crate::job::OverlapPolicy;
 use crate::store::{JobId, Partition, RunId, RunRecord, Store, Taken};
 
-pub use executor::{Executor, Exporter, delivery_records};
+pub use executor::{Executor, Exporter, RunBook, delivery_records};
 pub use once::run_once;
 
 /// Default grace period for runs to finish at shutdown.

@@ -231,6 +231,7 @@ async fn attempts(shared: &Shared, order: &mut RunOrder) -> (Outcome, u32) {
     let max = policy.max_attempts().max(order.first_attempt);
     let window_start = previous_fire(&order.job, order.scheduled_for);
     let mut attempt = order.first_attempt;
+    let book = super::RunBook::new(shared.recorder.clone());
     loop {
         let given = order.permit.take();
         let Some(permit) = (match given {
@@ -279,7 +280,7 @@ async fn attempts(shared: &Shared, order: &mut RunOrder) -> (Outcome, u32) {
             biased;
             _ = token.cancelled() => Err(Failure::Cancelled),
             _ = clock::sleep_until(shared.clock.as_ref(), deadline) => Err(Failure::Timeout(policy.timeout)),
-            r = shared.executor.execute(&order.job, &ctx) => r.map_err(Failure::Export),
+            r = shared.executor.execute(&order.job, &ctx, &book) => r.map_err(Failure::Export),
         };
         drop(permit);
         let failure = match result {

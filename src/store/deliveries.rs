@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::error::{Result, StoreError};
 use super::types::RunId;
-use super::{Store, ms, time};
+use super::{Store, time};
 
 /// What happened at one destination of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,43 +41,12 @@ impl Store {
         run_id: RunId,
         deliveries: &[DeliveryRecord],
     ) -> Result<()> {
-        let op = "recording deliveries";
-        if let Some(bad) = deliveries
-            .iter()
-            .find(|d| !DELIVERY_STATUSES.contains(&d.status.as_str()))
-        {
-            return Err(StoreError::Invalid {
-                what: format!(
-                    "delivery status {:?} is not one of {DELIVERY_STATUSES:?}",
-                    bad.status
-                ),
-            });
-        }
-        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
-        for d in deliveries {
-            sqlx::query(
-                "INSERT INTO run_deliveries \
-                 (run_id, destination, status, location, error, fire_id, attempt, at) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
-                 WHERE EXISTS (SELECT 1 FROM runs WHERE id = $1) \
-                 ON CONFLICT (run_id, destination) DO UPDATE SET \
-                 status = excluded.status, location = excluded.location, \
-                 error = excluded.error, fire_id = excluded.fire_id, \
-                 attempt = excluded.attempt, at = excluded.at",
-            )
-            .bind(run_id)
-            .bind(&d.destination)
-            .bind(&d.status)
-            .bind(&d.location)
-            .bind(&d.error)
-            .bind(&d.fire_id)
-            .bind(d.attempt)
-            .bind(ms(d.at))
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::query(op))?;
-        }
-        tx.commit().await.map_err(StoreError::query(op))
+        self.write_batch(&[super::RunWrite::Delivered {
+            run_id,
+            records: deliveries.to_vec(),
+        }])
+        .await
+        .map(|_| ())
     }
 
     /// The recorded deliveries of each of `runs`, by destination name.

@@ -391,6 +391,7 @@ impl Store {
     /// own change from a list of jobs read before it.
     pub async fn pause_job(&self, name: &str, paused: bool) -> Result<Option<i64>> {
         let op = "pausing or resuming a job";
+        let now = Utc::now();
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
         let changed: Option<i64> = sqlx::query_scalar(
             "UPDATE jobs SET paused = $2, updated_at = $3, version = version + 1 \
@@ -398,7 +399,7 @@ impl Store {
         )
         .bind(name)
         .bind(i64::from(paused))
-        .bind(ms(Utc::now()))
+        .bind(ms(now))
         .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::query(op))?;
@@ -407,6 +408,17 @@ impl Store {
                 bump_jobs_version(&mut tx)
                     .await
                     .map_err(StoreError::query(op))?;
+                if paused {
+                    sqlx::query(concat!(
+                        withdraw_announced!(),
+                        " AND job_id = (SELECT id FROM jobs WHERE name = $2)"
+                    ))
+                    .bind(ms(now))
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(op))?;
+                }
                 Some(version)
             }
             None => sqlx::query_scalar("SELECT version FROM jobs WHERE name = $1")
@@ -422,13 +434,14 @@ impl Store {
     /// Pauses or resumes every job; returns how many changed state.
     pub async fn set_all_paused(&self, paused: bool) -> Result<u64> {
         let op = "pausing or resuming all jobs";
+        let now = Utc::now();
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
         let changed = sqlx::query(
             "UPDATE jobs SET paused = $1, updated_at = $2, version = version + 1 \
              WHERE paused <> $1",
         )
         .bind(i64::from(paused))
-        .bind(ms(Utc::now()))
+        .bind(ms(now))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::query(op))?
@@ -437,6 +450,13 @@ impl Store {
             bump_jobs_version(&mut tx)
                 .await
                 .map_err(StoreError::query(op))?;
+            if paused {
+                sqlx::query(withdraw_announced!())
+                    .bind(ms(now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(op))?;
+            }
         }
         tx.commit().await.map_err(StoreError::query(op))?;
         Ok(changed)

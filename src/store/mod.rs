@@ -6,6 +6,17 @@
 //! integers, lists as JSON text. Where a statement must differ, the code
 //! branches on [`Backend`] in that one place.
 
+// Deletes the slots still to come that instances put in the run queue
+// ahead of their time (`$1`: now): a pause takes them back (slots that pass
+// while a job is paused do not run, and are not recorded either), and so
+// does the last instance to stop (see `Store::withdraw_announced`).
+macro_rules! withdraw_announced {
+    () => {
+        "DELETE FROM runs WHERE status = 'queued' AND instance_id IS NULL AND waiting = 0 \
+         AND \"trigger\" = 'schedule' AND scheduled_for > $1"
+    };
+}
+
 mod batch;
 mod commands;
 mod connect;

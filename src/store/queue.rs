@@ -536,14 +536,13 @@ impl Store {
         now: DateTime<Utc>,
         stale_after: std::time::Duration,
     ) -> Result<u64> {
-        let removed = sqlx::query(
-            "DELETE FROM runs WHERE status = 'queued' AND instance_id IS NULL AND waiting = 0 \
-             AND \"trigger\" = 'schedule' AND scheduled_for > $2 \
-             AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id <> $1 AND i.takes_work = 1 \
-                             AND i.stopped_at IS NULL AND i.heartbeat_at >= $3)",
-        )
-        .bind(instance_id)
+        let removed = sqlx::query(concat!(
+            withdraw_announced!(),
+            " AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id <> $2 AND i.takes_work = 1 \
+             AND i.stopped_at IS NULL AND i.heartbeat_at >= $3)"
+        ))
         .bind(ms(now))
+        .bind(instance_id)
         .bind(ms(now).saturating_sub(super::duration_ms(stale_after)))
         .execute(&self.pool)
         .await

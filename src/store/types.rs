@@ -351,6 +351,14 @@ pub enum RunWrite {
         /// Why it failed or was cancelled.
         error: Option<String>,
     },
+    /// What happened at each destination in an attempt (replacing what an
+    /// earlier attempt recorded for the same destinations).
+    Delivered {
+        /// The run.
+        run_id: RunId,
+        /// One record per destination.
+        records: Vec<super::DeliveryRecord>,
+    },
     /// A log line of the run.
     Log(LogLine),
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use sqlx::AnyConnection;
 
 use super::batch::{AnyQuery, MultiRow, chunks};
+use super::deliveries::{DELIVERY_STATUSES, DeliveryRecord};
 use super::error::{Result, StoreError};
 use super::types::{LogLine, RunId, RunStatus, RunWrite};
 use super::{Backend, Store, ms};
@@ -73,6 +74,20 @@ static COMPLETE_RUNS: MultiRow = MultiRow::new(
     10,
     "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
 );
+// Rows: (run_id, destination, status, location, error, fire_id, attempt,
+// at). A run that is gone records nothing.
+static DELIVERIES: MultiRow = MultiRow::new(
+    "INSERT INTO run_deliveries (run_id, destination, status, location, error, fire_id, \
+     attempt, at) \
+     SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
+            v.column8 FROM ",
+    8,
+    "WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = v.column1) \
+     ON CONFLICT (run_id, destination) DO UPDATE SET status = excluded.status, \
+        location = excluded.location, error = excluded.error, fire_id = excluded.fire_id, \
+        attempt = excluded.attempt, at = excluded.at",
+);
+
 // Rows: (run_id, seq, ts, level, message). A line of a deleted run, or a
 // repeated seq, is dropped rather than failing the batch.
 static INSERT_LOGS: MultiRow = MultiRow::new(
@@ -155,7 +170,7 @@ fn completed_attempts(writes: &[RunWrite]) -> HashMap<usize, usize> {
             RunWrite::AttemptFailed { run_id, .. } => {
                 open.remove(run_id);
             }
-            RunWrite::Log(_) => {}
+            RunWrite::Log(_) | RunWrite::Delivered { .. } => {}
         }
     }
     pairs
@@ -287,9 +302,43 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
                 ));
             }
             RunWrite::Log(line) => logs.push(line),
+            RunWrite::Delivered { .. } => {}
         }
     }
     (levels, logs)
+}
+
+/// The delivery records of a batch, the last one per run and destination
+/// (one statement may not change a row twice).
+fn deliveries(writes: &[RunWrite]) -> Vec<(RunId, &DeliveryRecord)> {
+    let mut last: HashMap<(RunId, &str), usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for write in writes {
+        if let RunWrite::Delivered { run_id, records } = write {
+            for record in records {
+                match last.get(&(*run_id, record.destination.as_str())) {
+                    Some(&at) => rows[at] = (*run_id, record),
+                    None => {
+                        last.insert((*run_id, record.destination.as_str()), rows.len());
+                        rows.push((*run_id, record));
+                    }
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn bind_delivery(q: AnyQuery, d: &(RunId, &DeliveryRecord)) -> AnyQuery {
+    let (run_id, d) = d;
+    q.bind(*run_id)
+        .bind(d.destination.as_str())
+        .bind(d.status.as_str())
+        .bind(d.location.as_deref())
+        .bind(d.error.as_deref())
+        .bind(d.fire_id.as_str())
+        .bind(d.attempt)
+        .bind(ms(d.at))
 }
 
 pub(super) fn bind_start(q: AnyQuery, r: &StartRow<'_>) -> AnyQuery {
@@ -367,6 +416,18 @@ pub(super) async fn execute_all<T>(
 /// Rejects writes that would leave a run in an impossible state.
 fn check(write: &RunWrite) -> Result<()> {
     match write {
+        RunWrite::Delivered { records, .. } => match records
+            .iter()
+            .find(|d| !DELIVERY_STATUSES.contains(&d.status.as_str()))
+        {
+            Some(bad) => Err(StoreError::Invalid {
+                what: format!(
+                    "delivery status {:?} is not one of {DELIVERY_STATUSES:?}",
+                    bad.status
+                ),
+            }),
+            None => Ok(()),
+        },
         RunWrite::Finished { run_id, status, .. } if !status.is_final() => {
             Err(StoreError::Invalid {
                 what: format!(
@@ -463,6 +524,15 @@ impl Store {
             .await
             .map_err(StoreError::query(op))?;
         }
+        execute_all(
+            &mut tx,
+            self.backend,
+            &DELIVERIES,
+            &deliveries(writes),
+            bind_delivery,
+        )
+        .await
+        .map_err(StoreError::query(op))?;
         execute_all(&mut tx, self.backend, &INSERT_LOGS, &logs, bind_log)
             .await
             .map_err(StoreError::query(op))?;

@@ -10,7 +10,6 @@ mod common;
 
 mod chaos;
 
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
