@@ -53,6 +53,26 @@ pub enum Commands {
     Check,
 }
 
+impl Cli {
+    /// Whether the command only reads and prints (`next`, `jobs list|show|
+    /// export`, `runs list|show|logs`): its output may go into `head`, and
+    /// a closed pipe should end it quietly, as it ends `ls` or `grep`.
+    pub fn only_prints(&self) -> bool {
+        match &self.command {
+            Some(Commands::Next(_)) => true,
+            Some(Commands::Jobs(command)) => matches!(
+                command,
+                JobsCommand::List { .. } | JobsCommand::Show { .. } | JobsCommand::Export
+            ),
+            Some(Commands::Runs(command)) => matches!(
+                command,
+                RunsCommand::List { .. } | RunsCommand::Show { .. } | RunsCommand::Logs { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// `cronport next`.
 #[derive(Debug, Args)]
 pub struct NextArgs {

@@ -4,6 +4,15 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = cronport::cli::Cli::parse();
+    if cli.only_prints() {
+        // Rust ignores SIGPIPE, so `cronport runs list | head` would panic
+        // on the closed pipe; a command that only prints may just end. (Not
+        // for the rest: a scheduler must not die of a closed connection.)
+        // SAFETY: setting a signal's disposition before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     cronport::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

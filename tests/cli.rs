@@ -633,3 +633,37 @@ fn jobs_run_dry_run_prints_the_first_rows_and_delivers_nothing() {
         .expect_code(1, "dry run of a failing job");
     assert!(out.stderr.contains("boom-on-stderr"), "{}", out.stderr);
 }
+
+/// `cronport next ... | head -1`: the pipe closes before the output ends;
+/// the command ends quietly (killed by SIGPIPE, as `seq` or `ls` are), not
+/// with a panic and a backtrace.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read as _;
+    use std::os::unix::process::ExitStatusExt as _;
+    let sandbox = Sandbox::new();
+    let mut child = sandbox
+        .bare_command()
+        .args(["next", "* * * * * *", "--tz", "UTC", "--count", "10000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start cronport next");
+    let mut first = [0u8; 16];
+    let mut stdout = child.stdout.take().expect("stdout");
+    stdout.read_exact(&mut first).expect("some output");
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    let status = child.wait().expect("wait");
+    assert!(
+        status.success() || status.signal() == Some(libc::SIGPIPE),
+        "{status}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

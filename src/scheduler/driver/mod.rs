@@ -184,10 +184,14 @@ impl Driver {
         loop {
             // Slots due now are announced before edits are applied, so an
             // edit that arrives at the moment of a slot never swallows it.
+            // The look at the queue goes to the store first: the slots due
+            // now are there already (announced a second ago), and putting
+            // the next second's in may wait for other instances doing the
+            // same.
             let now = self.shared.clock.now();
             let effects = self.planner.due(now);
-            self.carry_out(effects, now);
             self.look_at_queue(now);
+            self.carry_out(effects, now);
             let wake = [self.planner.next_deadline(), self.queue.next_wake()]
                 .into_iter()
                 .flatten()
