@@ -341,7 +341,7 @@ async fn child_load() {
     }
     let plan = t.elapsed();
     let t = Instant::now();
-    let slots = store.last_slots().await.expect("last slots");
+    let slots = store.last_slots(false).await.expect("last slots");
     let last = t.elapsed();
     println!(
         "      breakdown (timed separately): list_jobs {:.0} ms, last_slots {:.0} ms ({} rows), \

@@ -64,11 +64,19 @@ impl RunBook {
         RunBook { recorder: None }
     }
 
-    /// Record the outcome at each destination of `run_id`.
+    /// Record the outcome at each destination of `run_id`, and wait until
+    /// it is committed: were the process to die after that, the retry of
+    /// the run finds what was delivered and does not deliver it again.
     pub async fn deliveries(&self, run_id: crate::store::RunId, records: Vec<DeliveryRecord>) {
         if let Some(recorder) = &self.recorder {
             let write = crate::store::RunWrite::Delivered { run_id, records };
-            let _ = recorder.send(super::recorder::Request::Write(write)).await;
+            if recorder
+                .send(super::recorder::Request::Write(write))
+                .await
+                .is_ok()
+            {
+                recorder.flush().await;
+            }
         }
     }
 }

@@ -138,6 +138,7 @@ impl Maintenance {
             Ok(_) => {}
             Err(e) => tracing::error!("renewing the scheduler lease failed: {e}"),
         }
+        let _ = self.internal.send(Internal::Reconcile);
         let rules = self.rules.borrow().clone();
         let runs = recover(&self.store, &self.instance_id, now, &rules).await;
         if !runs.is_empty() {
@@ -174,10 +175,13 @@ pub(super) async fn recover(
     rules: &Rules,
 ) -> Vec<(crate::store::RunRecord, Option<crate::store::RunId>)> {
     let dead = stop_the_dead(store, instance_id, now).await;
+    // A job this instance does not schedule (its config lacks something
+    // the job needs, or it was added a moment ago) gets its retry too: an
+    // instance that knows it runs it, and a slot is not lost to this one.
     let retry = |run: &crate::store::RunRecord| {
         rules
             .get(&run.job_id)
-            .is_some_and(|r| u32::try_from(run.attempt.max(1)).unwrap_or(u32::MAX) < r.max_attempts)
+            .is_none_or(|r| u32::try_from(run.attempt.max(1)).unwrap_or(u32::MAX) < r.max_attempts)
     };
     match store
         .recover_interrupted(now, STALE_AFTER, &dead, &retry)

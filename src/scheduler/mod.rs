@@ -91,6 +91,19 @@ pub enum Internal {
     Peers(Partition),
     /// Other instances asked for these runs of this instance to be cancelled.
     CancelRequests(Vec<RunId>),
+    /// Time to compare what the store says this instance runs with what
+    /// it runs.
+    Reconcile,
+    /// The store's view, for [`Internal::Reconcile`].
+    Reconciled {
+        /// When the comparison began.
+        at: chrono::DateTime<chrono::Utc>,
+        /// The runs that ran here then.
+        known: std::collections::HashSet<RunId>,
+        /// The runs the store has as this instance's and not over, with
+        /// when they started.
+        own: Vec<(RunId, Option<chrono::DateTime<chrono::Utc>>)>,
+    },
 }
 
 /// What the scheduler is built from.

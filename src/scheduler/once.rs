@@ -8,7 +8,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::recorder;
 use super::runner::{self, RunControl, RunOrder, Shared};
-use super::{Parts, instance};
+use super::{HEARTBEAT, Parts, instance};
 use crate::job::JobSpec;
 use crate::store::{InstanceInfo, NewRun, RunId, RunStatus, Trigger};
 
@@ -101,7 +101,27 @@ pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
         recorded: false,
         retry_of: None,
     };
+    // Schedulers take an instance that stops heartbeating for dead and
+    // retry its runs: a long export must keep saying it is alive.
+    let heartbeat = {
+        let store = store.clone();
+        let clock = shared.clock.clone();
+        let id = me.id.clone();
+        tokio::spawn(async move {
+            loop {
+                crate::clock::sleep_until(
+                    clock.as_ref(),
+                    clock.now() + chrono::Duration::from_std(HEARTBEAT).unwrap_or_default(),
+                )
+                .await;
+                if let Err(e) = store.heartbeat(&id, clock.now()).await {
+                    tracing::warn!("heartbeat failed: {e}");
+                }
+            }
+        })
+    };
     runner::run(shared.clone(), order).await;
+    heartbeat.abort();
     recorder.flush().await;
     let finished = shared.clock.now();
     drop((shared, recorder));

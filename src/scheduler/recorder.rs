@@ -223,7 +223,7 @@ async fn commit_slots(
             }
             SlotOp::Missed(spans) => {
                 let what = format!("recording {} span(s) of missed slots", spans.len());
-                with_retry(&what, || store.skip_missed(&spans)).await;
+                with_retry(&what, || store.skip_missed(&spans, super::STALE_AFTER)).await;
             }
             SlotOp::Take(take) => {
                 let result = take_due(store, &take).await;

@@ -30,6 +30,8 @@ pub enum CancelReason {
     /// Another instance asked: a console or the command line attached to
     /// it, or a newer slot it took (overlap = cancel_previous).
     Remote,
+    /// Another instance took this one for dead and retried the run.
+    Fenced,
 }
 
 impl CancelReason {
@@ -40,6 +42,10 @@ impl CancelReason {
                 "cancelled: the next slot replaced it (overlap = cancel_previous)"
             }
             CancelReason::Shutdown => "cancelled: cronport shut down before the run finished",
+            CancelReason::Fenced => {
+                "cancelled: another instance took this one for dead (its heartbeat was late) \
+                 and retried the run"
+            }
             CancelReason::Remote => {
                 "cancelled at another instance's request (a cancel from a console or the \
                  command line, or a newer slot under overlap = cancel_previous)"

@@ -255,49 +255,113 @@ impl Store {
                 .map_err(StoreError::query(op))?;
             ids.extend(more);
         }
-        ids.sort_unstable();
-        let mut runs = Vec::with_capacity(ids.len());
-        for id in ids {
-            sqlx::query(CLOSE_ATTEMPTS)
-                .bind(id)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(op))?;
-            let row = sqlx::query(SELECT_RUN)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::query(op))?;
-            let run = super::runs::run_from_row(&row).map_err(StoreError::query(op))?;
-            let retried = if retry(&run) {
-                let queued = NewRun {
-                    job_id: run.job_id,
-                    trigger: Trigger::Retry,
-                    status: RunStatus::Queued,
-                    slot: None,
-                    scheduled_for: run.scheduled_for,
-                    queued_at: now,
-                    attempt: run.attempt,
-                    instance_id: None,
-                    retry_of: Some(run.id),
-                    error: None,
-                };
-                super::runs::insert_one(&mut tx, &queued)
-                    .await
-                    .map_err(StoreError::query(op))?
-            } else {
-                None
-            };
-            runs.push((run, retried));
-        }
-        let ended: Vec<RunId> = runs.iter().map(|(run, _)| run.id).collect();
-        super::queue::wake_waiting(&mut tx, self.backend, &ended)
+        let runs = requeue(&mut tx, self.backend, ids, now, retry)
             .await
             .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))?;
         Ok(runs)
     }
+}
+
+// A run its own instance lost track of (see `Store::interrupt_orphans`).
+const INTERRUPT_ORPHAN: &str = "\
+UPDATE runs SET status = 'interrupted', finished_at = $1,
+       error = 'interrupted: its instance lost track of it (a store write failed)'
+WHERE id = $2 AND instance_id = $3 AND status IN ('queued', 'running')
+RETURNING id";
+
+impl Store {
+    /// Runs `instance_id` owns in the store that are not over: what it
+    /// compares with what it is running.
+    pub async fn own_runs(&self, instance_id: &str) -> Result<Vec<(RunId, Option<DateTime<Utc>>)>> {
+        let op = "listing this instance's runs";
+        let rows = sqlx::query(
+            "SELECT id, started_at FROM runs WHERE status IN ('queued', 'running') \
+             AND instance_id = $1",
+        )
+        .bind(instance_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(op))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, super::opt_time(row, "started_at")?)))
+            .collect::<sqlx::Result<_>>()
+            .map_err(StoreError::query(op))
+    }
+
+    /// Marks `interrupted` runs of `instance_id` that it has no task for
+    /// (a store write that failed for good, a take whose answer was lost),
+    /// and queues each one's retry as [`Store::recover_interrupted`] does.
+    pub async fn interrupt_orphans(
+        &self,
+        instance_id: &str,
+        ids: &[RunId],
+        now: DateTime<Utc>,
+        retry: &(dyn Fn(&RunRecord) -> bool + Sync),
+    ) -> Result<Vec<(RunRecord, Option<RunId>)>> {
+        let op = "interrupting runs nobody runs";
+        let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        let mut changed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let more: Vec<RunId> = sqlx::query_scalar(INTERRUPT_ORPHAN)
+                .bind(ms(now))
+                .bind(*id)
+                .bind(instance_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+            changed.extend(more);
+        }
+        let runs = requeue(&mut tx, self.backend, changed, now, retry)
+            .await
+            .map_err(StoreError::query(op))?;
+        tx.commit().await.map_err(StoreError::query(op))?;
+        Ok(runs)
+    }
+}
+
+/// For runs just marked interrupted: closes their open attempts, queues a
+/// retry of each that `retry` accepts, and wakes what waited for them.
+async fn requeue(
+    tx: &mut sqlx::AnyConnection,
+    backend: super::Backend,
+    mut ids: Vec<RunId>,
+    now: DateTime<Utc>,
+    retry: &(dyn Fn(&RunRecord) -> bool + Sync),
+) -> sqlx::Result<Vec<(RunRecord, Option<RunId>)>> {
+    let now_ms = ms(now);
+    ids.sort_unstable();
+    let mut runs = Vec::with_capacity(ids.len());
+    for id in ids {
+        sqlx::query(CLOSE_ATTEMPTS)
+            .bind(id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query(SELECT_RUN).bind(id).fetch_one(&mut *tx).await?;
+        let run = super::runs::run_from_row(&row)?;
+        let retried = if retry(&run) {
+            let queued = NewRun {
+                job_id: run.job_id,
+                trigger: Trigger::Retry,
+                status: RunStatus::Queued,
+                slot: None,
+                scheduled_for: run.scheduled_for,
+                queued_at: now,
+                attempt: run.attempt,
+                instance_id: None,
+                retry_of: Some(run.id),
+                error: None,
+            };
+            super::runs::insert_one(&mut *tx, &queued).await?
+        } else {
+            None
+        };
+        runs.push((run, retried));
+    }
+    let ended: Vec<RunId> = runs.iter().map(|(run, _)| run.id).collect();
+    super::queue::wake_waiting(&mut *tx, backend, &ended).await?;
+    Ok(runs)
 }
 
 const RELEASE_LEASE: &str = "UPDATE scheduler_lease SET instance_id = NULL, expires_at = 0 WHERE id = 1 AND instance_id = $1";

@@ -10,7 +10,7 @@
 //! Oban, pg-boss and Quartz: takers pass over each other's rows instead of
 //! queueing behind them. SQLite serialises writers, which is enough there.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
@@ -35,7 +35,8 @@ static ENQUEUE: MultiRow = MultiRow::new(
      SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
             v.column8, v.column9, v.column10, v.column11, v.column12 FROM ",
     12,
-    "WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = v.column1) \
+    "WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = v.column1 \
+                   AND (j.paused = 0 OR v.column3 <> 'queued')) \
      ORDER BY v.column1, v.column4 \
      ON CONFLICT (job_id, slot) DO NOTHING \
      RETURNING id, job_id, slot",
@@ -59,19 +60,35 @@ const DUE_SQLITE: &str = due_select!();
 // inserting runs of the job takes.
 const DUE_POSTGRES: &str = concat!(due_select!(), " FOR NO KEY UPDATE OF r, j SKIP LOCKED");
 
-// Rows: (job_id). What else of these jobs is going on: runs running
-// anywhere, and rows waiting for them. Two statements, each on its own
-// index: a job's history may be long.
-static RUNNING_OF: MultiRow = MultiRow::new(
+// Rows: (job_id). What else of these jobs is going on: runs running (or
+// started by hand and about to run) on any instance, and the slot waiting
+// for them. Two statements, each on its own index: a job's history may be
+// long.
+static BUSY_OF: MultiRow = MultiRow::new(
     "SELECT r.id, r.job_id, r.instance_id FROM runs r JOIN ",
     1,
-    "ON r.job_id = v.column1 WHERE r.status = 'running'",
+    "ON r.job_id = v.column1 WHERE r.status IN ('running', 'queued') \
+     AND r.instance_id IS NOT NULL",
 );
+// Caught-up slots and retries that wait are not read: they are woken one at
+// a time, oldest first, and stay as they are until then.
 static WAITING_OF: MultiRow = MultiRow::new(
     "SELECT r.id, r.job_id, r.\"trigger\" AS run_trigger, r.scheduled_for, r.slot, \
      r.attempt, r.retry_of FROM runs r JOIN ",
     1,
-    "ON r.job_id = v.column1 WHERE r.waiting = 1 AND r.status = 'queued'",
+    "ON r.job_id = v.column1 WHERE r.waiting = 1 AND r.status = 'queued' \
+     AND r.\"trigger\" = 'schedule'",
+);
+// Rows: (run_id). On PostgreSQL the busy runs are locked too, passing over
+// any another transaction is changing (its instance finishing it, say): a
+// job whose run could not be locked is decided at the next look. Holding
+// the lock means that run cannot end before this take commits, so a slot
+// set waiting here is seen by the end's wake (see `wake_waiting`).
+static LOCK_BUSY: MultiRow = MultiRow::new(
+    "SELECT r.id FROM runs r JOIN ",
+    1,
+    "ON r.id = v.column1 WHERE r.status IN ('running', 'queued') \
+     AND r.instance_id IS NOT NULL FOR NO KEY UPDATE OF r SKIP LOCKED",
 );
 
 // Rows: (run_id, attempt, at, instance_id), as `START_ATTEMPTS`. Only a row
@@ -98,21 +115,6 @@ static WAIT: MultiRow = MultiRow::new(
     "WHERE runs.id = v.column1 AND runs.status = 'queued'",
 );
 
-// Rows: (run_id). Running runs that are free to be marked: on PostgreSQL
-// one being finished right now is passed over (it ends anyway), since its
-// finisher may be waiting for a job lock this taker holds.
-static CANCELLABLE_SQLITE: MultiRow = MultiRow::new(
-    "SELECT r.id FROM runs r JOIN ",
-    1,
-    "ON r.id = v.column1 WHERE r.status = 'running' AND r.cancel_requested IS NULL",
-);
-static CANCELLABLE_POSTGRES: MultiRow = MultiRow::new(
-    "SELECT r.id FROM runs r JOIN ",
-    1,
-    "ON r.id = v.column1 WHERE r.status = 'running' AND r.cancel_requested IS NULL \
-     FOR NO KEY UPDATE OF r SKIP LOCKED",
-);
-
 // Rows: (run_id, at).
 static REQUEST_CANCEL: MultiRow = MultiRow::new(
     "UPDATE runs SET cancel_requested = v.column2 FROM ",
@@ -127,19 +129,13 @@ static JOBS_OF: MultiRow = MultiRow::new(
     "ON r.id = v.column1",
 );
 
-// Rows: (job_id). Locks the jobs whose runs ended, on PostgreSQL, before
-// their waiting rows are woken (see `wake_waiting`).
-static LOCK_JOBS: MultiRow = MultiRow::new(
-    "SELECT j.id FROM jobs j JOIN ",
-    1,
-    "ON j.id = v.column1 ORDER BY j.id FOR NO KEY UPDATE OF j",
-);
-
-// Rows: (job_id).
+// Rows: (job_id). Wakes the oldest row waiting for each job: one at a
+// time, so a backlog of caught-up slots is not woken whole at every end.
 static WAKE: MultiRow = MultiRow::new(
     "UPDATE runs SET waiting = 0 FROM ",
     1,
-    "WHERE runs.job_id = v.column1 AND runs.waiting = 1",
+    "WHERE runs.id = (SELECT w.id FROM runs w WHERE w.job_id = v.column1 AND w.waiting = 1 \
+                      ORDER BY w.scheduled_for, w.id LIMIT 1)",
 );
 
 /// A span of a job's slots that were missed and will not run (the catch-up
@@ -161,13 +157,16 @@ pub struct MissedSlots {
 }
 
 // Slots of the span still in the queue were put there by instances that
-// stopped before they came due; they are part of what was missed. Rows
-// waiting for a run are left alone: they were due while an instance was
-// running their job.
+// stopped before they came due; they are part of what was missed, unless
+// another live instance is there to take them (they wait for its room).
+// Rows waiting for a run are left alone: they were due while an instance
+// was running their job.
 const SKIP_QUEUED_SPAN: &str = "\
 UPDATE runs SET status = 'skipped', finished_at = $4, error = $5
 WHERE job_id = $1 AND status = 'queued' AND instance_id IS NULL AND waiting = 0
-  AND \"trigger\" = 'schedule' AND slot >= $2 AND slot <= $3";
+  AND \"trigger\" = 'schedule' AND slot >= $2 AND slot <= $3
+  AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id <> $6 AND i.takes_work = 1
+                  AND i.stopped_at IS NULL AND i.heartbeat_at >= $7)";
 
 /// Which share of the queue an instance takes first: the jobs whose id
 /// modulo `count` is `index`. The others' due rows it takes only once they
@@ -270,6 +269,9 @@ pub struct Taken {
     pub cancelled: Vec<ActiveRun>,
     /// Due rows remain that this instance could take with more capacity.
     pub more: bool,
+    /// Some jobs were left undecided: a run of theirs was being changed by
+    /// another transaction (ending, say). Look again in a moment.
+    pub unsettled: bool,
 }
 
 /// Decides about due rows: `(due, waiting, running, capacity)`; due rows
@@ -299,7 +301,8 @@ fn active_from_row(row: &AnyRow) -> sqlx::Result<ActiveRun> {
     })
 }
 
-/// Inserts one chunk of slots and records which got a run id.
+/// Inserts one chunk of slots and records which got a run id. A slot of a
+/// job paused meanwhile (an instance that has not heard yet) is not put in.
 async fn enqueue_chunk(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -442,7 +445,7 @@ impl Store {
         let mut waiting = Vec::new();
         let mut running = Vec::new();
         for chunk in chunks(&jobs) {
-            let rows = RUNNING_OF
+            let rows = BUSY_OF
                 .query(self.backend, chunk, |q, job| q.bind(*job))
                 .fetch_all(&mut *tx)
                 .await
@@ -462,6 +465,22 @@ impl Store {
             }
         }
         waiting.sort_by_key(|r| (r.scheduled_for, r.id));
+        let unsettled = match self.backend {
+            Backend::Sqlite => HashSet::new(),
+            Backend::Postgres => lock_busy(&mut tx, &running)
+                .await
+                .map_err(StoreError::query(op))?,
+        };
+        let (due, waiting, running) = if unsettled.is_empty() {
+            (due, waiting, running)
+        } else {
+            let settled = |job: &JobId| !unsettled.contains(job);
+            (
+                due.into_iter().filter(|r| settled(&r.job_id)).collect(),
+                waiting.into_iter().filter(|r| settled(&r.job_id)).collect(),
+                running.into_iter().filter(|r| settled(&r.job_id)).collect(),
+            )
+        };
         let decisions = decide(&due, &waiting, &running, request.capacity);
         let taken = apply(
             &mut tx,
@@ -476,14 +495,24 @@ impl Store {
         .await
         .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))?;
-        let more = taken.more || rows.len() >= limit;
-        Ok(Taken { more, ..taken })
+        // A full page means more may be due; worth another look only if
+        // this one got somewhere (rows of jobs unknown here stay for others).
+        let more = taken.more || (rows.len() >= limit && !taken.started.is_empty());
+        Ok(Taken {
+            more,
+            unsettled: !unsettled.is_empty(),
+            ..taken
+        })
     }
 
     /// Records missed slots that will not run: one skipped entry per span
     /// (unless the span's last slot has a run already), and the span's slots
     /// still waiting in the queue marked skipped too.
-    pub async fn skip_missed(&self, spans: &[MissedSlots]) -> Result<()> {
+    pub async fn skip_missed(
+        &self,
+        spans: &[MissedSlots],
+        stale_after: std::time::Duration,
+    ) -> Result<()> {
         let op = "recording missed slots";
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
         for span in spans {
@@ -493,6 +522,8 @@ impl Store {
                 .bind(ms(span.last))
                 .bind(ms(span.at))
                 .bind(span.reason.as_str())
+                .bind(span.instance_id.as_str())
+                .bind(ms(span.at).saturating_sub(super::duration_ms(stale_after)))
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::query(op))?;
@@ -579,6 +610,27 @@ impl Store {
     }
 }
 
+/// Locks the busy runs (PostgreSQL); returns the jobs with a busy run that
+/// another transaction holds: they are left as they are this time.
+async fn lock_busy(tx: &mut AnyConnection, running: &[ActiveRun]) -> sqlx::Result<HashSet<JobId>> {
+    let ids: Vec<RunId> = running.iter().map(|r| r.id).collect();
+    let mut locked = HashSet::with_capacity(ids.len());
+    for chunk in chunks(&ids) {
+        let rows = LOCK_BUSY
+            .query(Backend::Postgres, chunk, |q, id| q.bind(*id))
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &rows {
+            locked.insert(row.try_get::<RunId, _>(0)?);
+        }
+    }
+    Ok(running
+        .iter()
+        .filter(|r| !locked.contains(&r.id))
+        .map(|r| r.job_id)
+        .collect())
+}
+
 /// Carries out `decisions` about the rows shown; ids the decisions name that
 /// were not shown are ignored.
 #[allow(clippy::too_many_arguments)]
@@ -629,28 +681,9 @@ async fn apply(
         .filter(|id| shown.get(id).is_some_and(|r| !r.waiting))
         .collect();
     execute_all(tx, backend, &WAIT, &waits, |q, id| q.bind(*id)).await?;
-    let asked: Vec<RunId> = decisions
-        .cancel
-        .into_iter()
-        .filter(|id| running.iter().any(|r| r.id == *id))
-        .collect();
-    let template = match backend {
-        Backend::Sqlite => &CANCELLABLE_SQLITE,
-        Backend::Postgres => &CANCELLABLE_POSTGRES,
-    };
-    let mut free: Vec<RunId> = Vec::with_capacity(asked.len());
-    for chunk in chunks(&asked) {
-        let rows = template
-            .query(backend, chunk, |q, id| q.bind(*id))
-            .fetch_all(&mut *tx)
-            .await?;
-        for row in &rows {
-            free.push(row.try_get(0)?);
-        }
-    }
     let cancelled: Vec<ActiveRun> = running
         .iter()
-        .filter(|r| free.contains(&r.id))
+        .filter(|r| decisions.cancel.contains(&r.id))
         .cloned()
         .collect();
     let cancels: Vec<(RunId, i64)> = cancelled.iter().map(|r| (r.id, now)).collect();
@@ -663,13 +696,14 @@ async fn apply(
         skipped,
         cancelled,
         more: decisions.left > 0,
+        unsettled: false,
     })
 }
 
-/// Wakes the rows waiting for the jobs of `ended` (runs that just ended);
-/// returns how many. On PostgreSQL the jobs are locked first: a taker that
-/// saw such a run still running and set a row waiting holds the job's lock
-/// until it commits, so the row is either woken here or never set waiting.
+/// Wakes, for each job of `ended` (runs that just ended), the oldest row
+/// waiting for it; returns how many. A take that set a row waiting held the
+/// lock of the run it waited for (see `LOCK_BUSY`), so the end that frees
+/// it comes after that take's commit and sees the row.
 pub(super) async fn wake_waiting(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -701,9 +735,6 @@ pub(super) async fn wake_waiting(
     }
     jobs.sort_unstable();
     jobs.dedup();
-    if backend == Backend::Postgres {
-        execute_all(conn, backend, &LOCK_JOBS, &jobs, |q, job| q.bind(*job)).await?;
-    }
     let mut woken = 0;
     for chunk in chunks(&jobs) {
         woken += WAKE

@@ -170,32 +170,46 @@ impl Store {
     }
 
     /// The newest slot recorded for a job (run or skipped), where missed-slot
-    /// detection resumes after a restart. Slots still in the run queue do
-    /// not count: if nobody took them, they were missed too (see
-    /// [`Store::skip_missed`]).
-    pub async fn last_slot(&self, job_id: JobId) -> Result<Option<DateTime<Utc>>> {
+    /// detection resumes after a restart. Slots still in the run queue
+    /// count only when `queue_taken` (another live instance is there to
+    /// take them); for an instance alone, nobody took them and they were
+    /// missed too (see [`Store::skip_missed`]).
+    pub async fn last_slot(
+        &self,
+        job_id: JobId,
+        queue_taken: bool,
+    ) -> Result<Option<DateTime<Utc>>> {
         let op = "reading the last slot";
         // Newest first down the (job_id, slot) index, stopping at the first
         // that counts: MAX() with the extra condition read the whole history.
-        let v: Option<i64> = sqlx::query_scalar(concat!(
-            "SELECT slot FROM runs WHERE job_id = $1 AND slot IS NOT NULL AND ",
-            not_in_queue!(),
-            " ORDER BY slot DESC LIMIT 1"
-        ))
-        .bind(job_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::query(op))?;
-        v.map(|v| {
-            DateTime::from_timestamp_millis(v)
-                .ok_or_else(|| StoreError::decode(op, format!("slot {v} ms out of range")))
-        })
-        .transpose()
+        let sql = if queue_taken {
+            "SELECT MAX(slot) FROM runs WHERE job_id = $1"
+        } else {
+            concat!(
+                "SELECT slot FROM runs WHERE job_id = $1 AND slot IS NOT NULL AND ",
+                not_in_queue!(),
+                " ORDER BY slot DESC LIMIT 1"
+            )
+        };
+        let v: Option<Option<i64>> = sqlx::query_scalar(sql)
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::query(op))?;
+        v.flatten()
+            .map(|v| {
+                DateTime::from_timestamp_millis(v)
+                    .ok_or_else(|| StoreError::decode(op, format!("slot {v} ms out of range")))
+            })
+            .transpose()
     }
 
-    /// The newest slot of every job that has one, in one query: loading
-    /// many jobs must not cost a query each.
-    pub async fn last_slots(&self) -> Result<std::collections::HashMap<JobId, DateTime<Utc>>> {
+    /// The newest slot of every job that has one (see [`Store::last_slot`]),
+    /// in one query: loading many jobs must not cost a query each.
+    pub async fn last_slots(
+        &self,
+        queue_taken: bool,
+    ) -> Result<std::collections::HashMap<JobId, DateTime<Utc>>> {
         let op = "reading the last slots";
         // MAX over the (job_id, slot) index is quick; the slots still in
         // the queue (few, and kept apart by an index of their own) are
@@ -206,14 +220,18 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::query(op))?;
-        let queued: Vec<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT job_id, MIN(slot) FROM runs \
+        let queued: Vec<(i64, Option<i64>)> = if queue_taken {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT job_id, MIN(slot) FROM runs \
              WHERE status = 'queued' AND instance_id IS NULL AND waiting = 0 \
              AND slot IS NOT NULL GROUP BY job_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::query(op))?;
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query(op))?
+        };
         let queued: std::collections::HashMap<i64, i64> = queued
             .into_iter()
             .filter_map(|(job, slot)| Some((job, slot?)))
@@ -222,7 +240,7 @@ impl Store {
         for (job, max) in rows {
             let Some(max) = max else { continue };
             let slot = match queued.get(&job) {
-                Some(first_queued) if *first_queued <= max => self.last_slot(job).await?,
+                Some(first_queued) if *first_queued <= max => self.last_slot(job, false).await?,
                 _ => Some(DateTime::from_timestamp_millis(max).ok_or_else(|| {
                     StoreError::decode(op, format!("slot {max} ms out of range"))
                 })?),

@@ -28,7 +28,7 @@ impl Driver {
     /// memory as records all at once. Every job is new and starts after its
     /// last recorded slot (one query for all) or, never run, its creation.
     pub(super) async fn load_all(&mut self, version: i64) -> Result<(), StoreError> {
-        let last_slots = self.store.last_slots().await?;
+        let last_slots = self.store.last_slots(self.queue_taken()).await?;
         // Once, not per job: it copies the config's names.
         let names = self.config.known();
         let mut after = 0;
@@ -53,6 +53,13 @@ impl Driver {
         self.jobs_version = version;
         self.publish_rules();
         Ok(())
+    }
+
+    /// Whether slots in the run queue count as announced when a job is
+    /// loaded: another live instance is there to take them. Alone, slots
+    /// nobody took were missed (see `Store::last_slot`).
+    fn queue_taken(&self) -> bool {
+        self.queue.partition.count > 1
     }
 
     /// What taking and recovering need of `job` (see [`Rules`]).
@@ -97,7 +104,7 @@ impl Driver {
         let names = self.config.known();
         let fresh = self.jobs.is_empty();
         let last_slots = if fresh {
-            self.store.last_slots().await?
+            self.store.last_slots(self.queue_taken()).await?
         } else {
             HashMap::new()
         };
@@ -125,7 +132,7 @@ impl Driver {
                         None if fresh => record.created_at,
                         None => self
                             .store
-                            .last_slot(record.id)
+                            .last_slot(record.id, self.queue_taken())
                             .await?
                             .unwrap_or(record.created_at),
                     },

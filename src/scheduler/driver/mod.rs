@@ -11,6 +11,7 @@
 mod control;
 mod jobs;
 mod queue;
+mod reconcile;
 
 use jobs::Known;
 use queue::QueueState;
@@ -251,6 +252,8 @@ impl Driver {
             }
             Internal::Recovered(runs) => self.recovered(runs),
             Internal::Peers(partition) => self.queue.partition = partition,
+            Internal::Reconcile => self.reconcile(),
+            Internal::Reconciled { at, known, own } => self.reconciled(at, known, own),
             Internal::CancelRequests(ids) => {
                 for id in ids {
                     if let Some((_, control)) = self.running.get(&id) {

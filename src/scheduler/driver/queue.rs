@@ -25,6 +25,9 @@ pub(super) const ENQUEUE_AHEAD: Duration = Duration::from_secs(1);
 /// that live instances take their own share first.
 pub(super) const STEAL_AFTER: Duration = Duration::from_millis(250);
 
+/// How soon to look again at jobs a look left undecided.
+const UNSETTLED_AGAIN: Duration = Duration::from_millis(50);
+
 /// How often the queue is looked at when nothing else says to.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 
@@ -35,7 +38,7 @@ pub(super) struct QueueState {
     /// Moments at which slots come due for this instance.
     wakes: BTreeSet<DateTime<Utc>>,
     /// The next look whatever happens.
-    next_look: DateTime<Utc>,
+    pub(super) next_look: DateTime<Utc>,
     /// A look has been asked for.
     pub(super) wanted: bool,
     /// A take is on its way to the store.
@@ -222,6 +225,13 @@ impl Driver {
         self.queue.more = taken.more;
         if taken.more && self.shared.permits.available_permits() > 0 {
             self.queue.wanted = true;
+        }
+        if taken.unsettled {
+            // A run of some due job was ending as this look ran: its end
+            // commits within moments.
+            let soon = self.shared.clock.now()
+                + chrono::Duration::from_std(UNSETTLED_AGAIN).unwrap_or_default();
+            self.queue.next_look = self.queue.next_look.min(soon);
         }
     }
 }

@@ -19,6 +19,7 @@ store_test!(
     waiting_runs_are_woken_when_the_run_ends,
     missed_spans_skip_the_slots_left_in_the_queue,
     cancel_requests_reach_the_instance_running_the_run,
+    runs_an_instance_lost_track_of_are_interrupted_and_retried,
 );
 
 /// A slot in the queue, owned by nobody.
@@ -251,7 +252,12 @@ async fn missed_spans_skip_the_slots_left_in_the_queue(db: TestDb) {
         .await
         .expect("enqueue");
     // Nobody took them: they do not count as the last slot run.
-    assert_eq!(store.last_slot(job).await.expect("last"), None);
+    assert_eq!(store.last_slot(job, false).await.expect("last"), None);
+    // With another instance there to take them, they count.
+    assert_eq!(
+        store.last_slot(job, true).await.expect("last"),
+        Some(at(300))
+    );
     let span = MissedSlots {
         job_id: job,
         first: at(0),
@@ -260,7 +266,10 @@ async fn missed_spans_skip_the_slots_left_in_the_queue(db: TestDb) {
         at: at(1_000),
         instance_id: "inst-a".into(),
     };
-    store.skip_missed(&[span]).await.expect("skip");
+    store
+        .skip_missed(&[span], std::time::Duration::from_secs(15))
+        .await
+        .expect("skip");
     let runs = store
         .list_runs(&RunFilter {
             job: Some("a".into()),
@@ -291,7 +300,10 @@ async fn missed_spans_skip_the_slots_left_in_the_queue(db: TestDb) {
             .as_deref()
             .is_some_and(|e| e.contains("missed 4 slots"))
     }));
-    assert_eq!(store.last_slot(job).await.expect("last"), Some(at(180)));
+    assert_eq!(
+        store.last_slot(job, false).await.expect("last"),
+        Some(at(180))
+    );
     let b = store
         .list_runs(&RunFilter {
             job: Some("b".into()),
@@ -311,8 +323,14 @@ async fn missed_spans_skip_the_slots_left_in_the_queue(db: TestDb) {
         at: at(1_000),
         instance_id: "inst-a".into(),
     };
-    store.skip_missed(&[span]).await.expect("skip");
-    assert_eq!(store.last_slot(other).await.expect("last"), Some(at(660)));
+    store
+        .skip_missed(&[span], std::time::Duration::from_secs(15))
+        .await
+        .expect("skip");
+    assert_eq!(
+        store.last_slot(other, false).await.expect("last"),
+        Some(at(660))
+    );
 }
 
 async fn cancel_requests_reach_the_instance_running_the_run(db: TestDb) {
@@ -373,4 +391,47 @@ async fn cancel_requests_reach_the_instance_running_the_run(db: TestDb) {
             .expect("read")
             .is_empty()
     );
+}
+
+async fn runs_an_instance_lost_track_of_are_interrupted_and_retried(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await.id;
+    store
+        .enqueue_slots(&[queued(job, 0), queued(job, 60)])
+        .await
+        .expect("enqueue");
+    let taken = take(&store, &request("inst-a", 60, 4), OverlapPolicy::Allow).await;
+    let ids: Vec<RunId> = taken.started.iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 2);
+    let mut own = store.own_runs("inst-a").await.expect("own");
+    own.sort();
+    assert_eq!(own, vec![(ids[0], Some(at(60))), (ids[1], Some(at(60)))]);
+    // Only the instance's own runs, only those still running.
+    let recovered = store
+        .interrupt_orphans("inst-b", &ids, at(200), &|_| true)
+        .await
+        .expect("not b's");
+    assert!(recovered.is_empty());
+    let recovered = store
+        .interrupt_orphans("inst-a", &ids[..1], at(200), &|_| true)
+        .await
+        .expect("interrupt");
+    assert_eq!(recovered.len(), 1);
+    let (run, retry) = &recovered[0];
+    assert_eq!((run.id, run.status), (ids[0], RunStatus::Interrupted));
+    let retry = store
+        .get_run(retry.expect("a retry"))
+        .await
+        .expect("get")
+        .expect("retry");
+    assert_eq!(
+        (
+            retry.trigger,
+            retry.status,
+            retry.retry_of,
+            retry.instance_id
+        ),
+        (Trigger::Retry, RunStatus::Queued, Some(ids[0]), None)
+    );
+    assert_eq!(store.own_runs("inst-a").await.expect("own").len(), 1);
 }

@@ -19,7 +19,7 @@ async fn a_slot_is_claimed_once(db: TestDb) {
     let store = db.open().await;
     let job = seed_job(&store, "a").await;
     let gone = seed_job(&store, "gone").await;
-    assert_eq!(store.last_slot(job.id).await.expect("last"), None);
+    assert_eq!(store.last_slot(job.id, false).await.expect("last"), None);
     let first = store
         .enqueue_slots(&[slot_run(job.id, 0), slot_run(job.id, 60)])
         .await
@@ -37,7 +37,10 @@ async fn a_slot_is_claimed_once(db: TestDb) {
     assert_eq!(second[0], None, "slot 60 was taken");
     assert!(second[1].is_some());
     assert_eq!(second[2], None, "the job no longer exists");
-    assert_eq!(store.last_slot(job.id).await.expect("last"), Some(at(120)));
+    assert_eq!(
+        store.last_slot(job.id, false).await.expect("last"),
+        Some(at(120))
+    );
 
     // A run recorded as running gets its first attempt row at once.
     let running = NewRun {
@@ -395,5 +398,8 @@ async fn prune_history_keeps_recent_and_unfinished_runs(db: TestDb) {
     );
     assert_eq!(store.prune_history(at(500)).await.expect("prune again"), 0);
     // The slot stays known through last_slot as long as a newer run exists.
-    assert_eq!(store.last_slot(job.id).await.expect("last"), Some(at(120)));
+    assert_eq!(
+        store.last_slot(job.id, false).await.expect("last"),
+        Some(at(120))
+    );
 }
