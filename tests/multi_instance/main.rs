@@ -9,6 +9,7 @@
 mod common;
 
 mod chaos;
+mod sharing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
