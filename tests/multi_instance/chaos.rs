@@ -16,6 +16,9 @@ use crate::{one_at_a_time, stored_runs};
 use cronport::store::{RunRecord, RunStatus, Store};
 
 const JOB: &str = "chaos";
+/// A second job, exclusive (overlap = queue_one): slots that meet its run
+/// wait, and a newer one replaces a waiting one.
+const EXCLUSIVE: &str = "chaos-queue-one";
 /// How long instances are killed and restarted.
 const CHAOS: Duration = Duration::from_secs(40);
 
@@ -27,6 +30,10 @@ fn config() -> String {
          [[jobs]]\nname = \"{JOB}\"\nschedule = \"* * * * * *\"\n\
          overlap = \"allow\"\nretries = 3\ncatch_up = \"all\"\n\
          source = {{ kind = \"command\", argv = [\"sh\", \"-c\", \"sleep 0.7; echo a,b; echo 1,2\"] }}\n\
+         format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n\n\
+         [[jobs]]\nname = \"{EXCLUSIVE}\"\nschedule = \"* * * * * *\"\n\
+         overlap = \"queue_one\"\nretries = 3\ncatch_up = \"all\"\n\
+         source = {{ kind = \"command\", argv = [\"sh\", \"-c\", \"sleep 0.4; echo a,b; echo 1,2\"] }}\n\
          format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n"
     )
 }
@@ -116,14 +123,17 @@ fn kill_9_at_random_moments_loses_and_doubles_no_slot() {
         Duration::from_secs(90),
         || {
             let runs = stored_runs(&db.url);
-            slots
-                .iter()
-                .all(|slot| {
-                    of_slot(&runs, *slot)
-                        .iter()
-                        .any(|r| r.status == RunStatus::Succeeded)
-                })
-                .then_some(runs)
+            let done = |slot: &DateTime<Utc>| {
+                of_slot(&runs, *slot)
+                    .iter()
+                    .any(|r| r.status == RunStatus::Succeeded)
+                    && runs.iter().any(|r| {
+                        r.job_name == EXCLUSIVE
+                            && r.scheduled_for == *slot
+                            && matches!(r.status, RunStatus::Succeeded | RunStatus::Skipped)
+                    })
+            };
+            slots.iter().all(done).then_some(runs)
         },
     );
     for instance in instances.iter_mut().flatten() {
@@ -188,15 +198,49 @@ fn kill_9_at_random_moments_loses_and_doubles_no_slot() {
             "slot {slot} delivered by runs {delivered:?}"
         );
     }
+    // The exclusive job: each slot accounted for exactly once (run once, or
+    // recorded as replaced in the queue), and never two runs at once on any
+    // instances.
+    let exclusive: Vec<&RunRecord> = runs.iter().filter(|r| r.job_name == EXCLUSIVE).collect();
+    for slot in &slots {
+        let ended: Vec<_> = exclusive
+            .iter()
+            .filter(|r| r.scheduled_for == *slot)
+            .filter(|r| matches!(r.status, RunStatus::Succeeded | RunStatus::Skipped))
+            .map(|r| (r.id, r.status, r.error.clone()))
+            .collect();
+        assert_eq!(ended.len(), 1, "{EXCLUSIVE} slot {slot}: {ended:?}");
+    }
+    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>, i64)> = exclusive
+        .iter()
+        .filter(|r| r.status == RunStatus::Succeeded)
+        .filter_map(|r| Some((r.started_at?, r.finished_at?, r.id)))
+        .collect();
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[1].0 >= pair[0].1,
+            "{EXCLUSIVE}: run {} started at {} while run {} ran until {}",
+            pair[1].2,
+            pair[1].0,
+            pair[0].2,
+            pair[0].1
+        );
+    }
     let interrupted = runs
         .iter()
         .filter(|r| r.status == RunStatus::Interrupted)
         .count();
     let retries = runs.iter().filter(|r| r.retry_of.is_some()).count();
     assert!(kills >= 7, "only {kills} kills in {CHAOS:?}");
+    let replaced = exclusive
+        .iter()
+        .filter(|r| r.status == RunStatus::Skipped)
+        .count();
     eprintln!(
         "{} slots, {kills} kills: {interrupted} run(s) interrupted, {retries} retried; \
-         every slot ran once and was delivered once",
+         every slot ran once and was delivered once; {EXCLUSIVE}: {replaced} slot(s) replaced \
+         in the queue, no two runs at once",
         slots.len()
     );
 }
