@@ -34,6 +34,9 @@ use cronport::store::{NewRun, RunFilter, RunRecord, RunStatus, RunWrite, Store, 
 
 const BIN: &str = env!("CARGO_BIN_EXE_cronport");
 
+/// How long instances run before a window is measured.
+const WARM_UP: Duration = Duration::from_secs(10);
+
 fn main() {
     println!("cronport engine benchmark: the release binary, real exports (not a timed test)");
     println!("{}", common::machine());
@@ -50,7 +53,7 @@ fn main() {
         section_cost();
     }
     if wanted("one") {
-        for (jobs, concurrency) in [(300, 256), (1_000, 1_024)] {
+        for (jobs, concurrency) in [(300, 320), (1_000, 1_024)] {
             section_one(jobs, concurrency, window);
         }
     }
@@ -58,7 +61,7 @@ fn main() {
         section_three(300, 128, window);
     }
     if wanted("soak") {
-        section_soak(300, 256, window * 10);
+        section_soak(300, 320, window * 10);
     }
     if wanted("wait") {
         section_wait(1_000_000);
@@ -301,8 +304,10 @@ fn run_window(
     window: Duration,
 ) -> (DateTime<Utc>, DateTime<Utc>, Vec<(Duration, f64)>) {
     let children: Vec<Child> = (0..instances).map(|_| bench.headless()).collect();
-    // Start-up and, with several instances, learning of each other (5 s).
-    std::thread::sleep(Duration::from_secs(if instances > 1 { 7 } else { 3 }));
+    // Start-up (the first seconds create every job's folders and warm the
+    // caches; with 1,000 jobs they fall behind for a few seconds) and, with
+    // several instances, learning of each other (5 s).
+    std::thread::sleep(WARM_UP);
     let from = whole_second(Utc::now()) + chrono::Duration::seconds(1);
     let machine = common::machine_time();
     let before: Vec<Duration> = children.iter().map(|c| cpu_of(c.id())).collect();
@@ -331,7 +336,7 @@ fn section_cost() {
          300 every-second jobs for 20 s; process CPU over the window / runs in it) =="
     );
     for history in [100, 100_000] {
-        let bench = Bench::new(300, 256, None);
+        let bench = Bench::new(300, 320, None);
         seed_history(&bench.store, history);
         let (from, to, used) = run_window(&bench, 1, Duration::from_secs(20));
         let runs = bench.runs(from, to);
@@ -473,7 +478,7 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
     );
     let bench = Bench::new(jobs, concurrency, None);
     let child = bench.headless();
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(WARM_UP);
     let minute = (length / 10).max(Duration::from_secs(10));
     let started = Instant::now();
     let sample = |label: &str, child: &Child| {
