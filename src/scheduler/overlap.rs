@@ -11,7 +11,7 @@
 //! keeps the newest waiting (an older waiting one is skipped), and
 //! `cancel_previous` asks the running run to stop and waits for it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::job::OverlapPolicy;
 use crate::store::{ActiveRun, Decisions, JobId, QueuedRun, RunId, Trigger};
@@ -40,26 +40,35 @@ pub fn decide(
 ) -> Decisions {
     let mut d = Decisions::default();
     let mut capacity = capacity;
-    let mut seen = HashSet::new();
-    let jobs: Vec<JobId> = due
-        .iter()
-        .map(|r| r.job_id)
-        .filter(|job| seen.insert(*job))
-        .collect();
-    for job in jobs {
+    // Grouped once: a take of 10,000 due rows must not look at every row
+    // for every job.
+    let mut order = Vec::new();
+    let mut rows: HashMap<JobId, Vec<&QueuedRun>> = HashMap::new();
+    for r in due {
+        rows.entry(r.job_id)
+            .or_insert_with(|| {
+                order.push(r.job_id);
+                Vec::new()
+            })
+            .push(r);
+    }
+    for r in waiting {
+        if let Some(of_job) = rows.get_mut(&r.job_id) {
+            of_job.push(r);
+        }
+    }
+    let mut busy: HashMap<JobId, Vec<RunId>> = HashMap::new();
+    for r in running {
+        busy.entry(r.job_id).or_default().push(r.id);
+    }
+    for job in order {
         let Some(overlap) = policy(job) else { continue };
-        let mut rows: Vec<&QueuedRun> = due
-            .iter()
-            .chain(waiting)
-            .filter(|r| r.job_id == job)
-            .collect();
-        rows.sort_by_key(|r| (r.scheduled_for, r.id));
-        let busy: Vec<RunId> = running
-            .iter()
-            .filter(|r| r.job_id == job)
-            .map(|r| r.id)
-            .collect();
-        decide_job(&mut d, &mut capacity, overlap, rows, &busy);
+        let Some(mut of_job) = rows.remove(&job) else {
+            continue;
+        };
+        of_job.sort_by_key(|r| (r.scheduled_for, r.id));
+        let busy = busy.get(&job).map_or(&[][..], Vec::as_slice);
+        decide_job(&mut d, &mut capacity, overlap, of_job, busy);
     }
     d
 }

@@ -8,7 +8,8 @@
 //! queue, the slots of the next second waited behind the writes of the
 //! previous one. The loop puts queue operations on that queue without
 //! waiting, and they are applied in order: a slot is in the store before
-//! the take that looks for it.
+//! the take that looks for it. A take does wait for the writes already
+//! queued: its overlap decisions read which runs are still running.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,6 +168,21 @@ async fn run(
             pending.push(op);
         }
         if !pending.is_empty() {
+            if pending.iter().any(|op| matches!(op, SlotOp::Take(_))) {
+                // A take decides overlap from the runs the store has
+                // running: the ends already queued here go in first, or a
+                // run over here still looks busy there and the next slot
+                // of its job is skipped.
+                requests.clear();
+                while requests.len() < MAX_BATCH
+                    && let Ok(request) = writes.try_recv()
+                {
+                    requests.push(request);
+                }
+                if !requests.is_empty() {
+                    commit(&store, std::mem::take(&mut requests), internal).await;
+                }
+            }
             commit_slots(&store, &mut pending, internal).await;
             committed.send_modify(|n| *n += 1);
             continue;

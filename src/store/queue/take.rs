@@ -37,19 +37,24 @@ const DUE_POSTGRES: &str = concat!(due_select!(), " FOR NO KEY UPDATE OF r, j SK
 // started by hand and about to run) on any instance, and the slot waiting
 // for them. Two statements, each on its own index: a job's history may be
 // long.
+//
+// The job ids drive (CROSS JOIN keeps them the outer loop on SQLite; it is
+// a plain join to PostgreSQL): left to itself SQLite walked the status index
+// instead, every queued row per chunk, and once runs piled up in the queue
+// each take read hundreds of thousands of rows and fell further behind.
 static BUSY_OF: MultiRow = MultiRow::new(
-    "SELECT r.id, r.job_id, r.instance_id FROM runs r JOIN ",
+    "SELECT r.id, r.job_id, r.instance_id FROM ",
     1,
-    "ON r.job_id = v.column1 WHERE r.status IN ('running', 'queued') \
+    "CROSS JOIN runs r WHERE r.job_id = v.column1 AND r.status IN ('running', 'queued') \
      AND r.instance_id IS NOT NULL",
 );
 // Caught-up slots and retries that wait are not read: they are woken one at
 // a time, oldest first, and stay as they are until then.
 static WAITING_OF: MultiRow = MultiRow::new(
     "SELECT r.id, r.job_id, r.\"trigger\" AS run_trigger, r.scheduled_for, r.slot, \
-     r.attempt, r.retry_of FROM runs r JOIN ",
+     r.attempt, r.retry_of FROM ",
     1,
-    "ON r.job_id = v.column1 WHERE r.waiting = 1 AND r.status = 'queued' \
+    "CROSS JOIN runs r WHERE r.job_id = v.column1 AND r.waiting = 1 AND r.status = 'queued' \
      AND r.\"trigger\" = 'schedule'",
 );
 // Rows: (run_id). On PostgreSQL the busy runs are locked too, passing over
@@ -58,9 +63,9 @@ static WAITING_OF: MultiRow = MultiRow::new(
 // the lock means that run cannot end before this take commits, so a slot
 // set waiting here is seen by the end's wake (see `wake_waiting`).
 static LOCK_BUSY: MultiRow = MultiRow::new(
-    "SELECT r.id FROM runs r JOIN ",
+    "SELECT r.id FROM ",
     1,
-    "ON r.id = v.column1 WHERE r.status IN ('running', 'queued') \
+    "CROSS JOIN runs r WHERE r.id = v.column1 AND r.status IN ('running', 'queued') \
      AND r.instance_id IS NOT NULL FOR NO KEY UPDATE OF r SKIP LOCKED",
 );
 

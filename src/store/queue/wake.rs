@@ -8,9 +8,9 @@ use super::super::types::{JobId, RunId};
 
 // Rows: (run_id). The jobs of runs that just ended.
 static JOBS_OF: MultiRow = MultiRow::new(
-    "SELECT DISTINCT r.job_id FROM runs r JOIN ",
+    "SELECT DISTINCT r.job_id FROM ",
     1,
-    "ON r.id = v.column1",
+    "CROSS JOIN runs r WHERE r.id = v.column1",
 );
 
 // Rows: (job_id). Wakes the oldest row waiting for each job: one at a
