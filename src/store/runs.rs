@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind;
 use sqlx::{AnyConnection, Row};
 
+use super::batch::AnyQuery;
 use super::error::{Result, StoreError};
 use super::types::{AttemptRecord, JobId, NewRun, RunFilter, RunId, RunRecord, RunStatus};
 use super::{Store, ms, opt_ms, opt_time, parsed, string_list, time};
@@ -105,20 +106,18 @@ pub(super) fn check_new_run(run: &NewRun) -> Result<()> {
     }
 }
 
-/// Inserts `run` and, for a run recorded as already running, its first
-/// attempt row.
-pub(super) async fn insert_one(
-    conn: &mut AnyConnection,
-    run: &NewRun,
-) -> sqlx::Result<Option<RunId>> {
+/// Binds the twelve values of a new run, in the column order of `INSERT`
+/// (and of the run queue's multi-row insert).
+pub(super) fn bind_run(q: AnyQuery, run: &NewRun) -> AnyQuery {
     let queued_at = ms(run.queued_at);
+    // A run recorded as running started when it was recorded; a skipped
+    // entry ended then.
     let (started_at, finished_at) = match run.status {
         RunStatus::Running => (Some(queued_at), None),
         RunStatus::Skipped => (None, Some(queued_at)),
         _ => (None, None),
     };
-    let id: Option<RunId> = sqlx::query_scalar(INSERT)
-        .bind(run.job_id)
+    q.bind(run.job_id)
         .bind(run.trigger.as_str())
         .bind(run.status.as_str())
         .bind(opt_ms(run.slot))
@@ -130,8 +129,20 @@ pub(super) async fn insert_one(
         .bind(run.instance_id.as_deref())
         .bind(run.retry_of)
         .bind(run.error.as_deref())
+}
+
+/// Inserts `run` and, for a run recorded as already running, its first
+/// attempt row.
+pub(super) async fn insert_one(
+    conn: &mut AnyConnection,
+    run: &NewRun,
+) -> sqlx::Result<Option<RunId>> {
+    let queued_at = ms(run.queued_at);
+    let id: Option<RunId> = bind_run(sqlx::query(INSERT), run)
         .fetch_optional(&mut *conn)
-        .await?;
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?;
     if let (Some(id), RunStatus::Running) = (id, run.status) {
         sqlx::query(INSERT_ATTEMPT)
             .bind(id)

@@ -125,27 +125,7 @@ async fn enqueue_chunk(
 }
 
 fn bind_new_run(q: AnyQuery, item: &(usize, &NewRun)) -> AnyQuery {
-    let run = item.1;
-    let queued_at = ms(run.queued_at);
-    // A run recorded as running started when it was recorded; a skipped
-    // entry ended then.
-    let (started_at, finished_at) = match run.status {
-        RunStatus::Running => (Some(queued_at), None),
-        RunStatus::Skipped => (None, Some(queued_at)),
-        _ => (None, None),
-    };
-    q.bind(run.job_id)
-        .bind(run.trigger.as_str())
-        .bind(run.status.as_str())
-        .bind(opt_ms(run.slot))
-        .bind(ms(run.scheduled_for))
-        .bind(queued_at)
-        .bind(started_at)
-        .bind(finished_at)
-        .bind(i64::from(run.attempt))
-        .bind(run.instance_id.as_deref())
-        .bind(run.retry_of)
-        .bind(run.error.as_deref())
+    super::runs::bind_run(q, item.1)
 }
 
 impl Store {
