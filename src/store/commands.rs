@@ -91,6 +91,18 @@ const SELECT_ONE: &str = concat!(
     " FROM commands WHERE id = $1"
 );
 
+/// Decodes rows with `command_columns!()` that a statement RETURNING them
+/// gave back, oldest first (RETURNING promises no order).
+pub(super) fn commands_from_rows(rows: &[AnyRow], op: &'static str) -> Result<Vec<Command>> {
+    let mut commands = rows
+        .iter()
+        .map(command_from_row)
+        .collect::<sqlx::Result<Vec<_>>>()
+        .map_err(StoreError::query(op))?;
+    commands.sort_by_key(|c| c.id);
+    Ok(commands)
+}
+
 /// Decodes a row with `command_columns!()`.
 pub(super) fn command_from_row(row: &AnyRow) -> sqlx::Result<Command> {
     Ok(Command {
@@ -183,14 +195,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query(op))?;
-        let mut commands = rows
-            .iter()
-            .map(command_from_row)
-            .collect::<sqlx::Result<Vec<_>>>()
-            .map_err(StoreError::query(op))?;
-        // RETURNING promises no order.
-        commands.sort_by_key(|c| c.id);
-        Ok(commands)
+        commands_from_rows(&rows, op)
     }
 
     /// Records the outcome of a taken command.

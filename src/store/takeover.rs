@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::commands::{Command, command_columns, command_from_row};
+use super::commands::{Command, command_columns, commands_from_rows};
 use super::error::{Result, StoreError};
 use super::{Store, duration_ms, ms, opt_time, time};
 
@@ -132,14 +132,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query(op))?;
-        let mut commands = rows
-            .iter()
-            .map(command_from_row)
-            .collect::<sqlx::Result<Vec<_>>>()
-            .map_err(StoreError::query(op))?;
-        // RETURNING promises no order.
-        commands.sort_by_key(|c| c.id);
-        Ok(commands)
+        commands_from_rows(&rows, op)
     }
 
     /// Closes command `id` like [`Store::expire_commands`] if nobody has
@@ -174,12 +167,6 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query(op))?;
-        let mut commands = rows
-            .iter()
-            .map(command_from_row)
-            .collect::<sqlx::Result<Vec<_>>>()
-            .map_err(StoreError::query(op))?;
-        commands.sort_by_key(|c| c.id);
-        Ok(commands)
+        commands_from_rows(&rows, op)
     }
 }
