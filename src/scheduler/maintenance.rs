@@ -175,14 +175,7 @@ pub(super) async fn recover(
     rules: &Rules,
 ) -> Vec<(crate::store::RunRecord, Option<crate::store::RunId>)> {
     let dead = stop_the_dead(store, instance_id, now).await;
-    // A job this instance does not schedule (its config lacks something
-    // the job needs, or it was added a moment ago) gets its retry too: an
-    // instance that knows it runs it, and a slot is not lost to this one.
-    let retry = |run: &crate::store::RunRecord| {
-        rules
-            .get(&run.job_id)
-            .is_none_or(|r| u32::try_from(run.attempt.max(1)).unwrap_or(u32::MAX) < r.max_attempts)
-    };
+    let retry = |run: &crate::store::RunRecord| retries(rules, run);
     match store
         .recover_interrupted(now, STALE_AFTER, &dead, &retry)
         .await
@@ -193,6 +186,16 @@ pub(super) async fn recover(
             Vec::new()
         }
     }
+}
+
+/// Whether an interrupted `run` gets a retry: its job's policy has attempts
+/// left. A job this instance does not schedule (its config lacks something
+/// the job needs, or it was added a moment ago) gets one too: an instance
+/// that knows it runs it, and a slot is not lost to this one.
+pub(super) fn retries(rules: &Rules, run: &crate::store::RunRecord) -> bool {
+    rules
+        .get(&run.job_id)
+        .is_none_or(|r| u32::try_from(run.attempt.max(1)).unwrap_or(u32::MAX) < r.max_attempts)
 }
 
 /// Instances on this host whose process is gone are recorded as stopped

@@ -73,11 +73,7 @@ impl Driver {
         let rules = self.rules.clone();
         let internal = self.shared.internal.clone();
         tokio::spawn(async move {
-            let retry = |run: &RunRecord| {
-                rules.get(&run.job_id).is_none_or(|r| {
-                    u32::try_from(run.attempt.max(1)).unwrap_or(u32::MAX) < r.max_attempts
-                })
-            };
+            let retry = |run: &RunRecord| maintenance::retries(&rules, run);
             match store
                 .interrupt_orphans(&me, &orphans, Utc::now(), &retry)
                 .await
