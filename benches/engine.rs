@@ -15,13 +15,14 @@
 //!   for 60 s: slots run, start latency, the first 10 s against the last;
 //! - `three`: three instances on one PostgreSQL store, 300 jobs for 60 s:
 //!   slots run, latency, each instance's share;
-//! - `soak`: one instance, 300 jobs for 10 minutes: memory and CPU per run
-//!   in the first minute and the last;
+//! - `soak`: one instance, 300 jobs for 10 minutes: memory, CPU per run and
+//!   latency in each tenth of it;
 //! - `wait`: `cronport jobs run --wait` of a 1,000,000-row table to csv,
 //!   a whole process, against `sqlite3 -csv` of the same query, in turns.
 //!
 //! `CRONPORT_BENCH_SECONDS` shortens the 60 s windows (and the soak to ten
-//! times that) for a quick look.
+//! times that) for a quick look; `CRONPORT_BENCH_SOAK_SECONDS` sets the
+//! soak's length alone.
 
 mod common;
 
@@ -61,7 +62,11 @@ fn main() {
         section_three(300, 128, window);
     }
     if wanted("soak") {
-        section_soak(300, 320, window * 10);
+        let length = std::env::var("CRONPORT_BENCH_SOAK_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(window * 10, Duration::from_secs);
+        section_soak(300, 320, length);
     }
     if wanted("wait") {
         section_wait(1_000_000);
@@ -500,9 +505,13 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
             percentiles(&mut latency)
         );
     };
-    sample("first stretch", &child);
-    std::thread::sleep(length.saturating_sub(started.elapsed() + minute));
-    sample("last stretch ", &child);
+    // Every stretch, not only the first and the last: growth that levels
+    // off after warming up looks different from growth that keeps going.
+    let mut stretch = 1;
+    while started.elapsed() + minute <= length {
+        sample(&format!("stretch {stretch:2}"), &child);
+        stretch += 1;
+    }
     stop(child);
 }
 
