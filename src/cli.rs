@@ -149,8 +149,38 @@ pub enum JobsCommand {
         #[arg(long, default_value_t = crate::control::PREVIEW_ROWS, requires = "dry_run")]
         rows: usize,
     },
+    /// Run a job for the past slots of a range (trigger "backfill"),
+    /// oldest first; slots that already succeeded are left alone
+    Backfill(BackfillArgs),
     /// Print the stored jobs as [[jobs]] TOML that `apply` accepts
     Export,
+}
+
+/// `cronport jobs backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Job name
+    pub name: String,
+    /// First instant of the range: RFC 3339, or a date or local time
+    /// (2026-12-01, 2026-12-01T06:00) in the job's zone
+    #[arg(long, value_name = "TIME")]
+    pub from: String,
+    /// Last instant of the range (included), as --from
+    #[arg(long, value_name = "TIME")]
+    pub to: String,
+    /// Print the plan (each slot and whether it runs) and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run slots that already succeeded too
+    #[arg(long)]
+    pub rerun: bool,
+    /// Runs queued or running at once (an exclusive job still runs one at
+    /// a time)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
+    /// Run more slots than [scheduler] max_backfill_slots allows
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `cronport runs ...`.

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::events::{Command, Reply};
 use crate::export::{Pipeline, Preview, RunContext};
 use crate::job::JobSpec;
-use crate::store::{CommandKind, InstanceInfo, NewCommand, RunId, Store};
+use crate::store::{CommandKind, InstanceInfo, NewCommand, RunId, RunStatus, Store};
 
 /// Rows a dry run shows unless asked for another number.
 pub const PREVIEW_ROWS: usize = 20;
@@ -152,7 +152,7 @@ async fn embedded(
                 .await
                 .map_err(stopped)?;
             let run_id = answer.await.map_err(stopped)??;
-            Ok(format!("run {run_id} of {job} started"))
+            Ok(manual_run(store, run_id, &job, None).await)
         }
         Request::Cancel(run_id) => {
             ask(commands, |reply| Command::Cancel {
@@ -202,12 +202,26 @@ async fn attached(store: &Store, request: Request) -> Result<String, String> {
     let done = ask_instance(store, &request).await?;
     let by = done.taken_by.unwrap_or_default();
     Ok(match (request, done.result_run_id) {
-        (Request::RunNow(job), Some(run)) => format!("run {run} of {job} started on {by}"),
+        (Request::RunNow(job), Some(run)) => manual_run(store, run, &job, Some(&by)).await,
         (Request::Retry(run_id), Some(run)) => {
             format!("run {run_id} retried as run {run} on {by}")
         }
         (request, _) => format!("{} done by {by}", request.describe()),
     })
+}
+
+/// What became of a run asked for by hand, for the one who asked: started
+/// (on `by`), or queued behind the job's running run (its overlap policy
+/// said so). A refusal comes back as the request's error instead.
+pub async fn manual_run(store: &Store, run_id: RunId, job: &str, by: Option<&str>) -> String {
+    let on = by.map(|by| format!(" on {by}")).unwrap_or_default();
+    match store.get_run(run_id).await {
+        Ok(Some(run)) if run.status == RunStatus::Queued => format!(
+            "run {run_id} of {job} queued: it starts when the job's running run ends \
+             (or when there is room)"
+        ),
+        _ => format!("run {run_id} of {job} started{on}"),
+    }
 }
 
 /// Leave `request` in the store's commands table for the instance holding

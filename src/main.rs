@@ -2,14 +2,6 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-// glibc's malloc serialises a free on the arena of the thread that
-// allocated: a source's reader thread allocates every cell and the encoder
-// frees it, so large exports spent a tenth of their time waiting on that
-// lock, and a long-lived scheduler's arenas kept growing. mimalloc frees to
-// the owning thread's heap without a lock.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = cronport::cli::Cli::parse();
     if cli.only_prints() {

@@ -48,6 +48,7 @@ pub(super) async fn run(ctx: &Context, command: &JobsCommand) -> Result<(), Fail
             Ok(())
         }
         JobsCommand::Run { name, wait, .. } => run_now(ctx, store, name, *wait).await,
+        JobsCommand::Backfill(args) => super::backfill::run(ctx, store, args).await,
         JobsCommand::Export => export(&store).await,
     }
 }
@@ -233,7 +234,10 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
                 .result_run_id
                 .ok_or_else(|| Failure::Failed("the instance started no run".into()))?;
             let instance = command.taken_by.unwrap_or_default();
-            println!("run {run_id} of {name} started on {instance}");
+            println!(
+                "{}",
+                crate::control::manual_run(&store, run_id, name, Some(&instance)).await
+            );
             if !wait {
                 return Ok(());
             }

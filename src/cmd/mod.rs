@@ -2,6 +2,7 @@
 //! (2) or a failed run or check (1).
 
 mod apply;
+mod backfill;
 mod check;
 mod console;
 mod jobs;

@@ -16,6 +16,8 @@ use crate::export::source::sql::{ConnectionConfig, Connections};
 use crate::job::{Job, JobSpec, Known};
 use crate::schedule::{Tz, parse_timezone};
 
+/// Default for `[scheduler] max_backfill_slots`.
+pub const DEFAULT_MAX_BACKFILL_SLOTS: usize = 10_000;
 /// Default for `[scheduler] max_concurrent_runs`.
 pub const DEFAULT_MAX_CONCURRENT_RUNS: usize = 4;
 /// Default for `[scheduler] history_days`.
@@ -57,6 +59,8 @@ pub struct SchedulerConfig {
     pub spool_dir: PathBuf,
     /// Rendered files are kept this many days for `runs redeliver` (0: not kept).
     pub spool_days: u32,
+    /// A backfill of more slots than this needs `--yes`.
+    pub max_backfill_slots: usize,
 }
 
 /// A config problem, naming the file and the key.
@@ -98,6 +102,7 @@ struct RawScheduler {
     history_days: Option<u32>,
     spool_dir: Option<PathBuf>,
     spool_days: Option<u32>,
+    max_backfill_slots: Option<usize>,
 }
 
 impl Config {
@@ -113,6 +118,7 @@ impl Config {
                 history_days: DEFAULT_HISTORY_DAYS,
                 spool_dir: paths::data_dir().join("spool"),
                 spool_days: DEFAULT_SPOOL_DAYS,
+                max_backfill_slots: DEFAULT_MAX_BACKFILL_SLOTS,
             },
             sources: BTreeMap::new(),
             destinations: BTreeMap::new(),
@@ -172,6 +178,12 @@ impl Config {
         }
         if let Some(days) = s.spool_days {
             config.scheduler.spool_days = days;
+        }
+        if let Some(n) = s.max_backfill_slots {
+            if n == 0 {
+                return Err("scheduler.max_backfill_slots: must be at least 1".into());
+            }
+            config.scheduler.max_backfill_slots = n;
         }
         if let Some(dir) = s.spool_dir {
             config.scheduler.spool_dir = base.join(dir);

@@ -261,6 +261,7 @@ impl Pipeline {
                 };
                 rows += batch.len() as u64;
                 encoder.write_rows(&batch)?;
+                stream.recycle(batch);
             }
             encoder.finish()?;
             runtime.block_on(stream.finish())?;

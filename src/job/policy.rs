@@ -32,6 +32,24 @@ pub enum OverlapPolicy {
     CancelPrevious,
 }
 
+impl OverlapPolicy {
+    /// The name as written in a config (`queue_one`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverlapPolicy::Skip => "skip",
+            OverlapPolicy::QueueOne => "queue_one",
+            OverlapPolicy::Allow => "allow",
+            OverlapPolicy::CancelPrevious => "cancel_previous",
+        }
+    }
+}
+
+impl std::fmt::Display for OverlapPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What happens to slots missed while cronport was not running.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,11 +2,13 @@
 //! slots in the store, runs them with bounded concurrency, and publishes
 //! every change as an [`Event`](crate::events::Event).
 
+pub mod backfill;
 mod driver;
 mod executor;
 pub mod instance;
 pub mod kept;
 mod maintenance;
+pub mod manual;
 pub mod notify;
 mod once;
 pub mod overlap;
@@ -30,7 +32,7 @@ use crate::job::OverlapPolicy;
 use crate::store::{JobId, Partition, RunId, RunRecord, Store, Taken};
 
 pub use executor::{Executor, Exporter, RunBook, delivery_records};
-pub use once::run_once;
+pub use once::{RunOnceError, Solo, SoloRunner, checked_job, run_once};
 
 /// Default grace period for runs to finish at shutdown.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);

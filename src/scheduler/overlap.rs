@@ -9,7 +9,10 @@
 //! and wait their turn rather than being skipped; a slot that comes while
 //! the job is busy meets the policy: `skip` records it skipped, `queue_one`
 //! keeps the newest waiting (an older waiting one is skipped), and
-//! `cancel_previous` asks the running run to stop and waits for it.
+//! `cancel_previous` asks the running run to stop and waits for it. A run
+//! asked for by hand (`t`, `jobs run`) meets the policy the same way, at
+//! once: `skip` refuses it, naming the run that is going. A backfill's runs
+//! go after the live schedule and wait their turn, one at a time.
 
 use std::collections::HashMap;
 
@@ -93,16 +96,22 @@ fn decide_job(
         }
         return;
     }
-    let (mut slots, mut others): (Vec<&QueuedRun>, Vec<&QueuedRun>) = rows
+    let (mut slots, others): (Vec<&QueuedRun>, Vec<&QueuedRun>) = rows
         .into_iter()
         .partition(|r| r.trigger == Trigger::Schedule);
+    // A backfill's runs go after everything else, the live schedule first,
+    // and never meet the policy: they wait their turn, oldest first.
+    let (mut backfills, mut others): (Vec<&QueuedRun>, Vec<&QueuedRun>) = others
+        .into_iter()
+        .partition(|r| r.trigger == Trigger::Backfill);
     let mut started_slot = false;
+    let mut started = None;
     if busy.is_empty() {
         // Caught-up slots and retries were due before any slot now waiting.
         let next = if !others.is_empty() {
             Some(others.remove(0))
         } else if slots.is_empty() {
-            None
+            (!backfills.is_empty()).then(|| backfills.remove(0))
         } else if overlap == OverlapPolicy::CancelPrevious {
             started_slot = true;
             slots.pop()
@@ -118,10 +127,25 @@ fn decide_job(
             return;
         }
         start(d, capacity, next.id);
+        started = Some(next.id);
     }
     for r in others {
+        // A run asked for by hand meets the policy as it comes, like a
+        // slot, so the one who asked hears at once what became of it.
+        if r.trigger == Trigger::Manual && !r.waiting {
+            match overlap {
+                OverlapPolicy::Skip => {
+                    let going = busy.first().copied().or(started);
+                    d.skip.push((r.id, refused_busy(going)));
+                    continue;
+                }
+                OverlapPolicy::CancelPrevious => d.cancel.extend_from_slice(busy),
+                OverlapPolicy::QueueOne | OverlapPolicy::Allow => {}
+            }
+        }
         d.wait.push(r.id);
     }
+    d.wait.extend(backfills.iter().map(|r| r.id));
     match overlap {
         OverlapPolicy::Allow => {}
         OverlapPolicy::Skip => {
@@ -151,6 +175,14 @@ fn decide_job(
                 }
             }
         }
+    }
+}
+
+/// Why a run asked for by hand did not start under `overlap = skip`.
+pub fn refused_busy(going: Option<RunId>) -> String {
+    match going {
+        Some(id) => format!("not started: run {id} is still running (overlap = skip)"),
+        None => "not started: a run is still running (overlap = skip)".to_string(),
     }
 }
 
@@ -298,6 +330,110 @@ mod tests {
         assert_eq!(d.wait, [2, 3]);
         // The slot that comes meanwhile meets the policy.
         assert_eq!(skipped(&d), [4]);
+    }
+
+    #[test]
+    fn a_run_asked_for_by_hand_meets_the_overlap_policy() {
+        let manual = |id| row(id, 7, 5, Trigger::Manual);
+        let busy = [active(1, 7)];
+        // skip: refused at once, naming the run that is going.
+        let d = decide(&[manual(2)], &[], &busy, 4, &all(OverlapPolicy::Skip));
+        assert_eq!(d.skip, [(2, refused_busy(Some(1)))]);
+        assert!(d.start.is_empty() && d.wait.is_empty() && d.cancel.is_empty());
+        // queue_one: waits for the running run.
+        let d = decide(&[manual(2)], &[], &busy, 4, &all(OverlapPolicy::QueueOne));
+        assert_eq!(d.wait, [2]);
+        assert!(d.skip.is_empty() && d.cancel.is_empty());
+        // cancel_previous: the running run is asked to stop; this one waits.
+        let d = decide(
+            &[manual(2)],
+            &[],
+            &busy,
+            4,
+            &all(OverlapPolicy::CancelPrevious),
+        );
+        assert_eq!((d.wait.clone(), d.cancel.clone()), (vec![2], vec![1]));
+        // allow: starts beside it.
+        let d = decide(&[manual(2)], &[], &busy, 4, &all(OverlapPolicy::Allow));
+        assert_eq!(d.start, [2]);
+        // An idle job starts it under every policy; a slot due with it then
+        // meets the policy against it.
+        for policy in [
+            OverlapPolicy::Skip,
+            OverlapPolicy::QueueOne,
+            OverlapPolicy::CancelPrevious,
+            OverlapPolicy::Allow,
+        ] {
+            let d = decide(&[manual(2)], &[], &[], 4, &all(policy));
+            assert_eq!(d.start, [2], "{policy:?}");
+        }
+        let d = decide(
+            &[slot(3, 7, 4), manual(2)],
+            &[],
+            &[],
+            4,
+            &all(OverlapPolicy::Skip),
+        );
+        assert_eq!((d.start.clone(), skipped(&d)), (vec![2], vec![3]));
+        // Two asked for at once under skip: the first starts, the second is
+        // refused naming it.
+        let d = decide(
+            &[manual(2), manual(3)],
+            &[],
+            &[],
+            4,
+            &all(OverlapPolicy::Skip),
+        );
+        assert_eq!(d.start, [2]);
+        assert_eq!(d.skip, [(3, refused_busy(Some(2)))]);
+    }
+
+    #[test]
+    fn backfills_go_after_the_live_schedule_one_at_a_time_and_are_never_skipped() {
+        let backfill = |id, secs| row(id, 7, secs, Trigger::Backfill);
+        for policy in [
+            OverlapPolicy::Skip,
+            OverlapPolicy::QueueOne,
+            OverlapPolicy::CancelPrevious,
+        ] {
+            // Idle: the oldest starts, the rest wait.
+            let d = decide(
+                &[backfill(1, -90), backfill(2, -80)],
+                &[],
+                &[],
+                4,
+                &all(policy),
+            );
+            assert_eq!(
+                (d.start.clone(), d.wait.clone()),
+                (vec![1], vec![2]),
+                "{policy:?}"
+            );
+            // A live slot due with them goes first; they wait, not skipped.
+            let d = decide(
+                &[backfill(1, -90), backfill(2, -80), slot(3, 7, 0)],
+                &[],
+                &[],
+                4,
+                &all(policy),
+            );
+            assert_eq!(d.start, [3], "{policy:?}");
+            assert_eq!(d.wait, [1, 2], "{policy:?}");
+            assert!(d.skip.is_empty() && d.cancel.is_empty(), "{policy:?}");
+            // Busy: they wait and ask nobody to stop.
+            let d = decide(&[backfill(1, -90)], &[], &[active(9, 7)], 4, &all(policy));
+            assert_eq!(d.wait, [1], "{policy:?}");
+            assert!(d.skip.is_empty() && d.cancel.is_empty(), "{policy:?}");
+        }
+        // allow: as many as capacity permits.
+        let d = decide(
+            &[backfill(1, -90), backfill(2, -80), backfill(3, -70)],
+            &[],
+            &[],
+            2,
+            &all(OverlapPolicy::Allow),
+        );
+        assert_eq!((d.start.clone(), d.left), (vec![1, 2], 1));
     }
 
     #[test]

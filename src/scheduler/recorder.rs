@@ -265,6 +265,7 @@ async fn take_due(store: &Store, take: &Take) -> Result<Taken, String> {
         capacity,
         partition: take.partition,
         steal_before: take.steal_before,
+        only: None,
     };
     let rules = take.rules.clone();
     let decide = Box::new(move |due: &[_], waiting: &[_], running: &[_], capacity| {

@@ -301,6 +301,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "run_queue",
                 include_str!("../../assets/migrations/sqlite/0004_run_queue.sql"),
             ),
+            (
+                5,
+                "backfill",
+                include_str!("../../assets/migrations/sqlite/0005_backfill.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -323,18 +328,27 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "run_queue",
                 include_str!("../../assets/migrations/postgres/0004_run_queue.sql"),
             ),
+            (
+                5,
+                "backfill",
+                include_str!("../../assets/migrations/postgres/0005_backfill.sql"),
+            ),
         ],
     };
     Migrator::with_migrations(
         files
             .iter()
             .map(|&(version, description, sql)| {
+                // sqlx's own marker: a migration that manages its own
+                // transaction (SQLite's table rebuild turns foreign keys off
+                // first, which a transaction would not allow).
+                let no_tx = sql.starts_with("-- no-transaction");
                 Migration::new(
                     version,
                     description.into(),
                     MigrationType::Simple,
                     sql.into_sql_str(),
-                    false,
+                    no_tx,
                 )
             })
             .collect(),

@@ -46,7 +46,8 @@ pub use error::{Result, StoreError};
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;
 pub use queue::{
-    ActiveRun, Decide, Decisions, MissedSlots, Partition, QueuedRun, TakeRequest, Taken,
+    ActiveRun, Decide, Decisions, MissedSlots, Only, Partition, QueuedRun, SlotState, TakeRequest,
+    Taken,
 };
 pub use takeover::Liveness;
 pub use types::{

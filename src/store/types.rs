@@ -167,6 +167,8 @@ text_enum! {
         CatchUp = "catch_up",
         /// A new run of a failed or interrupted one.
         Retry = "retry",
+        /// A past slot run on request (`jobs backfill`).
+        Backfill = "backfill",
     }
 }
 

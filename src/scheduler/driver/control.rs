@@ -127,21 +127,66 @@ impl Driver {
         }
     }
 
-    /// A manual run of `job`, allowed while it is paused.
+    /// A manual run of `job`, allowed while it is paused. It goes through
+    /// the run queue and meets the job's overlap policy at once: started
+    /// here, queued behind the running run, or refused (`skip`).
     async fn run_now(&mut self, job: &str) -> Result<RunId, String> {
-        let result = match self.names.get(job).copied() {
-            Some(id) => {
-                let now = self.shared.clock.now();
-                self.start_unslotted(id, Trigger::Manual, now, 1, None)
-                    .await
-            }
-            None => Err(format!("no job named {job:?}")),
-        };
-        match &result {
-            Ok(run_id) => tracing::info!("{job}: manual run {run_id} requested"),
-            Err(e) => tracing::warn!("run now {job}: {e}"),
+        let result = self.ask_for_run(job).await;
+        if let Err(e) = &result {
+            tracing::warn!("run now {job}: {e}");
         }
         result
+    }
+
+    async fn ask_for_run(&mut self, job: &str) -> Result<RunId, String> {
+        let Some(id) = self.names.get(job).copied() else {
+            return Err(format!("no job named {job:?}"));
+        };
+        let Some(overlap) = self.rules.get(&id).map(|r| r.overlap) else {
+            return Err(format!("job {job} is not scheduled here"));
+        };
+        // A run of the job that just ended here may have its end still in
+        // the recorder: the store must know it ended before deciding.
+        self.shared.recorder.flush().await;
+        let now = self.shared.clock.now();
+        let run_id = manual::enqueue(&self.store, id, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        let permit = self.shared.permits.clone().try_acquire_owned().ok();
+        let capacity = usize::from(permit.is_some());
+        let (asked, cancelled) =
+            manual::take(&self.store, &self.me.id, run_id, overlap, capacity, now)
+                .await
+                .map_err(|e| e.to_string())?;
+        for run in cancelled {
+            if let Some((_, control)) = self.running.get(&run.id) {
+                control.cancel(CancelReason::Replaced);
+            }
+        }
+        match asked {
+            Asked::Started(run) => {
+                tracing::info!("{job}: manual run {run_id} started");
+                self.spawn_run(
+                    run.id,
+                    id,
+                    Trigger::Manual,
+                    run.scheduled_for,
+                    1,
+                    permit,
+                    true,
+                    None,
+                );
+                Ok(run_id)
+            }
+            Asked::Queued => {
+                tracing::info!(
+                    "{job}: manual run {run_id} queued; it starts when the job's running run \
+                     ends or room frees up (overlap = {overlap})"
+                );
+                Ok(run_id)
+            }
+            Asked::Refused(why) => Err(format!("{job}: {why}")),
+        }
     }
 
     /// Start a new run (trigger `retry`) of a run that ended badly.

@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::maintenance::{self, Maintenance};
+use super::manual::{self, Asked};
 use super::plan::{Effect, Planner};
 use super::recorder::{self, Request};
 use super::runner::{self, CancelReason, RunControl, RunOrder, Shared};

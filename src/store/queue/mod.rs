@@ -22,10 +22,13 @@ use super::types::{JobId, NewRun, RunId, RunStatus, Trigger};
 use super::writes::{START_ATTEMPTS, StartRow, bind_start, execute_all};
 use super::{Backend, Store, ms, opt_ms};
 
+mod backfill;
 mod take;
 mod wake;
 
-pub use take::{ActiveRun, Decide, Decisions, QueuedRun, TakeRequest, Taken};
+pub use backfill::SlotState;
+
+pub use take::{ActiveRun, Decide, Decisions, Only, QueuedRun, TakeRequest, Taken};
 pub(super) use wake::wake_waiting;
 
 // Rows: the twelve values of a new run. No row is inserted when the job and
@@ -253,5 +256,30 @@ impl Store {
         .map_err(StoreError::query("taking back slots announced ahead"))?
         .rows_affected();
         Ok(removed)
+    }
+}
+
+impl Store {
+    /// Withdraws `run_id` if it is still queued and nobody took it (the one
+    /// who asked for it gave up waiting): it is recorded skipped, with why,
+    /// so it never runs later unannounced. `false` if it was taken already.
+    pub async fn withdraw_queued(
+        &self,
+        run_id: RunId,
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<bool> {
+        let changed = sqlx::query(
+            "UPDATE runs SET status = 'skipped', finished_at = $2, error = $3, waiting = 0 \
+             WHERE id = $1 AND status = 'queued' AND instance_id IS NULL",
+        )
+        .bind(run_id)
+        .bind(ms(now))
+        .bind(reason)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("withdrawing a queued run"))?
+        .rows_affected();
+        Ok(changed > 0)
     }
 }

@@ -18,20 +18,47 @@ use super::Partition;
 /// Due rows in the order they are taken. `waiting` rows are left out: they
 /// wait for their job's run to end, which wakes them.
 macro_rules! due_select {
-    () => {
-        "SELECT r.id, r.job_id, r.\"trigger\" AS run_trigger, r.scheduled_for, r.slot, \
-         r.attempt, r.retry_of, j.paused \
-         FROM runs r JOIN jobs j ON j.id = r.job_id \
-         WHERE r.status = 'queued' AND r.instance_id IS NULL AND r.waiting = 0 \
-         AND r.scheduled_for <= $1 AND (r.job_id % $2 = $3 OR r.scheduled_for <= $4) \
-         ORDER BY r.scheduled_for, r.id LIMIT $5"
+    ($which:literal) => {
+        concat!(
+            "SELECT r.id, r.job_id, r.\"trigger\" AS run_trigger, r.scheduled_for, r.slot, \
+             r.attempt, r.retry_of, j.paused \
+             FROM runs r JOIN jobs j ON j.id = r.job_id \
+             WHERE r.status = 'queued' AND r.instance_id IS NULL AND r.waiting = 0 \
+             AND r.scheduled_for <= $1 AND ",
+            $which,
+            " ORDER BY r.scheduled_for, r.id LIMIT $5"
+        )
     };
 }
-const DUE_SQLITE: &str = due_select!();
+/// Rows of the taker's share, and others' that waited long enough.
+macro_rules! due_shared {
+    () => {
+        due_select!("(r.job_id % $2 = $3 OR r.scheduled_for <= $4)")
+    };
+}
+/// One row, by id (a run asked for by hand); `$2`-`$4` bind as for the
+/// shared select and go unused but for the id in `$2`.
+macro_rules! due_one {
+    () => {
+        due_select!("r.id = $2 AND $3 = $3 AND $4 = $4")
+    };
+}
+/// One job's rows (a backfill run by the process that asked for it), as
+/// above with the job's id in `$2`.
+macro_rules! due_job {
+    () => {
+        due_select!("r.job_id = $2 AND $3 = $3 AND $4 = $4")
+    };
+}
+const DUE_SQLITE: &str = due_shared!();
 // A job's row is locked with its runs, so two takers never decide about the
 // same job at once; NO KEY UPDATE does not block the key-share locks that
 // inserting runs of the job takes.
-const DUE_POSTGRES: &str = concat!(due_select!(), " FOR NO KEY UPDATE OF r, j SKIP LOCKED");
+const DUE_POSTGRES: &str = concat!(due_shared!(), " FOR NO KEY UPDATE OF r, j SKIP LOCKED");
+const DUE_ONE_SQLITE: &str = due_one!();
+const DUE_ONE_POSTGRES: &str = concat!(due_one!(), " FOR NO KEY UPDATE OF r, j SKIP LOCKED");
+const DUE_JOB_SQLITE: &str = due_job!();
+const DUE_JOB_POSTGRES: &str = concat!(due_job!(), " FOR NO KEY UPDATE OF r, j SKIP LOCKED");
 
 // Rows: (job_id). What else of these jobs is going on: runs running (or
 // started by hand and about to run) on any instance, and the slot waiting
@@ -114,6 +141,18 @@ pub struct TakeRequest<'a> {
     /// Other shares' rows due by this time are taken too: their instance is
     /// busy or gone.
     pub steal_before: DateTime<Utc>,
+    /// Look at these rows only, whatever their share.
+    pub only: Option<Only>,
+}
+
+/// Rows a take looks at instead of its share of the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Only {
+    /// One run asked for by hand, decided at once by the process asked.
+    Run(RunId),
+    /// One job's due rows, oldest first (a backfill that this process runs
+    /// itself: it must not start a later slot before an earlier one).
+    Job(JobId),
 }
 
 /// Rows looked at beyond the capacity: overlap skips and waits are settled
@@ -224,14 +263,19 @@ impl Store {
         let op = "taking due runs";
         let now = ms(request.now);
         let limit = request.capacity.saturating_add(LOOK_BEYOND);
-        let sql = match self.backend {
-            Backend::Sqlite => DUE_SQLITE,
-            Backend::Postgres => DUE_POSTGRES,
+        let shares = i64::from(request.partition.count.max(1));
+        let (sql, second) = match (self.backend, request.only) {
+            (Backend::Sqlite, None) => (DUE_SQLITE, shares),
+            (Backend::Postgres, None) => (DUE_POSTGRES, shares),
+            (Backend::Sqlite, Some(Only::Run(id))) => (DUE_ONE_SQLITE, id),
+            (Backend::Postgres, Some(Only::Run(id))) => (DUE_ONE_POSTGRES, id),
+            (Backend::Sqlite, Some(Only::Job(id))) => (DUE_JOB_SQLITE, id),
+            (Backend::Postgres, Some(Only::Job(id))) => (DUE_JOB_POSTGRES, id),
         };
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
         let rows = sqlx::query(sql)
             .bind(now)
-            .bind(i64::from(request.partition.count.max(1)))
+            .bind(second)
             .bind(i64::from(request.partition.index))
             .bind(ms(request.steal_before))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))

@@ -37,6 +37,7 @@ fn request(instance: &str, now: i64, capacity: usize) -> TakeRequest<'_> {
         capacity,
         partition: Partition::ALL,
         steal_before: at(now),
+        only: None,
     }
 }
 

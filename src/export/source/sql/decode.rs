@@ -87,6 +87,32 @@ pub fn sqlite_cell(
     })
 }
 
+/// [`sqlite_cell`] into `slot`, a cell of a batch the consumer handed back:
+/// text that stays text is copied into the old cell's buffer, so a large
+/// export allocates nothing per cell once its first batches came back.
+pub fn sqlite_cell_into(
+    slot: &mut Value,
+    value: rusqlite::types::ValueRef<'_>,
+    declared: Declared,
+    column: &str,
+) -> Result<(), SourceError> {
+    use rusqlite::types::ValueRef;
+    if let (ValueRef::Text(bytes), Declared::Bool | Declared::Other, Value::Text(buffer)) =
+        (value, declared, &mut *slot)
+    {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            SourceError::Query(format!(
+                "column {column:?} holds text that is not UTF-8: {e}"
+            ))
+        })?;
+        buffer.clear();
+        buffer.push_str(text);
+        return Ok(());
+    }
+    *slot = sqlite_cell(value, declared, column)?;
+    Ok(())
+}
+
 /// SQLite's own `YYYY-MM-DD HH:MM:SS` (what `datetime()` writes), read
 /// without chrono's pattern parser, which dominates a large export.
 fn plain_datetime(text: &str) -> Option<chrono::NaiveDateTime> {

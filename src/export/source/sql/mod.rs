@@ -194,8 +194,13 @@ impl Source for SqlSource {
         // The query runs in its own task (a blocking thread for SQLite) so
         // the stream can borrow the pool freely; the bounded channel is the back-pressure that keeps memory
         // flat however many rows the query returns.
+        let mut give_back = None;
         let task = match pool {
-            Pool::Sqlite(db) => db.stream(rewritten, ctx, tx),
+            Pool::Sqlite(db) => {
+                let (returns, recycled) = std::sync::mpsc::sync_channel(RECYCLED);
+                give_back = Some(returns);
+                db.stream(rewritten, ctx, tx, recycled)
+            }
             Pool::Postgres(p) => tokio::spawn(async move {
                 report(stream_pg(&p, rewritten, &ctx, &tx).await, &tx).await;
             }),
@@ -207,6 +212,7 @@ impl Source for SqlSource {
             columns: Vec::new(),
             rx,
             pending: None,
+            give_back,
             _task: AbortOnDropHandle::new(task),
         };
         match stream.rx.recv().await {
@@ -224,6 +230,14 @@ impl Source for SqlSource {
 }
 
 type Sender = mpsc::Sender<Result<Message, SourceError>>;
+
+/// Batches the consumer is done with, on their way back to a reader on
+/// its own thread to be refilled (see [`RowStream::recycle`]).
+type Recycled = std::sync::mpsc::Receiver<Vec<Row>>;
+
+/// Batches in flight back to the reader: enough that one is always there
+/// when it starts the next, few enough to hold little memory.
+const RECYCLED: usize = 2;
 
 async fn report(result: Result<(), SourceError>, tx: &Sender) {
     if let Err(e) = result {
@@ -333,6 +347,8 @@ struct SqlRows {
     columns: Vec<Column>,
     rx: mpsc::Receiver<Result<Message, SourceError>>,
     pending: Option<Vec<Row>>,
+    /// Where done batches go back to a reader that refills them.
+    give_back: Option<std::sync::mpsc::SyncSender<Vec<Row>>>,
     _task: AbortOnDropHandle<()>,
 }
 
@@ -351,6 +367,13 @@ impl RowStream for SqlRows {
             Some(Ok(Message::Columns(_))) => Err(SourceError::Query("columns sent twice".into())),
             Some(Err(e)) => Err(e),
             None => Ok(None),
+        }
+    }
+
+    fn recycle(&mut self, batch: Vec<Row>) {
+        // A full return channel or a reader that has finished: drop it here.
+        if let Some(give_back) = &self.give_back {
+            let _ = give_back.try_send(batch);
         }
     }
 

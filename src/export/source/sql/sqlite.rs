@@ -11,10 +11,10 @@ use sqlx::sqlite::SqliteConnectOptions;
 
 use super::decode::{self, Declared};
 use super::params::Rewritten;
-use super::{Message, Sender};
+use super::{Message, Recycled, Sender};
 use crate::export::RunContext;
 use crate::export::source::{BATCH_ROWS, SourceError};
-use crate::export::value::Column;
+use crate::export::value::{Column, Row};
 
 /// Idle connections kept for the next run, as a pool would.
 const IDLE: usize = 4;
@@ -94,17 +94,19 @@ impl Database {
     }
 
     /// Run `q` on a blocking thread, sending the columns, then batches of
-    /// rows, then an error if one happens, over `tx`. Dropping the receiver
-    /// stops the query.
+    /// rows, then an error if one happens, over `tx`; batches that come
+    /// back over `recycled` are refilled. Dropping the receiver stops the
+    /// query.
     pub fn stream(
         self: Arc<Self>,
         q: Rewritten,
         ctx: RunContext,
         tx: Sender,
+        recycled: Recycled,
     ) -> tokio::task::JoinHandle<()> {
         tokio::task::spawn_blocking(move || {
             let result = self.take().map_err(SourceError::Query).and_then(|conn| {
-                let result = read(&conn, &q, &ctx, &tx);
+                let result = read(&conn, &q, &ctx, &tx, &recycled);
                 self.put_back(conn);
                 result
             });
@@ -131,11 +133,12 @@ fn read(
     q: &Rewritten,
     ctx: &RunContext,
     tx: &Sender,
+    recycled: &Recycled,
 ) -> Result<(), SourceError> {
     let watch = tx.clone();
     conn.progress_handler(PROGRESS_STEPS, Some(move || watch.is_closed()))
         .map_err(query_error)?;
-    let result = step_all(conn, q, ctx, tx);
+    let result = step_all(conn, q, ctx, tx, recycled);
     // The handler holds a sender: remove it so the connection can go back
     // to the idle list and the channel can close.
     let removed = conn
@@ -149,6 +152,7 @@ fn step_all(
     q: &Rewritten,
     ctx: &RunContext,
     tx: &Sender,
+    recycled: &Recycled,
 ) -> Result<(), SourceError> {
     let mut statement = conn.prepare(&q.sql).map_err(query_error)?;
     for (i, name) in q.params.iter().enumerate() {
@@ -175,7 +179,15 @@ fn step_all(
         .map(|c| Declared::of(c.decl_type()))
         .collect();
     let mut rows = statement.raw_query();
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    // A batch handed back by the consumer is refilled in place; the rows of
+    // a fresh one are built. `filled` counts the rows of this query in it.
+    let fresh = || {
+        recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH_ROWS))
+    };
+    let mut batch: Vec<Row> = fresh();
+    let mut filled = 0;
     let mut announced = false;
     while let Some(row) = rows.next().map_err(query_error)? {
         // The columns go after the first step, so a query that fails at
@@ -187,14 +199,32 @@ fn step_all(
             )?;
             announced = true;
         }
-        let mut cells = Vec::with_capacity(names.len());
-        for (i, (kind, name)) in declared.iter().zip(&names).enumerate() {
-            let value = row.get_ref(i).map_err(query_error)?;
-            cells.push(decode::sqlite_cell(value, *kind, name)?);
+        match batch.get_mut(filled) {
+            Some(cells) if cells.len() == names.len() => {
+                for (i, (cell, (kind, name))) in cells
+                    .iter_mut()
+                    .zip(declared.iter().zip(&names))
+                    .enumerate()
+                {
+                    let value = row.get_ref(i).map_err(query_error)?;
+                    decode::sqlite_cell_into(cell, value, *kind, name)?;
+                }
+            }
+            _ => {
+                let mut cells = Vec::with_capacity(names.len());
+                for (i, (kind, name)) in declared.iter().zip(&names).enumerate() {
+                    let value = row.get_ref(i).map_err(query_error)?;
+                    cells.push(decode::sqlite_cell(value, *kind, name)?);
+                }
+                batch.truncate(filled);
+                batch.push(cells);
+            }
         }
-        batch.push(cells);
-        if batch.len() == BATCH_ROWS {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+        filled += 1;
+        if filled == BATCH_ROWS {
+            let mut full = std::mem::replace(&mut batch, fresh());
+            full.truncate(filled);
+            filled = 0;
             send(tx, Message::Rows(full))?;
         }
     }
@@ -204,6 +234,7 @@ fn step_all(
             Message::Columns(names.iter().map(Column::new).collect()),
         )?;
     }
+    batch.truncate(filled);
     if !batch.is_empty() {
         send(tx, Message::Rows(batch))?;
     }
@@ -257,6 +288,10 @@ mod tests {
             .unwrap()
     }
 
+    fn no_returns() -> Recycled {
+        std::sync::mpsc::sync_channel(1).1
+    }
+
     fn query(sql: &str) -> Rewritten {
         super::super::params::rewrite(sql, super::super::params::Style::QuestionNumbered).unwrap()
     }
@@ -273,7 +308,7 @@ mod tests {
         let sorted = "with recursive c(i) as (select 1 union all select i + 1 from c) select i from c order by i desc";
         for sql in [endless, sorted] {
             let (tx, mut rx) = mpsc::channel(2);
-            let reader = db.clone().stream(query(sql), ctx(), tx);
+            let reader = db.clone().stream(query(sql), ctx(), tx, no_returns());
             if sql == endless {
                 assert!(matches!(rx.recv().await, Some(Ok(Message::Columns(_)))));
                 assert!(matches!(rx.recv().await, Some(Ok(Message::Rows(_)))));
@@ -295,7 +330,12 @@ mod tests {
         let db = database(&dir).await;
         let (tx, mut rx) = mpsc::channel(2);
         db.clone()
-            .stream(query("select :run_id as r, :window_end as e"), ctx(), tx)
+            .stream(
+                query("select :run_id as r, :window_end as e"),
+                ctx(),
+                tx,
+                no_returns(),
+            )
             .await
             .unwrap();
         assert!(matches!(rx.recv().await, Some(Ok(Message::Columns(c))) if c[0].name == "r"));
@@ -311,7 +351,7 @@ mod tests {
         }
         let (tx, mut rx) = mpsc::channel(2);
         db.clone()
-            .stream(query("insert into t values (1)"), ctx(), tx)
+            .stream(query("insert into t values (1)"), ctx(), tx, no_returns())
             .await
             .unwrap();
         match rx.recv().await {
