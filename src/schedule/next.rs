@@ -17,17 +17,19 @@ use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, Offset, TimeDelta, 
 use chrono_tz::Tz;
 
 use super::calendar::{CYCLE_YEARS, Calendar};
+use super::dst::{DstGap, DstOverlap};
 
 /// Offsets never reach 16 hours, so local time and UTC are within that of each other.
 const MAX_OFFSET_SECS: i64 = 16 * 3600;
 
-/// The engine for one schedule: its calendar, its zone and its kind.
+/// The engine for one schedule: its calendar, its zone and its DST policy.
 pub(crate) struct Finder<'a> {
     pub(crate) calendar: &'a Calendar,
     pub(crate) tz: Tz,
-    /// Hour field does not start with `*`: gap slots fire at the gap's end,
-    /// overlap slots fire once.
-    pub(crate) fixed_time: bool,
+    /// Whether slots in a spring-forward gap fire at the gap's end.
+    pub(crate) gap: DstGap,
+    /// Which passes of a fall-back overlap fire.
+    pub(crate) overlap: DstOverlap,
 }
 
 /// A fire: the UTC instant (as naive UTC) and the zone's offset there.
@@ -63,7 +65,7 @@ impl Finder<'_> {
                 }
                 LocalResult::None => {
                     let (end, offset) = self.gap_end(candidate)?;
-                    if self.fixed_time && end > after {
+                    if self.gap == DstGap::After && end > after {
                         return Some((end, offset));
                     }
                     // Every other slot in this gap maps to the same `end` or to nothing.
@@ -103,13 +105,15 @@ impl Finder<'_> {
         let start = to_local(transition, second)?;
         let end = to_local(transition, first)?;
 
-        let first_pass = self
-            .calendar
-            .next_match(start.max(ceil_local(after, first)?), limit);
-        if let Some(local) = first_pass.filter(|&local| local < end) {
-            return Some(Ok((to_utc(local, first)?, first)));
+        if self.overlap != DstOverlap::Last {
+            let first_pass = self
+                .calendar
+                .next_match(start.max(ceil_local(after, first)?), limit);
+            if let Some(local) = first_pass.filter(|&local| local < end) {
+                return Some(Ok((to_utc(local, first)?, first)));
+            }
         }
-        if !self.fixed_time {
+        if self.overlap != DstOverlap::First {
             let second_pass = self
                 .calendar
                 .next_match(start.max(ceil_local(after, second)?), limit);

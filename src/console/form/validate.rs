@@ -149,7 +149,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
     let timeout = duration(Field::Timeout, values.timeout.value());
     let catch_up_window = duration(Field::CatchUpWindow, values.catch_up_window.value());
 
-    let spec = JobSpec {
+    let mut spec = JobSpec {
         name,
         schedule: schedule_text.to_string(),
         timezone: Some(zone_text.to_string()).filter(|z| !z.trim().is_empty()),
@@ -166,7 +166,16 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         catch_up: values.catch_up.value().copied().flatten(),
         catch_up_window,
         notify: values.notify.clone(),
+        calendar: None,
+        on_excluded: None,
+        blackout: Vec::new(),
+        on_blackout: None,
+        start_at: None,
+        end_at: None,
+        jitter: None,
+        dst: None,
     };
+    spec.set_rule_keys(values.rule_keys.clone());
 
     if let Err(errors) = spec.validate(&rules.known) {
         for error in errors {
