@@ -152,6 +152,24 @@ pub struct Job {
     pub rules: Arc<Rules>,
 }
 
+/// A fire in one line, local times in `format`: when it runs, and why it
+/// moved or was skipped (`Sat 2026-12-05 06:00 EST  moved from ...: in
+/// blackout sat 00:00-06:00: deferred to its end, ...`).
+pub fn describe_fire(fire: &Fire, tz: Tz, format: &str) -> String {
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format(format).to_string();
+    match &fire.fate {
+        Fate::Runs if fire.at == fire.slot => format!("{}  runs", local(fire.at)),
+        Fate::Runs => format!(
+            "{}  runs (slot {}, jitter +{})",
+            local(fire.at),
+            local(fire.slot),
+            HumanDuration((fire.at - fire.slot).to_std().unwrap_or_default())
+        ),
+        Fate::Moved(why) => format!("{}  moved from {}: {why}", local(fire.at), local(fire.slot)),
+        Fate::Skipped(why) => format!("{}  skipped: {why}", local(fire.slot)),
+    }
+}
+
 /// One problem with a job definition, naming the key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
