@@ -152,6 +152,12 @@ pub struct Job {
     pub rules: Arc<Rules>,
 }
 
+/// The rules of `spec` in zone `tz`, as far as they check (a problem
+/// leaves its rule out): for previews of a job still being written.
+pub fn resolve_rules(spec: &JobSpec, tz: Tz, known: &Known) -> Rules {
+    rules::resolve(spec, tz, known, &mut |_: &str, _: String| {})
+}
+
 /// A fire in one line, local times in `format`: when it runs, and why it
 /// moved or was skipped (`Sat 2026-12-05 06:00 EST  moved from ...: in
 /// blackout sat 00:00-06:00: deferred to its end, ...`).
