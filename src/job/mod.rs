@@ -383,7 +383,8 @@ impl Job {
     /// Gives up after [`MAX_SKIPPED_LOOK`] skipped slots (a calendar that
     /// excludes every date would otherwise be searched forever).
     pub fn next_run(&self, after: DateTime<Utc>) -> Option<Fire> {
-        self.fires(after).take(MAX_SKIPPED_LOOK).find(Fire::runs)
+        self.rules
+            .next_run(&self.schedule, self.name(), after, MAX_SKIPPED_LOOK)
     }
 
     /// Past its `end_at` at `now`: no fire will run any more.

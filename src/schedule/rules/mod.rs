@@ -176,6 +176,49 @@ impl Rules {
             .map(move |slot| self.fire(schedule, job, slot))
     }
 
+    /// The next fire after `after` that runs, looking through at most
+    /// `limit` slots. Whole days a calendar skips are stepped over at once
+    /// (an every-5-minutes job skips 288 slots a holiday), which is what
+    /// [`Rules::fire`] would say of each of their slots.
+    pub fn next_run(
+        &self,
+        schedule: &Schedule,
+        job: &str,
+        after: DateTime<Utc>,
+        limit: usize,
+    ) -> Option<Fire> {
+        let tz = schedule.timezone();
+        let mut from = match self.start_at {
+            Some(start) if start > after => start - TimeDelta::nanoseconds(1),
+            _ => after,
+        };
+        let skip_days = self
+            .calendar
+            .as_ref()
+            .filter(|_| self.on_excluded == OnExcluded::Skip);
+        for _ in 0..limit {
+            let slot = schedule.next_after(from)?;
+            if self.end_at.is_some_and(|end| slot > end) {
+                return None;
+            }
+            if let Some(calendar) = skip_days {
+                let date = slot.with_timezone(&tz).date_naive();
+                if calendar.excluded(date).is_some() {
+                    // On to the last instant of that local day.
+                    let next_day = date.succ_opt()?.and_time(chrono::NaiveTime::MIN);
+                    from = resolve_local(tz, next_day)? - TimeDelta::nanoseconds(1);
+                    continue;
+                }
+            }
+            let fire = self.fire(schedule, job, slot);
+            if fire.runs() {
+                return Some(fire);
+            }
+            from = slot;
+        }
+        None
+    }
+
     /// What becomes of the slot `slot` of `schedule` for job `job`.
     pub fn fire(&self, schedule: &Schedule, job: &str, slot: DateTime<Utc>) -> Fire {
         if self.is_plain() {
@@ -248,9 +291,9 @@ impl Rules {
         let mut notes: Vec<String> = Vec::new();
         let mut deferred_to = None;
         let mut settled = false;
+        let mut local = at.with_timezone(&tz).naive_local();
         for _ in 0..MAX_ROUNDS {
             let mut changed = false;
-            let local = at.with_timezone(&tz).naive_local();
             if let Some(calendar) = &self.calendar
                 && let Some(excluded) = calendar.excluded(local.date())
             {
@@ -280,9 +323,9 @@ impl Rules {
                 let which = if forward { "next" } else { "previous" };
                 notes.push(format!("{why}: moved to the {which} business day, {day}"));
                 at = moved;
+                local = at.with_timezone(&tz).naive_local();
                 changed = true;
             }
-            let local = at.with_timezone(&tz).naive_local();
             if let Some((window, end)) = self.blackout_at(local) {
                 match self.on_blackout {
                     OnBlackout::Skip => {
@@ -309,6 +352,7 @@ impl Rules {
                             local_text(tz, end_at)
                         ));
                         at = end_at;
+                        local = at.with_timezone(&tz).naive_local();
                         deferred_to = Some(end_at);
                         changed = true;
                     }
