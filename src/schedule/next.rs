@@ -4,8 +4,10 @@
 //! everywhere except in a fall-back overlap: there the first pass of the
 //! repeated hour comes before its second pass, and both come before anything
 //! after the overlap. So when a candidate lands in an overlap, the overlap is
-//! settled as a whole: first the earliest first-pass fire after `after`, then
-//! (wildcard-hour only) the earliest second-pass fire, then on past it.
+//! settled as a whole: first the earliest first-pass fire after `after`
+//! (unless the DST policy is `overlap = "last"`), then the earliest
+//! second-pass fire (unless it is `"first"`, a fixed-time schedule's
+//! default), then on past it.
 //!
 //! The walk starts at `after`'s own local time. That misses second-pass fires
 //! whose local time is *earlier* than `after`'s (`after` = 01:50 EDT, fire at
