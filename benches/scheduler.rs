@@ -10,14 +10,15 @@
 //!    NO-OP executor: the scheduler and the store alone. Real exports are
 //!    measured by `cargo bench --bench engine`, whose figures are the
 //!    headline;
-//! 4. next-fire computations per second;
+//! 4. next-fire computations per second; 4b. the same with a job's rules
+//!    (a calendar of 1,000 excluded dates and a blackout);
 //! 5. runs recorded per second through the store in batches.
 //!
 //! Each figure is measured `CRONPORT_BENCH_ROUNDS` times (default 2): the
 //! machine is shared, so one number alone says little. Phases that measure
 //! process memory or CPU run in a fresh child process (this same binary,
 //! told its role by an environment variable), so the setup's heap and
-//! threads do not blur them. `CRONPORT_BENCH_ONLY=load,idle,fire,next,record`
+//! threads do not blur them. `CRONPORT_BENCH_ONLY=load,idle,fire,next,rules,record`
 //! picks sections.
 
 mod common;
@@ -104,6 +105,9 @@ fn parent() {
     }
     if wanted("next") {
         section_next(rounds);
+    }
+    if wanted("rules") {
+        section_rules(rounds);
     }
     if wanted("record") {
         runtime().block_on(section_record(rounds));
@@ -536,6 +540,74 @@ fn section_next(rounds: usize) {
             common::loadavg()
         );
     }
+}
+
+/// Section 4b: the next fire that runs with a job's rules (a calendar of
+/// 1,000 excluded dates and a blackout), beside the plain schedule.
+fn section_rules(rounds: usize) {
+    println!();
+    println!(
+        "== 4b. next-fire computations per second with rules: a calendar of 1,000 excluded \
+         dates (business days mon-fri) and a blackout, Job::next_run vs Schedule::next_after, one thread =="
+    );
+    // 1,000 dates, every third day from 2026 on (a third of them weekends,
+    // which mon-fri excludes anyway): far more holidays than any real calendar.
+    let first: chrono::NaiveDate = "2026-01-02".parse().expect("date");
+    let dates: Vec<String> = (0..1000)
+        .map(|i| format!("\"{}\"", first + chrono::Duration::days(i * 3)))
+        .collect();
+    let cases: [(&str, &str, &str); 3] = [
+        ("*/5 * * * *", "UTC", "skip"),
+        ("0 9 * * *", "America/New_York", "next_business_day"),
+        ("30 2 * * *", "Europe/London", "skip"),
+    ];
+    let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().expect("start");
+    for (text, zone, on_excluded) in cases {
+        let config = format!(
+            "[calendars.big]\nexclude = [{}]\nbusiness_days = \"mon-fri\"\n\n\
+             [destinations.out]\nkind = \"local\"\nroot = \"exports\"\npath = \"{{job}}.{{ext}}\"\n\n\
+             [[jobs]]\nname = \"ruled\"\nschedule = \"{text}\"\ntimezone = \"{zone}\"\n\
+             source = {{ kind = \"command\", argv = [\"true\"] }}\nformat = {{ kind = \"csv\" }}\n\
+             destinations = [\"out\"]\ncalendar = \"big\"\non_excluded = \"{on_excluded}\"\n\
+             blackout = [\"wed 12:00-13:00\"]\n",
+            dates.join(", ")
+        );
+        let config = Config::parse(&config, Path::new(".")).expect("config with rules");
+        let job = &config.jobs[0];
+        let mut plain_figures = Vec::new();
+        let mut ruled_figures = Vec::new();
+        let mut ratios = Vec::new();
+        for _ in 0..rounds {
+            let plain = rate(start, |at| job.schedule.next_after(at));
+            let ruled = rate(start, |at| job.next_run(at).map(|f| f.slot));
+            plain_figures.push(format!("{:.2} M/s", plain / 1e6));
+            ruled_figures.push(format!("{:.2} M/s", ruled / 1e6));
+            ratios.push(format!("{:.2}x", plain / ruled));
+        }
+        println!(
+            "   `{text}` in {zone}, on_excluded = {on_excluded}: plain {}; with the rules {} \
+             (slower by {}; goal: within 2x) ({})",
+            plain_figures.join(", "),
+            ruled_figures.join(", "),
+            ratios.join(", "),
+            common::loadavg()
+        );
+    }
+}
+
+/// Calls per second of `next`, chained from `start` for about half a second.
+fn rate(start: DateTime<Utc>, next: impl Fn(DateTime<Utc>) -> Option<DateTime<Utc>>) -> f64 {
+    let mut calls = 0u64;
+    let mut at = start;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(500) {
+        for _ in 0..100 {
+            at = next(at).unwrap_or(start);
+            calls += 1;
+        }
+    }
+    std::hint::black_box(at);
+    calls as f64 / t.elapsed().as_secs_f64()
 }
 
 // ------------------------------------------------------- 5: runs recorded

@@ -77,7 +77,12 @@ impl Cli {
 #[derive(Debug, Args)]
 pub struct NextArgs {
     /// A preset ("daily at 02:00") or a cron expression ("0 2 * * *")
-    pub schedule: String,
+    #[arg(required_unless_present = "job", conflicts_with = "job")]
+    pub schedule: Option<String>,
+    /// A job of the config file: its schedule with its rules (calendar,
+    /// blackouts, bounds, jitter), saying why a fire moved or was skipped
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
     /// IANA time zone [default: the config's default_timezone]
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,

@@ -328,3 +328,43 @@ fn two_backfills_of_a_week_at_once_run_each_of_its_168_slots_once() {
     let (a, b) = (done(&first), done(&second));
     assert_eq!(a.0 + b.0, 168, "{a:?} {b:?}");
 }
+
+/// The plan applies the job's calendar: a week of a daily job on business
+/// days holds five slots, and the dry run says why the weekend is skipped.
+#[test]
+fn the_plan_applies_the_jobs_calendar() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&format!(
+        "{}[calendars.work]\nbusiness_days = \"mon-fri\"\n\n\
+         [[jobs]]\nname = \"daily\"\nschedule = \"0 6 * * *\"\ncalendar = \"work\"\n\
+         source = {{ kind = \"command\", argv = [\"printf\", \"n\\n1\\n\"] }}\n\
+         format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n",
+        config_header()
+    ));
+    sandbox.apply_config();
+    // 2026-11-23 is a Monday.
+    let week = ["--from", "2026-11-23", "--to", "2026-11-29"];
+    let mut args = vec!["jobs", "backfill", "daily", "--dry-run"];
+    args.extend_from_slice(&week);
+    let out = sandbox.run(&args).ok("dry run");
+    assert!(out.stdout.contains(": 5 slot(s)"), "{}", out.stdout);
+    assert!(out.stdout.contains("2 more slot(s)"), "{}", out.stdout);
+    assert_eq!(out.stdout.matches("skipped:").count(), 2, "{}", out.stdout);
+    let mut args = vec!["jobs", "backfill", "daily"];
+    args.extend_from_slice(&week);
+    sandbox.run(&args).ok("backfill");
+    let days: Vec<String> = backfills(&sandbox)
+        .iter()
+        .map(|r| text(r, "scheduled_for")[..10].to_string())
+        .collect();
+    assert_eq!(
+        days,
+        [
+            "2026-11-23",
+            "2026-11-24",
+            "2026-11-25",
+            "2026-11-26",
+            "2026-11-27"
+        ]
+    );
+}

@@ -43,8 +43,8 @@ pub(super) async fn run(ctx: &Context, store: Store, args: &BackfillArgs) -> Res
                 )));
             }
         };
-    let plan = backfill::plan(&store, record.id, &slots).await?;
-    print_plan(&args.name, zone, from, to, &plan, args);
+    let plan = backfill::plan(&store, record.id, &slots.run).await?;
+    print_plan(&args.name, zone, from, to, &plan, &slots.skipped, args);
     if args.dry_run {
         println!("dry run: nothing was queued");
         return Ok(());
@@ -172,6 +172,7 @@ fn print_plan(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     plan: &[PlannedSlot],
+    skipped: &[(DateTime<Utc>, String)],
     args: &BackfillArgs,
 ) {
     let runs = plan.iter().filter(|s| s.runs(args.rerun)).count();
@@ -183,6 +184,12 @@ fn print_plan(
         local(to, zone),
         plan.len()
     );
+    if !skipped.is_empty() {
+        println!(
+            "  {} more slot(s) the job's calendar, blackouts or bounds skip",
+            skipped.len()
+        );
+    }
     let done_note = if args.rerun {
         "run again (--rerun)"
     } else {
@@ -196,6 +203,10 @@ fn print_plan(
     if !args.dry_run {
         return;
     }
+    let mut lines: Vec<(DateTime<Utc>, String)> = skipped
+        .iter()
+        .map(|(slot, why)| (*slot, format!("skipped: {why}")))
+        .collect();
     for s in plan {
         let what = match (s.state.active, s.state.succeeded) {
             (Some(id), _) => format!("queued or running now (run {id}): left alone"),
@@ -203,10 +214,14 @@ fn print_plan(
             (None, Some(id)) => format!("succeeded (run {id}): runs again"),
             (None, None) => "runs".to_string(),
         };
+        lines.push((s.slot, what));
+    }
+    lines.sort_by_key(|(slot, _)| *slot);
+    for (slot, what) in lines {
         println!(
             "  {}  {}  {what}",
-            s.slot.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            local(s.slot, zone)
+            slot.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            local(slot, zone)
         );
     }
 }

@@ -117,11 +117,14 @@ async fn live_holder(
 /// Run what the command line asks for.
 pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
     if let Some(Commands::Next(args)) = &cli.command {
-        // `next` is pure: it must work without a config or store.
-        let default_zone = Config::load(cli.config.as_deref())
-            .ok()
-            .map(|c| c.scheduler.default_timezone);
-        return next::run(args, default_zone);
+        // `next` is pure: it must work without a config or store (but
+        // `--job` needs the config, and says why it cannot be read).
+        let config = Config::load(cli.config.as_deref());
+        if args.job.is_some() {
+            let config = config.map_err(|e| Failure::BadInput(e.to_string()))?;
+            return next::run(args, Some(&config));
+        }
+        return next::run(args, config.ok().as_ref());
     }
     let ctx = Context::load(cli)?;
     match &ctx.cli.command {

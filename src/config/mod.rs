@@ -14,6 +14,7 @@ use crate::export::Pipeline;
 use crate::export::destination::DestinationConfig;
 use crate::export::source::sql::{ConnectionConfig, Connections};
 use crate::job::{Job, JobSpec, Known};
+use crate::schedule::rules::{Blackout, BusinessCalendar, Exclusion, Weekdays, ics_exclusions};
 use crate::schedule::{Tz, parse_timezone};
 
 /// Default for `[scheduler] max_backfill_slots`.
@@ -41,6 +42,8 @@ pub struct Config {
     pub sources: BTreeMap<String, ConnectionConfig>,
     /// `[destinations.NAME]`, relative paths resolved.
     pub destinations: BTreeMap<String, DestinationConfig>,
+    /// `[calendars.NAME]`, read (`.ics` files included).
+    pub calendars: BTreeMap<String, Arc<BusinessCalendar>>,
     /// `[[jobs]]`, each checked.
     pub jobs: Vec<Job>,
 }
@@ -61,6 +64,8 @@ pub struct SchedulerConfig {
     pub spool_days: u32,
     /// A backfill of more slots than this needs `--yes`.
     pub max_backfill_slots: usize,
+    /// Blackout windows every job keeps, in each job's zone.
+    pub blackout: Vec<Blackout>,
 }
 
 /// A config problem, naming the file and the key.
@@ -85,7 +90,18 @@ struct RawConfig {
     #[serde(default)]
     destinations: BTreeMap<String, DestinationConfig>,
     #[serde(default)]
+    calendars: BTreeMap<String, RawCalendar>,
+    #[serde(default)]
     jobs: Vec<JobSpec>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    #[serde(default)]
+    exclude: Vec<String>,
+    business_days: Option<String>,
+    ics: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -103,6 +119,8 @@ struct RawScheduler {
     spool_dir: Option<PathBuf>,
     spool_days: Option<u32>,
     max_backfill_slots: Option<usize>,
+    #[serde(default)]
+    blackout: Vec<String>,
 }
 
 impl Config {
@@ -119,9 +137,11 @@ impl Config {
                 spool_dir: paths::data_dir().join("spool"),
                 spool_days: DEFAULT_SPOOL_DAYS,
                 max_backfill_slots: DEFAULT_MAX_BACKFILL_SLOTS,
+                blackout: Vec::new(),
             },
             sources: BTreeMap::new(),
             destinations: BTreeMap::new(),
+            calendars: BTreeMap::new(),
             jobs: Vec::new(),
         }
     }
@@ -188,6 +208,15 @@ impl Config {
         if let Some(dir) = s.spool_dir {
             config.scheduler.spool_dir = base.join(dir);
         }
+        for (i, text) in s.blackout.iter().enumerate() {
+            let window = Blackout::parse(text)
+                .map_err(|message| format!("scheduler.blackout[{i}]: {message}"))?;
+            config.scheduler.blackout.push(window);
+        }
+        for (name, raw) in raw.calendars {
+            let calendar = read_calendar(&name, raw, base)?;
+            config.calendars.insert(name, Arc::new(calendar));
+        }
         for (name, mut source) in raw.sources {
             if source.url.trim().is_empty() {
                 return Err(format!("sources.{name}.url: is empty"));
@@ -224,6 +253,8 @@ impl Config {
             default_timezone: Some(self.scheduler.default_timezone),
             connections: self.sources.keys().cloned().collect(),
             destinations: self.destinations.keys().cloned().collect(),
+            calendars: self.calendars.clone(),
+            blackout: self.scheduler.blackout.clone(),
         }
     }
 
@@ -278,6 +309,33 @@ impl Config {
         let raw: RawConfig = toml::from_str(&text).map_err(|e| error(toml_message(&text, &e)))?;
         self.check_jobs(raw.jobs).map_err(error)
     }
+}
+
+/// `[calendars.NAME]`: its dates, business days and `.ics` file (relative
+/// to the config's folder), each problem naming the key.
+fn read_calendar(name: &str, raw: RawCalendar, base: &Path) -> Result<BusinessCalendar, String> {
+    let key = |k: &str| format!("calendars.{name}.{k}");
+    let mut exclusions = Vec::with_capacity(raw.exclude.len());
+    for (i, text) in raw.exclude.iter().enumerate() {
+        let e = Exclusion::parse(text)
+            .map_err(|m| format!("{}: {m}", key(&format!("exclude[{i}]"))))?;
+        exclusions.push(e);
+    }
+    let business_days = match &raw.business_days {
+        Some(text) => {
+            Weekdays::parse(text).map_err(|m| format!("{}: {m}", key("business_days")))?
+        }
+        None => Weekdays::ALL,
+    };
+    if let Some(file) = &raw.ics {
+        let path = base.join(file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: cannot read {}: {e}", key("ics"), path.display()))?;
+        let dates =
+            ics_exclusions(&text).map_err(|e| format!("{}: {} {e}", key("ics"), path.display()))?;
+        exclusions.extend(dates);
+    }
+    Ok(BusinessCalendar::new(name, &exclusions, business_days))
 }
 
 /// `sqlite://relative.db` is taken from `base`; other URLs are kept.

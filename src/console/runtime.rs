@@ -188,6 +188,8 @@ pub fn form_context(config: &Config) -> FormContext {
         connections: config.sources.keys().cloned().collect(),
         default_timezone: config.scheduler.default_timezone.name().to_string(),
         existing_names: Vec::new(),
+        calendars: config.calendars.clone(),
+        blackout: config.scheduler.blackout.clone(),
     }
 }
 

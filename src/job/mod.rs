@@ -2,19 +2,30 @@
 //! checked form the scheduler runs.
 
 mod policy;
+mod rules;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::schedule::rules::{OnBlackout, OnExcluded};
 pub use policy::{CatchUpPolicy, OverlapPolicy, Policy};
 
 use crate::config::duration::HumanDuration;
 use crate::export::destination::notice::NotifySpec;
 use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
-use crate::schedule::{Schedule, Tz, parse_timezone};
+use crate::schedule::rules::{Blackout, BusinessCalendar, Rules};
+use crate::schedule::{DstSpec, Schedule, Tz, parse_timezone};
+
+pub use crate::schedule::rules::{Fate, Fire};
+
+/// How many slots [`Job::next_run`] looks through for one that runs: six
+/// hours of an every-second job in a blackout is 21,600.
+pub const MAX_SKIPPED_LOOK: usize = 1_000_000;
 
 /// A job as written in a config or apply file, and as stored (JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,6 +62,80 @@ pub struct JobSpec {
     /// Notifications on failure, recovery or success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifySpec>,
+    /// A name under `[calendars]`: its excluded dates are not run as scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
+    /// What a slot on an excluded date does (default skip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_excluded: Option<OnExcluded>,
+    /// Blackout windows in the job's zone, besides the scheduler's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blackout: Vec<String>,
+    /// What a slot in a blackout does (default skip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_blackout: Option<OnBlackout>,
+    /// No fire runs before this (RFC 3339, or a local date or time in the job's zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// No fire runs after this; then the job has ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_at: Option<String>,
+    /// Each fire is delayed by up to this, the same on every instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<HumanDuration>,
+    /// Daylight-saving policy; defaults by the kind of schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst: Option<DstSpec>,
+}
+
+/// The rule keys of a job (calendar, blackouts, bounds, jitter, DST), as
+/// one value: forms that do not edit them carry them over unchanged.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleKeys {
+    /// `calendar`.
+    pub calendar: Option<String>,
+    /// `on_excluded`.
+    pub on_excluded: Option<OnExcluded>,
+    /// `blackout`.
+    pub blackout: Vec<String>,
+    /// `on_blackout`.
+    pub on_blackout: Option<OnBlackout>,
+    /// `start_at`.
+    pub start_at: Option<String>,
+    /// `end_at`.
+    pub end_at: Option<String>,
+    /// `jitter`.
+    pub jitter: Option<HumanDuration>,
+    /// `dst`.
+    pub dst: Option<DstSpec>,
+}
+
+impl JobSpec {
+    /// Its rule keys.
+    pub fn rule_keys(&self) -> RuleKeys {
+        RuleKeys {
+            calendar: self.calendar.clone(),
+            on_excluded: self.on_excluded,
+            blackout: self.blackout.clone(),
+            on_blackout: self.on_blackout,
+            start_at: self.start_at.clone(),
+            end_at: self.end_at.clone(),
+            jitter: self.jitter,
+            dst: self.dst,
+        }
+    }
+
+    /// Sets every rule key from `keys`.
+    pub fn set_rule_keys(&mut self, keys: RuleKeys) {
+        self.calendar = keys.calendar;
+        self.on_excluded = keys.on_excluded;
+        self.blackout = keys.blackout;
+        self.on_blackout = keys.on_blackout;
+        self.start_at = keys.start_at;
+        self.end_at = keys.end_at;
+        self.jitter = keys.jitter;
+        self.dst = keys.dst;
+    }
 }
 
 /// A job that passed every check: schedule parsed, names resolved.
@@ -62,6 +147,33 @@ pub struct Job {
     pub schedule: Schedule,
     /// Policies with defaults applied.
     pub policy: Policy,
+    /// Calendar, blackouts, bounds and jitter, resolved (the calendar's
+    /// dates travel with the job, to the scheduler, `jobs run` and the console).
+    pub rules: Arc<Rules>,
+}
+
+/// The rules of `spec` in zone `tz`, as far as they check (a problem
+/// leaves its rule out): for previews of a job still being written.
+pub fn resolve_rules(spec: &JobSpec, tz: Tz, known: &Known) -> Rules {
+    rules::resolve(spec, tz, known, &mut |_: &str, _: String| {})
+}
+
+/// A fire in one line, local times in `format`: when it runs, and why it
+/// moved or was skipped (`Sat 2026-12-05 06:00 EST  moved from ...: in
+/// blackout sat 00:00-06:00: deferred to its end, ...`).
+pub fn describe_fire(fire: &Fire, tz: Tz, format: &str) -> String {
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format(format).to_string();
+    match &fire.fate {
+        Fate::Runs if fire.at == fire.slot => format!("{}  runs", local(fire.at)),
+        Fate::Runs => format!(
+            "{}  runs (slot {}, jitter +{})",
+            local(fire.at),
+            local(fire.slot),
+            HumanDuration((fire.at - fire.slot).to_std().unwrap_or_default())
+        ),
+        Fate::Moved(why) => format!("{}  moved from {}: {why}", local(fire.at), local(fire.slot)),
+        Fate::Skipped(why) => format!("{}  skipped: {why}", local(fire.slot)),
+    }
 }
 
 /// One problem with a job definition, naming the key.
@@ -97,6 +209,10 @@ pub struct Known {
     pub connections: BTreeSet<String>,
     /// `[destinations]` names.
     pub destinations: BTreeSet<String>,
+    /// `[calendars]`, read.
+    pub calendars: BTreeMap<String, Arc<BusinessCalendar>>,
+    /// `[scheduler] blackout`: windows every job keeps.
+    pub blackout: Vec<Blackout>,
 }
 
 /// Whether `name` is a valid job name: a lowercase slug of up to 64 characters.
@@ -142,12 +258,13 @@ impl JobSpec {
             None => Some(chrono_tz::UTC),
         };
         let schedule = zone.and_then(|tz| match Schedule::parse(&self.schedule, tz) {
-            Ok(s) => Some(s),
+            Ok(s) => Some(s.with_dst(self.dst.unwrap_or_default())),
             Err(e) => {
                 fail("schedule", e.to_string());
                 None
             }
         });
+        let rules = rules::resolve(self, zone.unwrap_or(chrono_tz::UTC), known, &mut fail);
         match &self.source {
             SourceSpec::Sql(sql) => {
                 if !known.connections.contains(&sql.connection) {
@@ -237,6 +354,7 @@ impl JobSpec {
                     spec,
                     schedule,
                     policy,
+                    rules: Arc::new(rules),
                 })
             }
             _ => Err(errors),
@@ -248,6 +366,30 @@ impl Job {
     /// The job's name.
     pub fn name(&self) -> &str {
         &self.spec.name
+    }
+
+    /// Every nominal slot strictly after `after`, in order, with what the
+    /// rules make of it (runs, moved, skipped); ends once past `end_at`.
+    pub fn fires(&self, after: DateTime<Utc>) -> impl Iterator<Item = Fire> + '_ {
+        self.rules.fires(&self.schedule, self.name(), after)
+    }
+
+    /// What the rules make of one slot.
+    pub fn fire(&self, slot: DateTime<Utc>) -> Fire {
+        self.rules.fire(&self.schedule, self.name(), slot)
+    }
+
+    /// The next fire after `after` that runs (at its time or moved).
+    /// Gives up after [`MAX_SKIPPED_LOOK`] skipped slots (a calendar that
+    /// excludes every date would otherwise be searched forever).
+    pub fn next_run(&self, after: DateTime<Utc>) -> Option<Fire> {
+        self.rules
+            .next_run(&self.schedule, self.name(), after, MAX_SKIPPED_LOOK)
+    }
+
+    /// Past its `end_at` at `now`: no fire will run any more.
+    pub fn ended(&self, now: DateTime<Utc>) -> bool {
+        self.rules.ended(now)
     }
 
     /// The job as the store keeps it: the schedule as written and as cron,

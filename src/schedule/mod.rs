@@ -9,10 +9,12 @@
 mod calendar;
 mod cron;
 mod describe;
+mod dst;
 mod error;
 mod field;
 mod next;
 mod preset;
+pub mod rules;
 mod zone;
 
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 pub use chrono_tz::Tz;
+pub use dst::{DstGap, DstOverlap, DstSpec};
 pub use error::{FieldProblem, PresetProblem, ScheduleError};
 pub use zone::parse_timezone;
 
@@ -42,6 +45,10 @@ struct Inner {
     tz: Tz,
     expr: CronExpr,
     calendar: Calendar,
+    /// What slots do in a spring-forward gap.
+    gap: DstGap,
+    /// Which passes of a fall-back overlap fire.
+    overlap: DstOverlap,
     /// Decided once at parse time so `next_after` on `0 0 30 2 *` is instant.
     can_fire: bool,
 }
@@ -96,11 +103,14 @@ impl Schedule {
             (words.join(" "), expr)
         };
         let calendar = Calendar::new(&expr);
+        let (gap, overlap) = dst::defaults(!expr.hour.star);
         Ok(Schedule {
             inner: Arc::new(Inner {
                 text: trimmed.to_string(),
                 cron,
                 tz,
+                gap,
+                overlap,
                 can_fire: calendar.can_fire(),
                 expr,
                 calendar,
@@ -130,6 +140,35 @@ impl Schedule {
         !self.inner.expr.hour.star
     }
 
+    /// The same schedule with a daylight-saving policy; keys `spec` leaves
+    /// out keep the default of the schedule's kind.
+    pub fn with_dst(&self, spec: DstSpec) -> Schedule {
+        let (gap, overlap) = dst::defaults(self.is_fixed_time());
+        let gap = spec.gap.unwrap_or(gap);
+        let overlap = spec.overlap.unwrap_or(overlap);
+        if gap == self.inner.gap && overlap == self.inner.overlap {
+            return self.clone();
+        }
+        Schedule {
+            inner: Arc::new(Inner {
+                text: self.inner.text.clone(),
+                cron: self.inner.cron.clone(),
+                tz: self.inner.tz,
+                expr: self.inner.expr.clone(),
+                calendar: self.inner.calendar.clone(),
+                gap,
+                overlap,
+                can_fire: self.inner.can_fire,
+            }),
+        }
+    }
+
+    /// The daylight-saving policy in force: for a spring-forward gap and a
+    /// fall-back overlap.
+    pub fn dst(&self) -> (DstGap, DstOverlap) {
+        (self.inner.gap, self.inner.overlap)
+    }
+
     /// Written with a seconds field (6 fields).
     pub fn has_seconds(&self) -> bool {
         self.inner.expr.second.is_some()
@@ -155,7 +194,8 @@ impl Schedule {
         Finder {
             calendar: &self.inner.calendar,
             tz: self.inner.tz,
-            fixed_time: self.is_fixed_time(),
+            gap: self.inner.gap,
+            overlap: self.inner.overlap,
         }
         .next_after(after)
     }

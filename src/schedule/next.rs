@@ -4,8 +4,10 @@
 //! everywhere except in a fall-back overlap: there the first pass of the
 //! repeated hour comes before its second pass, and both come before anything
 //! after the overlap. So when a candidate lands in an overlap, the overlap is
-//! settled as a whole: first the earliest first-pass fire after `after`, then
-//! (wildcard-hour only) the earliest second-pass fire, then on past it.
+//! settled as a whole: first the earliest first-pass fire after `after`
+//! (unless the DST policy is `overlap = "last"`), then the earliest
+//! second-pass fire (unless it is `"first"`, a fixed-time schedule's
+//! default), then on past it.
 //!
 //! The walk starts at `after`'s own local time. That misses second-pass fires
 //! whose local time is *earlier* than `after`'s (`after` = 01:50 EDT, fire at
@@ -17,17 +19,19 @@ use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, Offset, TimeDelta, 
 use chrono_tz::Tz;
 
 use super::calendar::{CYCLE_YEARS, Calendar};
+use super::dst::{DstGap, DstOverlap};
 
 /// Offsets never reach 16 hours, so local time and UTC are within that of each other.
 const MAX_OFFSET_SECS: i64 = 16 * 3600;
 
-/// The engine for one schedule: its calendar, its zone and its kind.
+/// The engine for one schedule: its calendar, its zone and its DST policy.
 pub(crate) struct Finder<'a> {
     pub(crate) calendar: &'a Calendar,
     pub(crate) tz: Tz,
-    /// Hour field does not start with `*`: gap slots fire at the gap's end,
-    /// overlap slots fire once.
-    pub(crate) fixed_time: bool,
+    /// Whether slots in a spring-forward gap fire at the gap's end.
+    pub(crate) gap: DstGap,
+    /// Which passes of a fall-back overlap fire.
+    pub(crate) overlap: DstOverlap,
 }
 
 /// A fire: the UTC instant (as naive UTC) and the zone's offset there.
@@ -63,7 +67,7 @@ impl Finder<'_> {
                 }
                 LocalResult::None => {
                     let (end, offset) = self.gap_end(candidate)?;
-                    if self.fixed_time && end > after {
+                    if self.gap == DstGap::After && end > after {
                         return Some((end, offset));
                     }
                     // Every other slot in this gap maps to the same `end` or to nothing.
@@ -103,13 +107,15 @@ impl Finder<'_> {
         let start = to_local(transition, second)?;
         let end = to_local(transition, first)?;
 
-        let first_pass = self
-            .calendar
-            .next_match(start.max(ceil_local(after, first)?), limit);
-        if let Some(local) = first_pass.filter(|&local| local < end) {
-            return Some(Ok((to_utc(local, first)?, first)));
+        if self.overlap != DstOverlap::Last {
+            let first_pass = self
+                .calendar
+                .next_match(start.max(ceil_local(after, first)?), limit);
+            if let Some(local) = first_pass.filter(|&local| local < end) {
+                return Some(Ok((to_utc(local, first)?, first)));
+            }
         }
-        if !self.fixed_time {
+        if self.overlap != DstOverlap::First {
             let second_pass = self
                 .calendar
                 .next_match(start.max(ceil_local(after, second)?), limit);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::Solo;
-use crate::job::Job;
+use crate::job::{Fate, Job};
 use crate::store::{JobId, RunId, RunRecord, SlotState, Store, StoreError};
 
 /// One slot of a plan and what the store holds for it.
@@ -30,21 +30,37 @@ impl PlannedSlot {
     }
 }
 
-/// The slots of `[from, to]`, oldest first; `Err(n)` when there are more
-/// than `limit` (counting stops a little past it).
+/// The slots of a range, with the job's calendar, blackouts and bounds
+/// applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Slots {
+    /// Slots that run (moved ones at their slot: a backfill runs them now,
+    /// with their slot's window), oldest first.
+    pub run: Vec<DateTime<Utc>>,
+    /// Slots the rules skip, with why.
+    pub skipped: Vec<(DateTime<Utc>, String)>,
+}
+
+/// The slots of `[from, to]`; `Err(n)` when more than `limit` of them run
+/// (counting stops a little past it).
 pub fn slots_between(
     job: &Job,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     limit: usize,
-) -> Result<Vec<DateTime<Utc>>, usize> {
+) -> Result<Slots, usize> {
     let start = from - chrono::Duration::milliseconds(1);
-    let mut slots = Vec::new();
-    for slot in job.schedule.fires_after(start).take_while(|s| *s <= to) {
-        if slots.len() == limit {
-            return Err(limit + 1);
+    let mut slots = Slots::default();
+    for fire in job.fires(start).take_while(|f| f.slot <= to) {
+        match fire.fate {
+            Fate::Skipped(why) => slots.skipped.push((fire.slot, why)),
+            Fate::Runs | Fate::Moved(_) => {
+                if slots.run.len() == limit {
+                    return Err(limit + 1);
+                }
+                slots.run.push(fire.slot);
+            }
         }
-        slots.push(slot);
     }
     Ok(slots)
 }

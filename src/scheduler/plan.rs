@@ -2,18 +2,27 @@
 //! policy makes of slots that were missed. No I/O and no clock of its own:
 //! callers pass `now`, and get back [`Effect`]s to carry out.
 //!
+//! Each slot passes the job's rules (calendar, blackouts, bounds, jitter:
+//! see [`crate::schedule::rules`]) when it is planned: a slot the rules skip
+//! is recorded as skipped with the reason; one they move is put in the
+//! queue under its own slot with the time it runs (`at`), which the queue
+//! waits for. The timeline is kept by the time each slot must be acted on,
+//! which is not the slot's order once slots move: a slot may move back to
+//! the business day before, so slots are looked at ahead by as far as the
+//! rules can move them back ([`crate::schedule::rules::Rules::earliest_at`]).
+//!
 //! What happens to a slot once it is in the store's run queue (overlap,
 //! capacity, which instance runs it) is decided when it is taken, from what
 //! every instance is running: see [`super::overlap`].
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::job::{CatchUpPolicy, Job};
+use crate::job::{CatchUpPolicy, Fire, Job};
 use crate::store::{JobId, Trigger};
 
 /// A slot older than this when its turn comes was missed (the process was
@@ -32,8 +41,12 @@ pub enum Effect {
     Enqueue {
         /// The job.
         job: JobId,
-        /// The slot; up to [`Planner::enqueue_ahead`] in the future.
+        /// The slot: the run's identity.
         slot: DateTime<Utc>,
+        /// When it is due to run (the run's `scheduled_for`): the slot, or
+        /// later by jitter or a blackout's deferral, or another day by the
+        /// calendar. Up to [`Planner::enqueue_ahead`] in the future.
+        at: DateTime<Utc>,
         /// `schedule` or `catch_up`.
         trigger: Trigger,
     },
@@ -62,8 +75,53 @@ pub struct Skipped {
 struct Entry {
     job: Arc<Job>,
     paused: bool,
+    /// The next slot not yet looked at by the rules.
     next: Option<DateTime<Utc>>,
+    /// Slots looked at but not yet acted on, by (time to act, slot).
+    pending: BTreeMap<(DateTime<Utc>, DateTime<Utc>), Fire>,
+    /// When the timeline must come back to this job.
+    key: Option<DateTime<Utc>>,
     generation: u64,
+}
+
+/// When a fire is acted on: a skipped slot when it comes, a run when due.
+fn act_at(fire: &Fire) -> DateTime<Utc> {
+    if fire.runs() { fire.at } else { fire.slot }
+}
+
+impl Entry {
+    /// The first slot after `after` within the job's bounds.
+    fn first_slot(job: &Job, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let from = match job.rules.start_at {
+            Some(start) if start > after => start - chrono::Duration::nanoseconds(1),
+            _ => after,
+        };
+        job.schedule
+            .next_after(from)
+            .filter(|slot| job.rules.end_at.is_none_or(|end| *slot <= end))
+    }
+
+    /// The slot after `slot`, within the job's bounds.
+    fn slot_after(&self, slot: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.job
+            .schedule
+            .next_after(slot)
+            .filter(|next| self.job.rules.end_at.is_none_or(|end| *next <= end))
+    }
+
+    /// The earliest time anything of this job must be acted on.
+    fn compute_key(&self) -> Option<DateTime<Utc>> {
+        let pending = self.pending.keys().next().map(|(at, _)| *at);
+        let upcoming = self.next.map(|slot| {
+            self.job
+                .rules
+                .earliest_at(self.job.schedule.timezone(), slot)
+        });
+        match (pending, upcoming) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// Jobs and their next fires, in one timeline.
@@ -95,7 +153,7 @@ impl Planner {
     /// Add or replace a job. Its slots after `after` are its future (pass the
     /// last slot it ran, so slots missed since then are caught up).
     pub fn set_job(&mut self, id: JobId, job: Arc<Job>, paused: bool, after: DateTime<Utc>) {
-        let next = job.schedule.next_after(after);
+        let next = Entry::first_slot(&job, after);
         let generation = self.entries.get(&id).map_or(0, |e| e.generation + 1);
         self.entries.insert(
             id,
@@ -103,6 +161,8 @@ impl Planner {
                 job,
                 paused,
                 next,
+                pending: BTreeMap::new(),
+                key: None,
                 generation,
             },
         );
@@ -132,7 +192,8 @@ impl Planner {
         {
             entry.paused = paused;
             if !paused {
-                entry.next = entry.job.schedule.next_after(now);
+                entry.next = Entry::first_slot(&entry.job, now);
+                entry.pending.clear();
                 entry.generation += 1;
                 self.push(id);
             }
@@ -146,14 +207,21 @@ impl Planner {
 
     /// The job's next slot not yet announced, if any.
     pub fn next_fire(&self, id: JobId) -> Option<DateTime<Utc>> {
-        self.entries.get(&id).and_then(|e| e.next)
+        self.entries.get(&id).and_then(|e| {
+            let pending = e.pending.values().map(|f| f.slot).min();
+            match (pending, e.next) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        })
     }
 
     fn push(&mut self, id: JobId) {
-        if let Some(entry) = self.entries.get(&id)
-            && let Some(next) = entry.next
-        {
-            self.timeline.push(Reverse((next, id, entry.generation)));
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.key = entry.compute_key();
+            if let Some(key) = entry.key {
+                self.timeline.push(Reverse((key, id, entry.generation)));
+            }
         }
     }
 
@@ -162,7 +230,7 @@ impl Planner {
         let ahead = self.ahead();
         while let Some(Reverse((at, id, generation))) = self.timeline.peek().copied() {
             match self.entries.get(&id) {
-                Some(e) if e.generation == generation && e.next == Some(at) => {
+                Some(e) if e.generation == generation && e.key == Some(at) => {
                     return Some(at.checked_sub_signed(ahead).unwrap_or(at));
                 }
                 _ => {
@@ -189,33 +257,71 @@ impl Planner {
             let Some(entry) = self.entries.get_mut(&id) else {
                 continue;
             };
-            if entry.generation != generation || entry.next != Some(at) {
+            if entry.generation != generation || entry.key != Some(at) {
                 continue;
             }
-            let schedule = entry.job.schedule.clone();
+            let job = entry.job.clone();
+            let tz = job.schedule.timezone();
+            let mut ready: Vec<Fire> = Vec::new();
+            while let Some(first) = entry.pending.first_key_value().map(|(k, _)| *k) {
+                if first.0 > until {
+                    break;
+                }
+                if let Some((_, fire)) = entry.pending.pop_first() {
+                    ready.push(fire);
+                }
+            }
             let mut missed = Missed::default();
-            let mut on_time = Vec::new();
-            let mut fire = Some(at);
-            while let Some(f) = fire.filter(|f| *f <= until) {
-                if f < missed_before {
-                    missed.add(f, now, &entry.job);
+            while let Some(slot) = entry
+                .next
+                .filter(|s| job.rules.earliest_at(tz, *s) <= until)
+            {
+                let fire = job.fire(slot);
+                entry.next = entry.slot_after(slot);
+                if act_at(&fire) <= until {
+                    if fire.runs() && fire.at < missed_before {
+                        missed.add(&fire, now, &job);
+                    } else {
+                        ready.push(fire);
+                    }
                 } else {
-                    on_time.push(f);
+                    entry.pending.insert((act_at(&fire), slot), fire);
                 }
                 if missed.count >= MAX_COUNTED {
-                    fire = schedule.next_after(now);
+                    entry.next = Entry::first_slot(&job, now);
                     missed.capped = true;
                     break;
                 }
-                fire = schedule.next_after(f);
             }
-            entry.next = fire;
+            ready.sort_by_key(|f| f.slot);
+            let mut on_time = Vec::new();
+            let mut skipped = Vec::new();
+            for fire in ready {
+                match &fire.fate {
+                    // Slots the rules skip while cronport was down would
+                    // not have run anyway: neither missed nor recorded.
+                    crate::job::Fate::Skipped(_) if fire.slot < missed_before => {}
+                    crate::job::Fate::Skipped(reason) => skipped.push(Effect::Skip {
+                        job: id,
+                        slots: Skipped {
+                            count: 1,
+                            first: fire.slot,
+                            last: fire.slot,
+                            reason: reason.clone(),
+                        },
+                    }),
+                    _ if fire.at < missed_before => missed.add(&fire, now, &job),
+                    _ => on_time.push(fire),
+                }
+            }
             entry.generation += 1;
             if !entry.paused {
                 missed.apply(id, entry, &mut effects);
-                effects.extend(on_time.into_iter().map(|slot| Effect::Enqueue {
+                effects.extend(skipped);
+                effects.extend(on_time.into_iter().map(|fire| Effect::Enqueue {
                     job: id,
-                    slot,
+                    slot: fire.slot,
+                    at: fire.at,
                     trigger: Trigger::Schedule,
                 }));
             }
@@ -237,23 +343,25 @@ struct Missed {
     before_last: Option<DateTime<Utc>>,
     /// The newest slot too old to catch up: the last skipped one under `all`.
     newest_outside: Option<DateTime<Utc>>,
-    /// The newest slot inside the window.
-    newest_inside: Option<DateTime<Utc>>,
-    /// Slots inside the window, kept only when the policy runs them all.
-    inside: Vec<DateTime<Utc>>,
+    /// The newest slot inside the window, and when it was due.
+    newest_inside: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Slots inside the window and when they were due, kept only when the
+    /// policy runs them all.
+    inside: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl Missed {
-    fn add(&mut self, slot: DateTime<Utc>, now: DateTime<Utc>, job: &Job) {
+    fn add(&mut self, fire: &Fire, now: DateTime<Utc>, job: &Job) {
+        let slot = fire.slot;
         self.count += 1;
         self.first.get_or_insert(slot);
         self.before_last = self.last.replace(slot);
         let window =
             chrono::Duration::from_std(job.policy.catch_up_window).unwrap_or(chrono::Duration::MAX);
-        if now.signed_duration_since(slot) <= window {
-            self.newest_inside = Some(slot);
+        if now.signed_duration_since(fire.at) <= window {
+            self.newest_inside = Some((slot, fire.at));
             if job.policy.catch_up == CatchUpPolicy::All {
-                self.inside.push(slot);
+                self.inside.push((slot, fire.at));
             }
         } else {
             self.newest_outside = Some(slot);
@@ -291,9 +399,10 @@ impl Missed {
             };
             effects.push(Effect::Skip { job: id, slots });
         }
-        effects.extend(run.into_iter().map(|slot| Effect::Enqueue {
+        effects.extend(run.into_iter().map(|(slot, at)| Effect::Enqueue {
             job: id,
             slot,
+            at,
             trigger: Trigger::CatchUp,
         }));
     }

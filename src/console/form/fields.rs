@@ -12,7 +12,7 @@ use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
 use crate::export::source::command::CommandSpec;
 use crate::export::source::sql::SqlSpec;
-use crate::job::{CatchUpPolicy, JobSpec, OverlapPolicy};
+use crate::job::{CatchUpPolicy, JobSpec, OverlapPolicy, RuleKeys};
 
 /// A field of the form, in the order it is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -165,6 +165,9 @@ pub struct Values {
     pub(crate) kept_source: Option<SourceSpec>,
     /// The job's notifications, which the form does not edit: kept.
     pub(crate) notify: Option<NotifySpec>,
+    /// The job's calendar, blackouts, bounds, jitter and DST policy, which
+    /// the form does not edit: kept (and shown in the preview).
+    pub(crate) rule_keys: RuleKeys,
 }
 
 impl Values {
@@ -187,6 +190,14 @@ impl Values {
             catch_up: None,
             catch_up_window: None,
             notify: None,
+            calendar: None,
+            on_excluded: None,
+            blackout: Vec::new(),
+            on_blackout: None,
+            start_at: None,
+            end_at: None,
+            jitter: None,
+            dst: None,
         };
         Self::from_spec(&spec, ctx)
     }
@@ -276,6 +287,7 @@ impl Values {
             command_extras: command,
             kept_source,
             notify: spec.notify.clone(),
+            rule_keys: spec.rule_keys(),
         }
     }
 

@@ -17,7 +17,8 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -32,6 +33,7 @@ pub use validate::Problem;
 
 use crate::job::{JobSpec, Known};
 use crate::schedule::parse_timezone;
+use crate::schedule::rules::{Blackout, BusinessCalendar};
 use fields::Values;
 use validate::{Checked, Rules};
 
@@ -46,6 +48,10 @@ pub struct FormContext {
     pub default_timezone: String,
     /// Names of the jobs in the store: a new name must not clash with them.
     pub existing_names: Vec<String>,
+    /// `[calendars]`, which jobs may name.
+    pub calendars: BTreeMap<String, Arc<BusinessCalendar>>,
+    /// `[scheduler] blackout`, which every job keeps.
+    pub blackout: Vec<Blackout>,
 }
 
 /// What a key did to the form.
@@ -104,6 +110,8 @@ impl JobForm {
                 default_timezone: parse_timezone(&ctx.default_timezone).ok(),
                 connections: ctx.connections.iter().cloned().collect(),
                 destinations: ctx.destinations.iter().cloned().collect(),
+                calendars: ctx.calendars.clone(),
+                blackout: ctx.blackout.clone(),
             },
             existing_names: ctx.existing_names,
             original_name,

@@ -4,6 +4,7 @@
 //! form can see, and a schedule that can never fire).
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use chrono::DateTime;
 
@@ -46,6 +47,11 @@ pub struct Checked {
     pub problems: Vec<Problem>,
     /// The schedule, when it and the zone are valid: the live preview.
     pub schedule: Option<Schedule>,
+    /// The job's rules (calendar, blackouts, bounds, jitter) as far as they
+    /// check, which the preview applies; problems are listed with the rest.
+    pub rules: Arc<crate::schedule::rules::Rules>,
+    /// The name as typed: jitter is derived from it.
+    pub name: String,
     /// The job to save, when there are no problems at all.
     pub spec: Option<JobSpec>,
 }
@@ -92,7 +98,10 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
             );
             None
         }
-        Ok(schedule) => zone.map(|_| schedule),
+        Ok(schedule) => zone.map(|_| {
+            let dst = values.rule_keys.dst.unwrap_or_default();
+            schedule.with_dst(dst)
+        }),
         Err(e) => {
             let message = match e.span() {
                 Some(span) => format!("{e} (at column {})", column_of(schedule_text, span.start)),
@@ -149,7 +158,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
     let timeout = duration(Field::Timeout, values.timeout.value());
     let catch_up_window = duration(Field::CatchUpWindow, values.catch_up_window.value());
 
-    let spec = JobSpec {
+    let mut spec = JobSpec {
         name,
         schedule: schedule_text.to_string(),
         timezone: Some(zone_text.to_string()).filter(|z| !z.trim().is_empty()),
@@ -166,7 +175,16 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         catch_up: values.catch_up.value().copied().flatten(),
         catch_up_window,
         notify: values.notify.clone(),
+        calendar: None,
+        on_excluded: None,
+        blackout: Vec::new(),
+        on_blackout: None,
+        start_at: None,
+        end_at: None,
+        jitter: None,
+        dst: None,
     };
+    spec.set_rule_keys(values.rule_keys.clone());
 
     if let Err(errors) = spec.validate(&rules.known) {
         for error in errors {
@@ -188,10 +206,17 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
     }
     problems.sort_by_key(|p| p.field.map_or(usize::MAX, order));
 
+    let job_rules = Arc::new(crate::job::resolve_rules(
+        &spec,
+        zone.unwrap_or(chrono_tz::UTC),
+        &rules.known,
+    ));
     Checked {
         spec: problems.is_empty().then_some(spec),
         problems,
         schedule,
+        rules: job_rules,
+        name: values.name.value().to_string(),
     }
 }
 

@@ -382,6 +382,7 @@ pub fn model() -> Model {
         connections: vec!["shop".into()],
         default_timezone: "Europe/London".into(),
         existing_names: Vec::new(),
+        ..FormContext::default()
     };
     let mut model = Model::new(
         now(),

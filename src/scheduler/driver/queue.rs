@@ -101,14 +101,21 @@ impl Driver {
         let mut missed = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Enqueue { job, slot, trigger } => {
-                    self.queue.slot_due(job, slot);
+                Effect::Enqueue {
+                    job,
+                    slot,
+                    at,
+                    trigger,
+                } => {
+                    // Due at `at` (jitter, a deferral or a move may put it
+                    // after its slot); the slot stays the run's identity.
+                    self.queue.slot_due(job, at);
                     enqueue.push(NewRun {
                         job_id: job,
                         trigger,
                         status: RunStatus::Queued,
                         slot: Some(slot),
-                        scheduled_for: slot,
+                        scheduled_for: at,
                         queued_at: now,
                         attempt: 0,
                         instance_id: None,
@@ -193,7 +200,9 @@ impl Driver {
                 run.id,
                 run.job_id,
                 run.trigger,
-                run.scheduled_for,
+                // The run stands for its slot (its data window ends there)
+                // even when jitter or a deferral made it due later.
+                run.slot.unwrap_or(run.scheduled_for),
                 first_attempt,
                 permit,
                 true,

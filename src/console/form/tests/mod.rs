@@ -31,6 +31,7 @@ fn ctx() -> FormContext {
         connections: vec!["sales".into(), "warehouse".into()],
         default_timezone: "Europe/Berlin".into(),
         existing_names: vec!["daily-sales".into(), "hourly-stock".into()],
+        ..FormContext::default()
     }
 }
 
@@ -55,6 +56,18 @@ fn full_spec() -> JobSpec {
         catch_up: Some(CatchUpPolicy::All),
         catch_up_window: Some(HumanDuration(Duration::from_secs(2 * 86_400))),
         notify: None,
+        // Rule keys the form does not edit: carried over.
+        calendar: None,
+        on_excluded: None,
+        blackout: vec!["sat 00:00-06:00".into()],
+        on_blackout: Some(crate::job::OnBlackout::Defer),
+        start_at: Some("2026-01-01".into()),
+        end_at: None,
+        jitter: Some(HumanDuration(Duration::from_secs(300))),
+        dst: Some(crate::schedule::DstSpec {
+            gap: Some(crate::schedule::DstGap::Skip),
+            overlap: None,
+        }),
     }
 }
 
@@ -77,6 +90,14 @@ fn command_spec() -> JobSpec {
         catch_up: None,
         catch_up_window: None,
         notify: None,
+        calendar: None,
+        on_excluded: None,
+        blackout: Vec::new(),
+        on_blackout: None,
+        start_at: None,
+        end_at: None,
+        jitter: None,
+        dst: None,
     }
 }
 

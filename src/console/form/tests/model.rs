@@ -10,6 +10,7 @@ fn known() -> Known {
         default_timezone: Some(chrono_tz::Europe::Berlin),
         connections: c.connections.into_iter().collect(),
         destinations: c.destinations.into_iter().collect(),
+        ..Known::default()
     }
 }
 
@@ -243,6 +244,14 @@ fn a_new_job_typed_field_by_field_is_saved_and_valid() {
             catch_up: None,
             catch_up_window: None,
             notify: None,
+            calendar: None,
+            on_excluded: None,
+            blackout: Vec::new(),
+            on_blackout: None,
+            start_at: None,
+            end_at: None,
+            jitter: None,
+            dst: None,
         }
     );
     assert!(spec.validate(&known()).is_ok());
