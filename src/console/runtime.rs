@@ -147,9 +147,9 @@ impl Effects {
                     });
                 }
                 Effect::LoadJob(name) => {
-                    let store = self.store.clone();
+                    let (store, known) = (self.store.clone(), self.config.known());
                     self.spawn(async move {
-                        loader::job_details(&store, &name)
+                        loader::job_details(&store, &name, &known)
                             .await
                             .unwrap_or_else(Msg::LoadFailed)
                     });
@@ -257,7 +257,7 @@ pub async fn run(setup: Setup) -> Result<(), String> {
 
     let (requests, requests_rx) = watch::channel(LoadRequest::default());
     let _loader = loader::spawn(
-        Loader::new(store.clone(), zone),
+        Loader::new(store.clone(), zone, config.known()),
         requests_rx,
         to_app.clone(),
     );

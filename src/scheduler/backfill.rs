@@ -172,12 +172,11 @@ pub async fn run(
         let mut still = Vec::with_capacity(flight.len());
         for (slot, id) in flight.drain(..) {
             match store.get_run(id).await? {
+                // A run withdrawn on stop was reported as such.
+                Some(run)
+                    if run.status == crate::store::RunStatus::Skipped && stop.is_cancelled() => {}
                 Some(run) if run.status.is_final() => {
-                    if !matches!(run.status, crate::store::RunStatus::Skipped)
-                        || !stop.is_cancelled()
-                    {
-                        report(Progress::Ended(slot, Box::new(run)));
-                    }
+                    report(Progress::Ended(slot, Box::new(run)));
                 }
                 Some(_) => still.push((slot, id)),
                 None => {}

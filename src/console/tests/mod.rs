@@ -4,5 +4,6 @@
 
 mod fixtures;
 mod keys;
+mod rules;
 mod snapshots;
 mod takeover;
