@@ -185,6 +185,20 @@ impl Schedule {
         self.inner.calendar.matches(local)
     }
 
+    /// [`Schedule::next_after`], with the fire's local wall time.
+    pub fn next_after_local(&self, after: DateTime<Utc>) -> Option<(DateTime<Utc>, NaiveDateTime)> {
+        if !self.inner.can_fire {
+            return None;
+        }
+        Finder {
+            calendar: &self.inner.calendar,
+            tz: self.inner.tz,
+            gap: self.inner.gap,
+            overlap: self.inner.overlap,
+        }
+        .next_after_local(after)
+    }
+
     /// The first fire strictly after `after`. `None` only if the expression
     /// can never fire (e.g. "0 0 30 2 *") or the date range of chrono ends first.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {

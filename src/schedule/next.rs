@@ -40,16 +40,29 @@ type Fire = (NaiveDateTime, i32);
 impl Finder<'_> {
     /// The first fire strictly after `after`.
     pub(crate) fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.next_fire(after).map(|(fire, _)| fire.and_utc())
+    }
+
+    /// The first fire strictly after `after`, with its local wall time
+    /// (known here for free; a caller that needs it saves a zone lookup).
+    pub(crate) fn next_after_local(
+        &self,
+        after: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, NaiveDateTime)> {
+        let (fire, offset) = self.next_fire(after)?;
+        Some((fire.and_utc(), to_local(fire, offset)?))
+    }
+
+    fn next_fire(&self, after: DateTime<Utc>) -> Option<Fire> {
         let after = after.naive_utc();
         let after_offset = self.offset_at(after);
         // A calendar that matches at all matches within one 400-year cycle.
         let limit = after.year().saturating_add(CYCLE_YEARS + 1);
         let (fire, offset) = self.scan(after, ceil_local(after, after_offset)?, limit)?;
         if offset >= after_offset {
-            return Some(fire.and_utc());
+            return Some((fire, offset));
         }
-        let (fire, _) = self.scan(after, ceil_local(after, offset)?, limit)?;
-        Some(fire.and_utc())
+        self.scan(after, ceil_local(after, offset)?, limit)
     }
 
     /// The first fire after `after` among candidates whose local time is at or after `from`.

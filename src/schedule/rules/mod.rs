@@ -197,20 +197,22 @@ impl Rules {
             .as_ref()
             .filter(|_| self.on_excluded == OnExcluded::Skip);
         for _ in 0..limit {
-            let slot = schedule.next_after(from)?;
+            let (slot, local) = schedule.next_after_local(from)?;
             if self.end_at.is_some_and(|end| slot > end) {
                 return None;
             }
             if let Some(calendar) = skip_days {
-                let date = slot.with_timezone(&tz).date_naive();
+                let date = local.date();
                 if calendar.excluded(date).is_some() {
-                    // On to the last instant of that local day.
-                    let next_day = date.succ_opt()?.and_time(chrono::NaiveTime::MIN);
-                    from = resolve_local(tz, next_day)? - TimeDelta::nanoseconds(1);
+                    // On to the start of the next business day at once
+                    // (a weekend and a holiday are one step, not three).
+                    let day = calendar.business_day_from(date, true)?;
+                    let midnight = day.and_time(chrono::NaiveTime::MIN);
+                    from = resolve_local(tz, midnight)? - TimeDelta::nanoseconds(1);
                     continue;
                 }
             }
-            let fire = self.fire(schedule, job, slot);
+            let fire = self.fire_at(schedule, job, slot, local);
             if fire.runs() {
                 return Some(fire);
             }
@@ -228,7 +230,26 @@ impl Rules {
                 fate: Fate::Runs,
             };
         }
-        let evaluated = self.evaluate(schedule.timezone(), job, slot);
+        let local = slot.with_timezone(&schedule.timezone()).naive_local();
+        self.fire_at(schedule, job, slot, local)
+    }
+
+    /// [`Rules::fire`] of a slot whose local wall time is known.
+    fn fire_at(
+        &self,
+        schedule: &Schedule,
+        job: &str,
+        slot: DateTime<Utc>,
+        local: NaiveDateTime,
+    ) -> Fire {
+        if self.is_plain() {
+            return Fire {
+                slot,
+                at: slot,
+                fate: Fate::Runs,
+            };
+        }
+        let evaluated = self.evaluate(schedule.timezone(), job, slot, local);
         let Some(deferred_to) = evaluated.deferred_to else {
             return evaluated.fire;
         };
@@ -244,7 +265,8 @@ impl Rules {
                 break;
             }
             next = later;
-            let other = self.evaluate(tz, job, later);
+            let local = later.with_timezone(&tz).naive_local();
+            let other = self.evaluate(tz, job, later, local);
             if !other.fire.runs() {
                 continue;
             }
@@ -286,12 +308,13 @@ impl Rules {
         (midnight - TimeDelta::hours(16)).min(slot)
     }
 
-    fn evaluate(&self, tz: Tz, job: &str, slot: DateTime<Utc>) -> Evaluated {
+    /// What the rules make of `slot`, whose local wall time is `local`.
+    fn evaluate(&self, tz: Tz, job: &str, slot: DateTime<Utc>, local: NaiveDateTime) -> Evaluated {
         let mut at = slot;
         let mut notes: Vec<String> = Vec::new();
         let mut deferred_to = None;
         let mut settled = false;
-        let mut local = at.with_timezone(&tz).naive_local();
+        let mut local = local;
         for _ in 0..MAX_ROUNDS {
             let mut changed = false;
             if let Some(calendar) = &self.calendar
@@ -314,7 +337,8 @@ impl Rules {
                         deferred_to: None,
                     };
                 };
-                let Some(moved) = resolve_local(tz, day.and_time(local.time())) else {
+                let target = day.and_time(local.time());
+                let Some((moved, moved_local)) = resolve_local_keeping(tz, target) else {
                     return Evaluated {
                         fire: skipped(slot, format!("{why}, and {day} has no such time")),
                         deferred_to: None,
@@ -323,7 +347,7 @@ impl Rules {
                 let which = if forward { "next" } else { "previous" };
                 notes.push(format!("{why}: moved to the {which} business day, {day}"));
                 at = moved;
-                local = at.with_timezone(&tz).naive_local();
+                local = moved_local;
                 changed = true;
             }
             if let Some((window, end)) = self.blackout_at(local) {
@@ -499,6 +523,20 @@ pub fn local_text(tz: Tz, at: DateTime<Utc>) -> String {
     at.with_timezone(&tz)
         .format("%Y-%m-%d %H:%M %Z")
         .to_string()
+}
+
+/// [`resolve_local`], with the local wall time of the instant found: the
+/// one given, but for a time in a gap (then that gap's end).
+fn resolve_local_keeping(tz: Tz, local: NaiveDateTime) -> Option<(DateTime<Utc>, NaiveDateTime)> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
+            Some((t.with_timezone(&Utc), local))
+        }
+        LocalResult::None => {
+            let at = resolve_local(tz, local)?;
+            Some((at, at.with_timezone(&tz).naive_local()))
+        }
+    }
 }
 
 /// The instant a local wall time stands for: the first of two in a
