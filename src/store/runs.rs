@@ -207,12 +207,16 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(StoreError::query(op))?;
-        v.flatten()
+        let last = v
+            .flatten()
             .map(|v| {
                 DateTime::from_timestamp_millis(v)
                     .ok_or_else(|| StoreError::decode(op, format!("slot {v} ms out of range")))
             })
-            .transpose()
+            .transpose()?;
+        // Slots kept in a catch-up plan were noticed already.
+        let planned = self.plan_last_slots(Some(job_id)).await?.remove(&job_id);
+        Ok(last.max(planned))
     }
 
     /// The newest slot of every job that has one (see [`Store::last_slot`]),
@@ -259,6 +263,11 @@ impl Store {
             if let Some(slot) = slot {
                 last.insert(job, slot);
             }
+        }
+        // Slots kept in a catch-up plan were noticed already.
+        for (job, planned) in self.plan_last_slots(None).await? {
+            let slot = last.entry(job).or_insert(planned);
+            *slot = (*slot).max(planned);
         }
         Ok(last)
     }
