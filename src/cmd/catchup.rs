@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{Context, Failure};
 use crate::cli::CatchupCommand;
-use crate::store::{CatchUpPlan, Decided, PlanDecision, PlanId, SlotSelection, Store, StoreError};
+use crate::store::{CatchUpPlan, PlanDecision, PlanId, SlotSelection, Store, StoreError};
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -199,39 +199,6 @@ async fn decide(
         println!("{value}");
         return Ok(());
     }
-    println!("{}", summary(&decided));
+    println!("{}", decided.summary());
     Ok(())
-}
-
-/// One line saying what a decision did.
-fn summary(decided: &Decided) -> String {
-    let plan = &decided.plan;
-    let by = plan.decided_by.as_deref().unwrap_or("?");
-    let mut line = match plan.status {
-        crate::store::PlanStatus::Declined => format!(
-            "plan {} ({}): declined by {by}; {} slot(s) recorded skipped",
-            plan.id, plan.job_name, decided.declined
-        ),
-        _ => format!(
-            "plan {} ({}): {} of {} slot(s) approved by {by}; {} queued as catch_up runs",
-            plan.id,
-            plan.job_name,
-            plan.approved.unwrap_or(0),
-            plan.count,
-            decided.queued
-        ),
-    };
-    if decided.not_queued > 0 {
-        line.push_str(&format!(
-            ", {} not queued (the slot has a run already, or the job is paused)",
-            decided.not_queued
-        ));
-    }
-    if plan.status == crate::store::PlanStatus::Approved && decided.declined > 0 {
-        line.push_str(&format!(
-            ", {} declined (recorded skipped)",
-            decided.declined
-        ));
-    }
-    line
 }

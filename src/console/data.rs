@@ -168,6 +168,8 @@ pub struct Snapshot {
     pub counted: bool,
     /// Fires of all jobs in the next 24 hours, merged, soonest first.
     pub upcoming: Vec<Upcoming>,
+    /// Catch-up plans awaiting approval (`catch_up = "ask"`), oldest first.
+    pub catchup: Vec<crate::store::CatchUpPlan>,
 }
 
 /// A job view's data.

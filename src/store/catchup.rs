@@ -149,6 +149,42 @@ pub struct Decided {
     pub declined: u64,
 }
 
+impl Decided {
+    /// One line saying what the decision did, for the CLI and the console.
+    pub fn summary(&self) -> String {
+        let decided = self;
+        let plan = &decided.plan;
+        let by = plan.decided_by.as_deref().unwrap_or("?");
+        let mut line = match plan.status {
+            PlanStatus::Declined => format!(
+                "plan {} ({}): declined by {by}; {} slot(s) recorded skipped",
+                plan.id, plan.job_name, decided.declined
+            ),
+            _ => format!(
+                "plan {} ({}): {} of {} slot(s) approved by {by}; {} queued as catch_up runs",
+                plan.id,
+                plan.job_name,
+                plan.approved.unwrap_or(0),
+                plan.count,
+                decided.queued
+            ),
+        };
+        if decided.not_queued > 0 {
+            line.push_str(&format!(
+                ", {} not queued (the slot has a run already, or the job is paused)",
+                decided.not_queued
+            ));
+        }
+        if plan.status == PlanStatus::Approved && decided.declined > 0 {
+            line.push_str(&format!(
+                ", {} declined (recorded skipped)",
+                decided.declined
+            ));
+        }
+        line
+    }
+}
+
 macro_rules! plan_columns {
     () => {
         "p.id, p.job_id, j.name AS job_name, p.first_slot, p.last_slot, p.slot_count, \

@@ -2,6 +2,7 @@
 //! ratatui's test backend and compared with stored snapshots (insta), and
 //! the model driven key by key.
 
+mod catchup;
 mod fixtures;
 mod keys;
 mod snapshots;

@@ -1,6 +1,7 @@
 //! Drawing: `render(&Model, &mut Frame)`, one file per panel. Nothing here
 //! changes state or reads the store; it draws what the model holds.
 
+mod catchup;
 mod details;
 mod errors;
 mod footer;
@@ -54,6 +55,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
             form.render(frame, area, model.now);
         }
         Some(Popup::DryRun(view)) => details::dry_run(view, theme, frame, body),
+        Some(Popup::CatchUp(view)) => catchup::render(model, view, theme, frame, body),
     }
 }
 
