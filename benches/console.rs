@@ -251,7 +251,7 @@ async fn child() {
     let first_frame = start.elapsed();
     // As the console's loader: a first look (jobs, next fires, history),
     // then everything with the counters.
-    let mut loader = Loader::new(store.clone(), zone);
+    let mut loader = Loader::new(store.clone(), zone, config.known());
     let snapshot = loader
         .first_look(None, Utc::now())
         .await
@@ -326,10 +326,11 @@ async fn child() {
     let took = Instant::now();
     let records = store.list_jobs().await.expect("jobs");
     let list = took.elapsed();
+    let known = config.known();
     let took = Instant::now();
     let rows: Vec<_> = records
         .into_iter()
-        .map(|r| cronport::console::data::JobRow::from_record(r, Utc::now()))
+        .map(|r| cronport::console::data::JobRow::from_record(r, Utc::now(), &known))
         .collect();
     let parse = took.elapsed();
     let took = Instant::now();

@@ -216,10 +216,9 @@ async fn attached(store: &Store, request: Request) -> Result<String, String> {
 pub async fn manual_run(store: &Store, run_id: RunId, job: &str, by: Option<&str>) -> String {
     let on = by.map(|by| format!(" on {by}")).unwrap_or_default();
     match store.get_run(run_id).await {
-        Ok(Some(run)) if run.status == RunStatus::Queued => format!(
-            "run {run_id} of {job} queued: it starts when the job's running run ends \
-             (or when there is room)"
-        ),
+        Ok(Some(run)) if run.status == RunStatus::Queued => {
+            format!("run {run_id} of {job} queued: it starts when the job's running run ends")
+        }
         _ => format!("run {run_id} of {job} started{on}"),
     }
 }

@@ -362,3 +362,44 @@ fn an_attached_console_takes_over_when_its_instance_stops() {
 fn an_attached_console_takes_over_when_its_instance_is_killed() {
     the_console_takes_over(Stop::Kill);
 }
+
+/// A backfill from the console: `B` on the job, a range typed in the job's
+/// zone, Enter shows the plan, Enter runs it, and the window reports the
+/// runs as they end; the store then holds one succeeded backfill run per
+/// slot.
+#[test]
+fn a_backfill_is_planned_and_run_from_the_console() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&format!(
+        "{}[[jobs]]\nname = \"hourly\"\nschedule = \"0 * * * *\"\n\
+         source = {{ kind = \"command\", argv = [\"printf\", \"n\\\\n1\\\\n\"] }}\n\
+         format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n",
+        config_header()
+    ));
+    sandbox.apply_config();
+    let tmux = Tmux::start(&console_command(&sandbox), 100, 30);
+    tmux.wait_text("hourly", Duration::from_secs(20));
+    tmux.keys(&["B"]);
+    tmux.wait_text("Backfill hourly", Duration::from_secs(5));
+    // Replace the prefilled range: 00:00 to 02:00 UTC, three slots.
+    tmux.keys(&["C-u"]);
+    tmux.text("2026-11-01T00:00");
+    tmux.keys(&["Tab", "C-u"]);
+    tmux.text("2026-11-01T02:00");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("3 to run of 3 slot(s)", Duration::from_secs(10));
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("3/3: 3 succeeded", Duration::from_secs(30));
+    tmux.wait_text("done", Duration::from_secs(5));
+    tmux.keys(&["Enter"]);
+
+    let runs = sandbox.runs();
+    let backfills: Vec<_> = runs.iter().filter(|r| r["trigger"] == "backfill").collect();
+    assert_eq!(backfills.len(), 3, "{runs:#?}");
+    assert!(
+        backfills.iter().all(|r| r["status"] == "succeeded"),
+        "{backfills:#?}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_text("exited 0", Duration::from_secs(30));
+}

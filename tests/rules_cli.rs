@@ -239,3 +239,37 @@ fn next_shows_a_jobs_fires_with_its_rules_and_why() {
     assert_eq!(unknown.code, Some(2));
     assert!(unknown.stderr.contains("--job"), "{}", unknown.stderr);
 }
+
+/// `jobs list` follows the rules too: a job past its `end_at` is `ended`
+/// with no next run; a calendar's job has its next run on a business day.
+#[test]
+fn jobs_list_shows_ended_jobs_and_next_runs_by_the_rules() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&format!(
+        "{}{CALENDAR}{}{}",
+        config_header(),
+        job("over", "end_at = \"2026-01-01T00:00:00Z\""),
+        job("workdays", "calendar = \"holidays\"")
+    ));
+    sandbox.apply_config();
+    let over = sandbox.job("over");
+    assert_eq!(over["state"], "ended", "{over}");
+    assert!(over["next_run"].is_null(), "{over}");
+    let workdays = sandbox.job("workdays");
+    assert_eq!(workdays["state"], "active", "{workdays}");
+    let next = chrono::DateTime::parse_from_rfc3339(workdays["next_run"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono_tz::America::New_York);
+    use chrono::Datelike as _;
+    assert!(
+        next.weekday().number_from_monday() <= 5,
+        "the next run falls on a business day: {next}"
+    );
+    let text = sandbox.run(&["jobs", "list"]).ok("jobs list");
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("over"))
+        .unwrap_or_else(|| panic!("{}", text.stdout));
+    assert!(line.contains("ended"), "{line}");
+}

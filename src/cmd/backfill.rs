@@ -3,7 +3,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
@@ -116,48 +116,9 @@ fn ctrl_c_token() -> CancellationToken {
     token
 }
 
-/// `--from`/`--to`: RFC 3339, or a date or local time in the job's zone. A
-/// date alone means the start of its day, or for `--to` (`end`) its end.
+/// `--from`/`--to`, read as [`backfill::parse_instant`] reads them.
 fn instant(flag: &str, text: &str, zone: Tz, end: bool) -> Result<DateTime<Utc>, Failure> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let whole_day = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
-    let naive = if let Some(date) = whole_day {
-        let day = if end {
-            date.succ_opt().unwrap_or(date)
-        } else {
-            date
-        };
-        day.and_hms_opt(0, 0, 0)
-    } else {
-        [
-            "%Y-%m-%dT%H:%M:%S",
-            "%Y-%m-%dT%H:%M",
-            "%Y-%m-%d %H:%M:%S",
-            "%Y-%m-%d %H:%M",
-        ]
-        .iter()
-        .find_map(|p| NaiveDateTime::parse_from_str(text, p).ok())
-    };
-    let Some(naive) = naive else {
-        return Err(Failure::BadInput(format!(
-            "{flag} {text:?}: not a time; write RFC 3339 (2026-12-01T06:00:00Z), a date \
-             (2026-12-01) or a local time in the job's zone (2026-12-01T06:00)"
-        )));
-    };
-    let Some(t) = zone.from_local_datetime(&naive).earliest() else {
-        return Err(Failure::BadInput(format!(
-            "{flag} {text:?}: that local time does not exist in {zone} (a daylight-saving gap)"
-        )));
-    };
-    let t = t.with_timezone(&Utc);
-    // The end of a whole day is the last instant before the next one.
-    Ok(if end && whole_day.is_some() {
-        t - chrono::Duration::milliseconds(1)
-    } else {
-        t
-    })
+    backfill::parse_instant(text, zone, end).map_err(|e| Failure::BadInput(format!("{flag} {e}")))
 }
 
 fn local(t: DateTime<Utc>, zone: Tz) -> String {

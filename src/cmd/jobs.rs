@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{Context, Failure, live_holder};
 use crate::cli::JobsCommand;
 use crate::control::{Request, ask_instance};
-use crate::job::JobSpec;
+use crate::job::{JobSpec, Known};
 use crate::schedule::{Schedule, parse_timezone};
 use crate::store::{JobRecord, JobStats, RunStatus, Store};
 
@@ -23,8 +23,8 @@ fn no_such_job(name: &str) -> Failure {
 pub(super) async fn run(ctx: &Context, command: &JobsCommand) -> Result<(), Failure> {
     let store = ctx.store().await?;
     match command {
-        JobsCommand::List { json } => list(&store, *json).await,
-        JobsCommand::Show { name, json } => show(&store, name, *json).await,
+        JobsCommand::List { json } => list(&store, *json, &ctx.config.known()).await,
+        JobsCommand::Show { name, json } => show(&store, name, *json, &ctx.config.known()).await,
         JobsCommand::Pause { name } => set_paused(&store, name, true).await,
         JobsCommand::Resume { name } => set_paused(&store, name, false).await,
         JobsCommand::Delete { name } => {
@@ -54,14 +54,36 @@ pub(super) async fn run(ctx: &Context, command: &JobsCommand) -> Result<(), Fail
 }
 
 /// One job with its counters, as listings show it.
-fn summary(record: &JobRecord, stats: Option<&JobStats>, now: DateTime<Utc>) -> serde_json::Value {
-    let schedule = parse_timezone(&record.timezone)
+///
+/// A job that fits the config (`known`) shows its next fire by its rules
+/// (calendar, blackouts, bounds, jitter), and `ended` past its `end_at`.
+fn summary(
+    record: &JobRecord,
+    stats: Option<&JobStats>,
+    now: DateTime<Utc>,
+    known: &Known,
+) -> serde_json::Value {
+    let checked = serde_json::from_str::<JobSpec>(&record.definition)
         .ok()
-        .and_then(|tz| Schedule::parse(&record.schedule, tz).ok());
-    let next_run = if record.paused {
-        None
+        .and_then(|spec| spec.validate(known).ok());
+    let schedule = match &checked {
+        Some(job) => Some(job.schedule.clone()),
+        None => parse_timezone(&record.timezone)
+            .ok()
+            .and_then(|tz| Schedule::parse(&record.schedule, tz).ok()),
+    };
+    let ended = checked.as_ref().is_some_and(|job| job.ended(now));
+    let next_run = match &checked {
+        _ if record.paused || ended => None,
+        Some(job) => job.next_run(now).map(|fire| fire.at),
+        None => schedule.as_ref().and_then(|s| s.next_after(now)),
+    };
+    let state = if record.paused {
+        "paused"
+    } else if ended {
+        "ended"
     } else {
-        schedule.as_ref().and_then(|s| s.next_after(now))
+        "active"
     };
     let last = stats.and_then(|s| s.last_run.as_ref());
     json!({
@@ -70,7 +92,7 @@ fn summary(record: &JobRecord, stats: Option<&JobStats>, now: DateTime<Utc>) -> 
         "cron": record.cron,
         "timezone": record.timezone,
         "description": schedule.as_ref().map(Schedule::describe),
-        "state": if record.paused { "paused" } else { "active" },
+        "state": state,
         "next_run": next_run.map(rfc3339),
         "last_run": last.map(|l| rfc3339(l.started_at.unwrap_or(l.scheduled_for))),
         "last_status": last.map(|l| l.status.as_str()),
@@ -80,7 +102,7 @@ fn summary(record: &JobRecord, stats: Option<&JobStats>, now: DateTime<Utc>) -> 
     })
 }
 
-async fn list(store: &Store, as_json: bool) -> Result<(), Failure> {
+async fn list(store: &Store, as_json: bool, known: &Known) -> Result<(), Failure> {
     let records = store.list_jobs().await?;
     let stats: HashMap<_, _> = store
         .job_stats()
@@ -91,7 +113,7 @@ async fn list(store: &Store, as_json: bool) -> Result<(), Failure> {
     let now = Utc::now();
     let rows: Vec<serde_json::Value> = records
         .iter()
-        .map(|r| summary(r, stats.get(&r.id), now))
+        .map(|r| summary(r, stats.get(&r.id), now, known))
         .collect();
     if as_json {
         println!("{}", serde_json::Value::Array(rows));
@@ -122,7 +144,7 @@ async fn list(store: &Store, as_json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn show(store: &Store, name: &str, as_json: bool) -> Result<(), Failure> {
+async fn show(store: &Store, name: &str, as_json: bool, known: &Known) -> Result<(), Failure> {
     let record = store
         .get_job(name)
         .await?
@@ -132,7 +154,7 @@ async fn show(store: &Store, name: &str, as_json: bool) -> Result<(), Failure> {
         .await?
         .into_iter()
         .find(|s| s.job_id == record.id);
-    let mut value = summary(&record, stats.as_ref(), Utc::now());
+    let mut value = summary(&record, stats.as_ref(), Utc::now(), known);
     let definition: serde_json::Value =
         serde_json::from_str(&record.definition).unwrap_or(serde_json::Value::Null);
     value["definition"] = definition;

@@ -1,5 +1,6 @@
-//! The effects that write something: saving a job from the form. They run in
-//! tasks; their answers come back as messages.
+//! The effects that write something: saving a job from the form, planning
+//! and running a backfill. They run in tasks; their answers come back as
+//! messages.
 
 use crate::config::Config;
 use crate::job::JobSpec;
@@ -39,4 +40,77 @@ pub async fn save(
             "a job cannot be renamed ({old} → {name}): create {name} as a new job and delete {old}"
         )),
     }
+}
+
+/// The plan of a backfill of `job` over `[from, to]`: the job checked
+/// against the config, its slots with its rules applied, and what the
+/// store holds for each.
+pub async fn plan_backfill(
+    store: &Store,
+    config: &Config,
+    job: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<super::backfill::PlanSummary, String> {
+    use crate::scheduler::backfill;
+    let (id, checked) = checked(store, config, job).await?;
+    let limit = config.scheduler.max_backfill_slots;
+    let slots = backfill::slots_between(&checked, from, to, limit).map_err(|_| {
+        format!(
+            "the range holds more than {limit} slots ([scheduler] max_backfill_slots): \
+             narrow it, or use cronport jobs backfill --yes"
+        )
+    })?;
+    let plan = backfill::plan(store, id, &slots.run)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(super::backfill::PlanSummary::of(&plan, slots.skipped.len()))
+}
+
+/// Queues `slots` of `job` for the scheduler (this console's or the one
+/// it is attached to) and follows them to their end, sending each step to
+/// `progress`; stops queueing on `stop`.
+pub async fn run_backfill(
+    store: &Store,
+    config: &Config,
+    job: &str,
+    slots: Vec<chrono::DateTime<chrono::Utc>>,
+    stop: &tokio_util::sync::CancellationToken,
+    progress: tokio::sync::mpsc::UnboundedSender<crate::scheduler::backfill::Progress>,
+) -> Result<(), String> {
+    use crate::scheduler::backfill::{self, Runner};
+    let (id, _) = checked(store, config, job).await?;
+    backfill::run(
+        store,
+        Runner::Instances,
+        id,
+        slots,
+        false,
+        1,
+        chrono::Utc::now(),
+        stop,
+        |step| {
+            let _ = progress.send(step);
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+async fn checked(
+    store: &Store,
+    config: &Config,
+    job: &str,
+) -> Result<(crate::store::JobId, crate::job::Job), String> {
+    let record = store
+        .get_job(job)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no job named {job:?}"))?;
+    let spec: JobSpec = serde_json::from_str(&record.definition)
+        .map_err(|e| format!("job {job}: stored definition is unreadable: {e}"))?;
+    let checked = spec
+        .validate(&config.known())
+        .map_err(|errors| crate::job::one_line(&errors))?;
+    Ok((record.id, checked))
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::job::{Job, JobSpec, Known};
 use crate::schedule::Schedule;
 use crate::store::{
     AttemptRecord, DeliveryRecord, InstanceInfo, JobId, JobRecord, JobStats, LogLine, RunRecord,
@@ -36,18 +37,33 @@ pub struct JobRow {
     pub definition: std::sync::Arc<str>,
     /// The parsed schedule, when it parses.
     pub parsed: Option<Schedule>,
-    /// The next fire, unless paused.
+    /// The job checked against the config, when it fits: its fires follow
+    /// the calendar, blackouts, bounds and jitter.
+    pub checked: Option<std::sync::Arc<Job>>,
+    /// The next fire, unless paused or ended: when it runs.
     pub next_run: Option<DateTime<Utc>>,
+    /// The slot of `next_run`.
+    pub next_slot: Option<DateTime<Utc>>,
+    /// Past its `end_at`: no fire will run any more.
+    pub ended: bool,
     /// Counters.
     pub stats: Option<JobStats>,
 }
 
 impl JobRow {
     /// A stored job as a row: its schedule parsed (or the reason it does
-    /// not parse) and its next fire after `now`; no counters yet.
-    pub fn from_record(record: JobRecord, now: DateTime<Utc>) -> JobRow {
-        let parsed = crate::schedule::parse_timezone(&record.timezone)
-            .and_then(|tz| Schedule::parse(&record.schedule, tz));
+    /// not parse), checked against `known` for its rules, and its next fire
+    /// after `now`; no counters yet.
+    pub fn from_record(record: JobRecord, now: DateTime<Utc>, known: &Known) -> JobRow {
+        let checked = serde_json::from_str::<JobSpec>(&record.definition)
+            .ok()
+            .and_then(|spec| spec.validate(known).ok())
+            .map(std::sync::Arc::new);
+        let parsed = match &checked {
+            Some(job) => Ok(job.schedule.clone()),
+            None => crate::schedule::parse_timezone(&record.timezone)
+                .and_then(|tz| Schedule::parse(&record.schedule, tz)),
+        };
         let (parsed, description) = match parsed {
             Ok(schedule) => {
                 let words = schedule.describe();
@@ -66,7 +82,10 @@ impl JobRow {
             version: record.version,
             definition: record.definition.into(),
             parsed,
+            checked,
             next_run: None,
+            next_slot: None,
+            ended: false,
             stats: None,
         };
         row.advance(now);
@@ -75,10 +94,28 @@ impl JobRow {
 
     /// Recompute the next fire if it is not after `now`.
     pub fn advance(&mut self, now: DateTime<Utc>) {
-        if self.paused {
+        self.ended = self.checked.as_ref().is_some_and(|job| job.ended(now));
+        if self.paused || self.ended {
             self.next_run = None;
+            self.next_slot = None;
         } else if self.next_run.is_none_or(|next| next <= now) {
-            self.next_run = self.parsed.as_ref().and_then(|s| s.next_after(now));
+            let next = self.fire_after(now);
+            self.next_slot = next.map(|(slot, _)| slot);
+            self.next_run = next.map(|(_, at)| at);
+        }
+    }
+
+    /// The next fire whose slot is after `after` and that runs, as (slot,
+    /// when it runs): by the job's rules when it was checked, else by its
+    /// schedule alone.
+    pub fn fire_after(&self, after: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        match &self.checked {
+            Some(job) => job.next_run(after).map(|f| (f.slot, f.at)),
+            None => self
+                .parsed
+                .as_ref()
+                .and_then(|s| s.next_after(after))
+                .map(|at| (at, at)),
         }
     }
 
@@ -105,19 +142,20 @@ pub fn upcoming(
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let end = now + horizon;
-    let mut heap: BinaryHeap<Reverse<(DateTime<Utc>, usize)>> = jobs
+    // Ordered by when fires run; each carries its slot, from which the
+    // job's next fire is found (jitter may put a fire's run after its slot).
+    let mut heap: BinaryHeap<Reverse<Due>> = jobs
         .iter()
         .enumerate()
-        .filter(|(_, j)| !j.paused)
+        .filter(|(_, j)| !j.paused && !j.ended)
         .filter_map(|(i, j)| {
-            j.next_run
-                .filter(|at| *at > now && *at <= end)
-                .map(|at| Reverse((at, i)))
+            let (slot, at) = (j.next_slot?, j.next_run?);
+            (at > now && at <= end).then_some(Reverse((at, slot, i)))
         })
         .collect();
     let mut fires = Vec::with_capacity(limit.min(heap.len()));
     while fires.len() < limit {
-        let Some(Reverse((at, i))) = heap.pop() else {
+        let Some(Reverse((at, slot, i))) = heap.pop() else {
             break;
         };
         let job = &jobs[i];
@@ -125,14 +163,17 @@ pub fn upcoming(
             at,
             job: job.name.clone(),
         });
-        if let Some(next) = job.parsed.as_ref().and_then(|s| s.next_after(at))
-            && next <= end
+        if let Some((slot, at)) = job.fire_after(slot)
+            && at <= end
         {
-            heap.push(Reverse((next, i)));
+            heap.push(Reverse((at, slot, i)));
         }
     }
     fires
 }
+
+/// A job's next fire in the upcoming merge: (runs at, slot, job index).
+type Due = (DateTime<Utc>, DateTime<Utc>, usize);
 
 /// One fire in the upcoming panel.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -46,6 +46,8 @@ pub enum Action {
     TestRun,
     /// Render the selected job without delivering it.
     DryRun,
+    /// Run the selected job for the past slots of a range.
+    Backfill,
     /// Run the selected failed run again.
     Retry,
     /// Cancel the selected running run.
@@ -333,6 +335,13 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::DryRun,
         modes: VIEWS,
         description: "Dry-run: render, preview rows and size, deliver nothing",
+        footer: None,
+    },
+    Binding {
+        keys: &[ch('B')],
+        action: Action::Backfill,
+        modes: VIEWS,
+        description: "Backfill: run the job for a past range's slots (plan first, then run)",
         footer: None,
     },
     Binding {

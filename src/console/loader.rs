@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::model::{ERROR_DAYS, JobDetails, JobRow, LogScope, Msg, RunDetails, Snapshot, upcoming};
 use crate::events::{Level, LogEvent};
+use crate::job::Known;
 use crate::store::{LogLine, RunFilter, RunId, Store, StoreError};
 
 /// Runs the history panel holds.
@@ -42,16 +43,19 @@ pub struct LoadRequest {
 pub struct Loader {
     store: Store,
     zone: Tz,
+    /// The config's names, calendars and blackouts, to check jobs with.
+    known: Known,
     jobs_version: Option<i64>,
     jobs: Vec<JobRow>,
 }
 
 impl Loader {
-    /// A loader showing times in `zone`.
-    pub fn new(store: Store, zone: Tz) -> Self {
+    /// A loader showing times in `zone`, checking jobs against `known`.
+    pub fn new(store: Store, zone: Tz, known: Known) -> Self {
         Loader {
             store,
             zone,
+            known,
             jobs_version: None,
             jobs: Vec::new(),
         }
@@ -127,7 +131,7 @@ impl Loader {
         if let Some(records) = records {
             self.jobs = records
                 .into_iter()
-                .map(|r| JobRow::from_record(r, now))
+                .map(|r| JobRow::from_record(r, now, &self.known))
                 .collect();
             self.jobs_version = Some(version);
         }
@@ -217,7 +221,7 @@ pub fn spawn(
 }
 
 /// A job view: the job and its recent runs.
-pub async fn job_details(store: &Store, name: &str) -> Result<Msg, String> {
+pub async fn job_details(store: &Store, name: &str, known: &Known) -> Result<Msg, String> {
     let record = store
         .get_job(name)
         .await
@@ -232,7 +236,7 @@ pub async fn job_details(store: &Store, name: &str) -> Result<Msg, String> {
         .await
         .map_err(|e| e.to_string())?;
     Ok(Msg::JobDetails(Box::new(JobDetails {
-        job: JobRow::from_record(record, Utc::now()),
+        job: JobRow::from_record(record, Utc::now(), known),
         runs,
     })))
 }

@@ -8,6 +8,7 @@
 //! [`view::render`] draws a `&Model` and nothing else.
 
 mod actions;
+pub mod backfill;
 pub mod command_line;
 pub mod data;
 pub mod form;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ratatui::crossterm::event::KeyEvent;
 
+pub use super::backfill::{BackfillView, PlanSummary};
 pub use super::data::{ERROR_DAYS, JobDetails, JobRow, RunDetails, Snapshot, Upcoming, upcoming};
 use super::form::{FormContext, JobForm};
 use super::log_buffer::{LIVE_CAPACITY, LogBuffer, LogFilter};
@@ -15,6 +16,7 @@ use crate::control::Request;
 use crate::events::{Event, LogEvent};
 use crate::export::Preview;
 use crate::job::JobSpec;
+use crate::scheduler::backfill::Progress;
 use crate::store::{InstanceInfo, RunId, RunRecord};
 
 /// Whose stored log to show in the log panel.
@@ -202,6 +204,8 @@ pub enum Popup {
     },
     /// A dry run's result.
     DryRun(DryRunView),
+    /// A backfill: its range, plan and progress.
+    Backfill(Box<BackfillView>),
     /// The catch-up plans awaiting approval.
     CatchUp(CatchUpView),
 }
@@ -290,6 +294,12 @@ pub enum Msg {
     /// Requests in the store closed unrun as the scheduler started here
     /// (too old, or taken by the instance that is gone).
     CommandsClosed(Vec<crate::store::Command>),
+    /// A backfill's plan, or why there is none.
+    BackfillPlan(Result<PlanSummary, String>),
+    /// A slot of the running backfill moved on.
+    BackfillProgress(Progress),
+    /// The backfill ended; why early, if it failed.
+    BackfillEnded(Option<String>),
 }
 
 /// What the runtime should do.
@@ -332,6 +342,24 @@ pub enum Effect {
         /// What was decided.
         decision: crate::store::PlanDecision,
     },
+    /// Plan a backfill of `job` over `[from, to]`.
+    PlanBackfill {
+        /// The job.
+        job: String,
+        /// From.
+        from: DateTime<Utc>,
+        /// To (included).
+        to: DateTime<Utc>,
+    },
+    /// Queue these slots of `job` for the scheduler, and follow them.
+    RunBackfill {
+        /// The job.
+        job: String,
+        /// The slots, oldest first.
+        slots: Vec<DateTime<Utc>>,
+    },
+    /// Stop the running backfill: withdraw what still waits.
+    StopBackfill,
     /// Leave.
     Quit,
 }
@@ -380,6 +408,8 @@ pub struct Model {
     pub screen: Screen,
     /// What floats over it.
     pub popup: Option<Popup>,
+    /// A running backfill whose window was closed: it comes back with `B`.
+    pub parked_backfill: Option<Box<BackfillView>>,
     /// The footer's prompt.
     pub prompt: Option<Prompt>,
     /// The footer's message.
@@ -424,6 +454,7 @@ impl Model {
             log: LogView::default(),
             screen: Screen::Dashboard,
             popup: None,
+            parked_backfill: None,
             prompt: None,
             status: None,
             quitting: false,

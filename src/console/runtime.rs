@@ -99,6 +99,8 @@ struct Effects {
     /// A takeover asked for by the model, for the loop to carry out (it
     /// swaps the handles this struct does not own).
     take_over: std::cell::Cell<Option<Handover>>,
+    /// Stops the running backfill, if one runs.
+    backfill_stop: std::cell::RefCell<Option<CancellationToken>>,
 }
 
 impl Effects {
@@ -115,6 +117,46 @@ impl Effects {
         for effect in effects {
             match effect {
                 Effect::Quit => quit = true,
+                Effect::PlanBackfill { job, from, to } => {
+                    let (store, config) = (self.store.clone(), self.config.clone());
+                    self.spawn(async move {
+                        Msg::BackfillPlan(
+                            super::actions::plan_backfill(&store, &config, &job, from, to).await,
+                        )
+                    });
+                }
+                Effect::RunBackfill { job, slots } => {
+                    let stop = CancellationToken::new();
+                    self.backfill_stop.replace(Some(stop.clone()));
+                    let (store, config) = (self.store.clone(), self.config.clone());
+                    let to_app = self.to_app.clone();
+                    let (progress, mut steps) = mpsc::unbounded_channel();
+                    // One task sends the steps and then the end, so the end
+                    // never overtakes the last steps.
+                    tokio::spawn(async move {
+                        let run = super::actions::run_backfill(
+                            &store, &config, &job, slots, &stop, progress,
+                        );
+                        tokio::pin!(run);
+                        let result = loop {
+                            tokio::select! {
+                                result = &mut run => break result,
+                                Some(step) = steps.recv() => {
+                                    let _ = to_app.send(Msg::BackfillProgress(step)).await;
+                                }
+                            }
+                        };
+                        while let Ok(step) = steps.try_recv() {
+                            let _ = to_app.send(Msg::BackfillProgress(step)).await;
+                        }
+                        let _ = to_app.send(Msg::BackfillEnded(result.err())).await;
+                    });
+                }
+                Effect::StopBackfill => {
+                    if let Some(stop) = self.backfill_stop.borrow().as_ref() {
+                        stop.cancel();
+                    }
+                }
                 Effect::TakeOver { from, claim } => {
                     self.take_over.set(Some(Handover { from, claim }));
                 }
@@ -147,9 +189,9 @@ impl Effects {
                     });
                 }
                 Effect::LoadJob(name) => {
-                    let store = self.store.clone();
+                    let (store, known) = (self.store.clone(), self.config.known());
                     self.spawn(async move {
-                        loader::job_details(&store, &name)
+                        loader::job_details(&store, &name, &known)
                             .await
                             .unwrap_or_else(Msg::LoadFailed)
                     });
@@ -267,7 +309,7 @@ pub async fn run(setup: Setup) -> Result<(), String> {
 
     let (requests, requests_rx) = watch::channel(LoadRequest::default());
     let _loader = loader::spawn(
-        Loader::new(store.clone(), zone),
+        Loader::new(store.clone(), zone, config.known()),
         requests_rx,
         to_app.clone(),
     );
@@ -279,6 +321,7 @@ pub async fn run(setup: Setup) -> Result<(), String> {
         to_app,
         requests,
         take_over: std::cell::Cell::new(None),
+        backfill_stop: std::cell::RefCell::new(None),
     };
     effects.run(vec![model.refresh()]);
     terminal

@@ -7,7 +7,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use chrono_tz::Tz;
 
 use super::Solo;
 use crate::job::{Fate, Job};
@@ -63,6 +64,50 @@ pub fn slots_between(
         }
     }
     Ok(slots)
+}
+
+/// A range's end as written: RFC 3339, or a date or local time in `zone`.
+/// A date alone means the start of its day, or for an `end` its end.
+pub fn parse_instant(text: &str, zone: Tz, end: bool) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let whole_day = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    let naive = if let Some(date) = whole_day {
+        let day = if end {
+            date.succ_opt().unwrap_or(date)
+        } else {
+            date
+        };
+        day.and_hms_opt(0, 0, 0)
+    } else {
+        [
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d %H:%M",
+        ]
+        .iter()
+        .find_map(|p| NaiveDateTime::parse_from_str(text, p).ok())
+    };
+    let Some(naive) = naive else {
+        return Err(format!(
+            "{text:?} is not a time; write RFC 3339 (2026-12-01T06:00:00Z), a date \
+             (2026-12-01) or a local time in the job's zone (2026-12-01T06:00)"
+        ));
+    };
+    let Some(t) = zone.from_local_datetime(&naive).earliest() else {
+        return Err(format!(
+            "{text:?}: that local time does not exist in {zone} (a daylight-saving gap)"
+        ));
+    };
+    let t = t.with_timezone(&Utc);
+    // The end of a whole day is the last instant before the next one.
+    Ok(if end && whole_day.is_some() {
+        t - chrono::Duration::milliseconds(1)
+    } else {
+        t
+    })
 }
 
 /// The plan: each slot with what the store holds for it.
@@ -172,12 +217,11 @@ pub async fn run(
         let mut still = Vec::with_capacity(flight.len());
         for (slot, id) in flight.drain(..) {
             match store.get_run(id).await? {
+                // A run withdrawn on stop was reported as such.
+                Some(run)
+                    if run.status == crate::store::RunStatus::Skipped && stop.is_cancelled() => {}
                 Some(run) if run.status.is_final() => {
-                    if !matches!(run.status, crate::store::RunStatus::Skipped)
-                        || !stop.is_cancelled()
-                    {
-                        report(Progress::Ended(slot, Box::new(run)));
-                    }
+                    report(Progress::Ended(slot, Box::new(run)));
                 }
                 Some(_) => still.push((slot, id)),
                 None => {}

@@ -295,7 +295,8 @@ fn jobs() -> Vec<JobRow> {
         .enumerate()
         .map(|(i, job)| {
             let id = i as i64 + 1;
-            let mut row = JobRow::from_record(record(id, *job), now());
+            let mut row =
+                JobRow::from_record(record(id, *job), now(), &crate::job::Known::default());
             row.stats = stats.iter().find(|s| s.job_id == id).cloned();
             row
         })

@@ -139,6 +139,12 @@ fn check(mode: Mode, action: Action, model: &Model, effects: &[Effect]) {
             assert_eq!(effects, [Effect::DryRun(job("partner-feed"))]);
             assert!(matches!(model.popup, Some(Popup::DryRun(_))));
         }
+        (_, Action::Backfill) => {
+            assert!(effects.is_empty());
+            assert!(
+                matches!(&model.popup, Some(Popup::Backfill(view)) if view.job == "partner-feed")
+            );
+        }
         (_, Action::Retry) => assert_eq!(effects, control(Request::Retry(117))),
         (_, Action::Cancel) => assert_eq!(effects, control(Request::Cancel(120))),
         (_, Action::Filter) => assert_eq!(

@@ -4,7 +4,8 @@ use super::PAGE;
 use crate::console::form::{FormContext, JobForm};
 use crate::console::keymap::Action;
 use crate::console::model::{
-    DryRunView, Effect, LogScope, Model, Panel, Popup, Prompt, PromptKind, Question, Screen,
+    BackfillView, DryRunView, Effect, LogScope, Model, Panel, Popup, Prompt, PromptKind, Question,
+    Screen,
 };
 use crate::control::Request;
 use crate::events::Level;
@@ -88,6 +89,10 @@ impl Model {
             },
             Action::DryRun => match self.target_job() {
                 Some(name) => self.dry_run(name),
+                None => self.nothing("no job selected"),
+            },
+            Action::Backfill => match self.target_job() {
+                Some(name) => self.open_backfill(name),
                 None => self.nothing("no job selected"),
             },
             Action::Retry => self.retry(),
@@ -250,6 +255,40 @@ impl Model {
             }
             Some((id, status)) => self.nothing(&format!("run {id} is {status}, not running")),
             None => self.nothing("nothing is running"),
+        }
+    }
+
+    pub(super) fn open_backfill(&mut self, job: String) -> Vec<Effect> {
+        // One backfill at a time from here: a hidden one that still runs
+        // comes back instead.
+        if let Some(view) = self.parked_backfill.take() {
+            self.popup = Some(Popup::Backfill(view));
+            return Vec::new();
+        }
+        let zone = self
+            .job(&job)
+            .and_then(|j| j.parsed.as_ref().map(|s| s.timezone()))
+            .unwrap_or(self.zone);
+        self.popup = Some(Popup::Backfill(Box::new(BackfillView::new(
+            job, zone, self.now,
+        ))));
+        Vec::new()
+    }
+
+    /// The backfill window, shown or hidden.
+    pub(super) fn backfill_mut(&mut self) -> Option<&mut BackfillView> {
+        match &mut self.popup {
+            Some(Popup::Backfill(view)) => Some(view),
+            _ => self.parked_backfill.as_deref_mut(),
+        }
+    }
+
+    /// Closes the backfill window; one still running is kept to come back.
+    pub(super) fn hide_backfill(&mut self) {
+        if let Some(Popup::Backfill(view)) = self.popup.take()
+            && view.running()
+        {
+            self.parked_backfill = Some(view);
         }
     }
 

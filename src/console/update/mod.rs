@@ -3,6 +3,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
+use super::backfill::Ask;
 use super::form::FormOutcome;
 use super::keymap::{self, Mode};
 use super::log_buffer::{LIVE_CAPACITY, LogBuffer};
@@ -113,6 +114,32 @@ impl Model {
             Msg::Lease(news) => self.lease(news),
             Msg::CommandsClosed(commands) => {
                 self.commands_closed(&commands);
+                vec![self.refresh()]
+            }
+            Msg::BackfillPlan(plan) => {
+                if let Some(view) = self.backfill_mut() {
+                    view.planned(plan);
+                }
+                Vec::new()
+            }
+            Msg::BackfillProgress(progress) => {
+                if let Some(view) = self.backfill_mut() {
+                    view.progress(&progress);
+                }
+                vec![self.refresh()]
+            }
+            Msg::BackfillEnded(error) => {
+                let failed = error.is_some();
+                let line = self.backfill_mut().map(|view| view.ended(error));
+                if let Some(line) = line {
+                    if failed {
+                        self.say_error(line);
+                    } else {
+                        self.say(line);
+                    }
+                }
+                // A hidden backfill that ended is done with.
+                self.parked_backfill = None;
                 vec![self.refresh()]
             }
         }
@@ -271,6 +298,22 @@ impl Model {
         }
         if self.prompt.is_some() {
             return self.prompt_key(key);
+        }
+        if let Some(Popup::Backfill(view)) = &mut self.popup {
+            let job = view.job.clone();
+            return match view.key(key) {
+                Ask::Nothing => Vec::new(),
+                Ask::Close => {
+                    if view.running() {
+                        self.say(format!("the backfill of {job} goes on; B shows it again"));
+                    }
+                    self.hide_backfill();
+                    Vec::new()
+                }
+                Ask::Plan { from, to } => vec![Effect::PlanBackfill { job, from, to }],
+                Ask::Run(slots) => vec![Effect::RunBackfill { job, slots }],
+                Ask::Stop => vec![Effect::StopBackfill],
+            };
         }
         if let Some(Popup::DryRun(_)) = &self.popup {
             if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {

@@ -94,6 +94,7 @@ pub(super) fn job(model: &Model, theme: Theme, frame: &mut Frame, area: Rect) {
     };
     let state = match model.job(name) {
         Some(job) if job.paused => "paused",
+        Some(job) if job.ended => "ended",
         Some(_) => "active",
         None => "deleted",
     };
@@ -143,6 +144,7 @@ fn job_summary<'a>(model: &'a Model, theme: Theme, details: &'a JobDetails) -> V
     let pct = |d: Option<i64>| d.map_or("-".to_string(), text::duration_ms);
     let next = match (job.paused, job.next_run) {
         (true, _) => "paused".to_string(),
+        (false, _) if job.ended => "ended (past end_at)".to_string(),
         (false, Some(at)) => format!(
             "{} ({})",
             text::until(model.now, at),
@@ -211,8 +213,32 @@ fn sparkline(theme: Theme, frame: &mut Frame, area: Rect, runs: &[RunRecord]) {
 
 fn next_fires(model: &Model, theme: Theme, frame: &mut Frame, area: Rect, details: &JobDetails) {
     let job = &details.job;
-    let lines: Vec<Line> = match &job.parsed {
-        Some(schedule) => {
+    let lines: Vec<Line> = match (&job.checked, &job.parsed) {
+        // With its rules: each fire says when it runs, and why one moved
+        // or is skipped.
+        (Some(checked), _) => {
+            let zone = checked.schedule.timezone();
+            checked
+                .fires(model.now)
+                .take(NEXT_FIRES)
+                .map(|fire| {
+                    let shown = crate::job::describe_fire(&fire, zone, "%a %m-%d %H:%M:%S %Z");
+                    let style = match fire.fate {
+                        crate::job::Fate::Runs => ratatui::style::Style::default(),
+                        crate::job::Fate::Moved(_) => theme.warn(),
+                        crate::job::Fate::Skipped(_) => theme.muted(),
+                    };
+                    Line::from(vec![
+                        Span::styled(shown, style),
+                        Span::styled(
+                            fire.at.format("  %m-%d %H:%M:%SZ").to_string(),
+                            theme.muted(),
+                        ),
+                    ])
+                })
+                .collect()
+        }
+        (None, Some(schedule)) => {
             let zone = schedule.timezone();
             schedule
                 .fires_after(model.now)
@@ -229,7 +255,7 @@ fn next_fires(model: &Model, theme: Theme, frame: &mut Frame, area: Rect, detail
                 })
                 .collect()
         }
-        None => vec![Line::styled(job.description.clone(), theme.bad())],
+        (None, None) => vec![Line::styled(job.description.clone(), theme.bad())],
     };
     let title = format!(
         " Next {NEXT_FIRES}: {} · UTC ",

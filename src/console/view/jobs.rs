@@ -67,6 +67,7 @@ fn row<'a>(model: &Model, theme: Theme, job: &'a JobRow, wide: bool) -> Row<'a> 
     };
     let next = match (job.paused, job.next_run) {
         (true, _) => Span::styled("paused", theme.warn()),
+        (false, _) if job.ended => Span::styled("ended", theme.muted()),
         (false, Some(at)) => Span::raw(text::until(model.now, at)),
         (false, None) if job.parsed.is_some() => Span::styled("never", theme.muted()),
         (false, None) => Span::styled("invalid", theme.bad()),

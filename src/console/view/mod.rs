@@ -1,6 +1,7 @@
 //! Drawing: `render(&Model, &mut Frame)`, one file per panel. Nothing here
 //! changes state or reads the store; it draws what the model holds.
 
+mod backfill;
 mod catchup;
 mod details;
 mod errors;
@@ -56,6 +57,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
         }
         Some(Popup::DryRun(view)) => details::dry_run(view, theme, frame, body),
         Some(Popup::CatchUp(view)) => catchup::render(model, view, theme, frame, body),
+        Some(Popup::Backfill(view)) => backfill::render(view, theme, frame, body),
     }
 }
 

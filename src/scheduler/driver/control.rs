@@ -152,12 +152,13 @@ impl Driver {
         let run_id = manual::enqueue(&self.store, id, now)
             .await
             .map_err(|e| e.to_string())?;
+        // Asked for by hand, it is decided now whatever the capacity: a
+        // look at the queue in flight holds every free permit for a moment,
+        // and a run started without one waits for one before it runs.
         let permit = self.shared.permits.clone().try_acquire_owned().ok();
-        let capacity = usize::from(permit.is_some());
-        let (asked, cancelled) =
-            manual::take(&self.store, &self.me.id, run_id, overlap, capacity, now)
-                .await
-                .map_err(|e| e.to_string())?;
+        let (asked, cancelled) = manual::take(&self.store, &self.me.id, run_id, overlap, 1, now)
+            .await
+            .map_err(|e| e.to_string())?;
         for run in cancelled {
             if let Some((_, control)) = self.running.get(&run.id) {
                 control.cancel(CancelReason::Replaced);
@@ -181,7 +182,7 @@ impl Driver {
             Asked::Queued => {
                 tracing::info!(
                     "{job}: manual run {run_id} queued; it starts when the job's running run \
-                     ends or room frees up (overlap = {overlap})"
+                     ends (overlap = {overlap})"
                 );
                 Ok(run_id)
             }

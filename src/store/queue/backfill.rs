@@ -106,7 +106,7 @@ impl Store {
     ) -> Result<HashMap<DateTime<Utc>, SlotState>> {
         let op = "reading the runs of a backfill's slots";
         let mut conn = self.pool.acquire().await.map_err(StoreError::query(op))?;
-        let runs = slot_runs(&mut *conn, job_id, from, to)
+        let runs = slot_runs(&mut conn, job_id, from, to)
             .await
             .map_err(StoreError::query(op))?;
         Ok(states(&runs, |_| true))
@@ -144,7 +144,7 @@ impl Store {
                 what: format!("job {job_id}"),
             });
         }
-        let runs = slot_runs(&mut *tx, job_id, *first, *last)
+        let runs = slot_runs(&mut tx, job_id, *first, *last)
             .await
             .map_err(StoreError::query(op))?;
         let states = states(&runs, |run| {
