@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::process::{Sandbox, config_header, poll, runs_of, text, toml_str};
+use common::process::{PgDatabase, Sandbox, config_header, poll, runs_of, text, toml_str};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -43,11 +43,8 @@ fn plans(sandbox: &Sandbox, all: bool) -> Vec<Value> {
     }
 }
 
-/// Runs once, stops, stays down 11 s, comes back: the slots more than
-/// 5 s late by then (three or so; younger ones merely run late) were missed,
-/// and the headless log names the plan. Returns the plan and the instance.
-fn come_back_from_downtime(sandbox: &Sandbox) -> (Value, common::process::Headless) {
-    asking_job(sandbox);
+/// Runs the job headless until a run succeeded, stops, stays down 11 s.
+fn run_then_stay_down(sandbox: &Sandbox) {
     let mut first = sandbox.headless(&[]);
     first.wait_for_line("scheduler started", LIMIT);
     poll("a scheduled run", LIMIT, || {
@@ -60,6 +57,14 @@ fn come_back_from_downtime(sandbox: &Sandbox) -> (Value, common::process::Headle
     let status = first.terminate(LIMIT);
     assert_eq!(status.code(), Some(0), "{}", first.transcript());
     std::thread::sleep(Duration::from_secs(11));
+}
+
+/// Runs once, stops, stays down 11 s, comes back: the slots more than
+/// 5 s late by then (three or so; younger ones merely run late) were missed,
+/// and the headless log names the plan. Returns the plan and the instance.
+fn come_back_from_downtime(sandbox: &Sandbox) -> (Value, common::process::Headless) {
+    asking_job(sandbox);
+    run_then_stay_down(sandbox);
     let mut second = sandbox.headless(&[]);
     let line = second.wait_for_line("kept as catch-up plan", LIMIT);
     let listed = plans(sandbox, false);
@@ -226,4 +231,48 @@ fn declining_records_the_slots_skipped_and_runs_none() {
     assert_eq!(text(skipped[0], "status"), "skipped");
     assert!(text(skipped[0], "error").contains("declined by "));
     headless.terminate(LIMIT);
+}
+
+#[test]
+fn two_instances_starting_at_once_on_postgres_record_one_plan() {
+    let db = PgDatabase::create();
+    let mut sandbox = Sandbox::new();
+    sandbox.store = db.url.clone();
+    asking_job(&sandbox);
+    sandbox.apply_config();
+    run_then_stay_down(&sandbox);
+    // Both notice the same downtime as they start.
+    let mut a = sandbox.headless(&[]);
+    let mut b = sandbox.headless(&[]);
+    a.wait_for_line("scheduler started", LIMIT);
+    b.wait_for_line("scheduler started", LIMIT);
+    let listed = poll("a plan", LIMIT, || {
+        let listed = plans(&sandbox, true);
+        (!listed.is_empty()).then_some(listed)
+    });
+    // Time for the slower one to have recorded its own, had it been let.
+    std::thread::sleep(Duration::from_secs(3));
+    let again = plans(&sandbox, true);
+    assert_eq!(again, listed, "one plan per job and downtime");
+    assert_eq!(again.len(), 1, "{again:?}");
+    let id = again[0]["id"].as_i64().expect("id");
+    let logged: Vec<bool> = [&a, &b]
+        .iter()
+        .map(|h| {
+            h.stdout()
+                .iter()
+                .any(|l| l.contains(&format!("kept as catch-up plan {id}")))
+        })
+        .collect();
+    assert_eq!(
+        logged.iter().filter(|l| **l).count(),
+        1,
+        "exactly one instance logs the plan\n--- a\n{}\n--- b\n{}",
+        a.transcript(),
+        b.transcript()
+    );
+    for mut h in [a, b] {
+        let status = h.terminate(LIMIT);
+        assert_eq!(status.code(), Some(0), "{}", h.transcript());
+    }
 }
