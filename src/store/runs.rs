@@ -355,8 +355,8 @@ impl Store {
     }
 
     /// Deletes finished runs (with their attempts and logs) that ended before
-    /// `older_than`, and commands and stopped or silent instances older than
-    /// that. Returns how many runs were deleted. Runs still queued or running
+    /// `older_than`, and commands, decided catch-up plans and stopped or
+    /// silent instances older than that. Returns how many runs were deleted. Runs still queued or running
     /// are kept whatever their age.
     pub async fn prune_history(&self, older_than: DateTime<Utc>) -> Result<u64> {
         let op = "pruning history";
@@ -372,6 +372,13 @@ impl Store {
         .await
         .map_err(StoreError::query(op))?
         .rows_affected();
+        // Decided catch-up plans go with the history; pending ones wait
+        // for someone, whatever their age.
+        sqlx::query("DELETE FROM catchup_plans WHERE status <> 'pending' AND decided_at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
         sqlx::query("DELETE FROM commands WHERE requested_at < $1")
             .bind(cutoff)
             .execute(&mut *tx)

@@ -15,6 +15,7 @@ store_test!(
     two_people_approving_at_once_queue_each_slot_once,
     declining_records_the_slots_skipped_naming_who,
     a_bad_selection_changes_nothing,
+    decided_plans_are_pruned_with_the_history_and_pending_ones_kept,
 );
 
 /// A plan of `job`'s slots at `at(s)` for each `s`, due 30 s after each.
@@ -345,4 +346,35 @@ async fn a_bad_selection_changes_nothing(db: TestDb) {
         .await
         .expect("approve the newest");
     assert_eq!((latest.queued, latest.declined), (1, 2));
+}
+
+async fn decided_plans_are_pruned_with_the_history_and_pending_ones_kept(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await.id;
+    let decided = store
+        .record_catchup_plan(&plan(job, &[60, 120], "inst-a"))
+        .await
+        .expect("record")
+        .expect("new");
+    let pending = store
+        .record_catchup_plan(&plan(job, &[600, 660], "inst-a"))
+        .await
+        .expect("record")
+        .expect("new");
+    store
+        .decide_catchup_plan(decided, PlanDecision::Decline, "ana@ops", at(1_000))
+        .await
+        .expect("decline");
+    // Before the decision: both stay.
+    store.prune_history(at(999)).await.expect("prune");
+    assert_eq!(store.catchup_plans(true).await.expect("list").len(), 2);
+    store.prune_history(at(100_000)).await.expect("prune");
+    let left: Vec<_> = store
+        .catchup_plans(true)
+        .await
+        .expect("list")
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(left, [pending]);
 }
