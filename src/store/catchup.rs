@@ -244,8 +244,8 @@ fn decode_slots(text: &str, op: &'static str) -> Result<Vec<PlanSlot>> {
 
 impl Store {
     /// Records a plan of missed slots for `plan.job_id`. `None` when a plan
-    /// of this job already covers any of its slots: another instance noticed
-    /// the same downtime first.
+    /// of this job already covers any of its slots (another instance noticed
+    /// the same downtime first), or the job has been deleted.
     pub async fn record_catchup_plan(&self, plan: &NewPlan) -> Result<Option<PlanId>> {
         let op = "recording a catch-up plan";
         let (Some(first), Some(last)) = (plan.slots.first(), plan.slots.last()) else {
@@ -266,9 +266,9 @@ impl Store {
             .await
             .map_err(StoreError::query(op))?;
         if job.is_none() {
-            return Err(StoreError::NotFound {
-                what: format!("job {}", plan.job_id),
-            });
+            // Deleted meanwhile: its missed slots concern nobody (and the
+            // scheduler's recorder must not retry this).
+            return Ok(None);
         }
         let overlapping: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM catchup_plans WHERE job_id = $1 AND first_slot <= $3 AND last_slot >= $2 \

@@ -110,6 +110,11 @@ async fn a_downtime_is_kept_as_one_plan(db: TestDb) {
         slots.iter().map(|s| (s.slot, s.at)).collect::<Vec<_>>(),
         [(at(300), at(330)), (at(600), at(630)), (at(900), at(930))]
     );
+    let gone = store
+        .record_catchup_plan(&plan(9_999, &[60], "inst-a"))
+        .await
+        .expect("a deleted job's plan");
+    assert_eq!(gone, None);
     let missing = store.catchup_plan_slots(9_999).await;
     assert!(
         matches!(missing, Err(StoreError::NotFound { .. })),
