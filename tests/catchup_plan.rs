@@ -1,7 +1,7 @@
 //! `catch_up = "ask"` in the planner: slots missed while down become one
 //! plan awaiting approval (none run, none skipped), with the job's rules
 //! applied, in real zones. The store side is in the store's own tests and
-//! the command line in `catchup_cli.rs`.
+//! the command line in `catchup.rs`.
 
 use std::sync::Arc;
 

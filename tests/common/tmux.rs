@@ -54,6 +54,12 @@ impl Tmux {
         }
     }
 
+    /// Text typed as it is (`send-keys -l`), not read as key names.
+    pub fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "console", "-l", text]);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
     /// What the pane shows.
     pub fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "console"])

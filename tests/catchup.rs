@@ -1,7 +1,10 @@
 //! `catch_up = "ask"` through the real binary: a headless instance that
 //! comes back from downtime keeps the missed slots as a plan and logs how
 //! to approve it; `cronport catchup list | show | approve | decline` decide
-//! it; bad input exits 2 naming the flag or id and changes nothing.
+//! it; bad input exits 2 naming the flag or id and changes nothing; two
+//! instances starting at once on PostgreSQL record one plan; the console
+//! (in tmux, as an operator uses it) shows the plan on start and approves
+//! some of it.
 
 mod common;
 
@@ -9,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::process::{PgDatabase, Sandbox, config_header, poll, runs_of, text, toml_str};
+use common::tmux::{Tmux, console_command};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -275,4 +279,77 @@ fn two_instances_starting_at_once_on_postgres_record_one_plan() {
         let status = h.terminate(LIMIT);
         assert_eq!(status.code(), Some(0), "{}", h.transcript());
     }
+}
+
+#[test]
+fn the_console_shows_the_plan_on_start_and_approves_some_of_it() {
+    let sandbox = Sandbox::new();
+    asking_job(&sandbox);
+    run_then_stay_down(&sandbox);
+
+    let tmux = Tmux::start(&console_command(&sandbox), 80, 24);
+    let screen = tmux.wait_text("Catch-up plans awaiting approval", LIMIT);
+    let listed = plans(&sandbox, false);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let plan = &listed[0];
+    let count = plan["slots"].as_u64().expect("slots");
+    assert!(count >= 2, "{plan}");
+    assert!(screen.contains("ticker"), "{screen}");
+    assert!(screen.contains(&format!("{count} slots")), "{screen}");
+    assert!(
+        screen.contains(&format!("Enter runs all {count} slots")),
+        "{screen}"
+    );
+
+    // The newest all but one: `-`, then Enter.
+    tmux.keys(&["-"]);
+    tmux.wait_text(
+        &format!("the newest {} of {count} slots", count - 1),
+        Duration::from_secs(5),
+    );
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("slot(s) approved by", Duration::from_secs(10));
+    // Decided: the window closes.
+    tmux.wait_for("the window to close", Duration::from_secs(10), |s| {
+        !s.contains("Catch-up plans awaiting approval")
+    });
+
+    // The approved slots run (the console's own scheduler takes them from
+    // the queue) with trigger catch_up; the oldest was declined.
+    let (first, last) = (instant(text(plan, "first")), instant(text(plan, "last")));
+    let ran = poll("the approved slots to run", LIMIT, || {
+        let runs = sandbox.runs();
+        let done: Vec<DateTime<Utc>> = runs_of(&runs, "ticker")
+            .into_iter()
+            .filter(|r| text(r, "trigger") == "catch_up" && text(r, "status") == "succeeded")
+            .map(|r| instant(text(r, "scheduled_for")))
+            .collect();
+        (done.len() as u64 == count - 1).then_some(done)
+    });
+    assert!(ran.iter().all(|at| *at > first && *at <= last), "{ran:?}");
+    let runs = sandbox.runs();
+    let declined: Vec<&Value> = runs_of(&runs, "ticker")
+        .into_iter()
+        .filter(|r| text(r, "trigger") == "catch_up" && text(r, "status") == "skipped")
+        .collect();
+    assert_eq!(declined.len(), 1, "{declined:?}");
+    assert_eq!(instant(text(declined[0], "scheduled_for")), first);
+    assert!(
+        text(declined[0], "error").contains("(console)"),
+        "{}",
+        text(declined[0], "error")
+    );
+    let all = plans(&sandbox, true);
+    assert_eq!(all[0]["status"], "approved", "{all:?}");
+    assert_eq!(all[0]["approved"], count - 1, "{all:?}");
+
+    // History shows them.
+    tmux.wait_for("catch_up runs in History", LIMIT, |s| {
+        s.lines()
+            .filter(|l| l.contains("ticker") && l.contains("catch_up") && l.contains(" ok "))
+            .count()
+            >= 1
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_text("exited 0", LIMIT);
 }
