@@ -251,7 +251,12 @@ async fn child() {
     let first_frame = start.elapsed();
     // As the console's loader: a first look (jobs, next fires, history),
     // then everything with the counters.
-    let mut loader = Loader::new(store.clone(), zone, config.known());
+    let mut loader = Loader::new(
+        store.clone(),
+        zone,
+        config.known(),
+        config.scheduler.max_concurrent_runs,
+    );
     let snapshot = loader
         .first_look(None, Utc::now())
         .await

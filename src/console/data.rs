@@ -209,6 +209,8 @@ pub struct Snapshot {
     pub counted: bool,
     /// Fires of all jobs in the next 24 hours, merged, soonest first.
     pub upcoming: Vec<Upcoming>,
+    /// Runs due per stretch of the next 24 hours, and collisions.
+    pub strip: super::strip::Strip,
     /// Catch-up plans awaiting approval (`catch_up = "ask"`), oldest first.
     pub catchup: Vec<crate::store::CatchUpPlan>,
 }

@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use tokio::sync::{mpsc, watch};
 
 use super::model::{ERROR_DAYS, JobDetails, JobRow, LogScope, Msg, RunDetails, Snapshot, upcoming};
+use super::strip::{Strip, strip};
 use crate::events::{Level, LogEvent};
 use crate::job::Known;
 use crate::store::{LogLine, RunFilter, RunId, Store, StoreError};
@@ -19,6 +20,12 @@ use crate::store::{LogLine, RunFilter, RunId, Store, StoreError};
 pub const HISTORY_ROWS: i64 = 200;
 /// Runs a job view looks at for its rates and sparkline.
 pub const DETAIL_RUNS: i64 = 200;
+/// Stretches of the collision strip: half an hour each.
+pub const STRIP_STRETCHES: usize = 48;
+/// How old the strip may get before it is made again (it is also made
+/// again when the jobs change).
+const STRIP_EVERY: Duration = Duration::from_secs(600);
+
 /// Fires the upcoming panel holds.
 pub const UPCOMING_ROWS: usize = 500;
 /// Lines a stored log shows at most.
@@ -45,17 +52,24 @@ pub struct Loader {
     zone: Tz,
     /// The config's names, calendars and blackouts, to check jobs with.
     known: Known,
+    /// `max_concurrent_runs`, for the collision strip.
+    limit: usize,
+    /// The strip, made again when the jobs change or it is an hour old.
+    strip: Option<Strip>,
     jobs_version: Option<i64>,
     jobs: Vec<JobRow>,
 }
 
 impl Loader {
-    /// A loader showing times in `zone`, checking jobs against `known`.
-    pub fn new(store: Store, zone: Tz, known: Known) -> Self {
+    /// A loader showing times in `zone`, checking jobs against `known`,
+    /// with room for `limit` runs at once.
+    pub fn new(store: Store, zone: Tz, known: Known, limit: usize) -> Self {
         Loader {
             store,
             zone,
             known,
+            limit,
+            strip: None,
             jobs_version: None,
             jobs: Vec::new(),
         }
@@ -134,6 +148,7 @@ impl Loader {
                 .map(|r| JobRow::from_record(r, now, &self.known))
                 .collect();
             self.jobs_version = Some(version);
+            self.strip = None;
         }
         let mut stats: HashMap<_, _> = stats.into_iter().map(|s| (s.job_id, s)).collect();
         for job in &mut self.jobs {
@@ -141,9 +156,25 @@ impl Loader {
             job.stats = stats.remove(&job.id);
         }
         let failures_24h = counts.pop().unwrap_or(0);
+        // Not on the first look, which must be quick: listing a day of
+        // fires of 10,000 jobs takes a while.
+        let strip_stale = counted
+            && self.strip.as_ref().and_then(|s| s.from).is_none_or(|from| {
+                now - from >= chrono::Duration::from_std(STRIP_EVERY).unwrap_or_default()
+            });
+        if strip_stale {
+            self.strip = Some(strip(
+                &self.jobs,
+                now,
+                chrono::Duration::hours(24),
+                STRIP_STRETCHES,
+                self.limit,
+            ));
+        }
         Ok(Snapshot {
             taken_at: Some(now),
             upcoming: upcoming(&self.jobs, now, chrono::Duration::hours(24), UPCOMING_ROWS),
+            strip: self.strip.clone().unwrap_or_default(),
             jobs: self.jobs.clone(),
             history,
             history_job,

@@ -17,6 +17,7 @@ pub mod loader;
 pub mod log_buffer;
 pub mod model;
 pub mod runtime;
+pub mod strip;
 pub mod takeover;
 mod terminal;
 mod update;

@@ -309,7 +309,12 @@ pub async fn run(setup: Setup) -> Result<(), String> {
 
     let (requests, requests_rx) = watch::channel(LoadRequest::default());
     let _loader = loader::spawn(
-        Loader::new(store.clone(), zone, config.known()),
+        Loader::new(
+            store.clone(),
+            zone,
+            config.known(),
+            config.scheduler.max_concurrent_runs,
+        ),
         requests_rx,
         to_app.clone(),
     );

@@ -346,7 +346,10 @@ async fn requeue(
                 trigger: Trigger::Retry,
                 status: RunStatus::Queued,
                 slot: None,
-                scheduled_for: run.scheduled_for,
+                // A retry stands for its run's slot, not the time a
+                // jittered or deferred slot ran: its window ends at the
+                // slot, and a backfill sees the slot done once it succeeds.
+                scheduled_for: run.slot.unwrap_or(run.scheduled_for),
                 queued_at: now,
                 attempt: run.attempt,
                 instance_id: None,

@@ -230,7 +230,7 @@ fn console_text(store_url: &str, job: &str, runs: std::ops::RangeInclusive<i64>)
             Engine::Running,
             FormContext::default(),
         );
-        let snapshot = Loader::new(store.clone(), zone, cronport::job::Known::default())
+        let snapshot = Loader::new(store.clone(), zone, cronport::job::Known::default(), 8)
             .snapshot(None, now)
             .await
             .unwrap();

@@ -403,6 +403,7 @@ pub fn model() -> Model {
     let snapshot = Snapshot {
         taken_at: Some(now()),
         upcoming: upcoming(&jobs, now(), Duration::hours(24), 500),
+        strip: crate::console::strip::strip(&jobs, now(), Duration::hours(24), 48, 8),
         jobs,
         history,
         history_job: None,

@@ -106,3 +106,51 @@ fn a_job_past_its_end_shows_as_ended() {
         .unwrap_or_else(|| panic!("no row for the job:\n{screen}"));
     assert!(line.contains("ended"), "{line}");
 }
+
+#[test]
+fn the_strip_marks_a_collision_names_its_jobs_and_the_job_view_suggests_jitter() {
+    // Three jobs at 02:00 New York time, room for two at once.
+    let jobs: Vec<JobRow> = (0..3)
+        .map(|i| {
+            JobRow::from_record(
+                record(
+                    10 + i,
+                    &format!("nightly-{i}"),
+                    "0 2 * * *",
+                    serde_json::json!({}),
+                ),
+                now(),
+                &known(),
+            )
+        })
+        .collect();
+    let mut model = fixtures::model();
+    model.data.jobs.extend(jobs.iter().cloned());
+    model.data.strip =
+        crate::console::strip::strip(&model.data.jobs, now(), Duration::hours(24), 48, 2);
+    // Wide enough for the whole note in the Upcoming panel.
+    let screen = draw(&model, 300, 40);
+    assert!(
+        screen.contains("3 due at once (room 2): nightly-0, nightly-1, nightly-2"),
+        "{screen}"
+    );
+    assert!(screen.contains('!'), "{screen}");
+
+    model.screen = Screen::Job {
+        name: "nightly-1".into(),
+        details: Some(Box::new(JobDetails {
+            job: jobs[1].clone(),
+            runs: Vec::new(),
+        })),
+        scroll: 0,
+    };
+    let screen = draw(&model, 160, 40);
+    assert!(
+        screen.contains("more than max_concurrent_runs = 2"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("jitter = \"5m\" would spread them"),
+        "{screen}"
+    );
+}

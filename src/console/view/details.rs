@@ -171,7 +171,11 @@ fn job_summary<'a>(model: &'a Model, theme: Theme, details: &'a JobDetails) -> V
                 job.schedule, job.cron, job.description, job.timezone
             )),
         ]),
-        Line::from(vec![label("next"), Span::raw(next)]),
+        Line::from(vec![
+            label("next"),
+            Span::raw(next),
+            collides(model, theme, &job.name),
+        ]),
         Line::from(vec![
             label("runs"),
             Span::raw(format!("{} recorded, {} failed", job.runs(), job.errors())),
@@ -186,6 +190,32 @@ fn job_summary<'a>(model: &'a Model, theme: Theme, details: &'a JobDetails) -> V
         ]),
         Line::from(vec![label("last"), last]),
     ]
+}
+
+/// A note when the job is due at an instant with more runs than the
+/// scheduler starts at once, suggesting jitter to spread them.
+fn collides(model: &Model, theme: Theme, job: &str) -> Span<'static> {
+    let strip = &model.data.strip;
+    let mut collisions = strip.collisions_of(job);
+    let Some(first) = collisions.next() else {
+        return Span::raw("");
+    };
+    let more = collisions.count();
+    let also = if more > 0 {
+        format!(" (and {more} more time(s))")
+    } else {
+        String::new()
+    };
+    Span::styled(
+        format!(
+            " · due at {} with {} other run(s), more than max_concurrent_runs = {}{also}: \
+             jitter = \"5m\" would spread them",
+            text::clock(model.now, first.at, model.zone),
+            first.runs - 1,
+            strip.limit
+        ),
+        theme.warn(),
+    )
 }
 
 fn sparkline(theme: Theme, frame: &mut Frame, area: Rect, runs: &[RunRecord]) {

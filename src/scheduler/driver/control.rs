@@ -217,7 +217,8 @@ impl Driver {
             .start_unslotted(
                 run.job_id,
                 Trigger::Retry,
-                run.scheduled_for,
+                // The slot it stands for (see `requeue` in the store).
+                run.slot.unwrap_or(run.scheduled_for),
                 1,
                 Some(run_id),
             )

@@ -13,6 +13,7 @@ store_test!(
     live_instances_and_heartbeats,
     recovery_touches_only_stale_or_dead_instances,
     concurrent_recovery_returns_each_run_once,
+    a_retry_stands_for_its_runs_slot,
 );
 
 fn instance(id: &str, started: i64) -> InstanceInfo {
@@ -301,4 +302,43 @@ async fn concurrent_recovery_returns_each_run_once(db: TestDb) {
             .iter()
             .all(|r| r.instance_id.is_none() && r.trigger == Trigger::Retry)
     );
+}
+
+/// A run whose slot ran late (jitter, a deferral) is retried for its slot:
+/// the retry's window ends there, and a backfill counts the slot done.
+async fn a_retry_stands_for_its_runs_slot(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await.id;
+    store
+        .register_instance(&instance("gone", 0))
+        .await
+        .expect("register");
+    let late = NewRun {
+        instance_id: Some("gone".to_owned()),
+        scheduled_for: at(600 + 180),
+        ..slot_run(job, 600)
+    };
+    let id = store.enqueue_slots(&[late]).await.expect("claim")[0].expect("won");
+    store
+        .write_batch(&[RunWrite::Started {
+            run_id: id,
+            attempt: 1,
+            instance_id: "gone".to_owned(),
+            at: at(780),
+        }])
+        .await
+        .expect("start");
+    let recovered = store
+        .recover_interrupted(
+            at(900),
+            Duration::from_secs(60),
+            &["gone".to_owned()],
+            &|_| true,
+        )
+        .await
+        .expect("recover");
+    let retry = recovered[0].1.expect("a retry");
+    let retry = store.get_run(retry).await.expect("get").expect("run");
+    assert_eq!(retry.trigger, Trigger::Retry);
+    assert_eq!(retry.scheduled_for, at(600), "the slot, not when it ran");
 }
