@@ -51,6 +51,10 @@ pub enum Commands {
     Runs(RunsCommand),
     /// Check the config and connect to every source and destination
     Check,
+    /// Catch-up plans awaiting approval (jobs with catch_up = "ask"):
+    /// list, approve or decline the slots missed while cronport was down
+    #[command(subcommand)]
+    Catchup(CatchupCommand),
 }
 
 impl Cli {
@@ -67,6 +71,10 @@ impl Cli {
             Some(Commands::Runs(command)) => matches!(
                 command,
                 RunsCommand::List { .. } | RunsCommand::Show { .. } | RunsCommand::Logs { .. }
+            ),
+            Some(Commands::Catchup(command)) => matches!(
+                command,
+                CatchupCommand::List { .. } | CatchupCommand::Show { .. }
             ),
             _ => false,
         }
@@ -231,4 +239,77 @@ pub enum RunsCommand {
         #[arg(long)]
         follow: bool,
     },
+}
+
+/// `cronport catchup ...`.
+#[derive(Debug, Subcommand)]
+pub enum CatchupCommand {
+    /// List the pending plans (per job: how many slots, their span)
+    List {
+        /// Decided plans too
+        #[arg(long)]
+        all: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one plan's slots, numbered from 1 (oldest) for --slots
+    Show {
+        /// Plan id (from `cronport catchup list`)
+        plan: i64,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the plan's slots (trigger "catch_up"), all or some; the rest are
+    /// declined
+    Approve {
+        /// Plan id (from `cronport catchup list`)
+        plan: i64,
+        /// Only these slots, numbered from 1 (oldest): N..M, or N
+        #[arg(long, value_name = "N..M", value_parser = parse_slots, conflicts_with = "latest")]
+        slots: Option<crate::store::SlotSelection>,
+        /// Only the newest slot
+        #[arg(long)]
+        latest: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run none of the plan's slots: they are recorded skipped, naming who
+    /// declined
+    Decline {
+        /// Plan id (from `cronport catchup list`)
+        plan: i64,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `--slots N..M` (or `N`): a range of a plan's slots counted from 1.
+fn parse_slots(text: &str) -> Result<crate::store::SlotSelection, String> {
+    let number = |part: &str| {
+        part.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                format!("{part:?} is not a slot number (they count from 1, oldest first)")
+            })
+    };
+    let (first, last) = match text.split_once("..") {
+        Some((first, last)) => {
+            let last = last.strip_prefix('=').unwrap_or(last);
+            (number(first)?, number(last)?)
+        }
+        None => {
+            let n = number(text)?;
+            (n, n)
+        }
+    };
+    if first > last {
+        return Err(format!("{first}..{last}: the first slot is after the last"));
+    }
+    Ok(crate::store::SlotSelection::Range { first, last })
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod backfill;
+mod catchup;
 mod check;
 mod console;
 mod jobs;
@@ -135,5 +136,6 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Commands::Jobs(command)) => jobs::run(&ctx, command).await,
         Some(Commands::Runs(command)) => runs::run(&ctx, command).await,
         Some(Commands::Check) => check::run(&ctx).await,
+        Some(Commands::Catchup(command)) => catchup::run(&ctx, command).await,
     }
 }

@@ -211,6 +211,8 @@ pub struct Snapshot {
     pub upcoming: Vec<Upcoming>,
     /// Runs due per stretch of the next 24 hours, and collisions.
     pub strip: super::strip::Strip,
+    /// Catch-up plans awaiting approval (`catch_up = "ask"`), oldest first.
+    pub catchup: Vec<crate::store::CatchUpPlan>,
 }
 
 /// A job view's data.

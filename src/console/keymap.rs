@@ -68,6 +68,20 @@ pub enum Action {
     Yes,
     /// Answer no to a question.
     No,
+    /// Show the catch-up plans awaiting approval.
+    CatchUpPlans,
+    /// Approve the chosen slots of the selected plan (all, or the newest N).
+    ApproveChosen,
+    /// Approve every slot of the selected plan.
+    ApproveAll,
+    /// Approve only the newest slot of the selected plan.
+    ApproveLatest,
+    /// Decline the selected plan.
+    DeclinePlan,
+    /// Choose one slot fewer (the newest N).
+    FewerSlots,
+    /// Choose one slot more.
+    MoreSlots,
 }
 
 /// Where a binding applies.
@@ -81,6 +95,8 @@ pub enum Mode {
     Help,
     /// A yes/no question.
     Confirm,
+    /// The catch-up plans awaiting approval.
+    CatchUp,
 }
 
 impl Mode {
@@ -91,11 +107,18 @@ impl Mode {
             Mode::Details => "Job and run views",
             Mode::Help => "This help",
             Mode::Confirm => "Questions",
+            Mode::CatchUp => "Catch-up plans awaiting approval",
         }
     }
 
     /// Every mode, in help order.
-    pub const ALL: [Mode; 4] = [Mode::Dashboard, Mode::Details, Mode::Help, Mode::Confirm];
+    pub const ALL: [Mode; 5] = [
+        Mode::Dashboard,
+        Mode::Details,
+        Mode::Help,
+        Mode::Confirm,
+        Mode::CatchUp,
+    ];
 }
 
 /// A key with its modifiers (shift is part of the character).
@@ -180,7 +203,7 @@ pub struct Binding {
     pub footer: Option<&'static str>,
 }
 
-use Mode::{Confirm, Dashboard, Details, Help};
+use Mode::{CatchUp, Confirm, Dashboard, Details, Help};
 
 const DASH: &[Mode] = &[Dashboard];
 const VIEWS: &[Mode] = &[Dashboard, Details];
@@ -405,6 +428,76 @@ pub const BINDINGS: &[Binding] = &[
         modes: &[Confirm],
         description: "No",
         footer: None,
+    },
+    Binding {
+        keys: &[ch('C')],
+        action: Action::CatchUpPlans,
+        modes: DASH,
+        description: "Catch-up plans awaiting approval (jobs with catch_up = ask)",
+        footer: None,
+    },
+    Binding {
+        keys: &[ch('j'), key(KeyCode::Down)],
+        action: Action::Down,
+        modes: &[CatchUp],
+        description: "Select the next plan",
+        footer: None,
+    },
+    Binding {
+        keys: &[ch('k'), key(KeyCode::Up)],
+        action: Action::Up,
+        modes: &[CatchUp],
+        description: "Select the previous plan",
+        footer: None,
+    },
+    Binding {
+        keys: &[key(KeyCode::Enter)],
+        action: Action::ApproveChosen,
+        modes: &[CatchUp],
+        description: "Approve the chosen slots (the newest N; the rest are declined)",
+        footer: Some("approve"),
+    },
+    Binding {
+        keys: &[ch('-'), key(KeyCode::Left)],
+        action: Action::FewerSlots,
+        modes: &[CatchUp],
+        description: "Choose one slot fewer (the newest are kept)",
+        footer: Some("fewer"),
+    },
+    Binding {
+        keys: &[ch('+'), key(KeyCode::Right)],
+        action: Action::MoreSlots,
+        modes: &[CatchUp],
+        description: "Choose one slot more",
+        footer: Some("more"),
+    },
+    Binding {
+        keys: &[ch('a')],
+        action: Action::ApproveAll,
+        modes: &[CatchUp],
+        description: "Approve every slot of the plan",
+        footer: Some("all"),
+    },
+    Binding {
+        keys: &[ch('l')],
+        action: Action::ApproveLatest,
+        modes: &[CatchUp],
+        description: "Approve only the newest slot (the rest are declined)",
+        footer: Some("newest"),
+    },
+    Binding {
+        keys: &[ch('d')],
+        action: Action::DeclinePlan,
+        modes: &[CatchUp],
+        description: "Decline the plan: none of its slots run (recorded skipped)",
+        footer: Some("decline"),
+    },
+    Binding {
+        keys: &[key(KeyCode::Esc), ch('q')],
+        action: Action::Back,
+        modes: &[CatchUp],
+        description: "Later: close (C on the panels shows the plans again)",
+        footer: Some("later"),
     },
 ];
 

@@ -115,7 +115,7 @@ impl Loader {
         };
         // The reads are independent: side by side they cost the slowest of
         // them (the per-job counters, with many jobs), not their sum.
-        let (records, stats, history, running, mut counts, holder) = tokio::try_join!(
+        let (records, stats, history, running, mut counts, holder, catchup) = tokio::try_join!(
             async {
                 if stale {
                     store.list_jobs().await.map(Some)
@@ -140,6 +140,7 @@ impl Loader {
                 }
             },
             store.lease_holder(now),
+            store.catchup_plans(false),
         )?;
         if let Some(records) = records {
             self.jobs = records
@@ -182,6 +183,7 @@ impl Loader {
             failures_24h,
             holder,
             counted,
+            catchup,
         })
     }
 }

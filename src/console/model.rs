@@ -206,6 +206,22 @@ pub enum Popup {
     DryRun(DryRunView),
     /// A backfill: its range, plan and progress.
     Backfill(Box<BackfillView>),
+    /// The catch-up plans awaiting approval.
+    CatchUp(CatchUpView),
+}
+
+/// The catch-up plans' window: which plan is selected and how many of its
+/// newest slots are chosen. The plans are the snapshot's
+/// ([`Snapshot::catchup`]), so the window follows the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CatchUpView {
+    /// Index into the pending plans.
+    pub selected: usize,
+    /// How many of the selected plan's newest slots to approve with Enter;
+    /// `None`: all of them.
+    pub newest: Option<u64>,
+    /// A decision on this plan is on its way to the store.
+    pub deciding: Option<crate::store::PlanId>,
 }
 
 /// What a prompt is for.
@@ -319,6 +335,13 @@ pub enum Effect {
         /// The id the lease is held under.
         claim: String,
     },
+    /// Decide a catch-up plan (approve all or some, or decline).
+    DecideCatchUp {
+        /// The plan.
+        plan: crate::store::PlanId,
+        /// What was decided.
+        decision: crate::store::PlanDecision,
+    },
     /// Plan a backfill of `job` over `[from, to]`.
     PlanBackfill {
         /// The job.
@@ -395,6 +418,9 @@ pub struct Model {
     pub quitting: bool,
     /// Names the form offers.
     pub form_context: FormContext,
+    /// Catch-up plans already shown: a plan opens the window by itself
+    /// once, when it first appears.
+    pub catchup_seen: std::collections::BTreeSet<crate::store::PlanId>,
 }
 
 impl Model {
@@ -433,6 +459,7 @@ impl Model {
             status: None,
             quitting: false,
             form_context,
+            catchup_seen: std::collections::BTreeSet::new(),
         }
     }
 

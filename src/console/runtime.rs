@@ -204,6 +204,16 @@ impl Effects {
                             .unwrap_or_else(Msg::LoadFailed)
                     });
                 }
+                Effect::DecideCatchUp { plan, decision } => {
+                    let store = self.store.clone();
+                    self.spawn(async move {
+                        let by = crate::scheduler::instance::operator("console");
+                        let decided = store
+                            .decide_catchup_plan(plan, decision, &by, chrono::Utc::now())
+                            .await;
+                        Msg::Done(decided.map(|d| d.summary()).map_err(|e| e.to_string()))
+                    });
+                }
                 Effect::LoadLog(scope) => {
                     let store = self.store.clone();
                     self.spawn(async move {

@@ -61,6 +61,22 @@ pub enum CatchUpPolicy {
     Latest,
     /// Run each, oldest first.
     All,
+    /// Run none until someone approves: the missed slots are kept as a
+    /// pending plan (`cronport catchup`, or the console) that is approved,
+    /// in part or whole, or declined.
+    Ask,
+}
+
+impl CatchUpPolicy {
+    /// The name as written in a config (`latest`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatchUpPolicy::Skip => "skip",
+            CatchUpPolicy::Latest => "latest",
+            CatchUpPolicy::All => "all",
+            CatchUpPolicy::Ask => "ask",
+        }
+    }
 }
 
 /// A job's policies with defaults applied.

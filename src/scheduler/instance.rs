@@ -47,3 +47,15 @@ pub(crate) fn process_exists(pid: u32) -> bool {
     let result = unsafe { libc::kill(pid, 0) };
     result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
+
+/// Who is at this terminal, for decisions the store records (who approved
+/// a catch-up plan): `user@host (via)`, the user from `$USER` or
+/// `$LOGNAME`.
+pub fn operator(via: &str) -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!("{user}@{} ({via})", hostname())
+}

@@ -16,14 +16,14 @@
 //! every instance is running: see [`super::overlap`].
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::job::{CatchUpPolicy, Fire, Job};
-use crate::store::{JobId, Trigger};
+use crate::store::{JobId, PlanSlot, Trigger};
 
 /// A slot older than this when its turn comes was missed (the process was
 /// down or asleep) and falls under the catch-up policy; a younger one is
@@ -32,6 +32,11 @@ pub const MISSED_AFTER: Duration = Duration::from_secs(5);
 
 /// Counting missed slots stops here (an every-second job down for weeks).
 const MAX_COUNTED: u64 = 10_000_000;
+
+/// A plan awaiting approval (`catch_up = "ask"`) keeps at most this many
+/// slots, the newest: a person reads and approves it, and the store keeps
+/// its slots in one row. Older missed slots are recorded skipped.
+pub const MAX_PLAN_SLOTS: usize = 10_000;
 
 /// Something the driver must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +54,15 @@ pub enum Effect {
         at: DateTime<Utc>,
         /// `schedule` or `catch_up`.
         trigger: Trigger,
+    },
+    /// Keep missed slots as a plan awaiting approval (`catch_up = "ask"`):
+    /// they run only once someone approves them.
+    Ask {
+        /// The job.
+        job: JobId,
+        /// The missed slots inside the catch-up window, oldest first, each
+        /// with when it was due.
+        slots: Vec<PlanSlot>,
     },
     /// Record slots that will not run.
     Skip {
@@ -346,8 +360,12 @@ struct Missed {
     /// The newest slot inside the window, and when it was due.
     newest_inside: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Slots inside the window and when they were due, kept only when the
-    /// policy runs them all.
-    inside: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// policy runs them all or asks about them (the newest
+    /// [`MAX_PLAN_SLOTS`] then).
+    inside: VecDeque<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The newest slot inside the window dropped from a plan that was full:
+    /// recorded skipped with the ones outside.
+    dropped: Option<DateTime<Utc>>,
 }
 
 impl Missed {
@@ -360,8 +378,15 @@ impl Missed {
             chrono::Duration::from_std(job.policy.catch_up_window).unwrap_or(chrono::Duration::MAX);
         if now.signed_duration_since(fire.at) <= window {
             self.newest_inside = Some((slot, fire.at));
-            if job.policy.catch_up == CatchUpPolicy::All {
-                self.inside.push((slot, fire.at));
+            match job.policy.catch_up {
+                CatchUpPolicy::All => self.inside.push_back((slot, fire.at)),
+                CatchUpPolicy::Ask => {
+                    self.inside.push_back((slot, fire.at));
+                    if self.inside.len() > MAX_PLAN_SLOTS {
+                        self.dropped = self.inside.pop_front().map(|(slot, _)| slot);
+                    }
+                }
+                CatchUpPolicy::Skip | CatchUpPolicy::Latest => {}
             }
         } else {
             self.newest_outside = Some(slot);
@@ -373,38 +398,83 @@ impl Missed {
             return;
         };
         let policy = entry.job.policy.catch_up;
-        let (run, last_skipped, name) = match policy {
-            CatchUpPolicy::Skip => (Vec::new(), Some(last), "skip"),
+        let (run, last_skipped) = match policy {
+            CatchUpPolicy::Skip => (Vec::new(), Some(last)),
             CatchUpPolicy::Latest => match self.newest_inside {
-                Some(newest) => (vec![newest], self.before_last, "latest"),
-                None => (Vec::new(), Some(last), "latest"),
+                Some(newest) => (vec![newest], self.before_last),
+                None => (Vec::new(), Some(last)),
             },
-            CatchUpPolicy::All => (self.inside, self.newest_outside, "all"),
+            CatchUpPolicy::All => (Vec::from(self.inside), self.newest_outside),
+            // Asked about, not run: whatever the window holds waits for a
+            // person; what is too old (or beyond a full plan) is skipped.
+            CatchUpPolicy::Ask => {
+                let asked = Vec::from(self.inside);
+                let span = SkippedSpan {
+                    count: self.count - asked.len() as u64,
+                    capped: self.capped,
+                    first,
+                    last: self.dropped.or(self.newest_outside),
+                };
+                push_skipped(id, &entry.job, span, effects);
+                if !asked.is_empty() {
+                    let slots = asked
+                        .into_iter()
+                        .map(|(slot, at)| PlanSlot { slot, at })
+                        .collect();
+                    effects.push(Effect::Ask { job: id, slots });
+                }
+                return;
+            }
         };
-        let skipped = self.count - run.len() as u64;
-        if let (true, Some(last_skipped)) = (skipped > 0, last_skipped) {
-            let at_least = if self.capped { "at least " } else { "" };
-            let plural = if skipped == 1 { "" } else { "s" };
-            let reason = format!(
-                "missed {at_least}{skipped} slot{plural} from {} to {} while cronport was not running (catch_up = {name}, window {})",
-                first.to_rfc3339(),
-                last_skipped.to_rfc3339(),
-                crate::config::duration::HumanDuration(entry.job.policy.catch_up_window),
-            );
-            let slots = Skipped {
-                count: skipped,
-                first,
-                last: last_skipped,
-                reason,
-            };
-            effects.push(Effect::Skip { job: id, slots });
-        }
+        let span = SkippedSpan {
+            count: self.count - run.len() as u64,
+            capped: self.capped,
+            first,
+            last: last_skipped,
+        };
+        push_skipped(id, &entry.job, span, effects);
         effects.extend(run.into_iter().map(|(slot, at)| Effect::Enqueue {
             job: id,
             slot,
             at,
             trigger: Trigger::CatchUp,
         }));
+    }
+}
+
+/// The missed slots of one job that will not run: how many, the span.
+struct SkippedSpan {
+    count: u64,
+    capped: bool,
+    first: DateTime<Utc>,
+    last: Option<DateTime<Utc>>,
+}
+
+/// Records the missed slots that will not run as one entry.
+fn push_skipped(id: JobId, job: &Job, span: SkippedSpan, effects: &mut Vec<Effect>) {
+    let SkippedSpan {
+        count: skipped,
+        capped,
+        first,
+        last: last_skipped,
+    } = span;
+    let name = job.policy.catch_up.as_str();
+    if let (true, Some(last_skipped)) = (skipped > 0, last_skipped) {
+        let at_least = if capped { "at least " } else { "" };
+        let plural = if skipped == 1 { "" } else { "s" };
+        let reason = format!(
+            "missed {at_least}{skipped} slot{plural} from {} to {} while cronport was not running (catch_up = {name}, window {})",
+            first.to_rfc3339(),
+            last_skipped.to_rfc3339(),
+            crate::config::duration::HumanDuration(job.policy.catch_up_window),
+        );
+        let slots = Skipped {
+            count: skipped,
+            first,
+            last: last_skipped,
+            reason,
+        };
+        effects.push(Effect::Skip { job: id, slots });
     }
 }
 

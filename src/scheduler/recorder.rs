@@ -20,7 +20,9 @@ use tokio::task::JoinHandle;
 
 use super::Internal;
 use super::overlap;
-use crate::store::{MissedSlots, NewRun, Partition, RunId, RunWrite, Store, TakeRequest, Taken};
+use crate::store::{
+    MissedSlots, NewPlan, NewRun, Partition, RunId, RunWrite, Store, TakeRequest, Taken,
+};
 
 /// Queue depth. Run lines use `try_send` and are counted as dropped when it
 /// is full; lifecycle writes wait for room.
@@ -65,8 +67,19 @@ enum SlotOp {
     Enqueue(Vec<NewRun>),
     /// Record missed slots that will not run.
     Missed(Vec<MissedSlots>),
+    /// Keep missed slots as plans awaiting approval.
+    Ask(Vec<AskPlan>),
     /// Take due runs; the answer goes back to the loop.
     Take(Take),
+}
+
+/// Missed slots of a job to keep as a plan awaiting approval
+/// (`catch_up = "ask"`).
+pub struct AskPlan {
+    /// The job's name, for the log line.
+    pub job: String,
+    /// The plan.
+    pub plan: NewPlan,
 }
 
 /// The sending side of the recorder. Cheap to clone.
@@ -102,6 +115,14 @@ impl Recorder {
     pub fn missed(&self, spans: Vec<MissedSlots>) {
         if !spans.is_empty() {
             let _ = self.slots.send(SlotOp::Missed(spans));
+        }
+    }
+
+    /// Keep missed slots as plans awaiting approval (see
+    /// [`Store::record_catchup_plan`]), and log each with how to approve it.
+    pub fn ask(&self, plans: Vec<AskPlan>) {
+        if !plans.is_empty() {
+            let _ = self.slots.send(SlotOp::Ask(plans));
         }
     }
 
@@ -241,6 +262,20 @@ async fn commit_slots(
                 let what = format!("recording {} span(s) of missed slots", spans.len());
                 with_retry(&what, || store.skip_missed(&spans, super::STALE_AFTER)).await;
             }
+            SlotOp::Ask(plans) => {
+                for AskPlan { job, plan } in plans {
+                    let what = format!("recording a catch-up plan of {job}");
+                    match with_retry(&what, || store.record_catchup_plan(&plan)).await {
+                        Some(Some(id)) => log_plan(&job, id, &plan),
+                        // Another instance noticed the same downtime first
+                        // and logged its plan.
+                        Some(None) => tracing::debug!(
+                            "{job}: its missed slots are in a catch-up plan already"
+                        ),
+                        None => {}
+                    }
+                }
+            }
             SlotOp::Take(take) => {
                 let result = take_due(store, &take).await;
                 match internal {
@@ -314,6 +349,22 @@ async fn commit(
 /// A run's record, or a slot put in the queue, must not be lost to a busy
 /// database: retry with backoff, saying so, until the store takes it.
 /// Every operation retried here is idempotent or all-or-nothing.
+/// One line per plan: the job, how many slots, their span, how to decide.
+fn log_plan(job: &str, id: crate::store::PlanId, plan: &NewPlan) {
+    let (Some(first), Some(last)) = (plan.slots.first(), plan.slots.last()) else {
+        return;
+    };
+    let n = plan.slots.len();
+    let plural = if n == 1 { "" } else { "s" };
+    tracing::warn!(
+        "{job}: {n} slot{plural} from {} to {} were missed while cronport was not running; \
+         kept as catch-up plan {id} (catch_up = ask). Run them: cronport catchup approve {id} \
+         [--latest | --slots N..M]; or: cronport catchup decline {id}",
+        first.slot.to_rfc3339(),
+        last.slot.to_rfc3339(),
+    );
+}
+
 async fn with_retry<T, F, Fut>(what: &str, mut op: F) -> Option<T>
 where
     F: FnMut() -> Fut,

@@ -306,6 +306,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "backfill",
                 include_str!("../../assets/migrations/sqlite/0005_backfill.sql"),
             ),
+            (
+                6,
+                "catchup_plans",
+                include_str!("../../assets/migrations/sqlite/0006_catchup_plans.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -332,6 +337,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 5,
                 "backfill",
                 include_str!("../../assets/migrations/postgres/0005_backfill.sql"),
+            ),
+            (
+                6,
+                "catchup_plans",
+                include_str!("../../assets/migrations/postgres/0006_catchup_plans.sql"),
             ),
         ],
     };

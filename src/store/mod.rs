@@ -18,6 +18,7 @@ macro_rules! withdraw_announced {
 }
 
 mod batch;
+mod catchup;
 mod commands;
 mod connect;
 mod deliveries;
@@ -40,6 +41,9 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+pub use catchup::{
+    CatchUpPlan, Decided, NewPlan, PlanDecision, PlanId, PlanSlot, PlanStatus, SlotSelection,
+};
 pub use commands::{Changes, Command, CommandKind, NewCommand};
 pub use deliveries::{DELIVERY_STATUSES, DeliveryRecord};
 pub use error::{Result, StoreError};

@@ -207,12 +207,16 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(StoreError::query(op))?;
-        v.flatten()
+        let last = v
+            .flatten()
             .map(|v| {
                 DateTime::from_timestamp_millis(v)
                     .ok_or_else(|| StoreError::decode(op, format!("slot {v} ms out of range")))
             })
-            .transpose()
+            .transpose()?;
+        // Slots kept in a catch-up plan were noticed already.
+        let planned = self.plan_last_slots(Some(job_id)).await?.remove(&job_id);
+        Ok(last.max(planned))
     }
 
     /// The newest slot of every job that has one (see [`Store::last_slot`]),
@@ -259,6 +263,11 @@ impl Store {
             if let Some(slot) = slot {
                 last.insert(job, slot);
             }
+        }
+        // Slots kept in a catch-up plan were noticed already.
+        for (job, planned) in self.plan_last_slots(None).await? {
+            let slot = last.entry(job).or_insert(planned);
+            *slot = (*slot).max(planned);
         }
         Ok(last)
     }
@@ -346,8 +355,8 @@ impl Store {
     }
 
     /// Deletes finished runs (with their attempts and logs) that ended before
-    /// `older_than`, and commands and stopped or silent instances older than
-    /// that. Returns how many runs were deleted. Runs still queued or running
+    /// `older_than`, and commands, decided catch-up plans and stopped or
+    /// silent instances older than that. Returns how many runs were deleted. Runs still queued or running
     /// are kept whatever their age.
     pub async fn prune_history(&self, older_than: DateTime<Utc>) -> Result<u64> {
         let op = "pruning history";
@@ -363,6 +372,13 @@ impl Store {
         .await
         .map_err(StoreError::query(op))?
         .rows_affected();
+        // Decided catch-up plans go with the history; pending ones wait
+        // for someone, whatever their age.
+        sqlx::query("DELETE FROM catchup_plans WHERE status <> 'pending' AND decided_at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
         sqlx::query("DELETE FROM commands WHERE requested_at < $1")
             .bind(cutoff)
             .execute(&mut *tx)

@@ -5,6 +5,7 @@
 pub mod process;
 pub mod proxy;
 pub mod servers;
+pub mod tmux;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

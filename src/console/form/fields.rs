@@ -275,6 +275,7 @@ impl Values {
                     ("skip".into(), Some(CatchUpPolicy::Skip)),
                     ("latest".into(), Some(CatchUpPolicy::Latest)),
                     ("all".into(), Some(CatchUpPolicy::All)),
+                    ("ask".into(), Some(CatchUpPolicy::Ask)),
                 ],
                 &spec.catch_up,
             ),

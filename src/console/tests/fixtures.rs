@@ -412,6 +412,7 @@ pub fn model() -> Model {
         failures_24h: 3,
         holder: None,
         counted: true,
+        catchup: Vec::new(),
     };
     model.update(crate::console::model::Msg::Snapshot(Box::new(snapshot)));
     model.update(crate::console::model::Msg::Logs(log_lines()));

@@ -6,10 +6,11 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::fixtures;
 use crate::console::keymap::{Action, BINDINGS, Key, Mode};
 use crate::console::model::{
-    Effect, LogScope, Model, Msg, Panel, Popup, PromptKind, Question, Screen,
+    CatchUpView, Effect, LogScope, Model, Msg, Panel, Popup, PromptKind, Question, Screen,
 };
 use crate::control::Request;
 use crate::events::Level;
+use crate::store::{PlanDecision, SlotSelection};
 
 fn event(key: &Key) -> KeyEvent {
     KeyEvent::new(key.code, key.mods)
@@ -59,6 +60,10 @@ fn model_in(mode: Mode, action: Action) -> Model {
         Mode::Confirm => {
             model.popup = Some(Popup::Confirm(Question::Delete("partner-feed".into())));
         }
+        Mode::CatchUp => {
+            model.data.catchup = super::catchup::pending(&[(4, 6), (3, 1)]);
+            model.popup = Some(Popup::CatchUp(CatchUpView::default()));
+        }
     }
     assert_eq!(model.mode(), mode);
     model
@@ -73,6 +78,11 @@ fn control(request: Request) -> Vec<Effect> {
 /// compile here until it has a check.
 fn check(mode: Mode, action: Action, model: &Model, effects: &[Effect]) {
     let job = |name: &str| name.to_string();
+    let catchup = || match &model.popup {
+        Some(Popup::CatchUp(view)) => view.clone(),
+        _ => panic!("{mode:?}: the catch-up window is not open"),
+    };
+    let decide = |decision| vec![Effect::DecideCatchUp { plan: 4, decision }];
     let scroll = || match (&model.screen, &model.popup) {
         (_, Some(Popup::Help { scroll })) => *scroll,
         (Screen::Job { scroll, .. }, _) => *scroll,
@@ -92,6 +102,8 @@ fn check(mode: Mode, action: Action, model: &Model, effects: &[Effect]) {
         (Mode::Dashboard, Action::PageDown | Action::Bottom) => {
             assert_eq!(model.jobs.selected, 5)
         }
+        (Mode::CatchUp, Action::Up) => assert_eq!(catchup().selected, 0),
+        (Mode::CatchUp, Action::Down) => assert_eq!(catchup().selected, 1),
         (_, Action::Up) => assert_eq!(scroll(), 2),
         (_, Action::Down) => assert_eq!(scroll(), 4),
         (_, Action::PageUp | Action::Top) => assert_eq!(scroll(), 0),
@@ -170,6 +182,28 @@ fn check(mode: Mode, action: Action, model: &Model, effects: &[Effect]) {
             assert!(effects.is_empty());
             assert!(model.popup.is_none());
         }
+        (_, Action::CatchUpPlans) => {
+            // The fixture has no plans pending.
+            assert!(model.popup.is_none());
+            assert!(
+                model
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.text.contains("no catch-up plans"))
+            );
+        }
+        (_, Action::ApproveChosen | Action::ApproveAll) => {
+            assert_eq!(effects, decide(PlanDecision::Approve(SlotSelection::All)))
+        }
+        (_, Action::ApproveLatest) => {
+            assert_eq!(
+                effects,
+                decide(PlanDecision::Approve(SlotSelection::Latest))
+            )
+        }
+        (_, Action::DeclinePlan) => assert_eq!(effects, decide(PlanDecision::Decline)),
+        (_, Action::FewerSlots) => assert_eq!(catchup().newest, Some(5)),
+        (_, Action::MoreSlots) => assert_eq!(catchup().newest, None),
     }
 }
 

@@ -3,6 +3,7 @@
 //! the model driven key by key.
 
 mod backfill;
+mod catchup;
 mod fixtures;
 mod keys;
 mod rules;

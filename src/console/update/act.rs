@@ -15,7 +15,18 @@ use crate::store::{RunId, RunStatus};
 impl Model {
     /// Carry out a keymap action.
     pub fn act(&mut self, action: Action) -> Vec<Effect> {
+        if let Some(effects) = self.catchup_act(action) {
+            return effects;
+        }
         match action {
+            Action::CatchUpPlans => self.open_catchup(),
+            // Keys of the catch-up window only (see `catchup_act`).
+            Action::ApproveChosen
+            | Action::ApproveAll
+            | Action::ApproveLatest
+            | Action::DeclinePlan
+            | Action::FewerSlots
+            | Action::MoreSlots => Vec::new(),
             Action::Quit => {
                 self.quitting = true;
                 vec![Effect::Quit]

@@ -11,6 +11,7 @@ use super::model::{Effect, Engine, Model, Msg, Panel, Popup, Screen, Status};
 use crate::events::{Event, SchedulerState};
 
 mod act;
+mod catchup;
 mod input;
 mod lease;
 
@@ -70,6 +71,10 @@ impl Model {
                 Vec::new()
             }
             Msg::Done(result) => {
+                // A catch-up decision answered: the window takes keys again.
+                if let Some(Popup::CatchUp(view)) = &mut self.popup {
+                    view.deciding = None;
+                }
                 match result {
                     Ok(text) => self.say(text),
                     Err(error) => {
@@ -163,6 +168,7 @@ impl Model {
         match (&self.popup, &self.screen) {
             (Some(Popup::Help { .. }), _) => Mode::Help,
             (Some(Popup::Confirm(_)), _) => Mode::Confirm,
+            (Some(Popup::CatchUp(_)), _) => Mode::CatchUp,
             (_, Screen::Dashboard) => Mode::Dashboard,
             _ => Mode::Details,
         }
@@ -211,6 +217,7 @@ impl Model {
             }
         }
         self.clamp();
+        self.catchup_arrived();
     }
 
     fn clamp(&mut self) {

@@ -2,6 +2,7 @@
 //! changes state or reads the store; it draws what the model holds.
 
 mod backfill;
+mod catchup;
 mod details;
 mod errors;
 mod footer;
@@ -55,6 +56,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
             form.render(frame, area, model.now);
         }
         Some(Popup::DryRun(view)) => details::dry_run(view, theme, frame, body),
+        Some(Popup::CatchUp(view)) => catchup::render(model, view, theme, frame, body),
         Some(Popup::Backfill(view)) => backfill::render(view, theme, frame, body),
     }
 }

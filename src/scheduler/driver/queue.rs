@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::*;
-use crate::store::{MissedSlots, Partition, Taken};
+use crate::store::{MissedSlots, NewPlan, Partition, Taken};
 
 /// How long before its time a slot is put in the queue: long enough for the
 /// store to take a busy second's slots, short enough that few are put there
@@ -99,6 +99,7 @@ impl Driver {
     pub(super) fn carry_out(&mut self, effects: Vec<Effect>, now: DateTime<Utc>) {
         let mut enqueue = Vec::new();
         let mut missed = Vec::new();
+        let mut asked = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Enqueue {
@@ -121,6 +122,20 @@ impl Driver {
                         instance_id: None,
                         retry_of: None,
                         error: None,
+                    });
+                }
+                Effect::Ask { job, slots } => {
+                    let Some(Known { name, .. }) = self.jobs.get(&job) else {
+                        continue;
+                    };
+                    asked.push(recorder::AskPlan {
+                        job: name.clone(),
+                        plan: NewPlan {
+                            job_id: job,
+                            slots,
+                            created_at: now,
+                            instance_id: self.me.id.clone(),
+                        },
                     });
                 }
                 Effect::Skip { job, slots } => {
@@ -147,6 +162,7 @@ impl Driver {
         // In this order: a span skipped is recorded before a later slot of
         // the same job is put in the queue.
         self.shared.recorder.missed(missed);
+        self.shared.recorder.ask(asked);
         self.shared.recorder.enqueue(enqueue);
     }
 

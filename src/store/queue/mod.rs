@@ -103,7 +103,7 @@ impl Partition {
 
 /// Inserts one chunk of slots and records which got a run id. A slot of a
 /// job paused meanwhile (an instance that has not heard yet) is not put in.
-async fn enqueue_chunk(
+pub(in crate::store) async fn enqueue_chunk(
     conn: &mut AnyConnection,
     backend: Backend,
     chunk: &[(usize, &NewRun)],
