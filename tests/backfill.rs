@@ -193,7 +193,8 @@ fn bad_input_exits_2_naming_the_flag_and_stores_nothing() {
             "daylight-saving gap",
         ),
         (
-            &["--from", "2026-01-01", "--to", "2027-12-31"],
+            // Two past years: 17,500 hourly slots.
+            &["--from", "2024-01-01", "--to", "2025-12-31"],
             "max_backfill_slots",
         ),
     ];
@@ -367,4 +368,46 @@ fn the_plan_applies_the_jobs_calendar() {
             "2026-11-27"
         ]
     );
+}
+
+/// A backfill runs past slots only: a range reaching into the future stops
+/// at now (the schedule runs the rest), and one starting there is refused.
+#[test]
+fn the_future_is_left_to_the_schedule() {
+    let sandbox = Sandbox::new();
+    hourly(&sandbox, "skip");
+    let now = chrono::Utc::now();
+    let from = (now - chrono::Duration::hours(2)).to_rfc3339();
+    let to = (now + chrono::Duration::hours(5)).to_rfc3339();
+    let out = sandbox
+        .run(&[
+            "jobs",
+            "backfill",
+            "hourly",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--dry-run",
+        ])
+        .ok("a range into the future");
+    assert!(
+        out.stdout
+            .contains("is in the future: the backfill stops at now"),
+        "{}",
+        out.stdout
+    );
+    // Two hours back hold two or three hourly slots, none ahead of now.
+    let slots = out.stdout.matches("  runs").count();
+    assert!((1..=3).contains(&slots), "{}", out.stdout);
+    let later = (now + chrono::Duration::hours(1)).to_rfc3339();
+    let out = sandbox
+        .run(&["jobs", "backfill", "hourly", "--from", &later, "--to", &to])
+        .expect_code(2, "a range in the future");
+    assert!(
+        out.stderr.contains("--from") && out.stderr.contains("future"),
+        "{}",
+        out.stderr
+    );
+    assert!(backfills(&sandbox).is_empty());
 }

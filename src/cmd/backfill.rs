@@ -31,6 +31,23 @@ pub(super) async fn run(ctx: &Context, store: Store, args: &BackfillArgs) -> Res
             local(to, zone)
         )));
     }
+    // Only slots that have come: a later one is the schedule's to run (it
+    // would run twice, now and at its time).
+    let now = Utc::now();
+    if from > now {
+        return Err(Failure::BadInput(format!(
+            "--from ({}) is in the future: a backfill runs past slots",
+            local(from, zone)
+        )));
+    }
+    if to > now {
+        println!(
+            "--to ({}) is in the future: the backfill stops at now ({})",
+            local(to, zone),
+            local(now, zone)
+        );
+    }
+    let to = to.min(now);
     let limit = ctx.config.scheduler.max_backfill_slots;
     let slots =
         match backfill::slots_between(&job, from, to, if args.yes { usize::MAX } else { limit }) {
@@ -44,7 +61,7 @@ pub(super) async fn run(ctx: &Context, store: Store, args: &BackfillArgs) -> Res
             }
         };
     let plan = backfill::plan(&store, record.id, &slots.run).await?;
-    print_plan(&args.name, zone, from, to, &plan, &slots.skipped, args);
+    print_plan(&args.name, zone, from, to, &plan, &slots, args);
     if args.dry_run {
         println!("dry run: nothing was queued");
         return Ok(());
@@ -133,9 +150,10 @@ fn print_plan(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     plan: &[PlannedSlot],
-    skipped: &[(DateTime<Utc>, String)],
+    slots: &backfill::Slots,
     args: &BackfillArgs,
 ) {
+    let skipped = &slots.skipped;
     let runs = plan.iter().filter(|s| s.runs(args.rerun)).count();
     let done = plan.iter().filter(|s| s.state.succeeded.is_some()).count();
     let active = plan.iter().filter(|s| s.state.active.is_some()).count();
@@ -174,6 +192,10 @@ fn print_plan(
             (None, Some(id)) if !args.rerun => format!("succeeded (run {id}): left alone"),
             (None, Some(id)) => format!("succeeded (run {id}): runs again"),
             (None, None) => "runs".to_string(),
+        };
+        let what = match slots.moved.iter().find(|(slot, _)| *slot == s.slot) {
+            Some((_, why)) => format!("{what} (its scheduled run moved: {why})"),
+            None => what,
         };
         lines.push((s.slot, what));
     }

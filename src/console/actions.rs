@@ -54,6 +54,12 @@ pub async fn plan_backfill(
 ) -> Result<super::backfill::PlanSummary, String> {
     use crate::scheduler::backfill;
     let (id, checked) = checked(store, config, job).await?;
+    // Only slots that have come: a later one is the schedule's to run.
+    let now = chrono::Utc::now();
+    if from > now {
+        return Err("from is in the future: a backfill runs past slots".to_string());
+    }
+    let to = to.min(now);
     let limit = config.scheduler.max_backfill_slots;
     let slots = backfill::slots_between(&checked, from, to, limit).map_err(|_| {
         format!(

@@ -40,6 +40,9 @@ pub struct Slots {
     pub run: Vec<DateTime<Utc>>,
     /// Slots the rules skip, with why.
     pub skipped: Vec<(DateTime<Utc>, String)>,
+    /// Slots of `run` the rules move to another time, with why: they run
+    /// too (the schedule ran them, later), with their slot's window.
+    pub moved: Vec<(DateTime<Utc>, String)>,
 }
 
 /// The slots of `[from, to]`; `Err(n)` when more than `limit` of them run
@@ -55,9 +58,12 @@ pub fn slots_between(
     for fire in job.fires(start).take_while(|f| f.slot <= to) {
         match fire.fate {
             Fate::Skipped(why) => slots.skipped.push((fire.slot, why)),
-            Fate::Runs | Fate::Moved(_) => {
+            fate => {
                 if slots.run.len() == limit {
                     return Err(limit + 1);
+                }
+                if let Fate::Moved(why) = fate {
+                    slots.moved.push((fire.slot, why));
                 }
                 slots.run.push(fire.slot);
             }
