@@ -85,14 +85,14 @@ pub async fn run_backfill(
     progress: tokio::sync::mpsc::UnboundedSender<crate::scheduler::backfill::Progress>,
 ) -> Result<(), String> {
     use crate::scheduler::backfill::{self, Runner};
-    let (id, _) = checked(store, config, job).await?;
+    let (id, checked) = checked(store, config, job).await?;
     backfill::run(
         store,
         Runner::Instances,
         id,
         slots,
         false,
-        1,
+        backfill::Pace::of(&checked, 1),
         chrono::Utc::now(),
         stop,
         |step| {

@@ -157,6 +157,25 @@ pub enum Progress {
     Withdrawn(DateTime<Utc>, RunId),
 }
 
+/// How fast a backfill goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    /// Runs queued or running at once.
+    pub concurrency: usize,
+    /// The job's overlap policy runs one at a time (all but `allow`).
+    pub exclusive: bool,
+}
+
+impl Pace {
+    /// At most `concurrency` at once, for `job`.
+    pub fn of(job: &Job, concurrency: usize) -> Pace {
+        Pace {
+            concurrency,
+            exclusive: job.policy.overlap != crate::job::OverlapPolicy::Allow,
+        }
+    }
+}
+
 /// How often the runs in flight are looked at.
 const LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -172,17 +191,21 @@ pub async fn run(
     job_id: JobId,
     slots: Vec<DateTime<Utc>>,
     rerun: bool,
-    concurrency: usize,
+    pace: Pace,
     since: DateTime<Utc>,
     stop: &tokio_util::sync::CancellationToken,
     mut report: impl FnMut(Progress),
 ) -> Result<(), StoreError> {
+    // An exclusive job's runs go one at a time whatever is queued: one more
+    // waits behind the running one, and its end wakes it at once instead
+    // of at the instance's next look at the queue.
+    let window = pace.concurrency.max(1) + usize::from(pace.exclusive);
     let mut pending: VecDeque<DateTime<Utc>> = slots.into();
     // Runs queued by this backfill and not yet ended.
     let mut flight: Vec<(DateTime<Utc>, RunId)> = Vec::new();
     let mut here = tokio::task::JoinSet::new();
     loop {
-        while !stop.is_cancelled() && flight.len() < concurrency.max(1) {
+        while !stop.is_cancelled() && flight.len() < window {
             let Some(slot) = pending.pop_front() else {
                 break;
             };
@@ -210,7 +233,7 @@ pub async fn run(
         if let Runner::Here(solo, job) = &runner {
             // Oldest first across the job's due rows (another backfill's
             // too): taking one row by id could start a later slot first.
-            let room = concurrency.max(1).saturating_sub(here.len());
+            let room = pace.concurrency.max(1).saturating_sub(here.len());
             if room > 0 && !stop.is_cancelled() {
                 for run in solo.take_job(job_id, job.policy.overlap, room).await? {
                     let (runner, job) = (solo.runner(), job.clone());

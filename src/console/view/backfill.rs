@@ -10,7 +10,7 @@ use super::{Theme, centered, popup};
 use crate::console::backfill::{BackfillView, Counts, Stage};
 
 /// Width of the progress bar.
-const BAR: usize = 40;
+const BAR: usize = 30;
 
 pub(super) fn render(view: &BackfillView, theme: Theme, frame: &mut Frame, body: Rect) {
     let local = |t: DateTime<Utc>| {
