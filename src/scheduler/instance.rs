@@ -56,6 +56,47 @@ pub fn operator(via: &str) -> String {
         .or_else(|_| std::env::var("LOGNAME"))
         .ok()
         .filter(|u| !u.is_empty())
+        .or_else(account_name)
         .unwrap_or_else(|| "unknown".to_owned());
     format!("{user}@{} ({via})", hostname())
+}
+
+/// The name of this process's user in the account database, for when the
+/// environment names none (a service, `sudo -i`, a container's root).
+fn account_name() -> Option<String> {
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: getpwuid_r writes only into `entry` and `buffer`, whose sizes
+    // it is given; `found` points at `entry` or is null.
+    unsafe {
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            libc::getuid(),
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        );
+        if rc != 0 || found.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(entry.pw_name)
+            .to_str()
+            .ok()
+            .map(str::to_owned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_account_database_names_this_user() {
+        // Whatever the environment says, the process has an account.
+        let name = super::account_name().expect("an account name");
+        assert!(!name.is_empty());
+        let uid = unsafe { libc::getuid() };
+        if uid == 0 {
+            assert_eq!(name, "root");
+        }
+    }
 }
