@@ -41,6 +41,13 @@ fn instant(value: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// `cronport jobs backfill hourly --from FROM --to TO EXTRA...`.
+fn backfill(sandbox: &Sandbox, from: &str, to: &str, extra: &[&str]) -> common::process::Output {
+    let mut args = vec!["jobs", "backfill", "hourly", "--from", from, "--to", to];
+    args.extend_from_slice(extra);
+    sandbox.run(&args)
+}
+
 fn backfills(sandbox: &Sandbox) -> Vec<Value> {
     let mut runs: Vec<Value> = sandbox
         .runs()
@@ -67,19 +74,13 @@ fn each_slot_runs_once_oldest_first_with_its_own_window() {
     hourly(&sandbox, "skip");
     // New York falls back at 02:00 EDT on 2026-11-01: 01:00 comes twice, so
     // the seven hours from midnight to 05:00 EST hold seven slots.
-    let out = sandbox
-        .run(&[
-            "jobs",
-            "backfill",
-            "hourly",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-01T05:00",
-            "--concurrency",
-            "3",
-        ])
-        .ok("backfill");
+    let out = backfill(
+        &sandbox,
+        "2026-11-01",
+        "2026-11-01T05:00",
+        &["--concurrency", "3"],
+    )
+    .ok("backfill");
     assert!(out.stdout.contains("7 slot(s)"), "{}", out.stdout);
     assert!(
         out.stdout.contains("backfill done: 7 succeeded"),
@@ -114,35 +115,19 @@ fn each_slot_runs_once_oldest_first_with_its_own_window() {
     }
 
     // A wider range leaves what succeeded alone.
-    let out = sandbox
-        .run(&[
-            "jobs",
-            "backfill",
-            "hourly",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-01T07:00",
-        ])
-        .ok("a wider backfill");
+    let out = backfill(&sandbox, "2026-11-01", "2026-11-01T07:00", &[]).ok("a wider backfill");
     assert!(out.stdout.contains("2 to run"), "{}", out.stdout);
     assert!(out.stdout.contains("7 already succeeded"), "{}", out.stdout);
     assert_eq!(backfills(&sandbox).len(), 9);
 
     // A dry run lists the plan and stores nothing; --rerun runs them again.
-    let out = sandbox
-        .run(&[
-            "jobs",
-            "backfill",
-            "hourly",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-01T07:00",
-            "--rerun",
-            "--dry-run",
-        ])
-        .ok("dry run");
+    let out = backfill(
+        &sandbox,
+        "2026-11-01",
+        "2026-11-01T07:00",
+        &["--rerun", "--dry-run"],
+    )
+    .ok("dry run");
     assert_eq!(
         out.stdout.matches("runs again").count(),
         9,
@@ -155,18 +140,7 @@ fn each_slot_runs_once_oldest_first_with_its_own_window() {
         out.stdout
     );
     assert_eq!(backfills(&sandbox).len(), 9);
-    sandbox
-        .run(&[
-            "jobs",
-            "backfill",
-            "hourly",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-01T07:00",
-            "--rerun",
-        ])
-        .ok("rerun");
+    backfill(&sandbox, "2026-11-01", "2026-11-01T07:00", &["--rerun"]).ok("rerun");
     assert_eq!(backfills(&sandbox).len(), 18);
 }
 
