@@ -12,7 +12,6 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::events::{Command, Reply};
 use crate::export::{Pipeline, Preview, RunContext};
-use crate::job::JobSpec;
 use crate::store::{CommandKind, InstanceInfo, NewCommand, RunId, RunStatus, Store};
 
 /// Rows a dry run shows unless asked for another number.
@@ -456,16 +455,9 @@ pub async fn dry_run(
     job: &str,
     rows: usize,
 ) -> Result<Preview, String> {
-    let record = store
-        .get_job(job)
+    let (_, checked) = crate::scheduler::checked_job(store, config, job)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no job named {job:?}"))?;
-    let spec: JobSpec = serde_json::from_str(&record.definition)
-        .map_err(|e| format!("{job}: the stored definition is unreadable: {e}"))?;
-    let checked = spec
-        .validate(&config.known())
-        .map_err(|errors| format!("{job}: {}", crate::job::one_line(&errors)))?;
+        .map_err(|e| e.to_string())?;
     let now = Utc::now();
     let ctx = RunContext {
         job: job.to_string(),

@@ -15,12 +15,15 @@ use crate::store::{RunStatus, Store};
 
 pub(super) async fn run(ctx: &Context, store: Store, args: &BackfillArgs) -> Result<(), Failure> {
     let parts = ctx.parts(store.clone(), crate::events::bus());
-    let (record, job) = checked_job(&parts, &args.name).await.map_err(|e| match e {
-        RunOnceError::UnknownJob(_) | RunOnceError::Invalid { .. } => {
-            Failure::BadInput(e.to_string())
-        }
-        e => Failure::Failed(e.to_string()),
-    })?;
+    let (record, job) =
+        checked_job(&store, &ctx.config, &args.name)
+            .await
+            .map_err(|e| match e {
+                RunOnceError::UnknownJob(_) | RunOnceError::Invalid { .. } => {
+                    Failure::BadInput(e.to_string())
+                }
+                e => Failure::Failed(e.to_string()),
+            })?;
     let zone = job.schedule.timezone();
     let from = instant("--from", &args.from, zone, false)?;
     let to = instant("--to", &args.to, zone, true)?;

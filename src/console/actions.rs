@@ -108,15 +108,8 @@ async fn checked(
     config: &Config,
     job: &str,
 ) -> Result<(crate::store::JobId, crate::job::Job), String> {
-    let record = store
-        .get_job(job)
+    let (record, job) = crate::scheduler::checked_job(store, config, job)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no job named {job:?}"))?;
-    let spec: JobSpec = serde_json::from_str(&record.definition)
-        .map_err(|e| format!("job {job}: stored definition is unreadable: {e}"))?;
-    let checked = spec
-        .validate(&config.known())
-        .map_err(|errors| crate::job::one_line(&errors))?;
-    Ok((record.id, checked))
+        .map_err(|e| e.to_string())?;
+    Ok((record.id, job))
 }

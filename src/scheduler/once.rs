@@ -15,6 +15,7 @@ use super::manual::{self, Asked};
 use super::recorder::{self, Recorder};
 use super::runner::{self, CancelReason, RunControl, RunOrder, Shared};
 use super::{HEARTBEAT, Parts, instance};
+use crate::config::Config;
 use crate::job::{Job, JobSpec};
 use crate::store::{InstanceInfo, JobRecord, QueuedRun, RunId, Store, StoreError};
 
@@ -48,10 +49,14 @@ pub enum RunOnceError {
     Store(#[from] StoreError),
 }
 
-/// A stored job, checked against the config.
-pub async fn checked_job(parts: &Parts, job: &str) -> Result<(JobRecord, Job), RunOnceError> {
-    let record = parts
-        .store
+/// A stored job, checked against the config: what every run, dry run,
+/// backfill and plan of a job starts from.
+pub async fn checked_job(
+    store: &Store,
+    config: &Config,
+    job: &str,
+) -> Result<(JobRecord, Job), RunOnceError> {
+    let record = store
         .get_job(job)
         .await?
         .ok_or_else(|| RunOnceError::UnknownJob(job.to_string()))?;
@@ -61,7 +66,7 @@ pub async fn checked_job(parts: &Parts, job: &str) -> Result<(JobRecord, Job), R
             problems: format!("stored definition is unreadable: {e}"),
         })?;
     let checked = spec
-        .validate(&parts.config.known())
+        .validate(&config.known())
         .map_err(|errors| RunOnceError::Invalid {
             name: job.to_string(),
             problems: crate::job::one_line(&errors),
@@ -74,7 +79,7 @@ pub async fn checked_job(parts: &Parts, job: &str) -> Result<(JobRecord, Job), R
 /// that run under `queue_one` and `cancel_previous` (which asks it to stop
 /// first). Waits for the run and returns its id.
 pub async fn run_once(parts: Parts, job: &str) -> Result<RunId, RunOnceError> {
-    let (record, checked) = checked_job(&parts, job).await?;
+    let (record, checked) = checked_job(&parts.store, &parts.config, job).await?;
     let solo = Solo::start(parts).await?;
     let run_id = manual::enqueue(&solo.store, record.id, solo.now()).await?;
     let overlap = checked.policy.overlap;

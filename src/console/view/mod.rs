@@ -4,6 +4,7 @@
 mod backfill;
 mod catchup;
 mod details;
+mod dry_run;
 mod errors;
 mod footer;
 mod header;
@@ -55,7 +56,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
             frame.render_widget(Clear, area);
             form.render(frame, area, model.now);
         }
-        Some(Popup::DryRun(view)) => details::dry_run(view, theme, frame, body),
+        Some(Popup::DryRun(view)) => dry_run::render(view, theme, frame, body),
         Some(Popup::CatchUp(view)) => catchup::render(model, view, theme, frame, body),
         Some(Popup::Backfill(view)) => backfill::render(view, theme, frame, body),
     }
