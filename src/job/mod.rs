@@ -21,7 +21,7 @@ use crate::export::source::SourceSpec;
 use crate::schedule::rules::{Blackout, BusinessCalendar, Rules};
 use crate::schedule::{DstSpec, Schedule, Tz, parse_timezone};
 
-pub use crate::schedule::rules::{Fate, Fire};
+pub use crate::schedule::rules::{Fate, Fire, NextRun};
 
 /// How many slots [`Job::next_run`] looks through for one that runs: six
 /// hours of an every-second job in a blackout is 21,600.
@@ -382,7 +382,7 @@ impl Job {
     /// The next fire after `after` that runs (at its time or moved).
     /// Gives up after [`MAX_SKIPPED_LOOK`] skipped slots (a calendar that
     /// excludes every date would otherwise be searched forever).
-    pub fn next_run(&self, after: DateTime<Utc>) -> Option<Fire> {
+    pub fn next_run(&self, after: DateTime<Utc>) -> Option<NextRun> {
         self.rules
             .next_run(&self.schedule, self.name(), after, MAX_SKIPPED_LOOK)
     }

@@ -33,6 +33,18 @@ pub use ics::{IcsError, exclusions as ics_exclusions};
 
 use super::{Schedule, Tz};
 
+/// `format!` when the reason will be read, an empty string otherwise:
+/// callers that only want when a fire runs skip writing why.
+macro_rules! reason {
+    ($explain:expr, $($arg:tt)*) => {
+        if $explain {
+            format!($($arg)*)
+        } else {
+            String::new()
+        }
+    };
+}
+
 /// What becomes of a slot on a date its calendar excludes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -106,6 +118,16 @@ impl Fire {
     pub fn runs(&self) -> bool {
         !matches!(self.fate, Fate::Skipped(_))
     }
+}
+
+/// The next fire that runs: its slot and when it runs, without the why
+/// (see [`Rules::fire`] for that).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NextRun {
+    /// The slot: the fire's identity.
+    pub slot: DateTime<Utc>,
+    /// When it runs.
+    pub at: DateTime<Utc>,
 }
 
 /// A job's rules, resolved: the calendar's content, not only its name, so
@@ -186,7 +208,7 @@ impl Rules {
         job: &str,
         after: DateTime<Utc>,
         limit: usize,
-    ) -> Option<Fire> {
+    ) -> Option<NextRun> {
         let tz = schedule.timezone();
         let mut from = match self.start_at {
             Some(start) if start > after => start - TimeDelta::nanoseconds(1),
@@ -212,9 +234,12 @@ impl Rules {
                     continue;
                 }
             }
-            let fire = self.fire_at(schedule, job, slot, local);
+            let fire = self.fire_at(schedule, job, slot, local, false);
             if fire.runs() {
-                return Some(fire);
+                return Some(NextRun {
+                    slot: fire.slot,
+                    at: fire.at,
+                });
             }
             from = slot;
         }
@@ -231,16 +256,19 @@ impl Rules {
             };
         }
         let local = slot.with_timezone(&schedule.timezone()).naive_local();
-        self.fire_at(schedule, job, slot, local)
+        self.fire_at(schedule, job, slot, local, true)
     }
 
-    /// [`Rules::fire`] of a slot whose local wall time is known.
+    /// [`Rules::fire`] of a slot whose local wall time is known. Without
+    /// `explain` the reasons are left empty: for callers that only want
+    /// when a fire runs (writing them was a third of a moved fire's cost).
     fn fire_at(
         &self,
         schedule: &Schedule,
         job: &str,
         slot: DateTime<Utc>,
         local: NaiveDateTime,
+        explain: bool,
     ) -> Fire {
         if self.is_plain() {
             return Fire {
@@ -249,7 +277,7 @@ impl Rules {
                 fate: Fate::Runs,
             };
         }
-        let evaluated = self.evaluate(schedule.timezone(), job, slot, local);
+        let evaluated = self.evaluate(schedule.timezone(), job, slot, local, explain);
         let Some(deferred_to) = evaluated.deferred_to else {
             return evaluated.fire;
         };
@@ -266,14 +294,15 @@ impl Rules {
             }
             next = later;
             let local = later.with_timezone(&tz).naive_local();
-            let other = self.evaluate(tz, job, later, local);
+            let other = self.evaluate(tz, job, later, local, false);
             if !other.fire.runs() {
                 continue;
             }
             if other.deferred_to == Some(deferred_to) {
                 return skipped(
                     slot,
-                    format!(
+                    reason!(
+                        explain,
                         "in a blackout that runs once at its end ({}), as the slot of {}",
                         local_text(tz, deferred_to),
                         local_text(tz, later)
@@ -309,7 +338,14 @@ impl Rules {
     }
 
     /// What the rules make of `slot`, whose local wall time is `local`.
-    fn evaluate(&self, tz: Tz, job: &str, slot: DateTime<Utc>, local: NaiveDateTime) -> Evaluated {
+    fn evaluate(
+        &self,
+        tz: Tz,
+        job: &str,
+        slot: DateTime<Utc>,
+        local: NaiveDateTime,
+        explain: bool,
+    ) -> Evaluated {
         let mut at = slot;
         let mut notes: Vec<String> = Vec::new();
         let mut deferred_to = None;
@@ -320,11 +356,15 @@ impl Rules {
             if let Some(calendar) = &self.calendar
                 && let Some(excluded) = calendar.excluded(local.date())
             {
-                let why = calendar.why(local.date(), excluded);
+                let why = if explain {
+                    calendar.why(local.date(), excluded)
+                } else {
+                    String::new()
+                };
                 let forward = match self.on_excluded {
                     OnExcluded::Skip => {
                         return Evaluated {
-                            fire: skipped(slot, format!("{why} (on_excluded = skip)")),
+                            fire: skipped(slot, reason!(explain, "{why} (on_excluded = skip)")),
                             deferred_to: None,
                         };
                     }
@@ -333,19 +373,22 @@ impl Rules {
                 };
                 let Some(day) = calendar.business_day_from(local.date(), forward) else {
                     return Evaluated {
-                        fire: skipped(slot, format!("{why}, and no business day is near")),
+                        fire: skipped(slot, reason!(explain, "{why}, and no business day is near")),
                         deferred_to: None,
                     };
                 };
                 let target = day.and_time(local.time());
                 let Some((moved, moved_local)) = resolve_local_keeping(tz, target) else {
                     return Evaluated {
-                        fire: skipped(slot, format!("{why}, and {day} has no such time")),
+                        fire: skipped(slot, reason!(explain, "{why}, and {day} has no such time")),
                         deferred_to: None,
                     };
                 };
                 let which = if forward { "next" } else { "previous" };
-                notes.push(format!("{why}: moved to the {which} business day, {day}"));
+                notes.push(reason!(
+                    explain,
+                    "{why}: moved to the {which} business day, {day}"
+                ));
                 at = moved;
                 local = moved_local;
                 changed = true;
@@ -356,7 +399,7 @@ impl Rules {
                         return Evaluated {
                             fire: skipped(
                                 slot,
-                                format!("in blackout {window} (on_blackout = skip)"),
+                                reason!(explain, "in blackout {window} (on_blackout = skip)"),
                             ),
                             deferred_to: None,
                         };
@@ -366,12 +409,16 @@ impl Rules {
                             return Evaluated {
                                 fire: skipped(
                                     slot,
-                                    format!("in blackout {window}, whose end never happens"),
+                                    reason!(
+                                        explain,
+                                        "in blackout {window}, whose end never happens"
+                                    ),
                                 ),
                                 deferred_to: None,
                             };
                         };
-                        notes.push(format!(
+                        notes.push(reason!(
+                            explain,
                             "in blackout {window}: deferred to its end, {}",
                             local_text(tz, end_at)
                         ));
@@ -391,7 +438,8 @@ impl Rules {
             return Evaluated {
                 fire: skipped(
                     slot,
-                    format!(
+                    reason!(
+                        explain,
                         "no time clear of the calendar and the blackouts was found ({})",
                         notes.join("; ")
                     ),
@@ -409,7 +457,7 @@ impl Rules {
                 if self.clear(tz, delayed) {
                     at = delayed;
                 } else {
-                    notes.push(format!(
+                    notes.push(reason!(explain,
                         "jitter of {} would land on an excluded date or in a blackout: runs without it",
                         crate::config::duration::HumanDuration(delay)
                     ));
@@ -422,7 +470,8 @@ impl Rules {
             return Evaluated {
                 fire: skipped(
                     slot,
-                    format!(
+                    reason!(
+                        explain,
                         "would run at {}, before start_at ({})",
                         local_text(tz, at),
                         local_text(tz, start)
@@ -437,7 +486,8 @@ impl Rules {
             return Evaluated {
                 fire: skipped(
                     slot,
-                    format!(
+                    reason!(
+                        explain,
                         "would run at {}, after end_at ({})",
                         local_text(tz, at),
                         local_text(tz, end)
@@ -449,7 +499,11 @@ impl Rules {
         let fate = if notes.is_empty() {
             Fate::Runs
         } else {
-            Fate::Moved(notes.join("; "))
+            Fate::Moved(if explain {
+                notes.join("; ")
+            } else {
+                String::new()
+            })
         };
         Evaluated {
             fire: Fire { slot, at, fate },
