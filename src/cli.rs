@@ -49,12 +49,17 @@ pub enum Commands {
     /// List and inspect runs
     #[command(subcommand)]
     Runs(RunsCommand),
-    /// Check the config and connect to every source and destination
-    Check,
+    /// Check the config, the store, every source and destination, and try
+    /// every job (stored ones too) as it would run at its next slot
+    Check(CheckArgs),
     /// Catch-up plans awaiting approval (jobs with catch_up = "ask"):
     /// list, approve or decline the slots missed while cronport was down
     #[command(subcommand)]
     Catchup(CatchupCommand),
+    /// Print a shell completion script: `source <(cronport completions bash)`
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --out
+    Man(ManArgs),
 }
 
 impl Cli {
@@ -72,6 +77,7 @@ impl Cli {
                 command,
                 RunsCommand::List { .. } | RunsCommand::Show { .. } | RunsCommand::Logs { .. }
             ),
+            Some(Commands::Completions(_) | Commands::Man(ManArgs { out: None })) => true,
             Some(Commands::Catchup(command)) => matches!(
                 command,
                 CatchupCommand::List { .. } | CatchupCommand::Show { .. }
@@ -103,6 +109,32 @@ pub struct NextArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// `cronport check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print JSON: `ok` and one object per check (kind, name, ok, detail;
+    /// jobs also origin and slot)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cronport completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `cronport man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write cronport.1 and a page per subcommand (cronport-jobs-run.1, ...)
+    /// into this folder instead of printing cronport.1
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `cronport apply`.

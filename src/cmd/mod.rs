@@ -5,6 +5,7 @@ mod apply;
 mod backfill;
 mod catchup;
 mod check;
+mod completions;
 mod console;
 mod jobs;
 mod next;
@@ -127,6 +128,12 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         return next::run(args, config.ok().as_ref());
     }
+    match &cli.command {
+        // Made from the command line's own definition: no config or store.
+        Some(Commands::Completions(args)) => return completions::completions(args),
+        Some(Commands::Man(args)) => return completions::man(args),
+        _ => {}
+    }
     let ctx = Context::load(cli)?;
     match &ctx.cli.command {
         None if ctx.cli.headless => serve::headless(&ctx).await,
@@ -135,7 +142,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Commands::Apply(args)) => apply::run(&ctx, args).await,
         Some(Commands::Jobs(command)) => jobs::run(&ctx, command).await,
         Some(Commands::Runs(command)) => runs::run(&ctx, command).await,
-        Some(Commands::Check) => check::run(&ctx).await,
+        Some(Commands::Check(args)) => check::run(&ctx, args).await,
         Some(Commands::Catchup(command)) => catchup::run(&ctx, command).await,
+        Some(Commands::Completions(_) | Commands::Man(_)) => Ok(()),
     }
 }

@@ -136,6 +136,16 @@ impl Pipeline {
         &self.destinations
     }
 
+    /// Whether a job's source would work with `ctx` (for `cronport
+    /// check`): see [`super::source::check`].
+    pub async fn check_source(
+        &self,
+        spec: &SourceSpec,
+        ctx: &RunContext,
+    ) -> Result<String, SourceError> {
+        super::source::check::check(spec, &self.connections, &self.base, ctx).await
+    }
+
     /// The source behind a spec, ready to open.
     pub(crate) fn source(&self, spec: &SourceSpec) -> Box<dyn Source> {
         match spec {

@@ -112,7 +112,7 @@ impl FileSource {
     }
 
     /// The files the path names, sorted; none is an error.
-    fn paths(&self) -> Result<Vec<PathBuf>, SourceError> {
+    pub(super) fn paths(&self) -> Result<Vec<PathBuf>, SourceError> {
         let pattern = &self.pattern();
         let file_error = |message: String| SourceError::File {
             path: pattern.clone(),

@@ -70,16 +70,19 @@ impl HttpSource {
     }
 }
 
-#[async_trait]
-impl Source for HttpSource {
-    async fn open(&self, _ctx: &RunContext) -> Result<Box<dyn RowStream>, SourceError> {
-        let timeout = self.spec.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0);
+impl HttpSource {
+    /// A request to the URL with the job's headers, limited to `timeout`.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        timeout: Duration,
+    ) -> Result<reqwest::RequestBuilder, SourceError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .user_agent(concat!("cronport/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| self.error(e.to_string()))?;
-        let mut request = client.get(&self.spec.url);
+        let mut request = client.request(method, &self.spec.url);
         for (name, value) in &self.spec.headers {
             request = request.header(name, value);
         }
@@ -91,7 +94,44 @@ impl Source for HttpSource {
             })?;
             request = request.header(name, value);
         }
-        let response = request
+        Ok(request)
+    }
+
+    /// For `cronport check`: the server answers within `limit` (or the
+    /// job's own timeout, if shorter). Any answer but a 5xx counts: a 401
+    /// or 404 may be what a HEAD gets where the GET works, while a refused
+    /// connection or a failing server will fail the run. The body is not
+    /// read; a server that refuses HEAD (405, 501) is asked with GET.
+    pub async fn check(&self, limit: Duration) -> Result<String, SourceError> {
+        let timeout = self.spec.timeout.map_or(limit, |t| t.0.min(limit));
+        let mut method = reqwest::Method::HEAD;
+        loop {
+            let response = self
+                .request(method.clone(), timeout)?
+                .send()
+                .await
+                .map_err(|e| self.error(describe(&e, timeout)))?;
+            let status = response.status();
+            let refused_head = status == reqwest::StatusCode::METHOD_NOT_ALLOWED
+                || status == reqwest::StatusCode::NOT_IMPLEMENTED;
+            if method == reqwest::Method::HEAD && refused_head {
+                method = reqwest::Method::GET;
+                continue;
+            }
+            if status.is_server_error() {
+                return Err(self.error(format!("answered {status} to {method}")));
+            }
+            return Ok(format!("{} answers (HTTP {} to {method})", self.spec.url, status.as_u16()));
+        }
+    }
+}
+
+#[async_trait]
+impl Source for HttpSource {
+    async fn open(&self, _ctx: &RunContext) -> Result<Box<dyn RowStream>, SourceError> {
+        let timeout = self.spec.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0);
+        let response = self
+            .request(reqwest::Method::GET, timeout)?
             .send()
             .await
             .map_err(|e| self.error(describe(&e, timeout)))?;

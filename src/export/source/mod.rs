@@ -1,5 +1,6 @@
 //! Sources: where rows come from. One file per kind behind the [`Source`] seam.
 
+pub mod check;
 pub mod command;
 pub mod file;
 pub mod group;

@@ -3,6 +3,7 @@
 mod decode;
 mod mysql;
 pub mod params;
+mod probe;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -251,8 +252,19 @@ async fn stream_pg(
     ctx: &RunContext,
     tx: &Sender,
 ) -> Result<(), SourceError> {
-    let mut query = sqlx::query(AssertSqlSafe(q.sql.clone()));
-    for name in &q.params {
+    let query = bind_pg(sqlx::query(AssertSqlSafe(q.sql.clone())), &q.params, ctx);
+    let sent_columns = pump(query.fetch(pool), decode::pg_row, tx).await?;
+    if !sent_columns {
+        send(tx, Message::Columns(describe(pool, q.sql).await?)).await?;
+    }
+    Ok(())
+}
+
+/// A PostgreSQL query with the run's values bound to its `$N` placeholders.
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_pg<'q>(mut query: PgQuery<'q>, params: &[&str], ctx: &RunContext) -> PgQuery<'q> {
+    for name in params {
         query = match *name {
             "run_id" => query.bind(ctx.run_id),
             "scheduled_for" => query.bind(ctx.scheduled_for),
@@ -260,11 +272,7 @@ async fn stream_pg(
             _ => query.bind(ctx.window_end),
         };
     }
-    let sent_columns = pump(query.fetch(pool), decode::pg_row, tx).await?;
-    if !sent_columns {
-        send(tx, Message::Columns(describe(pool, q.sql).await?)).await?;
-    }
-    Ok(())
+    query
 }
 
 async fn stream_mysql(

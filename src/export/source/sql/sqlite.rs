@@ -22,7 +22,7 @@ const IDLE: usize = 4;
 /// SQLite calls the progress handler after about this many VM steps: often
 /// enough that a cancelled run stops within microseconds, even inside one
 /// long step (a sort, an aggregate), rarely enough to cost nothing.
-const PROGRESS_STEPS: i32 = 1000;
+pub(super) const PROGRESS_STEPS: i32 = 1000;
 
 /// A SQLite database opened read-only, with a few idle connections.
 pub struct Database {
@@ -56,7 +56,7 @@ impl Database {
         Connection::open_with_flags(&self.path, flags).map_err(|e| e.to_string())
     }
 
-    fn take(&self) -> Result<Connection, String> {
+    pub(super) fn take(&self) -> Result<Connection, String> {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         match idle {
             Some(conn) => Ok(conn),
@@ -64,7 +64,7 @@ impl Database {
         }
     }
 
-    fn put_back(&self, conn: Connection) {
+    pub(super) fn put_back(&self, conn: Connection) {
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < IDLE
         {
@@ -118,7 +118,7 @@ impl Database {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
     tokio::task::spawn_blocking(f)
@@ -155,19 +155,7 @@ fn step_all(
     recycled: &Recycled,
 ) -> Result<(), SourceError> {
     let mut statement = conn.prepare(&q.sql).map_err(query_error)?;
-    for (i, name) in q.params.iter().enumerate() {
-        // `?N` placeholders count from 1, in the order `params` lists them.
-        let index = i + 1;
-        let bound = match *name {
-            "run_id" => statement.raw_bind_parameter(index, ctx.run_id),
-            // SQLite keeps timestamps as text; bind them in SQLite's own
-            // `datetime()` format (UTC) so comparisons with stored text work.
-            "scheduled_for" => statement.raw_bind_parameter(index, sqlite_time(ctx.scheduled_for)),
-            "window_start" => statement.raw_bind_parameter(index, sqlite_time(ctx.window_start)),
-            _ => statement.raw_bind_parameter(index, sqlite_time(ctx.window_end)),
-        };
-        bound.map_err(query_error)?;
-    }
+    bind(&mut statement, q, ctx)?;
     let names: Vec<String> = statement
         .column_names()
         .into_iter()
@@ -241,13 +229,35 @@ fn step_all(
     Ok(())
 }
 
+/// Bind the run's values to the `?N` placeholders of `q`.
+pub(super) fn bind(
+    statement: &mut rusqlite::Statement<'_>,
+    q: &Rewritten,
+    ctx: &RunContext,
+) -> Result<(), SourceError> {
+    for (i, name) in q.params.iter().enumerate() {
+        // `?N` placeholders count from 1, in the order `params` lists them.
+        let index = i + 1;
+        let bound = match *name {
+            "run_id" => statement.raw_bind_parameter(index, ctx.run_id),
+            // SQLite keeps timestamps as text; bind them in SQLite's own
+            // `datetime()` format (UTC) so comparisons with stored text work.
+            "scheduled_for" => statement.raw_bind_parameter(index, sqlite_time(ctx.scheduled_for)),
+            "window_start" => statement.raw_bind_parameter(index, sqlite_time(ctx.window_start)),
+            _ => statement.raw_bind_parameter(index, sqlite_time(ctx.window_end)),
+        };
+        bound.map_err(query_error)?;
+    }
+    Ok(())
+}
+
 fn send(tx: &Sender, message: Message) -> Result<(), SourceError> {
     // A closed channel means the run was cancelled: stop quietly.
     tx.blocking_send(Ok(message))
         .map_err(|_| SourceError::Query("cancelled".into()))
 }
 
-fn query_error(e: rusqlite::Error) -> SourceError {
+pub(super) fn query_error(e: rusqlite::Error) -> SourceError {
     SourceError::Query(e.to_string())
 }
 
