@@ -78,6 +78,11 @@ tools() {
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
     command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
     command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+    # tests/completions.rs: the shells read their completion scripts, groff
+    # renders the man pages.
+    command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+    command -v fish >/dev/null 2>&1 || missing+=(fish)
+    command -v groff >/dev/null 2>&1 || missing+=(groff-base)
     if [ "${#missing[@]}" -gt 0 ]; then
         echo "services: installing ${missing[*]}"
         apt_install "${missing[@]}"
