@@ -596,7 +596,13 @@ fn check_passes_on_a_good_config_and_fails_on_a_missing_source() {
         out.stdout,
         out.stderr
     );
-    assert!(out.stderr.contains("1 check(s) failed"), "{}", out.stderr);
+    // The job reading from it fails too, naming the connection.
+    assert!(
+        out.stdout.contains("FAIL job dump [config, not in the store yet]: sql source: cannot connect to source \"db\""),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("2 check(s) failed"), "{}", out.stderr);
     // Checking is read-only: the missing database was not created.
     assert!(!sandbox.path().join("missing.db").exists());
 }
