@@ -191,12 +191,15 @@ fn file_jobs_need_a_matching_file() {
 fn http_jobs_need_a_server_that_answers() {
     let live = Webhook::start(&[]);
     let failing = Webhook::start(&["503", "503"]);
+    // A server that refuses HEAD is asked with GET.
+    let no_head = Webhook::start(&["405", "200"]);
     let closed = free_port();
     let http = |url: &str| format!("{{ kind = \"http\", url = \"{url}\" }}");
     let sandbox = Sandbox::new();
     sandbox.write_config(&format!(
-        "{}{}{}{}",
+        "{}{}{}{}{}",
         config_header(),
+        job("no-head", &http(&no_head.url("/report.json"))),
         job("live", &http(&live.url("/report.json"))),
         job("failing", &http(&failing.url("/report.json"))),
         job("closed", &http(&format!("http://127.0.0.1:{closed}/report.json"))),
@@ -207,6 +210,10 @@ fn http_jobs_need_a_server_that_answers() {
     let line = assert_ok(&out, "live");
     assert!(line.contains("HTTP 200 to HEAD"), "{line}");
     assert_fails(&out, "failing", "503");
+    let line = assert_ok(&out, "no-head");
+    assert!(line.contains("HTTP 200 to GET"), "{line}");
+    let methods: Vec<String> = no_head.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["HEAD", "GET"]);
     assert_fails(&out, "closed", "Connection refused");
     let requests = live.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");

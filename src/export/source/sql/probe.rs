@@ -67,10 +67,7 @@ impl Connections {
 }
 
 fn too_slow(limit: Duration) -> SourceError {
-    SourceError::Query(format!(
-        "the query gave no first row within {}s",
-        limit.as_secs()
-    ))
+    SourceError::Query(format!("the query gave no first row within {limit:?}"))
 }
 
 async fn in_sqlite(
@@ -189,5 +186,76 @@ fn slow_or(e: sqlx::Error, limit: Duration) -> SourceError {
         too_slow(limit)
     } else {
         query_error(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use chrono::TimeZone as _;
+
+    use super::*;
+    use crate::export::source::sql::ConnectionConfig;
+
+    fn ctx() -> RunContext {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap();
+        RunContext {
+            job: "t".into(),
+            run_id: 0,
+            attempt: 1,
+            scheduled_for: t,
+            window_start: t - chrono::Duration::days(1),
+            window_end: t,
+            timezone: chrono_tz::UTC,
+        }
+    }
+
+    fn spec(query: &str) -> SqlSpec {
+        SqlSpec {
+            connection: "db".into(),
+            query: query.into(),
+        }
+    }
+
+    /// A slow query is stopped at the limit, and the connection it ran on
+    /// serves the next probe (its transaction was rolled back).
+    #[tokio::test]
+    async fn a_sqlite_query_past_the_limit_is_stopped_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("create table t (at text); insert into t values ('2026-03-08 06:00:00');")
+            .unwrap();
+        let config = ConnectionConfig {
+            url: format!("sqlite://{}", path.display()),
+            password_env: None,
+            password_file: None,
+        };
+        let connections = Connections::new(HashMap::from([("db".to_string(), config)]));
+        let endless = "with recursive c(i) as (select 1 union all select i + 1 from c) \
+                       select i from c order by i desc";
+        let started = Instant::now();
+        let err = connections
+            .probe(&spec(endless), &ctx(), Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no first row within 300ms"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let found = connections
+            .probe(
+                &spec("select at from t where at >= :window_start and at < :window_end"),
+                &ctx(),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        assert_eq!(found, "query on db ran: 1 column(s), a first row read");
+        let found = connections
+            .probe(&spec("select at from t where at >= :window_end"), &ctx(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(found, "query on db ran: 1 column(s), no rows for the slot");
     }
 }
