@@ -170,13 +170,18 @@ fn file_jobs_need_a_matching_file() {
     std::fs::create_dir(sandbox.path().join("data")).expect("data folder");
     sandbox.write("data/a.csv", "id\n1\n");
     sandbox.write("data/b.csv", "id\n2\n");
+    sqlite_script(&sandbox.path().join("data.db"), "create table t (n integer);");
     let file = |path: &str| format!("{{ kind = \"file\", path = \"{path}\" }}");
+    // A template query without a row fails the run, so it fails the check.
+    let empty_template = "{ kind = \"file\", path = \"data/a.csv\", template = true, \
+                          template_query = { connection = \"db\", query = \"select n from t\" } }";
     sandbox.write_config(&format!(
-        "{}{}{}{}",
+        "{}[sources.db]\nurl = \"sqlite://data.db\"\n\n{}{}{}{}",
         config_header(),
         job("two-files", &file("data/*.csv")),
         job("no-match", &file("data/*.json")),
         job("no-file", &file("data/c.csv")),
+        job("empty-template", empty_template),
     ));
     let out = sandbox
         .run(&["check"])
@@ -185,6 +190,7 @@ fn file_jobs_need_a_matching_file() {
     assert!(line.contains("2 readable file(s) match data/*.csv"), "{line}");
     assert_fails(&out, "no-match", "no file matches");
     assert_fails(&out, "no-file", "no such file");
+    assert_fails(&out, "empty-template", "template_query: query on db ran: 1 column(s), no rows");
 }
 
 #[test]

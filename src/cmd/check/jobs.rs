@@ -35,6 +35,8 @@ enum Origin {
     StoreOnly,
     /// The config file; not in the store yet (the next start adds it).
     ConfigOnly,
+    /// The config file, the store being out of reach.
+    Config,
 }
 
 impl Origin {
@@ -43,6 +45,7 @@ impl Origin {
             Origin::Store => "store",
             Origin::StoreOnly => "store only",
             Origin::ConfigOnly => "config, not in the store yet",
+            Origin::Config => "config",
         }
     }
 }
@@ -99,9 +102,14 @@ pub(super) async fn check_all(
             )),
         }
     }
+    let origin = if store.is_some() {
+        Origin::ConfigOnly
+    } else {
+        Origin::Config
+    };
     for job in &ctx.config.jobs {
         if !stored.contains(job.name()) {
-            candidates.push(Candidate::Job(Box::new(job.clone()), Origin::ConfigOnly));
+            candidates.push(Candidate::Job(Box::new(job.clone()), origin));
         }
     }
     let now = Utc::now();

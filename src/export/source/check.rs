@@ -30,7 +30,7 @@ pub async fn check(
     ctx: &RunContext,
 ) -> Result<String, SourceError> {
     match spec {
-        SourceSpec::Sql(sql) => connections.probe(sql, ctx, CHECK_LIMIT).await,
+        SourceSpec::Sql(sql) => Ok(connections.probe(sql, ctx, CHECK_LIMIT).await?.to_string()),
         SourceSpec::Command(command) => program(command, base),
         SourceSpec::File(file) => files(file, connections, base, ctx).await,
         SourceSpec::Http(http) => HttpSource::new(http.clone()).check(CHECK_LIMIT).await,
@@ -152,10 +152,15 @@ async fn files(
     }
     let mut found = format!("{} readable file(s) match {}", paths.len(), spec.path);
     if let Some(query) = &spec.template_query {
+        let template_error = |message: String| SourceError::Template(format!("template_query: {message}"));
         let probed = connections.probe(query, ctx, CHECK_LIMIT).await;
-        let probed = probed.map_err(|e| SourceError::Template(format!("template_query: {e}")))?;
+        let probed = probed.map_err(|e| template_error(e.to_string()))?;
+        // The run fills the placeholders from the first row: none fails it.
+        if probed.row == Some(false) {
+            return Err(template_error(format!("{probed}; a run needs one")));
+        }
         found.push_str("; template_query: ");
-        found.push_str(&probed);
+        found.push_str(&probed.to_string());
     }
     Ok(found)
 }

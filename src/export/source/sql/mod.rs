@@ -4,6 +4,7 @@ mod decode;
 mod mysql;
 pub mod params;
 mod probe;
+pub use probe::Probed;
 mod sqlite;
 
 use std::collections::HashMap;

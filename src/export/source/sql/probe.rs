@@ -16,6 +16,21 @@ use super::{Connections, Pool, SqlSpec, bind_pg, decode, query_error};
 use crate::export::RunContext;
 use crate::export::source::SourceError;
 
+/// What a probe found: shown as one line in `cronport check`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probed {
+    /// Whether the query gave a first row; `None` where it was only
+    /// prepared.
+    pub row: Option<bool>,
+    text: String,
+}
+
+impl std::fmt::Display for Probed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// What the probe learnt about a query.
 struct Found {
     /// Known where the database says without a row (SQLite, MySQL's
@@ -36,7 +51,7 @@ impl Connections {
         spec: &SqlSpec,
         ctx: &RunContext,
         limit: Duration,
-    ) -> Result<String, SourceError> {
+    ) -> Result<Probed, SourceError> {
         let pool = self.pool(&spec.connection).await?;
         let style = match pool {
             Pool::Sqlite(_) => params::Style::QuestionNumbered,
@@ -62,7 +77,10 @@ impl Connections {
             Some(false) => format!("ran: {columns}no rows for the slot"),
             None => format!("prepared: {columns}not run"),
         };
-        Ok(format!("query on {} {what}", spec.connection))
+        Ok(Probed {
+            row: found.row,
+            text: format!("query on {} {what}", spec.connection),
+        })
     }
 }
 
@@ -251,11 +269,13 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(found, "query on db ran: 1 column(s), a first row read");
+        assert_eq!(found.to_string(), "query on db ran: 1 column(s), a first row read");
+        assert_eq!(found.row, Some(true));
         let found = connections
             .probe(&spec("select at from t where at >= :window_end"), &ctx(), Duration::from_secs(5))
             .await
             .unwrap();
-        assert_eq!(found, "query on db ran: 1 column(s), no rows for the slot");
+        assert_eq!(found.to_string(), "query on db ran: 1 column(s), no rows for the slot");
+        assert_eq!(found.row, Some(false));
     }
 }
