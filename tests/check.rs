@@ -1,5 +1,5 @@
 //! `cronport check` tries every job for real, as the binary is run: sql
-//! queries on real SQLite files and the local PostgreSQL, programs on
+//! queries on real SQLite files, the local PostgreSQL and MariaDB, programs on
 //! disk, globs in a folder, HTTP servers on loopback, destinations, and
 //! jobs that only the store still holds.
 
@@ -131,6 +131,44 @@ fn sql_jobs_on_postgres_run_their_query_and_a_missing_table_fails() {
         open
     });
     assert_eq!(open, 0);
+}
+
+/// The MariaDB that `scripts/services.sh mariadb` starts.
+const MARIADB: &str = "mysql://root@127.0.0.1:3306/test";
+
+#[test]
+fn sql_jobs_on_mariadb_are_prepared_and_a_missing_table_fails() {
+    use sqlx::Connection as _;
+    let table = format!("cronport_check_{}", common::process::random_suffix());
+    let run = |sql: String| {
+        block_on(async {
+            let mut conn = sqlx::MySqlConnection::connect(MARIADB)
+                .await
+                .expect("MariaDB on 127.0.0.1:3306 (scripts/services.sh mariadb)");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .expect("MariaDB statement");
+            conn.close().await.expect("close");
+        })
+    };
+    run(format!("create table {table} (id bigint, at datetime)"));
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&format!(
+        "{}[sources.maria]\nurl = \"{MARIADB}\"\n\n{}{}",
+        config_header(),
+        job(
+            "windowed",
+            &sql("maria", &format!("select id, at from {table} where at >= :window_start and at < :window_end")),
+        ),
+        job("missing-table", &sql("maria", &format!("select * from {table}_nope"))),
+    ));
+    let out = sandbox.run(&["check"]);
+    run(format!("drop table {table}"));
+    let out = out.expect_code(1, "check with a query on a missing table");
+    let line = assert_ok(&out, "windowed");
+    assert!(line.contains("query on maria prepared: 2 column(s)"), "{line}");
+    assert_fails(&out, "missing-table", &format!("{table}_nope' doesn't exist"));
 }
 
 #[test]
