@@ -278,14 +278,16 @@ fn jobs_only_in_the_store_are_checked_too() {
     ));
     sandbox.apply_config();
     // `legacy` leaves the config file and its table goes away; the store
-    // still runs it.
-    sandbox.write_config(&format!("{header}{}", job("kept", &sql("db", "select id from t"))));
+    // still runs it. `kept` is edited in the file but not applied: the
+    // stored query is what runs, so it is what is checked.
+    sandbox.write_config(&format!("{header}{}", job("kept", &sql("db", "select id from nope"))));
     sqlite_script(&data, "drop table legacy;");
     let out = sandbox
         .run(&["check"])
         .expect_code(1, "check with a broken job that only the store has");
     assert!(out.stdout.contains("ok   config"), "{}", out.stdout);
-    assert_ok(&out, "kept");
+    let line = assert_ok(&out, "kept");
+    assert!(line.contains("[store]") && line.contains("definition differs"), "{line}");
     let line = job_line(&out, "legacy");
     assert!(line.contains("[store only]"), "{line}");
     assert_fails(&out, "legacy", "no such table: legacy");

@@ -52,7 +52,9 @@ impl Origin {
 
 /// A job to try, or why it cannot even be read.
 enum Candidate {
-    Job(Box<Job>, Origin),
+    /// The job, where it comes from, and whether the config file has a
+    /// different definition of it (the stored one is what runs).
+    Job(Box<Job>, Origin, bool),
     Broken {
         name: String,
         origin: Origin,
@@ -70,21 +72,25 @@ pub(super) async fn check_all(
 ) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut candidates = Vec::new();
-    let in_config: BTreeSet<&str> = ctx.config.jobs.iter().map(Job::name).collect();
+    let in_config: BTreeMap<&str, &Job> =
+        ctx.config.jobs.iter().map(|job| (job.name(), job)).collect();
     let mut stored = BTreeSet::new();
     if let Some(store) = store {
         match store.list_jobs().await {
             Ok(records) => {
                 for record in records {
-                    let origin = if in_config.contains(record.name.as_str()) {
-                        Origin::Store
-                    } else {
-                        Origin::StoreOnly
+                    let written = in_config.get(record.name.as_str());
+                    let origin = match written {
+                        Some(_) => Origin::Store,
+                        None => Origin::StoreOnly,
                     };
+                    let differs = written
+                        .and_then(|job| job.definition().ok())
+                        .is_some_and(|def| !record.matches(&def));
                     candidates.push(
                         match crate::scheduler::checked_job(store, &ctx.config, &record.name).await
                         {
-                            Ok((_, job)) => Candidate::Job(Box::new(job), origin),
+                            Ok((_, job)) => Candidate::Job(Box::new(job), origin, differs),
                             Err(e) => Candidate::Broken {
                                 name: record.name.clone(),
                                 origin,
@@ -109,15 +115,21 @@ pub(super) async fn check_all(
     };
     for job in &ctx.config.jobs {
         if !stored.contains(job.name()) {
-            candidates.push(Candidate::Job(Box::new(job.clone()), origin));
+            candidates.push(Candidate::Job(Box::new(job.clone()), origin, false));
         }
     }
     let now = Utc::now();
     let mut checked: Vec<(String, Line)> = futures::stream::iter(candidates)
         .map(|candidate| async move {
             match candidate {
-                Candidate::Job(job, origin) => {
-                    let line = check_one(pipeline, &job, origin, destinations, now).await;
+                Candidate::Job(job, origin, differs) => {
+                    let mut line = check_one(pipeline, &job, origin, destinations, now).await;
+                    if differs {
+                        line.detail.push_str(
+                            "; the config file's definition differs from the stored one checked \
+                             here (`cronport apply` makes the store match the file)",
+                        );
+                    }
                     (job.name().to_string(), line)
                 }
                 Candidate::Broken {
