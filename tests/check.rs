@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::process::{Output, PgDatabase, Sandbox, block_on, config_header, sqlite_script, toml_str};
+use common::process::{
+    Output, PgDatabase, Sandbox, block_on, config_header, sqlite_script, toml_str,
+};
 use common::servers::{Webhook, free_port};
 use serde_json::Value;
 
@@ -20,7 +22,11 @@ fn job_line<'a>(out: &'a Output, name: &str) -> &'a str {
 
 fn assert_ok(out: &Output, name: &str) -> String {
     let line = job_line(out, name);
-    assert!(line.starts_with("ok   job"), "job {name} should pass: {line}\n{}", out.stdout);
+    assert!(
+        line.starts_with("ok   job"),
+        "job {name} should pass: {line}\n{}",
+        out.stdout
+    );
     line.to_string()
 }
 
@@ -102,7 +108,10 @@ fn sql_jobs_on_postgres_run_their_query_and_a_missing_table_fails() {
         config_header(),
         toml_str(&db.url),
         job("windowed", &sql("pg", WINDOWED)),
-        job("missing-table", &sql("pg", "select * from nope where id = :run_id")),
+        job(
+            "missing-table",
+            &sql("pg", "select * from nope where id = :run_id")
+        ),
         job(
             "empty-window",
             &sql("pg", "select id from t where at >= :window_end;"),
@@ -159,16 +168,31 @@ fn sql_jobs_on_mariadb_are_prepared_and_a_missing_table_fails() {
         config_header(),
         job(
             "windowed",
-            &sql("maria", &format!("select id, at from {table} where at >= :window_start and at < :window_end")),
+            &sql(
+                "maria",
+                &format!(
+                    "select id, at from {table} where at >= :window_start and at < :window_end"
+                )
+            ),
         ),
-        job("missing-table", &sql("maria", &format!("select * from {table}_nope"))),
+        job(
+            "missing-table",
+            &sql("maria", &format!("select * from {table}_nope"))
+        ),
     ));
     let out = sandbox.run(&["check"]);
     run(format!("drop table {table}"));
     let out = out.expect_code(1, "check with a query on a missing table");
     let line = assert_ok(&out, "windowed");
-    assert!(line.contains("query on maria prepared: 2 column(s)"), "{line}");
-    assert_fails(&out, "missing-table", &format!("{table}_nope' doesn't exist"));
+    assert!(
+        line.contains("query on maria prepared: 2 column(s)"),
+        "{line}"
+    );
+    assert_fails(
+        &out,
+        "missing-table",
+        &format!("{table}_nope' doesn't exist"),
+    );
 }
 
 #[test]
@@ -208,7 +232,10 @@ fn file_jobs_need_a_matching_file() {
     std::fs::create_dir(sandbox.path().join("data")).expect("data folder");
     sandbox.write("data/a.csv", "id\n1\n");
     sandbox.write("data/b.csv", "id\n2\n");
-    sqlite_script(&sandbox.path().join("data.db"), "create table t (n integer);");
+    sqlite_script(
+        &sandbox.path().join("data.db"),
+        "create table t (n integer);",
+    );
     let file = |path: &str| format!("{{ kind = \"file\", path = \"{path}\" }}");
     // A template query without a row fails the run, so it fails the check.
     let empty_template = "{ kind = \"file\", path = \"data/a.csv\", template = true, \
@@ -225,10 +252,17 @@ fn file_jobs_need_a_matching_file() {
         .run(&["check"])
         .expect_code(1, "check with globs that match nothing");
     let line = assert_ok(&out, "two-files");
-    assert!(line.contains("2 readable file(s) match data/*.csv"), "{line}");
+    assert!(
+        line.contains("2 readable file(s) match data/*.csv"),
+        "{line}"
+    );
     assert_fails(&out, "no-match", "no file matches");
     assert_fails(&out, "no-file", "no such file");
-    assert_fails(&out, "empty-template", "template_query: query on db ran: 1 column(s), no rows");
+    assert_fails(
+        &out,
+        "empty-template",
+        "template_query: query on db ran: 1 column(s), no rows",
+    );
 }
 
 #[test]
@@ -246,7 +280,10 @@ fn http_jobs_need_a_server_that_answers() {
         job("no-head", &http(&no_head.url("/report.json"))),
         job("live", &http(&live.url("/report.json"))),
         job("failing", &http(&failing.url("/report.json"))),
-        job("closed", &http(&format!("http://127.0.0.1:{closed}/report.json"))),
+        job(
+            "closed",
+            &http(&format!("http://127.0.0.1:{closed}/report.json"))
+        ),
     ));
     let out = sandbox
         .run(&["check"])
@@ -269,8 +306,14 @@ fn http_jobs_need_a_server_that_answers() {
 fn jobs_only_in_the_store_are_checked_too() {
     let sandbox = Sandbox::new();
     let data = sandbox.path().join("data.db");
-    sqlite_script(&data, "create table t (id integer); create table legacy (id integer);");
-    let header = format!("{}[sources.db]\nurl = \"sqlite://data.db\"\n\n", config_header());
+    sqlite_script(
+        &data,
+        "create table t (id integer); create table legacy (id integer);",
+    );
+    let header = format!(
+        "{}[sources.db]\nurl = \"sqlite://data.db\"\n\n",
+        config_header()
+    );
     sandbox.write_config(&format!(
         "{header}{}{}",
         job("kept", &sql("db", "select id from t")),
@@ -280,23 +323,30 @@ fn jobs_only_in_the_store_are_checked_too() {
     // `legacy` leaves the config file and its table goes away; the store
     // still runs it. `kept` is edited in the file but not applied: the
     // stored query is what runs, so it is what is checked.
-    sandbox.write_config(&format!("{header}{}", job("kept", &sql("db", "select id from nope"))));
+    sandbox.write_config(&format!(
+        "{header}{}",
+        job("kept", &sql("db", "select id from nope"))
+    ));
     sqlite_script(&data, "drop table legacy;");
     let out = sandbox
         .run(&["check"])
         .expect_code(1, "check with a broken job that only the store has");
     assert!(out.stdout.contains("ok   config"), "{}", out.stdout);
     let line = assert_ok(&out, "kept");
-    assert!(line.contains("[store]") && line.contains("definition differs"), "{line}");
+    assert!(
+        line.contains("[store]") && line.contains("definition differs"),
+        "{line}"
+    );
     let line = job_line(&out, "legacy");
     assert!(line.contains("[store only]"), "{line}");
     assert_fails(&out, "legacy", "no such table: legacy");
 
     // A stored job that no longer fits the config (its destination is gone)
     // is named with the key that broke.
-    sandbox.write_config(&format!(
-        "[sources.db]\nurl = \"sqlite://data.db\"\n\n[destinations.other]\nkind = \"local\"\nroot = \"exports\"\npath = \"{{job}}.{{ext}}\"\n"
-    ));
+    sandbox.write_config(
+        "[sources.db]\nurl = \"sqlite://data.db\"\n\n[destinations.other]\nkind = \"local\"\n\
+         root = \"exports\"\npath = \"{job}.{ext}\"\n",
+    );
     let out = sandbox
         .run(&["check", "--json"])
         .expect_code(1, "check of stored jobs whose destination is gone");
@@ -330,9 +380,15 @@ fn a_healthy_config_passes_with_one_line_per_check() {
         "{}[sources.db]\nurl = \"sqlite://data.db\"\n\n{}{}{}{}",
         config_header(),
         job("query", &sql("db", WINDOWED)),
-        job("program", "{ kind = \"command\", argv = [\"sh\", \"-c\", \"echo id\"] }"),
+        job(
+            "program",
+            "{ kind = \"command\", argv = [\"sh\", \"-c\", \"echo id\"] }"
+        ),
         job("file", "{ kind = \"file\", path = \"data.csv\" }"),
-        job("api", &format!("{{ kind = \"http\", url = \"{}\" }}", live.url("/x"))),
+        job(
+            "api",
+            &format!("{{ kind = \"http\", url = \"{}\" }}", live.url("/x"))
+        ),
     ));
     sandbox.apply_config();
     let out = sandbox.run(&["check"]).ok("check of a healthy config");
@@ -343,7 +399,11 @@ fn a_healthy_config_passes_with_one_line_per_check() {
         assert!(line.contains("destinations out"), "{line}");
     }
     assert!(out.stdout.contains("ok   source db"), "{}", out.stdout);
-    assert!(out.stdout.contains("ok   destination out:"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("ok   destination out:"),
+        "{}",
+        out.stdout
+    );
 
     let report = sandbox.run(&["check", "--json"]).ok("check --json").json();
     assert_eq!(report["ok"], true, "{report}");
@@ -351,7 +411,16 @@ fn a_healthy_config_passes_with_one_line_per_check() {
     let kinds: Vec<&str> = checks.iter().filter_map(|c| c["kind"].as_str()).collect();
     assert_eq!(
         kinds,
-        ["config", "store", "source", "destination", "job", "job", "job", "job"],
+        [
+            "config",
+            "store",
+            "source",
+            "destination",
+            "job",
+            "job",
+            "job",
+            "job"
+        ],
         "{report}"
     );
     for check in checks {

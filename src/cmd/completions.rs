@@ -35,9 +35,7 @@ pub(super) fn man(args: &ManArgs) -> Result<(), Failure> {
 }
 
 fn write_pages(command: clap::Command, dir: &Path) -> Result<(), Failure> {
-    let bad_dir = |e: std::io::Error| {
-        Failure::BadInput(format!("--out {}: {e}", dir.display()))
-    };
+    let bad_dir = |e: std::io::Error| Failure::BadInput(format!("--out {}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(bad_dir)?;
     let mut pages = Vec::new();
     page_names(&command, "cronport", &mut pages);

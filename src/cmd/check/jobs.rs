@@ -72,8 +72,12 @@ pub(super) async fn check_all(
 ) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut candidates = Vec::new();
-    let in_config: BTreeMap<&str, &Job> =
-        ctx.config.jobs.iter().map(|job| (job.name(), job)).collect();
+    let in_config: BTreeMap<&str, &Job> = ctx
+        .config
+        .jobs
+        .iter()
+        .map(|job| (job.name(), job))
+        .collect();
     let mut stored = BTreeSet::new();
     if let Some(store) = store {
         match store.list_jobs().await {

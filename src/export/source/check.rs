@@ -63,7 +63,10 @@ fn program(spec: &CommandSpec, base: &Path) -> Result<String, SourceError> {
     if program.contains('/') {
         let path = folder.join(program);
         return match executable(&path) {
-            Ok(()) => Ok(format!("program {} is executable (not run)", path.display())),
+            Ok(()) => Ok(format!(
+                "program {} is executable (not run)",
+                path.display()
+            )),
             Err(why) => Err(spawn_error(program, format!("{} {why}", path.display()))),
         };
     }
@@ -152,7 +155,8 @@ async fn files(
     }
     let mut found = format!("{} readable file(s) match {}", paths.len(), spec.path);
     if let Some(query) = &spec.template_query {
-        let template_error = |message: String| SourceError::Template(format!("template_query: {message}"));
+        let template_error =
+            |message: String| SourceError::Template(format!("template_query: {message}"));
         let probed = connections.probe(query, ctx, CHECK_LIMIT).await;
         let probed = probed.map_err(|e| template_error(e.to_string()))?;
         // The run fills the placeholders from the first row: none fails it.

@@ -121,7 +121,11 @@ impl HttpSource {
             if status.is_server_error() {
                 return Err(self.error(format!("answered {status} to {method}")));
             }
-            return Ok(format!("{} answers (HTTP {} to {method})", self.spec.url, status.as_u16()));
+            return Ok(format!(
+                "{} answers (HTTP {} to {method})",
+                self.spec.url,
+                status.as_u16()
+            ));
         }
     }
 }

@@ -58,8 +58,8 @@ impl Connections {
             Pool::Postgres(_) => params::Style::Dollar,
             Pool::MySql(_) => params::Style::Question,
         };
-        let q = params::rewrite(&spec.query, style)
-            .map_err(|e| SourceError::Query(e.to_string()))?;
+        let q =
+            params::rewrite(&spec.query, style).map_err(|e| SourceError::Query(e.to_string()))?;
         let found = match pool {
             Pool::Sqlite(db) => in_sqlite(db, q, ctx.clone(), limit).await?,
             Pool::Postgres(pool) => in_postgres(&pool, &q, ctx, limit).await?,
@@ -161,10 +161,7 @@ async fn in_postgres(
         .execute("set transaction read only")
         .await
         .map_err(query_error)?;
-    let timeout = format!(
-        "set local statement_timeout = {}",
-        limit.as_millis().max(1)
-    );
+    let timeout = format!("set local statement_timeout = {}", limit.as_millis().max(1));
     (&mut *tx)
         .execute(AssertSqlSafe(timeout))
         .await
@@ -244,7 +241,9 @@ mod tests {
         let path = dir.path().join("t.db");
         rusqlite::Connection::open(&path)
             .unwrap()
-            .execute_batch("create table t (at text); insert into t values ('2026-03-08 06:00:00');")
+            .execute_batch(
+                "create table t (at text); insert into t values ('2026-03-08 06:00:00');",
+            )
             .unwrap();
         let config = ConnectionConfig {
             url: format!("sqlite://{}", path.display()),
@@ -259,7 +258,10 @@ mod tests {
             .probe(&spec(endless), &ctx(), Duration::from_millis(300))
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("no first row within 300ms"), "{err}");
+        assert!(
+            err.to_string().contains("no first row within 300ms"),
+            "{err}"
+        );
         assert!(started.elapsed() < Duration::from_secs(10));
         let found = connections
             .probe(
@@ -269,13 +271,23 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(found.to_string(), "query on db ran: 1 column(s), a first row read");
+        assert_eq!(
+            found.to_string(),
+            "query on db ran: 1 column(s), a first row read"
+        );
         assert_eq!(found.row, Some(true));
         let found = connections
-            .probe(&spec("select at from t where at >= :window_end"), &ctx(), Duration::from_secs(5))
+            .probe(
+                &spec("select at from t where at >= :window_end"),
+                &ctx(),
+                Duration::from_secs(5),
+            )
             .await
             .unwrap();
-        assert_eq!(found.to_string(), "query on db ran: 1 column(s), no rows for the slot");
+        assert_eq!(
+            found.to_string(),
+            "query on db ran: 1 column(s), no rows for the slot"
+        );
         assert_eq!(found.row, Some(false));
     }
 }
