@@ -3,7 +3,8 @@
 # on a fresh machine: PostgreSQL for the store suite and the multi-instance
 # tests, MariaDB for the export sources, poppler/qpdf/sqlite3 for reading
 # exports back (SQLite itself is built into cronport), tmux for the console's
-# end-to-end tests, and moto (S3), Azurite (Azure blob), aiosmtpd (SMTP) and
+# end-to-end tests, zsh, fish and groff for the completion and man page
+# tests, and moto (S3), Azurite (Azure blob), aiosmtpd (SMTP) and
 # sshd (SFTP) for the destination tests, which start them on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."

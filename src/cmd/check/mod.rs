@@ -20,6 +20,7 @@ struct Line {
     kind: &'static str,
     /// What was checked (a name, a path, a URL).
     name: String,
+    /// Whether it passed.
     ok: bool,
     /// What was found, or why it fails.
     detail: String,
