@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::common::process::{Sandbox, config_header, sqlite_script};
-use crate::common::servers::Webhook;
+use crate::common::servers::{Webhook, free_port};
 use crate::{WINDOWED, assert_fails, assert_ok, job, job_line, sql};
 
 #[test]
@@ -139,3 +139,42 @@ fn a_healthy_config_passes_with_one_line_per_check() {
     let slot = query["slot"].as_str().expect("a slot");
     assert!(slot.ends_with("T03:00:00Z"), "{slot}");
 }
+
+#[test]
+fn a_job_fails_when_a_destination_it_delivers_or_notifies_through_fails() {
+    let sandbox = Sandbox::new();
+    sandbox.write("blocker", "a file where a folder should be");
+    let closed = free_port();
+    sandbox.write_config(&format!(
+        "{}[destinations.blocked]\nkind = \"local\"\nroot = \"blocker/exports\"\npath = \"{{job}}.{{ext}}\"\n\n\
+         [destinations.alerts]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{closed}/hook\"\nmode = \"notice\"\n\n\
+         {}{}{}",
+        config_header(),
+        job("fine", PROGRAM),
+        job("notifies", PROGRAM).replace(
+            "destinations = [\"out\"]",
+            "destinations = [\"out\"]\nnotify = { on = [\"failure\"], to = [\"alerts\"] }",
+        ),
+        job("delivers", PROGRAM).replace("[\"out\"]", "[\"out\", \"blocked\"]"),
+    ));
+    let out = sandbox
+        .run(&["check"])
+        .expect_code(1, "check with failing destinations");
+    assert!(
+        out.stdout.contains("FAIL destination alerts"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("FAIL destination blocked"),
+        "{}",
+        out.stdout
+    );
+    assert_ok(&out, "fine");
+    assert_fails(&out, "notifies", "destination alerts: ");
+    assert_fails(&out, "delivers", "destination blocked: ");
+    assert!(out.stderr.contains("4 check(s) failed"), "{}", out.stderr);
+}
+
+/// A command source that is always there.
+const PROGRAM: &str = "{ kind = \"command\", argv = [\"sh\", \"-c\", \"echo id\"] }";
