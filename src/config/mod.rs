@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::export::Pipeline;
 use crate::export::destination::DestinationConfig;
 use crate::export::source::sql::{ConnectionConfig, Connections};
-use crate::job::{Job, JobSpec, Known};
+use crate::job::{Job, JobSpec, Known, Thresholds};
 use crate::schedule::rules::{Blackout, BusinessCalendar, Exclusion, Weekdays, ics_exclusions};
 use crate::schedule::{Tz, parse_timezone};
 
@@ -66,6 +66,8 @@ pub struct SchedulerConfig {
     pub max_backfill_slots: usize,
     /// Blackout windows every job keeps, in each job's zone.
     pub blackout: Vec<Blackout>,
+    /// `alert_if_late` and `alert_if_running_over` for jobs that set none.
+    pub alerts: Thresholds,
 }
 
 /// A config problem, naming the file and the key.
@@ -121,6 +123,8 @@ struct RawScheduler {
     max_backfill_slots: Option<usize>,
     #[serde(default)]
     blackout: Vec<String>,
+    alert_if_late: Option<String>,
+    alert_if_running_over: Option<String>,
 }
 
 impl Config {
@@ -138,6 +142,7 @@ impl Config {
                 spool_days: DEFAULT_SPOOL_DAYS,
                 max_backfill_slots: DEFAULT_MAX_BACKFILL_SLOTS,
                 blackout: Vec::new(),
+                alerts: Thresholds::default(),
             },
             sources: BTreeMap::new(),
             destinations: BTreeMap::new(),
@@ -213,6 +218,13 @@ impl Config {
                 .map_err(|message| format!("scheduler.blackout[{i}]: {message}"))?;
             config.scheduler.blackout.push(window);
         }
+        config.scheduler.alerts = Thresholds {
+            late: duration::parse_key("scheduler.alert_if_late", s.alert_if_late.as_deref())?,
+            running_over: duration::parse_key(
+                "scheduler.alert_if_running_over",
+                s.alert_if_running_over.as_deref(),
+            )?,
+        };
         for (name, raw) in raw.calendars {
             let calendar = read_calendar(&name, raw, base)?;
             config.calendars.insert(name, Arc::new(calendar));

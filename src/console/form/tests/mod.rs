@@ -68,6 +68,10 @@ fn full_spec() -> JobSpec {
             gap: Some(crate::schedule::DstGap::Skip),
             overlap: None,
         }),
+        alert_if_late: None,
+        alert_if_running_over: None,
+        // Kept by the form, which does not edit it.
+        ping: Some("https://hc-ping.com/5f0c".into()),
     }
 }
 
@@ -98,6 +102,9 @@ fn command_spec() -> JobSpec {
         end_at: None,
         jitter: None,
         dst: None,
+        alert_if_late: None,
+        alert_if_running_over: None,
+        ping: None,
     }
 }
 
