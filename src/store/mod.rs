@@ -17,6 +17,7 @@ macro_rules! withdraw_announced {
     };
 }
 
+mod alerts;
 mod batch;
 mod catchup;
 mod commands;
