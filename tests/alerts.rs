@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike as _, DurationRound as _, Timelike as _, Utc};
 use common::process::{PgDatabase, Sandbox, config_header, poll, text, toml_str};
-use common::servers::{Recorded, Webhook};
+use common::servers::{Recorded, Smtp, Webhook};
 use cronport::config::Config;
 use cronport::export::destination::notice::{Notice, NoticeKind};
 
@@ -337,6 +337,50 @@ fn two_instances_on_postgres_send_one_late_one_stuck_and_their_on_time_notices()
     assert_eq!(senders, 1, "{}\n{}", a.transcript(), b.transcript());
     a.terminate(Duration::from_secs(30));
     b.terminate(Duration::from_secs(30));
+}
+
+#[test]
+fn a_stuck_run_is_mailed_once_and_so_is_its_end() {
+    let smtp = Smtp::start("none", None);
+    let sandbox = Sandbox::new();
+    let mail = format!(
+        "[destinations.ops-mail]\nkind = \"email\"\nsmtp = \"smtp://127.0.0.1:{}\"\n\
+         tls = \"none\"\nfrom = \"cronport@acme.example\"\nto = [\"ops@acme.example\"]\n\n",
+        smtp.server.port
+    );
+    let job = shell_job(
+        "slow-mail",
+        "sleep 5",
+        "alert_if_running_over = \"2s\"\nnotify = { on = [\"failure\"], to = [\"ops-mail\"] }",
+    );
+    sandbox.write_config(&format!("{}{mail}{job}", config_header()));
+    sandbox.apply_config();
+    let mut instance = sandbox.headless(&[]);
+    instance.wait_for_line("scheduler started", Duration::from_secs(20));
+    sandbox.run(&["jobs", "run", "slow-mail"]).ok("jobs run slow-mail");
+    let mails = poll("two mails", Duration::from_secs(30), || {
+        let mails = smtp.mails();
+        (mails.len() >= 2).then_some(mails)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(smtp.mails().len(), 2, "one mail each");
+    instance.terminate(Duration::from_secs(30));
+    let subjects: Vec<String> = mails.iter().filter_map(|m| m.header("Subject")).collect();
+    assert_eq!(
+        subjects,
+        ["[cronport] slow-mail: stuck", "[cronport] slow-mail: on_time"]
+    );
+    assert!(
+        mails[0].body.contains("cronport: slow-mail is stuck: run 1")
+            && mails[0].body.contains("alert_if_running_over = 2s"),
+        "{}",
+        mails[0].body
+    );
+    assert!(
+        mails[1].body.contains("is on time again: run 1") && mails[1].body.contains("succeeded"),
+        "{}",
+        mails[1].body
+    );
 }
 
 /// The fenced ```toml blocks of `section` in `markdown`.
