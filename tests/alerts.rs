@@ -253,11 +253,10 @@ fn two_instances_on_postgres_send_one_late_one_stuck_and_their_on_time_notices()
     let db = PgDatabase::create();
     let mut sandbox = Sandbox::new();
     sandbox.store = db.url.clone();
-    // One slot, 15 s from now. A manual run started before it sleeps 20 s
-    // (only the first run finds no flag file): it is stuck after 4 s, and
-    // the slot waits for it (queue_one) until it is late, 2 s after its time.
-    let slot = Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap()
-        + chrono::Duration::seconds(15);
+    // A manual run sleeps 20 s (only the first run finds no flag file): it
+    // is stuck after 4 s. Once it runs, the job is given one slot 6 s
+    // later, which waits for it (queue_one) until it is late, 2 s after
+    // its time; when the manual run ends, the slot starts.
     let flag = sandbox.path().join("flag");
     let script = format!(
         "if [ ! -e '{0}' ]; then touch '{0}'; sleep 20; fi",
@@ -268,22 +267,31 @@ fn two_instances_on_postgres_send_one_late_one_stuck_and_their_on_time_notices()
         &script,
         "overlap = \"queue_one\"\ntimeout = \"1m\"\nalert_if_late = \"2s\"\n\
          alert_if_running_over = \"4s\"\nnotify = { on = [\"failure\"], to = [\"hook\"] }",
-    )
-    .replace("\"0 0 1 1 *\"", &toml_str(&cron_at(slot)));
-    sandbox.write_config(&format!(
-        "{}[destinations.hook]\nkind = \"webhook\"\nurl = {}\n\n{job}",
-        config_header(),
-        toml_str(&hook.url("/alerts"))
-    ));
+    );
+    let config = |job: &str| {
+        format!(
+            "{}[destinations.hook]\nkind = \"webhook\"\nurl = {}\n\n{job}",
+            config_header(),
+            toml_str(&hook.url("/alerts"))
+        )
+    };
+    sandbox.write_config(&config(&job));
     sandbox.apply_config();
     let mut a = sandbox.headless(&[]);
     let mut b = sandbox.headless(&[]);
     a.wait_for_line("scheduler started", Duration::from_secs(20));
     b.wait_for_line("scheduler started", Duration::from_secs(20));
     sandbox.run(&["jobs", "run", "watched"]).ok("jobs run watched");
+    let slot = Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap()
+        + chrono::Duration::seconds(6);
+    sandbox.write_config(&config(
+        &job.replace("\"0 0 1 1 *\"", &toml_str(&cron_at(slot))),
+    ));
+    sandbox.apply_config();
+    // The instances pick the edit up within a second.
     assert!(
-        Utc::now() + chrono::Duration::seconds(3) < slot,
-        "the manual run must start well before the slot at {slot}; the machine is too slow"
+        Utc::now() + chrono::Duration::seconds(2) < slot,
+        "the edit must be in well before the slot at {slot}; the machine is too slow"
     );
 
     let end = Instant::now() + Duration::from_secs(60);
