@@ -48,7 +48,11 @@ fn pings_tell_a_monitor_of_each_start_success_and_failure_with_the_log_tail() {
     sandbox.write_config(&format!(
         "{}{}{}",
         config_header(),
-        shell_job("fine", "echo all-good >&2", &format!("ping = {}", toml_str(&ok_url))),
+        shell_job(
+            "fine",
+            "echo all-good >&2",
+            &format!("ping = {}", toml_str(&ok_url))
+        ),
         shell_job(
             "broken",
             "echo boom-on-stderr >&2; exit 3",
@@ -57,7 +61,9 @@ fn pings_tell_a_monitor_of_each_start_success_and_failure_with_the_log_tail() {
     ));
     sandbox.apply_config();
 
-    sandbox.run(&["jobs", "run", "fine", "--wait"]).ok("jobs run fine");
+    sandbox
+        .run(&["jobs", "run", "fine", "--wait"])
+        .ok("jobs run fine");
     assert_eq!(
         pings(&hook, "/ping/ok-check"),
         [
@@ -76,7 +82,10 @@ fn pings_tell_a_monitor_of_each_start_success_and_failure_with_the_log_tail() {
         ("GET", "/ping/bad-check/start")
     );
     let (method, path, body) = &got[1];
-    assert_eq!((method.as_str(), path.as_str()), ("POST", "/ping/bad-check/fail"));
+    assert_eq!(
+        (method.as_str(), path.as_str()),
+        ("POST", "/ping/bad-check/fail")
+    );
     // The tail of the run's log: the program's stderr and why it failed.
     assert!(body.contains("boom-on-stderr"), "{body}");
     assert!(body.contains("attempt 1 of 1 failed"), "{body}");
@@ -100,8 +109,12 @@ fn a_ping_that_hangs_or_fails_neither_slows_nor_fails_the_run() {
         &format!("ping = {}", toml_str(&slow_url)),
     ));
     sandbox_jobs.push_str(
-        &shell_job("no-monitor", "true", &format!("ping = {}", toml_str(&refused_url)))
-            .replace("\"0 0 1 1 *\"", "\"*/2 * * * * *\""),
+        &shell_job(
+            "no-monitor",
+            "true",
+            &format!("ping = {}", toml_str(&refused_url)),
+        )
+        .replace("\"0 0 1 1 *\"", "\"*/2 * * * * *\""),
     );
     let sandbox = Sandbox::new();
     sandbox.write_config(&sandbox_jobs);
@@ -128,7 +141,10 @@ fn a_ping_that_hangs_or_fails_neither_slows_nor_fails_the_run() {
     // Slots that passed while no instance ran are recorded skipped; every
     // run that ran succeeded, as quickly as without pings.
     let runs = sandbox.runs();
-    let ran: Vec<_> = runs.iter().filter(|r| text(r, "status") != "skipped").collect();
+    let ran: Vec<_> = runs
+        .iter()
+        .filter(|r| text(r, "status") != "skipped")
+        .collect();
     for job in ["slow-monitor", "no-monitor"] {
         assert!(ran.iter().any(|r| r["job"] == job), "{job}: {runs:#?}");
     }
@@ -175,7 +191,10 @@ fn bad_ping_urls_and_alert_durations_exit_2_naming_the_key() {
         ),
         (
             "late that does not parse",
-            format!("{header}{}", job(&format!("{notify}\nalert_if_late = \"soon\""))),
+            format!(
+                "{header}{}",
+                job(&format!("{notify}\nalert_if_late = \"soon\""))
+            ),
             vec!["alert_if_late", "\"soon\" is not a duration"],
         ),
         (
@@ -197,7 +216,10 @@ fn bad_ping_urls_and_alert_durations_exit_2_naming_the_key() {
                 "[scheduler]\n",
                 "[scheduler]\nalert_if_late = \"10 minutes\"\n",
             ),
-            vec!["scheduler.alert_if_late", "\"10 minutes\" is not a duration"],
+            vec![
+                "scheduler.alert_if_late",
+                "\"10 minutes\" is not a duration",
+            ],
         ),
         (
             "scheduler default under a second",
@@ -281,8 +303,12 @@ fn two_instances_on_postgres_send_one_late_one_stuck_and_their_on_time_notices()
     let mut b = sandbox.headless(&[]);
     a.wait_for_line("scheduler started", Duration::from_secs(20));
     b.wait_for_line("scheduler started", Duration::from_secs(20));
-    sandbox.run(&["jobs", "run", "watched"]).ok("jobs run watched");
-    let slot = Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap()
+    sandbox
+        .run(&["jobs", "run", "watched"])
+        .ok("jobs run watched");
+    let slot = Utc::now()
+        .duration_trunc(chrono::Duration::seconds(1))
+        .unwrap()
         + chrono::Duration::seconds(6);
     sandbox.write_config(&config(
         &job.replace("\"0 0 1 1 *\"", &toml_str(&cron_at(slot))),
@@ -299,9 +325,8 @@ fn two_instances_on_postgres_send_one_late_one_stuck_and_their_on_time_notices()
         a.assert_running();
         b.assert_running();
         let runs = sandbox.runs();
-        runs.into_iter().find(|r| {
-            r["trigger"] == "schedule" && text(r, "status") == "succeeded"
-        })
+        runs.into_iter()
+            .find(|r| r["trigger"] == "schedule" && text(r, "status") == "succeeded")
     });
     let got = poll("two on-time notices", end - Instant::now(), || {
         let got = notices(&hook);
@@ -326,7 +351,10 @@ fn two_instances_on_postgres_send_one_late_one_stuck_and_their_on_time_notices()
     assert_eq!(when, slot);
     let (_, stuck) = got.iter().find(|(e, _)| e == "stuck").unwrap();
     let stuck_json = stuck.json();
-    assert_ne!(stuck_json["run_id"], slot_id, "the manual run is the stuck one");
+    assert_ne!(
+        stuck_json["run_id"], slot_id,
+        "the manual run is the stuck one"
+    );
     assert!(
         stuck.headers["idempotency-key"].ends_with(":stuck"),
         "{:?}",
@@ -340,7 +368,11 @@ fn two_instances_on_postgres_send_one_late_one_stuck_and_their_on_time_notices()
     // One instance sent them all: the other never looked.
     let senders = [&a, &b]
         .iter()
-        .filter(|h| h.stdout().iter().any(|l| l.contains("notified hook of the late")))
+        .filter(|h| {
+            h.stdout()
+                .iter()
+                .any(|l| l.contains("notified hook of the late"))
+        })
         .count();
     assert_eq!(senders, 1, "{}\n{}", a.transcript(), b.transcript());
     a.terminate(Duration::from_secs(30));
@@ -365,7 +397,9 @@ fn a_stuck_run_is_mailed_once_and_so_is_its_end() {
     sandbox.apply_config();
     let mut instance = sandbox.headless(&[]);
     instance.wait_for_line("scheduler started", Duration::from_secs(20));
-    sandbox.run(&["jobs", "run", "slow-mail"]).ok("jobs run slow-mail");
+    sandbox
+        .run(&["jobs", "run", "slow-mail"])
+        .ok("jobs run slow-mail");
     let mails = poll("two mails", Duration::from_secs(30), || {
         let mails = smtp.mails();
         (mails.len() >= 2).then_some(mails)
@@ -376,10 +410,15 @@ fn a_stuck_run_is_mailed_once_and_so_is_its_end() {
     let subjects: Vec<String> = mails.iter().filter_map(|m| m.header("Subject")).collect();
     assert_eq!(
         subjects,
-        ["[cronport] slow-mail: stuck", "[cronport] slow-mail: on_time"]
+        [
+            "[cronport] slow-mail: stuck",
+            "[cronport] slow-mail: on_time"
+        ]
     );
     assert!(
-        mails[0].body.contains("cronport: slow-mail is stuck: run 1")
+        mails[0]
+            .body
+            .contains("cronport: slow-mail is stuck: run 1")
             && mails[0].body.contains("alert_if_running_over = 2s"),
         "{}",
         mails[0].body
@@ -435,7 +474,9 @@ fn the_documented_notification_examples_load_as_written() {
     let path = root.join("config/cronport.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let marker = "# [destinations.ops-hook]";
-    let at = text.find(marker).expect("the commented notifications example");
+    let at = text
+        .find(marker)
+        .expect("the commented notifications example");
     let uncomment = |line: &str| {
         line.strip_prefix("# ")
             .or_else(|| line.strip_prefix('#'))
@@ -458,7 +499,10 @@ fn the_documented_notification_examples_load_as_written() {
     let folder = path.parent().unwrap();
     let config = Config::parse(&full, folder)
         .unwrap_or_else(|e| panic!("config/cronport.toml's example does not load: {e}"));
-    assert_eq!(config.scheduler.alerts.late, Some(Duration::from_secs(15 * 60)));
+    assert_eq!(
+        config.scheduler.alerts.late,
+        Some(Duration::from_secs(15 * 60))
+    );
     let job = config
         .jobs
         .iter()

@@ -98,8 +98,9 @@ pub(super) fn problems(spec: &JobSpec, fail: &mut impl FnMut(&str, String)) {
 
 /// A ping URL must be absolute http(s), with a host.
 pub fn check_ping_url(text: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(text.trim())
-        .map_err(|e| format!("{text:?} is not a URL ({e}); write e.g. \"https://hc-ping.com/<uuid>\""))?;
+    let url = url::Url::parse(text.trim()).map_err(|e| {
+        format!("{text:?} is not a URL ({e}); write e.g. \"https://hc-ping.com/<uuid>\"")
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
             "{text:?} is not an http(s) URL (scheme {:?}); pings are HTTP requests",

@@ -89,8 +89,16 @@ pub fn changes(
     open: &HashMap<Key, RunRecord>,
     found: &HashMap<Key, RunRecord>,
 ) -> (Vec<Key>, Vec<Key>) {
-    let mut new: Vec<Key> = found.keys().filter(|k| !open.contains_key(k)).copied().collect();
-    let mut over: Vec<Key> = open.keys().filter(|k| !found.contains_key(k)).copied().collect();
+    let mut new: Vec<Key> = found
+        .keys()
+        .filter(|k| !open.contains_key(k))
+        .copied()
+        .collect();
+    let mut over: Vec<Key> = open
+        .keys()
+        .filter(|k| !found.contains_key(k))
+        .copied()
+        .collect();
     new.sort_unstable_by_key(|(id, kind)| (*id, *kind == Kind::Stuck));
     over.sort_unstable_by_key(|(id, kind)| (*id, *kind == Kind::Stuck));
     (new, over)
@@ -138,8 +146,8 @@ impl Alerts {
     /// Looks every [`CHECK_EVERY`] until `stop`.
     pub(super) async fn run(mut self, stop: CancellationToken) {
         loop {
-            let wake = self.clock.now()
-                + chrono::Duration::from_std(CHECK_EVERY).unwrap_or_default();
+            let wake =
+                self.clock.now() + chrono::Duration::from_std(CHECK_EVERY).unwrap_or_default();
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = clock::sleep_until(self.clock.as_ref(), wake) => {}
@@ -231,11 +239,19 @@ impl Alerts {
             let for_how_long = HumanDuration(std::time::Duration::from_secs(seconds));
             let limit = HumanDuration(limit.unwrap_or_default());
             let detail = match key.1 {
-                Kind::Late => format!("{verb} {for_how_long} after its time ({key_name} = {limit})"),
+                Kind::Late => {
+                    format!("{verb} {for_how_long} after its time ({key_name} = {limit})")
+                }
                 Kind::Stuck => format!("{verb} {for_how_long} ({key_name} = {limit})"),
             };
             tracing::warn!("{}: run {} {detail}", job.name(), run.id);
-            let notice = notice(kind, job, run, run.status.as_str().to_string(), Some(detail));
+            let notice = notice(
+                kind,
+                job,
+                run,
+                run.status.as_str().to_string(),
+                Some(detail),
+            );
             self.send(job, notice).await;
             self.open.insert(key, run.clone());
         }
@@ -356,7 +372,12 @@ mod tests {
     #[test]
     fn each_job_is_late_or_stuck_by_its_own_threshold_or_the_default() {
         let (jobs, defaults) = jobs();
-        let queued = vec![run(1, 1, 0, None), run(2, 1, 5, None), run(3, 2, 0, None), run(4, 3, 0, None)];
+        let queued = vec![
+            run(1, 1, 0, None),
+            run(2, 1, 5, None),
+            run(3, 2, 0, None),
+            run(4, 3, 0, None),
+        ];
         let running = vec![run(5, 2, -100, Some(-40)), run(6, 3, -100, Some(-99))];
         // At 12s: job 1's oldest slot is late (10s); job 2's slot is not yet
         // (60s), but its run is stuck (30s); job 3 has no notify.

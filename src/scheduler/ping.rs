@@ -61,7 +61,11 @@ impl Tail {
     /// The kept lines, at most [`TAIL_BYTES`] of the newest.
     fn text(&self) -> String {
         let lines = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let mut text = lines.iter().map(String::as_str).collect::<Vec<_>>().join("\n");
+        let mut text = lines
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n");
         if text.len() > TAIL_BYTES {
             let mut cut = text.len() - TAIL_BYTES;
             while !text.is_char_boundary(cut) {
