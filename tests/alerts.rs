@@ -11,7 +11,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike as _, DurationRound as _, Timelike as _, Utc};
-use common::process::{PgDatabase, Sandbox, config_header, poll, text, toml_str};
+use common::process::{
+    PgDatabase, Sandbox, config_header, poll, run_command, text, toml_str,
+};
 use common::servers::{Recorded, Smtp, Webhook};
 use cronport::config::Config;
 use cronport::export::destination::notice::{Notice, NoticeKind};
@@ -90,6 +92,22 @@ fn pings_tell_a_monitor_of_each_start_success_and_failure_with_the_log_tail() {
     assert!(body.contains("boom-on-stderr"), "{body}");
     assert!(body.contains("attempt 1 of 1 failed"), "{body}");
     assert!(body.contains("exit"), "{body}");
+
+    // The URL from the environment, read when the run starts: never stored.
+    sandbox.write_config(&format!(
+        "{}{}",
+        config_header(),
+        shell_job("from-env", "true", "ping_env = \"CHECK_URL\"")
+    ));
+    sandbox.apply_config();
+    let mut cmd = sandbox.command(&["jobs", "run", "from-env", "--wait"]);
+    cmd.env("CHECK_URL", hook.url("/ping/env-check"));
+    run_command(cmd).ok("jobs run from-env");
+    let got: Vec<String> = pings(&hook, "/ping/env-check").into_iter().map(|p| p.1).collect();
+    assert_eq!(got, ["/ping/env-check/start", "/ping/env-check"]);
+    let exported = sandbox.run(&["jobs", "export"]).ok("jobs export").stdout;
+    assert!(exported.contains("ping_env = \"CHECK_URL\""), "{exported}");
+    assert!(!exported.contains("env-check"), "{exported}");
 }
 
 #[test]
@@ -188,6 +206,14 @@ fn bad_ping_urls_and_alert_durations_exit_2_naming_the_key() {
             "ping without a scheme",
             format!("{header}{}", job("ping = \"hc-ping.com/x\"")),
             vec!["jobs[0] (j).ping", "is not a URL"],
+        ),
+        (
+            "ping and ping_env",
+            format!(
+                "{header}{}",
+                job("ping = \"https://hc-ping.com/x\"\nping_env = \"HC_URL\"")
+            ),
+            vec!["jobs[0] (j).ping_env", "not both"],
         ),
         (
             "late that does not parse",

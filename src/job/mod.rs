@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::schedule::rules::{OnBlackout, OnExcluded};
 pub use policy::{CatchUpPolicy, OverlapPolicy, Policy};
-pub use watch::{Thresholds, WatchKeys, check_ping_url};
+pub use watch::{Thresholds, WatchKeys, check_ping_url, ping_url};
 
 use crate::config::duration::HumanDuration;
 use crate::export::destination::notice::NotifySpec;
@@ -99,6 +99,10 @@ pub struct JobSpec {
     /// A Healthchecks.io-style URL told when each run starts and ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping: Option<String>,
+    /// The ping URL, from this environment variable (the URL is a secret
+    /// of sorts: anyone holding it can ping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_env: Option<String>,
 }
 
 /// The rule keys of a job (calendar, blackouts, bounds, jitter, DST), as

@@ -19,6 +19,8 @@ pub struct WatchKeys {
     pub alert_if_running_over: Option<HumanDuration>,
     /// `ping`.
     pub ping: Option<String>,
+    /// `ping_env`.
+    pub ping_env: Option<String>,
 }
 
 /// The thresholds a job is watched with, its own or the scheduler's defaults.
@@ -44,6 +46,7 @@ impl JobSpec {
             alert_if_late: self.alert_if_late,
             alert_if_running_over: self.alert_if_running_over,
             ping: self.ping.clone(),
+            ping_env: self.ping_env.clone(),
         }
     }
 
@@ -52,6 +55,7 @@ impl JobSpec {
         self.alert_if_late = keys.alert_if_late;
         self.alert_if_running_over = keys.alert_if_running_over;
         self.ping = keys.ping;
+        self.ping_env = keys.ping_env;
     }
 
     /// The job's alert thresholds, falling back to `defaults` (the
@@ -94,6 +98,29 @@ pub(super) fn problems(spec: &JobSpec, fail: &mut impl FnMut(&str, String)) {
     {
         fail("ping", message);
     }
+    match &spec.ping_env {
+        Some(_) if spec.ping.is_some() => fail("ping_env", "give ping or ping_env, not both".into()),
+        Some(var) if var.trim().is_empty() || var.contains('=') => fail(
+            "ping_env",
+            format!("{var:?} is not an environment variable's name"),
+        ),
+        _ => {}
+    }
+}
+
+/// The ping URL of `spec`: `ping`, or the value of `ping_env` read now.
+/// An unset variable or a value that is no http(s) URL is an error that
+/// names the variable but never shows the value.
+pub fn ping_url(spec: &JobSpec) -> Option<Result<url::Url, String>> {
+    if let Some(url) = &spec.ping {
+        return Some(check_ping_url(url).map_err(|e| format!("ping: {e}")));
+    }
+    let var = spec.ping_env.as_deref()?;
+    Some(match std::env::var(var) {
+        Ok(text) => check_ping_url(&text)
+            .map_err(|_| format!("ping_env: the value of {var} is not an http(s) URL with a host")),
+        Err(_) => Err(format!("ping_env: {var} is not set")),
+    })
 }
 
 /// A ping URL must be absolute http(s), with a host.

@@ -94,11 +94,11 @@ pub enum PingEnd<'a> {
 }
 
 impl RunPings {
-    /// The pings of run `run_id` of `job` to `url` (as checked when the job
-    /// was loaded); `None` when the URL does not parse after all.
-    pub fn new(url: &str, job: &str, run_id: i64) -> Option<RunPings> {
-        let label = format!("{job} (run {run_id})");
-        match crate::job::check_ping_url(url) {
+    /// The pings of run `run_id` of `job`, if it has a ping URL (`ping`,
+    /// or `ping_env` read now); a variable that is not set is logged.
+    pub fn new(job: &crate::job::Job, run_id: i64) -> Option<RunPings> {
+        let label = format!("{} (run {run_id})", job.name());
+        match crate::job::ping_url(&job.spec)? {
             Ok(url) => Some(RunPings {
                 url,
                 label,
@@ -106,7 +106,7 @@ impl RunPings {
                 started: None,
             }),
             Err(e) => {
-                tracing::warn!("{label}: not pinging: ping: {e}");
+                tracing::warn!("{label}: not pinging: {e}");
                 None
             }
         }

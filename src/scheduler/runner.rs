@@ -166,12 +166,7 @@ impl std::fmt::Display for Failure {
 /// Carry out `order` to its end.
 pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
     let recorder = shared.recorder.clone();
-    let mut pings = order
-        .job
-        .spec
-        .ping
-        .as_deref()
-        .and_then(|url| RunPings::new(url, order.job.name(), order.run_id));
+    let mut pings = RunPings::new(&order.job, order.run_id);
     let tail = pings.as_ref().map(RunPings::tail);
     let capture = logging::capture_run(
         order.run_id,

@@ -204,6 +204,7 @@ impl Values {
             alert_if_late: None,
             alert_if_running_over: None,
             ping: None,
+            ping_env: None,
         };
         Self::from_spec(&spec, ctx)
     }

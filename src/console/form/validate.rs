@@ -186,6 +186,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         alert_if_late: None,
         alert_if_running_over: None,
         ping: None,
+        ping_env: None,
     };
     spec.set_rule_keys(values.rule_keys.clone());
     spec.set_watch_keys(values.watch_keys.clone());

@@ -72,6 +72,7 @@ fn full_spec() -> JobSpec {
         alert_if_running_over: None,
         // Kept by the form, which does not edit it.
         ping: Some("https://hc-ping.com/5f0c".into()),
+        ping_env: None,
     }
 }
 
@@ -105,6 +106,7 @@ fn command_spec() -> JobSpec {
         alert_if_late: None,
         alert_if_running_over: None,
         ping: None,
+        ping_env: None,
     }
 }
 
