@@ -11,9 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike as _, DurationRound as _, Timelike as _, Utc};
-use common::process::{
-    PgDatabase, Sandbox, config_header, poll, run_command, text, toml_str,
-};
+use common::process::{PgDatabase, Sandbox, config_header, poll, run_command, text, toml_str};
 use common::servers::{Recorded, Smtp, Webhook};
 use cronport::config::Config;
 use cronport::export::destination::notice::{Notice, NoticeKind};
@@ -103,7 +101,10 @@ fn pings_tell_a_monitor_of_each_start_success_and_failure_with_the_log_tail() {
     let mut cmd = sandbox.command(&["jobs", "run", "from-env", "--wait"]);
     cmd.env("CHECK_URL", hook.url("/ping/env-check"));
     run_command(cmd).ok("jobs run from-env");
-    let got: Vec<String> = pings(&hook, "/ping/env-check").into_iter().map(|p| p.1).collect();
+    let got: Vec<String> = pings(&hook, "/ping/env-check")
+        .into_iter()
+        .map(|p| p.1)
+        .collect();
     assert_eq!(got, ["/ping/env-check/start", "/ping/env-check"]);
     let exported = sandbox.run(&["jobs", "export"]).ok("jobs export").stdout;
     assert!(exported.contains("ping_env = \"CHECK_URL\""), "{exported}");

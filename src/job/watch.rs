@@ -99,7 +99,9 @@ pub(super) fn problems(spec: &JobSpec, fail: &mut impl FnMut(&str, String)) {
         fail("ping", message);
     }
     match &spec.ping_env {
-        Some(_) if spec.ping.is_some() => fail("ping_env", "give ping or ping_env, not both".into()),
+        Some(_) if spec.ping.is_some() => {
+            fail("ping_env", "give ping or ping_env, not both".into())
+        }
         Some(var) if var.trim().is_empty() || var.contains('=') => fail(
             "ping_env",
             format!("{var:?} is not an environment variable's name"),

@@ -174,10 +174,17 @@ impl Alerts {
                 return;
             }
         }
-        let earliest = jobs
-            .values()
-            .filter_map(|job| job.spec.thresholds(self.defaults).late)
-            .min();
+        // The shortest `late` bounds the queue read; the runs going are
+        // read only if some job watches for stuck ones.
+        let mut earliest: Option<std::time::Duration> = None;
+        let mut any_running_over = false;
+        for job in jobs.values() {
+            let t = job.spec.thresholds(self.defaults);
+            if let Some(late) = t.late {
+                earliest = Some(earliest.map_or(late, |e| e.min(late)));
+            }
+            any_running_over |= t.running_over.is_some();
+        }
         let unstarted = match earliest {
             Some(late) => {
                 let due_by = now - chrono::Duration::from_std(late).unwrap_or_default();
@@ -188,9 +195,13 @@ impl Alerts {
             }
             None => Vec::new(),
         };
-        let running = match self.store.running_runs().await {
-            Ok(runs) => runs,
-            Err(e) => return tracing::warn!("late-run check: {e}"),
+        let running = if any_running_over {
+            match self.store.running_runs().await {
+                Ok(runs) => runs,
+                Err(e) => return tracing::warn!("late-run check: {e}"),
+            }
+        } else {
+            Vec::new()
         };
         let found = overdue(&jobs, self.defaults, unstarted, running, now);
         let (new, over) = changes(&self.open, &found);
