@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::events::{Command, Reply};
 use crate::export::{Pipeline, Preview, RunContext};
-use crate::store::{CommandKind, InstanceInfo, NewCommand, RunId, RunStatus, Store};
+use crate::store::{CommandKind, InstanceInfo, NewCommand, RunId, RunStatus, Store, Way};
 
 /// Rows a dry run shows unless asked for another number.
 pub const PREVIEW_ROWS: usize = 20;
@@ -89,12 +89,46 @@ pub enum Control {
 }
 
 impl Control {
-    /// Carry out `request`; on success, a line saying what happened.
+    /// Carry out `request`; on success, a line saying what happened. The
+    /// audit trail records it as the console's, whoever carried it out.
     pub async fn send(&self, request: Request) -> Result<String, String> {
-        match self {
-            Control::Embedded { store, commands } => embedded(store, commands, request).await,
-            Control::Attached { store } => attached(store, request).await,
-        }
+        let store = match self {
+            Control::Embedded { store, .. } | Control::Attached { store } => store,
+        };
+        // Read before it acts: a deleted job's definition is gone after,
+        // and the trail names the job a cancelled or retried run is of.
+        let before = match &request {
+            Request::Delete(job) => store.get_job(job).await.ok().flatten(),
+            _ => None,
+        };
+        let run_of = match &request {
+            Request::Cancel(id) | Request::Retry(id) => store.get_run(*id).await.ok().flatten(),
+            _ => None,
+        };
+        let (result, by) = match self {
+            Control::Embedded { store, commands } => {
+                (embedded(store, commands, request.clone()).await, None)
+            }
+            Control::Attached { store } => attached(store, request.clone()).await,
+        };
+        let mut note = crate::audit::note(&request);
+        note.job = note.job.or(run_of.map(|run| run.job_name));
+        let note = note
+            .outcome(&result)
+            .by(by)
+            .change(before.map(|job| job.definition), None);
+        // The run a run now started, in the answer's words ("run 12 of
+        // ..."); a retry's entry names the run retried, its outcome the new.
+        let started = match (&request, &result) {
+            (Request::RunNow(_), Ok(text)) => crate::audit::number_after(text, "run "),
+            _ => None,
+        };
+        let note = match started {
+            Some(run_id) => note.run(run_id),
+            None => note,
+        };
+        crate::audit::record(store, &crate::audit::Actor::here(Way::Console), note).await;
+        result
     }
 }
 
@@ -191,22 +225,29 @@ async fn delete(store: &Store, job: &str) -> Result<(), String> {
     }
 }
 
-async fn attached(store: &Store, request: Request) -> Result<String, String> {
+/// Through the store; with the instance that carried the request out.
+async fn attached(store: &Store, request: Request) -> (Result<String, String>, Option<String>) {
     if let Request::Delete(job) = &request {
         // Jobs live in the store; the instance sees the change within a
         // second, like an edit.
-        delete(store, job).await?;
-        return Ok(format!("{job} deleted with its history"));
+        let deleted = delete(store, job)
+            .await
+            .map(|()| format!("{job} deleted with its history"));
+        return (deleted, None);
     }
-    let done = ask_instance(store, &request).await?;
+    let done = match ask_instance(store, &request).await {
+        Ok(done) => done,
+        Err(e) => return (Err(e), None),
+    };
     let by = done.taken_by.unwrap_or_default();
-    Ok(match (request, done.result_run_id) {
-        (Request::RunNow(job), Some(run)) => manual_run(store, run, &job, Some(&by)).await,
+    let text = match (&request, done.result_run_id) {
+        (Request::RunNow(job), Some(run)) => manual_run(store, run, job, Some(&by)).await,
         (Request::Retry(run_id), Some(run)) => {
             format!("run {run_id} retried as run {run} on {by}")
         }
         (request, _) => format!("{} done by {by}", request.describe()),
-    })
+    };
+    (Ok(text), Some(by))
 }
 
 /// What became of a run asked for by hand, for the one who asked: started

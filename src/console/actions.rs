@@ -4,7 +4,8 @@
 
 use crate::config::Config;
 use crate::job::JobSpec;
-use crate::store::{Store, StoreError};
+use crate::audit::{Actor, Note};
+use crate::store::{AuditAction, Store, StoreError, Way};
 
 /// Check `spec` against the config and write it in one transaction:
 /// created, or (for an edit) updated only if nobody changed it since the
@@ -24,22 +25,32 @@ pub async fn save(
         .map_err(|e| format!("cannot store job {}: {e}", job.name()))?;
     let name = definition.name.clone();
     let stored = |e: StoreError| e.to_string();
-    match original {
+    let (action, before, result) = match original {
         None => {
-            store.create_job(&definition).await.map_err(stored)?;
-            Ok(format!("{name} created"))
+            let created = store.create_job(&definition).await.map_err(stored);
+            let result = created.map(|_| format!("{name} created"));
+            (AuditAction::Create, None, result)
         }
         Some((old, version)) if old == name => {
-            store
-                .update_job(&definition, Some(version))
-                .await
-                .map_err(stored)?;
-            Ok(format!("{name} saved; a run under way finishes as it was"))
+            let before = store.get_job(&name).await.ok().flatten();
+            let updated = store.update_job(&definition, Some(version)).await;
+            let result = updated
+                .map(|_| format!("{name} saved; a run under way finishes as it was"))
+                .map_err(stored);
+            (AuditAction::Update, before.map(|b| b.definition), result)
         }
-        Some((old, _)) => Err(format!(
-            "a job cannot be renamed ({old} → {name}): create {name} as a new job and delete {old}"
-        )),
+        Some((old, _)) => {
+            return Err(format!(
+                "a job cannot be renamed ({old} → {name}): create {name} as a new job and delete {old}"
+            ));
+        }
+    };
+    if result.is_ok() {
+        let note = Note::new(action, Some(&name)).outcome(&result);
+        let note = note.change(before, Some(definition.definition.clone()));
+        crate::audit::record(store, &Actor::here(Way::Console), note).await;
     }
+    result
 }
 
 /// The plan of a backfill of `job` over `[from, to]`: the job checked
