@@ -11,33 +11,40 @@ use super::{Theme, centered};
 use crate::console::model::AuditView;
 use crate::store::AuditEntry;
 
-/// One entry as one line: time, who (way), action, job and run, outcome.
-fn line(entry: &AuditEntry, zone: Tz, theme: Theme) -> Line<'static> {
+/// One entry as two lines: time, who (way), action, job and run; then what
+/// came of it and the instance that carried it out, indented.
+fn lines(entry: &AuditEntry, zone: Tz, theme: Theme) -> [Line<'static>; 2] {
     let e = &entry.entry;
     let what = match (&e.job, e.run_id) {
         (Some(job), Some(run)) => format!("{job} #{run}"),
         (Some(job), None) => job.clone(),
         (None, Some(run)) => format!("#{run}"),
-        (None, None) => "-".into(),
+        (None, None) => "all jobs".into(),
     };
     let outcome_style = if e.outcome.starts_with("not done") {
         theme.bad()
     } else {
         theme.muted()
     };
-    Line::from(vec![
-        Span::raw(format!(
-            "{} ",
-            e.at.with_timezone(&zone).format("%m-%d %H:%M:%S")
-        )),
-        Span::raw(format!(
-            "{:<22} ",
-            format!("{}@{} ({})", e.actor_user, e.actor_host, e.way)
-        )),
-        Span::styled(format!("{:<10} ", e.action.as_str()), theme.strong()),
-        Span::raw(format!("{what:<20} ")),
-        Span::styled(format!("{} [{}]", e.outcome, e.instance), outcome_style),
-    ])
+    [
+        Line::from(vec![
+            Span::raw(format!(
+                "{} ",
+                e.at.with_timezone(&zone).format("%m-%d %H:%M:%S")
+            )),
+            Span::styled(format!("{:<10} ", e.action.as_str()), theme.strong()),
+            Span::raw(format!("{what:<24} ")),
+            Span::styled(
+                format!("{}@{} ({})", e.actor_user, e.actor_host, e.way),
+                theme.muted(),
+            ),
+        ]),
+        Line::from(vec![
+            Span::raw("  "),
+            Span::styled(e.outcome.clone(), outcome_style),
+            Span::styled(format!(" [{}]", e.instance), theme.muted()),
+        ]),
+    ]
 }
 
 pub(super) fn render(view: &AuditView, zone: Tz, theme: Theme, frame: &mut Frame, body: Rect) {
@@ -47,7 +54,10 @@ pub(super) fn render(view: &AuditView, zone: Tz, theme: Theme, frame: &mut Frame
         Some(Ok(entries)) if entries.is_empty() => {
             vec![Line::styled("nothing recorded yet", theme.muted())]
         }
-        Some(Ok(entries)) => entries.iter().map(|e| line(e, zone, theme)).collect(),
+        Some(Ok(entries)) => entries
+            .iter()
+            .flat_map(|e| lines(e, zone, theme))
+            .collect(),
     };
     let title = match &view.job {
         Some(job) => format!(" Audit of {job} (j/k scroll, Esc closes) "),
@@ -60,8 +70,8 @@ pub(super) fn render(view: &AuditView, zone: Tz, theme: Theme, frame: &mut Frame
         .border_type(BorderType::Double)
         .border_style(theme.border(true))
         .title(title);
-    // Lines are cut, not wrapped, so each entry keeps its one row and the
-    // columns stay aligned; the outcome is the part cut at narrow widths.
+    // Lines are cut, not wrapped, so each entry keeps its two rows and
+    // scrolling moves by rows the view can count.
     frame.render_widget(
         Paragraph::new(lines).block(block).scroll((view.scroll, 0)),
         area,
