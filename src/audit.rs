@@ -177,4 +177,3 @@ pub async fn dry_run(
     crate::audit::record(store, actor, note).await;
     preview
 }
-

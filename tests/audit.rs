@@ -115,7 +115,9 @@ fn scenario(sandbox: &Sandbox) {
     operator(sandbox, &["jobs", "run", "fails", "--wait"]).expect_code(1, "a failing run");
     let failed = json_of(
         &sandbox
-            .run(&["runs", "list", "--status", "failed", "--since", "10m", "--json"])
+            .run(&[
+                "runs", "list", "--status", "failed", "--since", "10m", "--json",
+            ])
             .ok("runs list --status failed --since 10m"),
     );
     assert_eq!(failed.len(), 1, "{failed:#?}");
@@ -167,7 +169,9 @@ fn scenario(sandbox: &Sandbox) {
     sandbox.write_config(&jobs("[\"echo\", \"b\"]"));
     sandbox.apply_config();
     let without_slow = jobs("[\"echo\", \"b\"]");
-    let without_slow = &without_slow[..without_slow.find("[[jobs]]\nname = \"slow\"").expect("slow")];
+    let without_slow = &without_slow[..without_slow
+        .find("[[jobs]]\nname = \"slow\"")
+        .expect("slow")];
     let file = sandbox.write("fewer.toml", without_slow);
     operator(sandbox, &["apply", file.to_str().expect("path"), "--prune"]).ok("apply --prune");
 
@@ -197,14 +201,20 @@ fn scenario(sandbox: &Sandbox) {
         assert!(entry["at"].is_string());
         if action != "retry" {
             let by = entry["instance"].as_str().unwrap_or("");
-            assert!(by.contains(&instance), "{action}: {by} is not the instance {instance}");
+            assert!(
+                by.contains(&instance),
+                "{action}: {by} is not the instance {instance}"
+            );
         }
     }
     let retried = entries(&trail, "retry", Some("fails"));
     assert_eq!(retried.last().expect("retry")["run_id"], failed_id);
     let refused = entries(&trail, "retry", Some("ok"));
     assert!(
-        refused[0]["outcome"].as_str().unwrap_or("").starts_with("not done"),
+        refused[0]["outcome"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("not done"),
         "{refused:#?}"
     );
     assert_eq!(entries(&trail, "run_now", None).len(), 3);
@@ -215,7 +225,10 @@ fn scenario(sandbox: &Sandbox) {
     assert_eq!(paused[0]["user"], cronport::scheduler::instance::user());
     assert_ne!(paused[0]["user"], SERVICE_USER);
     assert!(
-        paused[0]["instance"].as_str().unwrap_or("").contains(&instance),
+        paused[0]["instance"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&instance),
         "{}",
         paused[0]
     );
@@ -236,7 +249,11 @@ fn scenario(sandbox: &Sandbox) {
     assert!(audit(sandbox, &["--since", "2999-01-01T00:00:00Z"]).is_empty());
     let text = sandbox.run(&["audit", "--since", "1h"]).ok("audit as text");
     assert!(text.stdout.contains("prune"), "{}", text.stdout);
-    assert!(text.stdout.contains(&format!("{OPERATOR}@")), "{}", text.stdout);
+    assert!(
+        text.stdout.contains(&format!("{OPERATOR}@")),
+        "{}",
+        text.stdout
+    );
 
     headless.terminate(LIMIT);
 }

@@ -33,7 +33,11 @@ pub(super) async fn audit(
     for (action, names, said) in [
         (AuditAction::Create, &report.created, "created"),
         (AuditAction::Update, &report.updated, "updated"),
-        (AuditAction::Prune, &report.pruned, "pruned: the file does not list it"),
+        (
+            AuditAction::Prune,
+            &report.pruned,
+            "pruned: the file does not list it",
+        ),
     ] {
         for name in names {
             let after = match action {

@@ -6,11 +6,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
 use super::{Context, Failure, live_holder};
+use crate::audit::{Actor, Note};
 use crate::cli::JobsCommand;
 use crate::control::{Request, ask_instance};
 use crate::job::{JobSpec, Known};
 use crate::schedule::{Schedule, parse_timezone};
-use crate::audit::{Actor, Note};
 use crate::store::{AuditAction, JobRecord, JobStats, RunStatus, Store, Way};
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -34,7 +34,10 @@ pub(super) async fn run(ctx: &Context, command: &JobsCommand) -> Result<(), Fail
         JobsCommand::Pause { name, .. } => set_paused(&store, name.as_deref(), true).await,
         JobsCommand::Resume { name, .. } => set_paused(&store, name.as_deref(), false).await,
         JobsCommand::Delete { name } => {
-            let before = store.get_job(name).await?.ok_or_else(|| no_such_job(name))?;
+            let before = store
+                .get_job(name)
+                .await?
+                .ok_or_else(|| no_such_job(name))?;
             if !store.delete_job(name).await? {
                 return Err(no_such_job(name));
             }

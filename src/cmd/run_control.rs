@@ -60,7 +60,9 @@ pub(super) async fn cancel(store: &Store, id: RunId) -> Result<(), Failure> {
         },
         None => match store.request_cancel(id, Utc::now()).await {
             Ok(true) => (
-                Ok(format!("cancel of run {id} asked of the instance running it")),
+                Ok(format!(
+                    "cancel of run {id} asked of the instance running it"
+                )),
                 None,
             ),
             Ok(false) => (Err(format!("run {id} is no longer running")), None),

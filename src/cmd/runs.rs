@@ -4,9 +4,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
 use super::{Context, Failure};
+use crate::audit::{Actor, Note};
 use crate::cli::RunsCommand;
 use crate::export::destination::fire_id_of;
-use crate::audit::{Actor, Note};
 use crate::store::{AuditAction, DeliveryRecord, RunFilter, RunId, RunRecord, Store, Way};
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {

@@ -2,9 +2,9 @@
 //! and running a backfill. They run in tasks; their answers come back as
 //! messages.
 
+use crate::audit::{Actor, Note};
 use crate::config::Config;
 use crate::job::JobSpec;
-use crate::audit::{Actor, Note};
 use crate::store::{AuditAction, Store, StoreError, Way};
 
 /// Check `spec` against the config and write it in one transaction:

@@ -73,7 +73,10 @@ pub const USAGE: &[(&str, &str)] = &[
     ("log all / log NAME", "Live log lines of all jobs or of one"),
     ("level debug|info|warn|error", "Lowest live log level shown"),
     ("follow", "Follow new log lines"),
-    ("audit / audit NAME", "Who changed or ran what: all jobs or one"),
+    (
+        "audit / audit NAME",
+        "Who changed or ran what: all jobs or one",
+    ),
     ("help / quit", "Keys and commands / leave"),
 ];
 

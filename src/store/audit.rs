@@ -116,10 +116,7 @@ macro_rules! audit_select {
          before, after FROM audit"
     };
 }
-const LIST_ALL: &str = concat!(
-    audit_select!(),
-    " WHERE at >= $1 ORDER BY id DESC LIMIT $2"
-);
+const LIST_ALL: &str = concat!(audit_select!(), " WHERE at >= $1 ORDER BY id DESC LIMIT $2");
 const LIST_JOB: &str = concat!(
     audit_select!(),
     " WHERE job = $3 AND at >= $1 ORDER BY id DESC LIMIT $2"
@@ -177,18 +174,18 @@ impl Store {
         let rows = match &filter.job {
             None => {
                 sqlx::query(LIST_ALL)
-                .bind(since)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
+                    .bind(since)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
             }
             Some(job) => {
                 sqlx::query(LIST_JOB)
-                .bind(since)
-                .bind(limit)
-                .bind(job)
-                .fetch_all(&self.pool)
-                .await
+                    .bind(since)
+                    .bind(limit)
+                    .bind(job)
+                    .fetch_all(&self.pool)
+                    .await
             }
         }
         .map_err(StoreError::query(op))?;

@@ -196,8 +196,8 @@ fn audit_trail() {
     chars(&mut model, ":audit");
     let effects = model.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     assert_eq!(effects, [Effect::LoadAudit(None)]);
-    let entry = |id, minutes_ago, action, job: Option<&str>, run_id, outcome: &str, way| {
-        AuditEntry {
+    let entry =
+        |id, minutes_ago, action, job: Option<&str>, run_id, outcome: &str, way| AuditEntry {
             id,
             entry: NewAuditEntry {
                 at: fixtures::now() - chrono::Duration::minutes(minutes_ago),
@@ -212,13 +212,44 @@ fn audit_trail() {
                 before: None,
                 after: None,
             },
-        }
-    };
+        };
     let entries = vec![
-        entry(4, 2, AuditAction::Cancel, Some("daily-orders"), Some(117), "not done: run 117 is not running", Way::Cli),
-        entry(3, 5, AuditAction::Pause, Some("partner-feed"), None, "pause partner-feed done by srv1:4242", Way::Console),
-        entry(2, 60, AuditAction::RunNow, Some("daily-orders"), Some(116), "done", Way::Console),
-        entry(1, 1440, AuditAction::Create, Some("daily-orders"), None, "created", Way::Config),
+        entry(
+            4,
+            2,
+            AuditAction::Cancel,
+            Some("daily-orders"),
+            Some(117),
+            "not done: run 117 is not running",
+            Way::Cli,
+        ),
+        entry(
+            3,
+            5,
+            AuditAction::Pause,
+            Some("partner-feed"),
+            None,
+            "pause partner-feed done by srv1:4242",
+            Way::Console,
+        ),
+        entry(
+            2,
+            60,
+            AuditAction::RunNow,
+            Some("daily-orders"),
+            Some(116),
+            "done",
+            Way::Console,
+        ),
+        entry(
+            1,
+            1440,
+            AuditAction::Create,
+            Some("daily-orders"),
+            None,
+            "created",
+            Way::Config,
+        ),
     ];
     model.update(Msg::Audit(Ok(entries)));
     assert!(matches!(

@@ -5,9 +5,7 @@ use tui_input::backend::crossterm::EventHandler as _;
 
 use crate::console::command_line::{self, Cmd};
 use crate::console::keymap::Action;
-use crate::console::model::{
-    AuditView, Effect, Model, Panel, Popup, PromptKind, Question, Screen,
-};
+use crate::console::model::{AuditView, Effect, Model, Panel, Popup, PromptKind, Question, Screen};
 use crate::control::Request;
 
 impl Model {

@@ -54,10 +54,7 @@ pub(super) fn render(view: &AuditView, zone: Tz, theme: Theme, frame: &mut Frame
         Some(Ok(entries)) if entries.is_empty() => {
             vec![Line::styled("nothing recorded yet", theme.muted())]
         }
-        Some(Ok(entries)) => entries
-            .iter()
-            .flat_map(|e| lines(e, zone, theme))
-            .collect(),
+        Some(Ok(entries)) => entries.iter().flat_map(|e| lines(e, zone, theme)).collect(),
     };
     let title = match &view.job {
         Some(job) => format!(" Audit of {job} (j/k scroll, Esc closes) "),

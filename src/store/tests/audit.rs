@@ -3,8 +3,7 @@
 
 use super::{TestDb, at, manual_run, seed_job, store_test};
 use crate::store::{
-    AuditAction, AuditFilter, NewAuditEntry, RetryQueued, RunFilter, RunStatus, Store, Trigger,
-    Way,
+    AuditAction, AuditFilter, NewAuditEntry, RetryQueued, RunFilter, RunStatus, Store, Trigger, Way,
 };
 
 store_test!(
@@ -90,22 +89,34 @@ async fn end(store: &Store, id: i64, status: RunStatus, secs: i64) {
 async fn a_retry_is_queued_once_and_only_for_runs_that_ended_badly(db: TestDb) {
     let store = db.open().await;
     let job = seed_job(&store, "j").await;
-    let failed = store.insert_run(&manual_run(job.id, 10)).await.expect("run");
+    let failed = store
+        .insert_run(&manual_run(job.id, 10))
+        .await
+        .expect("run");
     end(&store, failed, RunStatus::Failed, 11).await;
-    let succeeded = store.insert_run(&manual_run(job.id, 20)).await.expect("run");
+    let succeeded = store
+        .insert_run(&manual_run(job.id, 20))
+        .await
+        .expect("run");
     end(&store, succeeded, RunStatus::Succeeded, 21).await;
-    let running = store.insert_run(&manual_run(job.id, 30)).await.expect("run");
+    let running = store
+        .insert_run(&manual_run(job.id, 30))
+        .await
+        .expect("run");
     end(&store, running, RunStatus::Running, 31).await;
 
-    let RetryQueued::Queued(retry) = store.queue_retry(failed, at(40)).await.expect("retry")
-    else {
+    let RetryQueued::Queued(retry) = store.queue_retry(failed, at(40)).await.expect("retry") else {
         panic!("a failed run is retried");
     };
     let run = store.get_run(retry).await.expect("get").expect("the retry");
     assert_eq!(run.trigger, Trigger::Retry);
     assert_eq!(run.status, RunStatus::Queued);
     assert_eq!(run.retry_of, Some(failed));
-    assert_eq!(run.scheduled_for, at(10), "the retry stands for the same slot");
+    assert_eq!(
+        run.scheduled_for,
+        at(10),
+        "the retry stands for the same slot"
+    );
     assert_eq!(run.instance_id, None, "any instance may take it");
 
     let again = store.queue_retry(failed, at(41)).await.expect("retry");
@@ -133,7 +144,10 @@ async fn runs_are_listed_by_status_and_since(db: TestDb) {
         (20, RunStatus::Succeeded),
         (30, RunStatus::Failed),
     ] {
-        let id = store.insert_run(&manual_run(job.id, secs)).await.expect("run");
+        let id = store
+            .insert_run(&manual_run(job.id, secs))
+            .await
+            .expect("run");
         end(&store, id, status, secs + 1).await;
         ids.push(id);
     }
@@ -149,7 +163,10 @@ async fn runs_are_listed_by_status_and_since(db: TestDb) {
             runs.iter().map(|r| r.id).collect::<Vec<_>>()
         }
     };
-    assert_eq!(listed(Some(RunStatus::Failed), None).await, [ids[2], ids[0]]);
+    assert_eq!(
+        listed(Some(RunStatus::Failed), None).await,
+        [ids[2], ids[0]]
+    );
     assert_eq!(
         listed(Some(RunStatus::Failed), Some(at(25))).await,
         [ids[2]]
