@@ -177,3 +177,56 @@ pub async fn dry_run(
     crate::audit::record(store, actor, note).await;
     preview
 }
+
+/// What the trail needs from the store before a console's request is
+/// carried out: a deleted job's definition is gone after, and the job a
+/// cancelled or retried run is of is named in its entry.
+#[derive(Debug, Default)]
+pub struct Prior {
+    definition: Option<String>,
+    job_of_run: Option<String>,
+}
+
+impl Prior {
+    /// Reads it for `request` (nothing when the store cannot say).
+    pub async fn read(store: &Store, request: &Request) -> Prior {
+        match request {
+            Request::Delete(job) => Prior {
+                definition: store
+                    .get_job(job)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|j| j.definition),
+                job_of_run: None,
+            },
+            Request::Cancel(id) | Request::Retry(id) => Prior {
+                definition: None,
+                job_of_run: store.get_run(*id).await.ok().flatten().map(|r| r.job_name),
+            },
+            _ => Prior::default(),
+        }
+    }
+
+    /// Records `request`, carried out by `by` (or this process) with
+    /// `result`, as the console's.
+    pub async fn record(
+        self,
+        store: &Store,
+        request: &Request,
+        result: &Result<String, String>,
+        by: Option<String>,
+    ) {
+        let mut note = note(request);
+        note.job = note.job.or(self.job_of_run);
+        // The run a run now started, in the answer's words ("run 12 of
+        // ..."); a retry's entry names the run retried, its outcome the new.
+        if let (Request::RunNow(_), Ok(text)) = (request, result)
+            && let Some(run_id) = number_after(text, "run ")
+        {
+            note = note.run(run_id);
+        }
+        let note = note.outcome(result).by(by).change(self.definition, None);
+        record(store, &Actor::here(Way::Console), note).await;
+    }
+}

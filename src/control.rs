@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::events::{Command, Reply};
 use crate::export::{Pipeline, Preview, RunContext};
-use crate::store::{CommandKind, InstanceInfo, NewCommand, RunId, RunStatus, Store, Way};
+use crate::store::{CommandKind, InstanceInfo, NewCommand, RunId, RunStatus, Store};
 
 /// Rows a dry run shows unless asked for another number.
 pub const PREVIEW_ROWS: usize = 20;
@@ -95,39 +95,14 @@ impl Control {
         let store = match self {
             Control::Embedded { store, .. } | Control::Attached { store } => store,
         };
-        // Read before it acts: a deleted job's definition is gone after,
-        // and the trail names the job a cancelled or retried run is of.
-        let before = match &request {
-            Request::Delete(job) => store.get_job(job).await.ok().flatten(),
-            _ => None,
-        };
-        let run_of = match &request {
-            Request::Cancel(id) | Request::Retry(id) => store.get_run(*id).await.ok().flatten(),
-            _ => None,
-        };
+        let prior = crate::audit::Prior::read(store, &request).await;
         let (result, by) = match self {
             Control::Embedded { store, commands } => {
                 (embedded(store, commands, request.clone()).await, None)
             }
             Control::Attached { store } => attached(store, request.clone()).await,
         };
-        let mut note = crate::audit::note(&request);
-        note.job = note.job.or(run_of.map(|run| run.job_name));
-        let note = note
-            .outcome(&result)
-            .by(by)
-            .change(before.map(|job| job.definition), None);
-        // The run a run now started, in the answer's words ("run 12 of
-        // ..."); a retry's entry names the run retried, its outcome the new.
-        let started = match (&request, &result) {
-            (Request::RunNow(_), Ok(text)) => crate::audit::number_after(text, "run "),
-            _ => None,
-        };
-        let note = match started {
-            Some(run_id) => note.run(run_id),
-            None => note,
-        };
-        crate::audit::record(store, &crate::audit::Actor::here(Way::Console), note).await;
+        prior.record(store, &request, &result, by).await;
         result
     }
 }
