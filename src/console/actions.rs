@@ -124,3 +124,54 @@ async fn checked(
         .map_err(|e| e.to_string())?;
     Ok((record.id, job))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::save;
+    use crate::config::Config;
+    use crate::store::{AuditAction, AuditFilter, Store, Way};
+
+    const CONFIG: &str = "[destinations.out]\nkind = \"local\"\nroot = \"exports\"\n\
+        path = \"{job}/{run_id}.{ext}\"\n\n[[jobs]]\nname = \"j\"\nschedule = \"0 3 * * *\"\n\
+        source = { kind = \"command\", argv = [\"true\"] }\nformat = { kind = \"csv\" }\n\
+        destinations = [\"out\"]\n";
+
+    /// A job created and then edited in the console's form leaves two
+    /// entries, the console's, with the stored definition before and after.
+    #[tokio::test]
+    async fn a_save_is_recorded_with_the_definition_before_and_after() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config::parse(CONFIG, dir.path()).expect("config");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = Store::open(&url).await.expect("store");
+        let mut spec = config.jobs[0].spec.clone();
+        save(&store, &config, spec.clone(), None)
+            .await
+            .expect("created");
+        let created = store.get_job("j").await.expect("read").expect("stored");
+        spec.schedule = "0 4 * * *".into();
+        save(&store, &config, spec, Some(("j".into(), created.version)))
+            .await
+            .expect("saved");
+        let updated = store.get_job("j").await.expect("read").expect("stored");
+        let trail = store
+            .audit_entries(&AuditFilter::default())
+            .await
+            .expect("trail");
+        let entries: Vec<_> = trail.iter().map(|e| &e.entry).collect();
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        assert_eq!(entries[0].action, AuditAction::Update);
+        assert_eq!(entries[0].before.as_ref(), Some(&created.definition));
+        assert_eq!(entries[0].after.as_ref(), Some(&updated.definition));
+        assert_ne!(created.definition, updated.definition);
+        assert_eq!(entries[1].action, AuditAction::Create);
+        assert_eq!(entries[1].before, None);
+        assert_eq!(entries[1].after.as_ref(), Some(&created.definition));
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.way == Way::Console && e.job.as_deref() == Some("j"))
+        );
+        store.close().await;
+    }
+}
