@@ -2,6 +2,7 @@
 //! (2) or a failed run or check (1).
 
 mod apply;
+mod audit;
 mod backfill;
 mod catchup;
 mod check;
@@ -9,6 +10,7 @@ mod console;
 mod jobs;
 mod next;
 mod redeliver;
+mod run_control;
 mod runs;
 mod serve;
 
@@ -137,5 +139,6 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Commands::Runs(command)) => runs::run(&ctx, command).await,
         Some(Commands::Check) => check::run(&ctx).await,
         Some(Commands::Catchup(command)) => catchup::run(&ctx, command).await,
+        Some(Commands::Audit(args)) => audit::run(&ctx, args).await,
     }
 }

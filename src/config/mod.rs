@@ -23,6 +23,8 @@ pub const DEFAULT_MAX_BACKFILL_SLOTS: usize = 10_000;
 pub const DEFAULT_MAX_CONCURRENT_RUNS: usize = 4;
 /// Default for `[scheduler] history_days`.
 pub const DEFAULT_HISTORY_DAYS: u32 = 90;
+/// Default for `[scheduler] audit_days`.
+pub const DEFAULT_AUDIT_DAYS: u32 = 365;
 /// Default for `[scheduler] spool_days`.
 pub const DEFAULT_SPOOL_DAYS: u32 = 7;
 
@@ -57,6 +59,8 @@ pub struct SchedulerConfig {
     pub default_timezone: Tz,
     /// Run history older than this many days is pruned.
     pub history_days: u32,
+    /// Audit entries older than this many days are pruned.
+    pub audit_days: u32,
     /// Where rendered files wait for delivery, each store's in a folder
     /// named by its identity.
     pub spool_dir: PathBuf,
@@ -118,6 +122,7 @@ struct RawScheduler {
     max_concurrent_runs: Option<usize>,
     default_timezone: Option<String>,
     history_days: Option<u32>,
+    audit_days: Option<u32>,
     spool_dir: Option<PathBuf>,
     spool_days: Option<u32>,
     max_backfill_slots: Option<usize>,
@@ -138,6 +143,7 @@ impl Config {
                 max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
                 default_timezone: chrono_tz::UTC,
                 history_days: DEFAULT_HISTORY_DAYS,
+                audit_days: DEFAULT_AUDIT_DAYS,
                 spool_dir: paths::data_dir().join("spool"),
                 spool_days: DEFAULT_SPOOL_DAYS,
                 max_backfill_slots: DEFAULT_MAX_BACKFILL_SLOTS,
@@ -200,6 +206,15 @@ impl Config {
         }
         if let Some(days) = s.history_days {
             config.scheduler.history_days = days;
+        }
+        if let Some(days) = s.audit_days {
+            if days == 0 {
+                return Err(
+                    "scheduler.audit_days: must be at least 1 (the trail would be pruned as it is written)"
+                        .into(),
+                );
+            }
+            config.scheduler.audit_days = days;
         }
         if let Some(days) = s.spool_days {
             config.scheduler.spool_days = days;

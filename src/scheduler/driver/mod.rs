@@ -181,6 +181,7 @@ impl Driver {
             clock: self.shared.clock.clone(),
             instance_id: self.me.id.clone(),
             history_days: self.config.scheduler.history_days,
+            audit_days: self.config.scheduler.audit_days,
             internal: self.shared.internal.clone(),
             commits: self.shared.recorder.commits(),
             jobs_version: self.jobs_version,
