@@ -56,6 +56,9 @@ pub enum Commands {
     /// list, approve or decline the slots missed while cronport was down
     #[command(subcommand)]
     Catchup(CatchupCommand),
+    /// The audit trail: who changed which job or acted on the scheduler,
+    /// when, how and through which instance, newest first
+    Audit(AuditArgs),
     /// Print a shell completion script: `source <(cronport completions bash)`
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command with --out
@@ -68,7 +71,7 @@ impl Cli {
     /// a closed pipe should end it quietly, as it ends `ls` or `grep`.
     pub fn only_prints(&self) -> bool {
         match &self.command {
-            Some(Commands::Next(_)) => true,
+            Some(Commands::Next(_) | Commands::Audit(_)) => true,
             Some(Commands::Jobs(command)) => matches!(
                 command,
                 JobsCommand::List { .. } | JobsCommand::Show { .. } | JobsCommand::Export
@@ -164,15 +167,23 @@ pub enum JobsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Pause a job
+    /// Pause a job, or every job
     Pause {
         /// Job name
-        name: String,
+        #[arg(required_unless_present = "all")]
+        name: Option<String>,
+        /// Every job
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
     },
-    /// Resume a job
+    /// Resume a job, or every job
     Resume {
         /// Job name
-        name: String,
+        #[arg(required_unless_present = "all")]
+        name: Option<String>,
+        /// Every job
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
     },
     /// Delete a job and its history
     Delete {
@@ -236,6 +247,14 @@ pub enum RunsCommand {
         /// Only this job's runs
         #[arg(long)]
         job: Option<String>,
+        /// Only runs in this state: queued, running, succeeded, failed,
+        /// cancelled, interrupted or skipped
+        #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+        status: Option<crate::store::RunStatus>,
+        /// Only runs that ended, started or were queued since then: a
+        /// duration back from now (24h, 7d, 1h30m) or an RFC 3339 instant
+        #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
         /// At most this many
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         limit: i64,
@@ -263,6 +282,18 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run a failed, cancelled or interrupted run again (trigger
+    /// "retry", same slot): it goes into the run queue, and the instance
+    /// running the job takes it
+    Retry {
+        /// Run id
+        id: i64,
+    },
+    /// Ask for a running run to be cancelled, on whichever instance runs it
+    Cancel {
+        /// Run id
+        id: i64,
+    },
     /// Print a run's log lines
     Logs {
         /// Run id
@@ -271,6 +302,49 @@ pub enum RunsCommand {
         #[arg(long)]
         follow: bool,
     },
+}
+
+/// `cronport audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this job's entries
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
+    /// Only entries since then: a duration back from now (24h, 7d) or an
+    /// RFC 3339 instant
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// At most this many
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub limit: i64,
+    /// Print JSON (with each change's before and after definitions)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--status`: one of the run statuses.
+fn parse_status(text: &str) -> Result<crate::store::RunStatus, String> {
+    text.parse().map_err(|_| {
+        let all: Vec<&str> = crate::store::RunStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        format!("{text:?} is not a run status (one of {})", all.join(", "))
+    })
+}
+
+/// `--since`: a duration back from now (`24h`, `7d`) or an RFC 3339 instant.
+pub fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    let back: crate::config::duration::HumanDuration = text.parse().map_err(|_| {
+        format!("{text:?} is neither a duration (24h, 7d, 1h30m) nor an RFC 3339 instant")
+    })?;
+    chrono::Duration::from_std(back.0)
+        .ok()
+        .and_then(|back| chrono::Utc::now().checked_sub_signed(back))
+        .ok_or_else(|| format!("{text:?} reaches back too far"))
 }
 
 /// `cronport catchup ...`.

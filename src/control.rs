@@ -89,12 +89,21 @@ pub enum Control {
 }
 
 impl Control {
-    /// Carry out `request`; on success, a line saying what happened.
+    /// Carry out `request`; on success, a line saying what happened. The
+    /// audit trail records it as the console's, whoever carried it out.
     pub async fn send(&self, request: Request) -> Result<String, String> {
-        match self {
-            Control::Embedded { store, commands } => embedded(store, commands, request).await,
-            Control::Attached { store } => attached(store, request).await,
-        }
+        let store = match self {
+            Control::Embedded { store, .. } | Control::Attached { store } => store,
+        };
+        let prior = crate::audit::Prior::read(store, &request).await;
+        let (result, by) = match self {
+            Control::Embedded { store, commands } => {
+                (embedded(store, commands, request.clone()).await, None)
+            }
+            Control::Attached { store } => attached(store, request.clone()).await,
+        };
+        prior.record(store, &request, &result, by).await;
+        result
     }
 }
 
@@ -191,22 +200,29 @@ async fn delete(store: &Store, job: &str) -> Result<(), String> {
     }
 }
 
-async fn attached(store: &Store, request: Request) -> Result<String, String> {
+/// Through the store; with the instance that carried the request out.
+async fn attached(store: &Store, request: Request) -> (Result<String, String>, Option<String>) {
     if let Request::Delete(job) = &request {
         // Jobs live in the store; the instance sees the change within a
         // second, like an edit.
-        delete(store, job).await?;
-        return Ok(format!("{job} deleted with its history"));
+        let deleted = delete(store, job)
+            .await
+            .map(|()| format!("{job} deleted with its history"));
+        return (deleted, None);
     }
-    let done = ask_instance(store, &request).await?;
+    let done = match ask_instance(store, &request).await {
+        Ok(done) => done,
+        Err(e) => return (Err(e), None),
+    };
     let by = done.taken_by.unwrap_or_default();
-    Ok(match (request, done.result_run_id) {
-        (Request::RunNow(job), Some(run)) => manual_run(store, run, &job, Some(&by)).await,
+    let text = match (&request, done.result_run_id) {
+        (Request::RunNow(job), Some(run)) => manual_run(store, run, job, Some(&by)).await,
         (Request::Retry(run_id), Some(run)) => {
             format!("run {run_id} retried as run {run} on {by}")
         }
         (request, _) => format!("{} done by {by}", request.describe()),
-    })
+    };
+    (Ok(text), Some(by))
 }
 
 /// What became of a run asked for by hand, for the one who asked: started

@@ -4,6 +4,7 @@
 //! runs the [`export`] pipeline (source -> format -> destination) and
 //! publishes [`events`] to whoever watches ([`headless`] output, the console).
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod cmd;

@@ -191,6 +191,11 @@ fn bad_values_in_the_config_are_named() {
             ],
         ),
         (
+            "audit_days of 0",
+            header.replace("[scheduler]\n", "[scheduler]\naudit_days = 0\n"),
+            vec!["scheduler.audit_days", "at least 1"],
+        ),
+        (
             "bad duration",
             format!(
                 "{header}{}",
@@ -303,7 +308,7 @@ fn bad_values_in_the_config_are_named() {
 #[test]
 fn bad_flags_exit_2_naming_the_flag() {
     let sandbox = Sandbox::new();
-    let cases: [(&[&str], &[&str]); 6] = [
+    let cases: [(&[&str], &[&str]); 12] = [
         (
             &["next", "0 3 * * *", "--tz", "UTC", "--from", "yesterday"],
             &["--from", "yesterday"],
@@ -332,6 +337,24 @@ fn bad_flags_exit_2_naming_the_flag() {
             &["--count"],
         ),
         (&["runs", "list", "--limit", "0"], &["--limit"]),
+        (
+            &["runs", "list", "--status", "broken"],
+            &["--status", "broken", "failed", "cancelled"],
+        ),
+        (
+            &["runs", "list", "--since", "yesterday"],
+            &["--since", "yesterday", "RFC 3339"],
+        ),
+        (
+            &["runs", "list", "--since", "2026-13-01T00:00:00Z"],
+            &["--since", "2026-13-01T00:00:00Z"],
+        ),
+        (&["audit", "--since", "a week"], &["--since", "a week"]),
+        (&["jobs", "pause", "--all", "x"], &["--all"]),
+        (
+            &["next", "0 2 30 2 *", "--tz", "UTC"],
+            &["0 2 30 2 *", "never fires"],
+        ),
     ];
     for (args, needles) in cases {
         let out = sandbox.run(args).expect_code(2, &format!("{args:?}"));
@@ -369,10 +392,14 @@ fn unknown_names_on_the_command_line_exit_2() {
         .run(&["runs", "show", "424242"])
         .expect_code(2, "runs show of an unknown id");
     assert!(out.stderr.contains("424242"), "{}", out.stderr);
-    let out = sandbox
-        .run(&["runs", "logs", "424242"])
-        .expect_code(2, "runs logs of an unknown id");
-    assert!(out.stderr.contains("424242"), "{}", out.stderr);
+    for args in [
+        &["runs", "logs", "424242"][..],
+        &["runs", "retry", "424242"],
+        &["runs", "cancel", "424242"],
+    ] {
+        let out = sandbox.run(args).expect_code(2, &format!("{args:?}"));
+        assert!(out.stderr.contains("424242"), "{args:?}: {}", out.stderr);
+    }
     // The known job is untouched by all of that.
     assert_eq!(sandbox.job("known")["state"], "active");
 }

@@ -144,6 +144,47 @@ async fn every_request(
         .await
         .unwrap_err();
     assert!(error.contains("no job"), "{error}");
+
+    // Each request is in the audit trail as the console's, refusals too.
+    let trail = store
+        .audit_entries(&cronport::store::AuditFilter::default())
+        .await
+        .unwrap();
+    let oldest_first: Vec<_> = trail.iter().rev().map(|e| &e.entry).collect();
+    let seen: Vec<(&str, Option<&str>, bool)> = oldest_first
+        .iter()
+        .map(|e| {
+            let done = !e.outcome.starts_with("not done");
+            (e.action.as_str(), e.job.as_deref(), done)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("run_now", Some("fails"), true),
+            ("retry", Some("fails"), true),
+            ("run_now", Some("slow"), true),
+            ("retry", Some("slow"), false),
+            ("cancel", Some("slow"), true),
+            ("pause", Some("fails"), true),
+            ("resume", Some("fails"), true),
+            ("pause_all", None, true),
+            ("resume_all", None, true),
+            ("delete", Some("fails"), true),
+            ("delete", Some("fails"), false),
+        ]
+    );
+    let user = cronport::scheduler::instance::user();
+    assert!(
+        oldest_first
+            .iter()
+            .all(|e| e.way == cronport::store::Way::Console && e.actor_user == user)
+    );
+    assert_eq!(oldest_first[0].run_id, Some(failed));
+    assert_eq!(oldest_first[1].run_id, Some(failed));
+    let deleted: serde_json::Value =
+        serde_json::from_str(oldest_first[9].before.as_deref().unwrap()).unwrap();
+    assert_eq!(deleted["name"], "fails");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

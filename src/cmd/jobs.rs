@@ -6,14 +6,20 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
 use super::{Context, Failure, live_holder};
+use crate::audit::{Actor, Note};
 use crate::cli::JobsCommand;
 use crate::control::{Request, ask_instance};
 use crate::job::{JobSpec, Known};
 use crate::schedule::{Schedule, parse_timezone};
-use crate::store::{JobRecord, JobStats, RunStatus, Store};
+use crate::store::{AuditAction, JobRecord, JobStats, RunStatus, Store, Way};
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The operator at this command line, for the audit trail.
+fn cli() -> Actor {
+    Actor::here(Way::Cli)
 }
 
 fn no_such_job(name: &str) -> Failure {
@@ -25,13 +31,22 @@ pub(super) async fn run(ctx: &Context, command: &JobsCommand) -> Result<(), Fail
     match command {
         JobsCommand::List { json } => list(&store, *json, &ctx.config.known()).await,
         JobsCommand::Show { name, json } => show(&store, name, *json, &ctx.config.known()).await,
-        JobsCommand::Pause { name } => set_paused(&store, name, true).await,
-        JobsCommand::Resume { name } => set_paused(&store, name, false).await,
+        JobsCommand::Pause { name, .. } => set_paused(&store, name.as_deref(), true).await,
+        JobsCommand::Resume { name, .. } => set_paused(&store, name.as_deref(), false).await,
         JobsCommand::Delete { name } => {
+            let before = store
+                .get_job(name)
+                .await?
+                .ok_or_else(|| no_such_job(name))?;
             if !store.delete_job(name).await? {
                 return Err(no_such_job(name));
             }
-            println!("deleted {name} and its run history");
+            let said = format!("deleted {name} and its run history");
+            let note = Note::new(AuditAction::Delete, Some(name))
+                .outcome(&Ok(said.clone()))
+                .change(Some(before.definition), None);
+            crate::audit::record(&store, &cli(), note).await;
+            println!("{said}");
             Ok(())
         }
         JobsCommand::Run {
@@ -40,8 +55,9 @@ pub(super) async fn run(ctx: &Context, command: &JobsCommand) -> Result<(), Fail
             rows,
             ..
         } => {
+            let pipeline = ctx.pipeline();
             let preview =
-                crate::control::dry_run(&store, &ctx.config, &ctx.pipeline(), name, *rows)
+                crate::audit::dry_run(&store, &ctx.config, &pipeline, name, *rows, &cli())
                     .await
                     .map_err(Failure::Failed)?;
             print!("{}", preview.to_text());
@@ -192,32 +208,49 @@ async fn show(store: &Store, name: &str, as_json: bool, known: &Known) -> Result
     Ok(())
 }
 
-async fn set_paused(store: &Store, name: &str, paused: bool) -> Result<(), Failure> {
+/// Pauses or resumes `name`, or every job when `None` (`--all`).
+async fn set_paused(store: &Store, name: Option<&str>, paused: bool) -> Result<(), Failure> {
     let done = if paused { "paused" } else { "resumed" };
-    match live_holder(store).await? {
+    let what = name.unwrap_or("all jobs");
+    if let Some(name) = name
+        && store.get_job(name).await?.is_none()
+    {
+        return Err(no_such_job(name));
+    }
+    let request = match (name, paused) {
+        (Some(name), true) => Request::Pause(name.to_string()),
+        (Some(name), false) => Request::Resume(name.to_string()),
+        (None, true) => Request::PauseAll,
+        (None, false) => Request::ResumeAll,
+    };
+    let (result, by) = match live_holder(store).await? {
         // A scheduler is running: ask it through the store, as the console
         // does, so it acts (and says so) within a second.
-        Some(_) => {
-            if store.get_job(name).await?.is_none() {
-                return Err(no_such_job(name));
+        Some(_) => match ask_instance(store, &request).await {
+            Ok(command) => {
+                let by = command.taken_by.unwrap_or_default();
+                (Ok(format!("{what} {done} by {by}")), Some(by))
             }
-            let request = if paused {
-                Request::Pause(name.to_string())
-            } else {
-                Request::Resume(name.to_string())
-            };
-            let command = ask_instance(store, &request)
-                .await
-                .map_err(Failure::Failed)?;
-            println!("{name} {done} by {}", command.taken_by.unwrap_or_default());
-        }
+            Err(e) => (Err(e), None),
+        },
         None => {
-            if !store.set_paused(name, paused).await? {
-                return Err(no_such_job(name));
-            }
-            println!("{name} {done}");
+            let written = match name {
+                Some(name) => store.set_paused(name, paused).await.map(|_| 1),
+                None => store.set_all_paused(paused).await,
+            };
+            let result = written
+                .map(|count| match name {
+                    Some(_) => format!("{what} {done}"),
+                    None => format!("{count} job(s) {done}"),
+                })
+                .map_err(|e| e.to_string());
+            (result, None)
         }
-    }
+    };
+    let note = crate::audit::note(&request).outcome(&result).by(by);
+    crate::audit::record(store, &cli(), note).await;
+    let said = result.map_err(Failure::Failed)?;
+    println!("{said}");
     Ok(())
 }
 
@@ -249,9 +282,17 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
     let run_id = match live_holder(&store).await? {
         Some(_) => {
             // A scheduler is running: ask it, through the store.
-            let command = ask_instance(&store, &Request::RunNow(name.to_string()))
-                .await
-                .map_err(Failure::Failed)?;
+            let asked = ask_instance(&store, &Request::RunNow(name.to_string())).await;
+            let note = Note::new(AuditAction::RunNow, Some(name));
+            let note = match &asked {
+                Ok(command) => match command.result_run_id {
+                    Some(run) => note.run(run).by(command.taken_by.clone()),
+                    None => note.by(command.taken_by.clone()),
+                },
+                Err(e) => note.outcome(&Err(e.clone())),
+            };
+            crate::audit::record(&store, &cli(), note).await;
+            let command = asked.map_err(Failure::Failed)?;
             let run_id = command
                 .result_run_id
                 .ok_or_else(|| Failure::Failed("the instance started no run".into()))?;
@@ -271,6 +312,16 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
             let printer = crate::headless::spawn_printer(&bus, crate::cli::LogFormat::Text);
             let parts = ctx.parts(store.clone(), bus);
             let result = crate::scheduler::run_once(parts, name).await;
+            let said = match &result {
+                Ok(run) => Ok(format!("run {run} of {name} ran here")),
+                Err(e) => Err(e.to_string()),
+            };
+            let note = Note::new(AuditAction::RunNow, Some(name)).outcome(&said);
+            let note = match &result {
+                Ok(run) => note.run(*run),
+                Err(_) => note,
+            };
+            crate::audit::record(&store, &cli(), note).await;
             // The bus closes when the run is done; the printer then finishes
             // the lines it still holds.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), printer).await;

@@ -2,6 +2,7 @@
 //! (2) or a failed run or check (1).
 
 mod apply;
+mod audit;
 mod backfill;
 mod catchup;
 mod check;
@@ -10,6 +11,7 @@ mod console;
 mod jobs;
 mod next;
 mod redeliver;
+mod run_control;
 mod runs;
 mod serve;
 
@@ -144,6 +146,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Commands::Runs(command)) => runs::run(&ctx, command).await,
         Some(Commands::Check(args)) => check::run(&ctx, args).await,
         Some(Commands::Catchup(command)) => catchup::run(&ctx, command).await,
+        Some(Commands::Audit(args)) => audit::run(&ctx, args).await,
         Some(Commands::Completions(_) | Commands::Man(_)) => Ok(()),
     }
 }

@@ -39,6 +39,15 @@ pub(super) fn run(args: &NextArgs, config: Option<&Config>) -> Result<(), Failur
         .fires_after(from)
         .take(args.count as usize)
         .collect();
+    if fires.is_empty() {
+        // Nothing to list is not an answer: the schedule is wrong, and a
+        // script must hear it (a job with it would never run).
+        return Err(Failure::BadInput(format!(
+            "schedule: {text:?} never fires ({}; cron: {})",
+            schedule.describe(),
+            schedule.cron()
+        )));
+    }
     if args.json {
         let fires: Vec<_> = fires
             .iter()
@@ -65,9 +74,6 @@ pub(super) fn run(args: &NextArgs, config: Option<&Config>) -> Result<(), Failur
         tz.name(),
         schedule.cron()
     );
-    if fires.is_empty() {
-        println!("  this schedule never fires");
-    }
     for fire in fires {
         let local = fire.with_timezone(&tz);
         println!(

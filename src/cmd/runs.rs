@@ -4,9 +4,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
 use super::{Context, Failure};
+use crate::audit::{Actor, Note};
 use crate::cli::RunsCommand;
 use crate::export::destination::fire_id_of;
-use crate::store::{DeliveryRecord, RunFilter, RunId, RunRecord, Store};
+use crate::store::{AuditAction, DeliveryRecord, RunFilter, RunId, RunRecord, Store, Way};
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
@@ -58,7 +59,13 @@ fn with_deliveries(run: &RunRecord, deliveries: Option<Vec<DeliveryRecord>>) -> 
 pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Failure> {
     let store = ctx.store().await?;
     match command {
-        RunsCommand::List { job, limit, json } => {
+        RunsCommand::List {
+            job,
+            status,
+            since,
+            limit,
+            json,
+        } => {
             if let Some(name) = job
                 && store.get_job(name).await?.is_none()
             {
@@ -68,6 +75,8 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
             }
             let filter = RunFilter {
                 job: job.clone(),
+                status: *status,
+                since: *since,
                 limit: *limit,
                 ..RunFilter::default()
             };
@@ -134,7 +143,24 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
             id,
             destination,
             json,
-        } => super::redeliver::run(ctx, *id, destination.as_deref(), *json).await,
+        } => {
+            let job = store.get_run(*id).await?.map(|run| run.job_name);
+            let result = super::redeliver::run(ctx, *id, destination.as_deref(), *json).await;
+            let said = match &result {
+                Ok(()) => Ok(match destination {
+                    Some(name) => format!("redelivered to {name}"),
+                    None => "redelivered".to_string(),
+                }),
+                Err(e) => Err(e.to_string()),
+            };
+            let note = Note::new(AuditAction::Redeliver, job.as_deref())
+                .run(*id)
+                .outcome(&said);
+            crate::audit::record(&store, &Actor::here(Way::Cli), note).await;
+            result
+        }
+        RunsCommand::Retry { id } => super::run_control::retry(&store, *id).await,
+        RunsCommand::Cancel { id } => super::run_control::cancel(&store, *id).await,
         RunsCommand::Logs {
             id,
             follow: keep_following,

@@ -66,6 +66,8 @@ pub(super) async fn seed_jobs(ctx: &Context, store: &crate::store::Store) -> Res
     }
     if !missing.is_empty() {
         let report = store.apply_jobs(&missing, false).await?;
+        let none = std::collections::HashMap::new();
+        super::apply::audit(store, &report, &missing, &none, crate::store::Way::Config).await;
         tracing::info!(
             "added {} job(s) from the config: {}",
             report.created.len(),

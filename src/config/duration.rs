@@ -101,6 +101,17 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+/// An optional duration key of the config, at least a second long; the
+/// error names `key`.
+pub fn parse_key(key: &str, text: Option<&str>) -> Result<Option<Duration>, String> {
+    let Some(text) = text else { return Ok(None) };
+    let d: HumanDuration = text.parse().map_err(|e| format!("{key}: {e}"))?;
+    if d.0 < Duration::from_secs(1) {
+        return Err(format!("{key}: {d} is too short: at least 1s"));
+    }
+    Ok(Some(d.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::export::Pipeline;
 use crate::export::destination::DestinationConfig;
 use crate::export::source::sql::{ConnectionConfig, Connections};
-use crate::job::{Job, JobSpec, Known};
+use crate::job::{Job, JobSpec, Known, Thresholds};
 use crate::schedule::rules::{Blackout, BusinessCalendar, Exclusion, Weekdays, ics_exclusions};
 use crate::schedule::{Tz, parse_timezone};
 
@@ -23,6 +23,8 @@ pub const DEFAULT_MAX_BACKFILL_SLOTS: usize = 10_000;
 pub const DEFAULT_MAX_CONCURRENT_RUNS: usize = 4;
 /// Default for `[scheduler] history_days`.
 pub const DEFAULT_HISTORY_DAYS: u32 = 90;
+/// Default for `[scheduler] audit_days`.
+pub const DEFAULT_AUDIT_DAYS: u32 = 365;
 /// Default for `[scheduler] spool_days`.
 pub const DEFAULT_SPOOL_DAYS: u32 = 7;
 
@@ -57,6 +59,8 @@ pub struct SchedulerConfig {
     pub default_timezone: Tz,
     /// Run history older than this many days is pruned.
     pub history_days: u32,
+    /// Audit entries older than this many days are pruned.
+    pub audit_days: u32,
     /// Where rendered files wait for delivery, each store's in a folder
     /// named by its identity.
     pub spool_dir: PathBuf,
@@ -66,6 +70,8 @@ pub struct SchedulerConfig {
     pub max_backfill_slots: usize,
     /// Blackout windows every job keeps, in each job's zone.
     pub blackout: Vec<Blackout>,
+    /// `alert_if_late` and `alert_if_running_over` for jobs that set none.
+    pub alerts: Thresholds,
 }
 
 /// A config problem, naming the file and the key.
@@ -116,11 +122,14 @@ struct RawScheduler {
     max_concurrent_runs: Option<usize>,
     default_timezone: Option<String>,
     history_days: Option<u32>,
+    audit_days: Option<u32>,
     spool_dir: Option<PathBuf>,
     spool_days: Option<u32>,
     max_backfill_slots: Option<usize>,
     #[serde(default)]
     blackout: Vec<String>,
+    alert_if_late: Option<String>,
+    alert_if_running_over: Option<String>,
 }
 
 impl Config {
@@ -134,10 +143,12 @@ impl Config {
                 max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
                 default_timezone: chrono_tz::UTC,
                 history_days: DEFAULT_HISTORY_DAYS,
+                audit_days: DEFAULT_AUDIT_DAYS,
                 spool_dir: paths::data_dir().join("spool"),
                 spool_days: DEFAULT_SPOOL_DAYS,
                 max_backfill_slots: DEFAULT_MAX_BACKFILL_SLOTS,
                 blackout: Vec::new(),
+                alerts: Thresholds::default(),
             },
             sources: BTreeMap::new(),
             destinations: BTreeMap::new(),
@@ -196,6 +207,15 @@ impl Config {
         if let Some(days) = s.history_days {
             config.scheduler.history_days = days;
         }
+        if let Some(days) = s.audit_days {
+            if days == 0 {
+                return Err(
+                    "scheduler.audit_days: must be at least 1 (the trail would be pruned as it is written)"
+                        .into(),
+                );
+            }
+            config.scheduler.audit_days = days;
+        }
         if let Some(days) = s.spool_days {
             config.scheduler.spool_days = days;
         }
@@ -213,6 +233,13 @@ impl Config {
                 .map_err(|message| format!("scheduler.blackout[{i}]: {message}"))?;
             config.scheduler.blackout.push(window);
         }
+        config.scheduler.alerts = Thresholds {
+            late: duration::parse_key("scheduler.alert_if_late", s.alert_if_late.as_deref())?,
+            running_over: duration::parse_key(
+                "scheduler.alert_if_running_over",
+                s.alert_if_running_over.as_deref(),
+            )?,
+        };
         for (name, raw) in raw.calendars {
             let calendar = read_calendar(&name, raw, base)?;
             config.calendars.insert(name, Arc::new(calendar));

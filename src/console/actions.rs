@@ -2,9 +2,10 @@
 //! and running a backfill. They run in tasks; their answers come back as
 //! messages.
 
+use crate::audit::{Actor, Note};
 use crate::config::Config;
 use crate::job::JobSpec;
-use crate::store::{Store, StoreError};
+use crate::store::{AuditAction, Store, StoreError, Way};
 
 /// Check `spec` against the config and write it in one transaction:
 /// created, or (for an edit) updated only if nobody changed it since the
@@ -24,22 +25,32 @@ pub async fn save(
         .map_err(|e| format!("cannot store job {}: {e}", job.name()))?;
     let name = definition.name.clone();
     let stored = |e: StoreError| e.to_string();
-    match original {
+    let (action, before, result) = match original {
         None => {
-            store.create_job(&definition).await.map_err(stored)?;
-            Ok(format!("{name} created"))
+            let created = store.create_job(&definition).await.map_err(stored);
+            let result = created.map(|_| format!("{name} created"));
+            (AuditAction::Create, None, result)
         }
         Some((old, version)) if old == name => {
-            store
-                .update_job(&definition, Some(version))
-                .await
-                .map_err(stored)?;
-            Ok(format!("{name} saved; a run under way finishes as it was"))
+            let before = store.get_job(&name).await.ok().flatten();
+            let updated = store.update_job(&definition, Some(version)).await;
+            let result = updated
+                .map(|_| format!("{name} saved; a run under way finishes as it was"))
+                .map_err(stored);
+            (AuditAction::Update, before.map(|b| b.definition), result)
         }
-        Some((old, _)) => Err(format!(
-            "a job cannot be renamed ({old} → {name}): create {name} as a new job and delete {old}"
-        )),
+        Some((old, _)) => {
+            return Err(format!(
+                "a job cannot be renamed ({old} → {name}): create {name} as a new job and delete {old}"
+            ));
+        }
+    };
+    if result.is_ok() {
+        let note = Note::new(action, Some(&name)).outcome(&result);
+        let note = note.change(before, Some(definition.definition.clone()));
+        crate::audit::record(store, &Actor::here(Way::Console), note).await;
     }
+    result
 }
 
 /// The plan of a backfill of `job` over `[from, to]`: the job checked
@@ -112,4 +123,55 @@ async fn checked(
         .await
         .map_err(|e| e.to_string())?;
     Ok((record.id, job))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::save;
+    use crate::config::Config;
+    use crate::store::{AuditAction, AuditFilter, Store, Way};
+
+    const CONFIG: &str = "[destinations.out]\nkind = \"local\"\nroot = \"exports\"\n\
+        path = \"{job}/{run_id}.{ext}\"\n\n[[jobs]]\nname = \"j\"\nschedule = \"0 3 * * *\"\n\
+        source = { kind = \"command\", argv = [\"true\"] }\nformat = { kind = \"csv\" }\n\
+        destinations = [\"out\"]\n";
+
+    /// A job created and then edited in the console's form leaves two
+    /// entries, the console's, with the stored definition before and after.
+    #[tokio::test]
+    async fn a_save_is_recorded_with_the_definition_before_and_after() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config::parse(CONFIG, dir.path()).expect("config");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = Store::open(&url).await.expect("store");
+        let mut spec = config.jobs[0].spec.clone();
+        save(&store, &config, spec.clone(), None)
+            .await
+            .expect("created");
+        let created = store.get_job("j").await.expect("read").expect("stored");
+        spec.schedule = "0 4 * * *".into();
+        save(&store, &config, spec, Some(("j".into(), created.version)))
+            .await
+            .expect("saved");
+        let updated = store.get_job("j").await.expect("read").expect("stored");
+        let trail = store
+            .audit_entries(&AuditFilter::default())
+            .await
+            .expect("trail");
+        let entries: Vec<_> = trail.iter().map(|e| &e.entry).collect();
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        assert_eq!(entries[0].action, AuditAction::Update);
+        assert_eq!(entries[0].before.as_ref(), Some(&created.definition));
+        assert_eq!(entries[0].after.as_ref(), Some(&updated.definition));
+        assert_ne!(created.definition, updated.definition);
+        assert_eq!(entries[1].action, AuditAction::Create);
+        assert_eq!(entries[1].before, None);
+        assert_eq!(entries[1].after.as_ref(), Some(&created.definition));
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.way == Way::Console && e.job.as_deref() == Some("j"))
+        );
+        store.close().await;
+    }
 }

@@ -42,6 +42,8 @@ pub enum Cmd {
     Level(Level),
     /// `follow`
     Follow,
+    /// `audit all` / `audit NAME`: the audit trail.
+    Audit(Option<String>),
     /// `help`
     Help,
     /// `quit`
@@ -71,6 +73,10 @@ pub const USAGE: &[(&str, &str)] = &[
     ("log all / log NAME", "Live log lines of all jobs or of one"),
     ("level debug|info|warn|error", "Lowest live log level shown"),
     ("follow", "Follow new log lines"),
+    (
+        "audit / audit NAME",
+        "Who changed or ran what: all jobs or one",
+    ),
     ("help / quit", "Keys and commands / leave"),
 ];
 
@@ -126,6 +132,7 @@ pub fn parse(line: &str) -> Result<Cmd, String> {
             _ => Err(":level needs one of debug, info, warn, error".into()),
         },
         "follow" => none(Cmd::Follow),
+        "audit" => all_or_name().map(Cmd::Audit),
         "help" | "?" => none(Cmd::Help),
         "quit" | "q" => none(Cmd::Quit),
         other => Err(format!("unknown command :{other} (:help lists them)")),
@@ -159,6 +166,8 @@ mod tests {
         assert_eq!(parse("log daily"), Ok(Cmd::LogJob(Some("daily".into()))));
         assert_eq!(parse("level WARN"), Ok(Cmd::Level(Level::Warn)));
         assert_eq!(parse("pause-all"), Ok(Cmd::PauseAll));
+        assert_eq!(parse("audit"), Ok(Cmd::Audit(None)));
+        assert_eq!(parse("audit daily"), Ok(Cmd::Audit(Some("daily".into()))));
     }
 
     #[test]

@@ -184,6 +184,17 @@ pub struct DryRunView {
     pub result: Option<Result<Preview, String>>,
 }
 
+/// The audit trail's window.
+#[derive(Clone, Debug)]
+pub struct AuditView {
+    /// Only this job's entries; `None`: all.
+    pub job: Option<String>,
+    /// The entries newest first, once read (or why they could not be).
+    pub entries: Option<Result<Vec<crate::store::AuditEntry>, String>>,
+    /// Lines scrolled down.
+    pub scroll: u16,
+}
+
 /// What floats over the screen.
 pub enum Popup {
     /// The keys.
@@ -208,6 +219,8 @@ pub enum Popup {
     Backfill(Box<BackfillView>),
     /// The catch-up plans awaiting approval.
     CatchUp(CatchUpView),
+    /// The audit trail.
+    Audit(AuditView),
 }
 
 /// The catch-up plans' window: which plan is selected and how many of its
@@ -287,6 +300,8 @@ pub enum Msg {
     Saved(Result<String, String>),
     /// A dry run ended.
     DryRun(Result<Preview, String>),
+    /// The audit trail, read.
+    Audit(Result<Vec<crate::store::AuditEntry>, String>),
     /// The scheduler's state changed.
     Engine(Engine),
     /// News about the scheduler lease (attached only).
@@ -316,6 +331,8 @@ pub enum Effect {
     },
     /// Render a job without delivering it.
     DryRun(String),
+    /// Read the audit trail (of one job, or all).
+    LoadAudit(Option<String>),
     /// Read the store again (history of `history_job`, or of all).
     Refresh {
         /// Whose runs the history panel wants.

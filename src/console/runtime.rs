@@ -178,14 +178,22 @@ impl Effects {
                     let (store, config) = (self.store.clone(), self.config.clone());
                     let pipeline = self.pipeline.clone();
                     self.spawn(async move {
-                        let preview = crate::control::dry_run(
-                            &store,
-                            &config,
-                            &pipeline,
-                            &job,
-                            crate::control::PREVIEW_ROWS,
-                        );
+                        let actor = crate::audit::Actor::here(crate::store::Way::Console);
+                        let rows = crate::control::PREVIEW_ROWS;
+                        let preview =
+                            crate::audit::dry_run(&store, &config, &pipeline, &job, rows, &actor);
                         Msg::DryRun(preview.await)
+                    });
+                }
+                Effect::LoadAudit(job) => {
+                    let store = self.store.clone();
+                    self.spawn(async move {
+                        let filter = crate::store::AuditFilter {
+                            job,
+                            ..Default::default()
+                        };
+                        let entries = store.audit_entries(&filter).await;
+                        Msg::Audit(entries.map_err(|e| e.to_string()))
                     });
                 }
                 Effect::LoadJob(name) => {

@@ -3,6 +3,7 @@
 
 mod policy;
 mod rules;
+mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::schedule::rules::{OnBlackout, OnExcluded};
 pub use policy::{CatchUpPolicy, OverlapPolicy, Policy};
+pub use watch::{Thresholds, WatchKeys, check_ping_url, ping_url};
 
 use crate::config::duration::HumanDuration;
 use crate::export::destination::notice::NotifySpec;
@@ -86,6 +88,21 @@ pub struct JobSpec {
     /// Daylight-saving policy; defaults by the kind of schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dst: Option<DstSpec>,
+    /// A scheduled slot not started this long after its time sends a
+    /// "late" notice through `notify.to` (default: `[scheduler]`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_if_late: Option<HumanDuration>,
+    /// A run still running this long after its start sends a "stuck"
+    /// notice through `notify.to` (default: `[scheduler]`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_if_running_over: Option<HumanDuration>,
+    /// A Healthchecks.io-style URL told when each run starts and ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping: Option<String>,
+    /// The ping URL, from this environment variable (the URL is a secret
+    /// of sorts: anyone holding it can ping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_env: Option<String>,
 }
 
 /// The rule keys of a job (calendar, blackouts, bounds, jitter, DST), as
@@ -342,6 +359,7 @@ impl JobSpec {
                 fail(&field, message);
             }
         }
+        watch::problems(self, &mut fail);
         let policy = Policy::from_spec(self);
         if policy.timeout < Duration::from_secs(1) {
             fail("timeout", "must be at least 1s".into());

@@ -52,13 +52,18 @@ pub(crate) fn process_exists(pid: u32) -> bool {
 /// a catch-up plan): `user@host (via)`, the user from `$USER` or
 /// `$LOGNAME`.
 pub fn operator(via: &str) -> String {
-    let user = std::env::var("USER")
+    format!("{}@{} ({via})", user(), hostname())
+}
+
+/// The OS user this process runs for: `$USER`, `$LOGNAME`, else the
+/// account database's name for its uid.
+pub fn user() -> String {
+    std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .ok()
         .filter(|u| !u.is_empty())
         .or_else(account_name)
-        .unwrap_or_else(|| "unknown".to_owned());
-    format!("{user}@{} ({via})", hostname())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// The name of this process's user in the account database, for when the

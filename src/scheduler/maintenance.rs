@@ -25,6 +25,7 @@ pub(super) struct Maintenance {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) instance_id: String,
     pub(super) history_days: u32,
+    pub(super) audit_days: u32,
     pub(super) internal: mpsc::UnboundedSender<Internal>,
     /// Changes when the recorder commits (see `Recorder::commits`).
     pub(super) commits: watch::Receiver<u64>,
@@ -167,6 +168,15 @@ impl Maintenance {
             Ok(0) => {}
             Ok(n) => tracing::info!("pruned {n} run(s) older than {} days", self.history_days),
             Err(e) => tracing::error!("pruning history failed: {e}"),
+        }
+        let cutoff = now - chrono::Duration::days(i64::from(self.audit_days));
+        match self.store.prune_audit(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "pruned {n} audit entries older than {} days",
+                self.audit_days
+            ),
+            Err(e) => tracing::error!("pruning the audit trail failed: {e}"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! slots in the store, runs them with bounded concurrency, and publishes
 //! every change as an [`Event`](crate::events::Event).
 
+pub mod alerts;
 pub mod backfill;
 mod driver;
 mod executor;
@@ -12,6 +13,7 @@ pub mod manual;
 pub mod notify;
 mod once;
 pub mod overlap;
+pub mod ping;
 pub mod plan;
 mod recorder;
 pub mod runner;
@@ -164,10 +166,13 @@ impl Scheduler {
     /// rest, and return when everything is recorded.
     pub async fn shutdown(self) -> Result<(), crate::store::StoreError> {
         self.shutdown.cancel();
-        match self.task.await {
+        let result = match self.task.await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Ok(()),
-        }
+        };
+        // The last runs' pings are on their way; the process may exit next.
+        ping::settle(ping::PING_TIMEOUT).await;
+        result
     }
 }

@@ -121,25 +121,36 @@ pub async fn after_run(
             error: end.error.clone(),
             failed_runs,
         };
-        for name in &spec.to {
-            let Some(dest) = destinations.get(name) else {
-                tracing::warn!("notify {name}: not defined under [destinations]");
-                continue;
-            };
-            match dest.notify(&notice).await {
-                Ok(location) => tracing::info!(
-                    "notified {name} of the {} of {} (run {}): {location}",
-                    event.as_str(),
-                    notice.job,
-                    notice.run_id
-                ),
-                Err(e) => tracing::warn!(
-                    "could not notify {name} of the {} of {} (run {}): {e}",
-                    event.as_str(),
-                    notice.job,
-                    notice.run_id
-                ),
-            }
+        send(destinations, &spec.to, &notice).await;
+    }
+}
+
+/// Send `notice` through each of the destinations named in `to`. Failures
+/// are logged; they change nothing else.
+pub async fn send(
+    destinations: &HashMap<String, Arc<dyn Destination>>,
+    to: &[String],
+    notice: &Notice,
+) {
+    let event = notice.event;
+    for name in to {
+        let Some(dest) = destinations.get(name) else {
+            tracing::warn!("notify {name}: not defined under [destinations]");
+            continue;
+        };
+        match dest.notify(notice).await {
+            Ok(location) => tracing::info!(
+                "notified {name} of the {} of {} (run {}): {location}",
+                event.as_str(),
+                notice.job,
+                notice.run_id
+            ),
+            Err(e) => tracing::warn!(
+                "could not notify {name} of the {} of {} (run {}): {e}",
+                event.as_str(),
+                notice.job,
+                notice.run_id
+            ),
         }
     }
 }

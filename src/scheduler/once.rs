@@ -297,6 +297,8 @@ impl Solo {
         } = self;
         drop(runner);
         let _ = recorder_task.await;
+        // The runs' last pings are on their way; the process exits next.
+        super::ping::settle(super::ping::PING_TIMEOUT).await;
         store.mark_stopped(&id, finished).await
     }
 }

@@ -9,6 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+use super::ping::{PingEnd, RunPings};
 use super::recorder::{Recorder, Request};
 use super::{Executor, Internal};
 use crate::clock::{self, Clock};
@@ -165,16 +166,23 @@ impl std::fmt::Display for Failure {
 /// Carry out `order` to its end.
 pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
     let recorder = shared.recorder.clone();
+    let mut pings = RunPings::new(&order.job, order.run_id);
+    let tail = pings.as_ref().map(RunPings::tail);
     let capture = logging::capture_run(
         order.run_id,
         order.job.name(),
-        Box::new(move |line| recorder.try_send(Request::Write(RunWrite::Log(line)))),
+        Box::new(move |line| {
+            if let Some(tail) = &tail {
+                tail.push(&line);
+            }
+            recorder.try_send(Request::Write(RunWrite::Log(line)))
+        }),
         shared.bus.clone(),
     );
     let (outcome, attempt) = async {
         match delivered_before(&shared, &order).await {
             Some(output) => (Outcome::Succeeded(output), order.first_attempt),
-            None => attempts(&shared, &mut order).await,
+            None => attempts(&shared, &mut order, &mut pings).await,
         }
     }
     .instrument(capture.span())
@@ -186,6 +194,12 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
         Outcome::Failed(error) => (RunStatus::Failed, None, Some(error)),
         Outcome::Cancelled(error) => (RunStatus::Cancelled, None, Some(error)),
     };
+    if let Some(pings) = pings {
+        pings.end(match &error {
+            None => PingEnd::Succeeded,
+            Some(error) => PingEnd::Failed(error),
+        });
+    }
     let rows = output.as_ref().map(|o| o.rows);
     let bytes = output.as_ref().map(|o| o.bytes);
     let outputs = output.map(|o| o.outputs).unwrap_or_default();
@@ -231,7 +245,11 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
     });
 }
 
-async fn attempts(shared: &Shared, order: &mut RunOrder) -> (Outcome, u32) {
+async fn attempts(
+    shared: &Shared,
+    order: &mut RunOrder,
+    pings: &mut Option<RunPings>,
+) -> (Outcome, u32) {
     let token = order.control.token.clone();
     let policy = order.job.policy;
     let max = policy.max_attempts().max(order.first_attempt);
@@ -271,6 +289,9 @@ async fn attempts(shared: &Shared, order: &mut RunOrder) -> (Outcome, u32) {
             "attempt {attempt} of {max} started ({})",
             order.trigger.as_str()
         );
+        if let Some(pings) = pings.as_mut() {
+            pings.start();
+        }
         let ctx = RunContext {
             job: order.job.name().to_string(),
             run_id: order.run_id,

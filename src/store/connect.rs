@@ -311,6 +311,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "catchup_plans",
                 include_str!("../../assets/migrations/sqlite/0006_catchup_plans.sql"),
             ),
+            (
+                7,
+                "audit",
+                include_str!("../../assets/migrations/sqlite/0007_audit.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -342,6 +347,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 6,
                 "catchup_plans",
                 include_str!("../../assets/migrations/postgres/0006_catchup_plans.sql"),
+            ),
+            (
+                7,
+                "audit",
+                include_str!("../../assets/migrations/postgres/0007_audit.sql"),
             ),
         ],
     };

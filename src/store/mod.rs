@@ -17,6 +17,8 @@ macro_rules! withdraw_announced {
     };
 }
 
+mod alerts;
+mod audit;
 mod batch;
 mod catchup;
 mod commands;
@@ -28,6 +30,7 @@ mod instances;
 mod jobs;
 mod logs;
 mod queue;
+mod retry;
 mod runs;
 mod stats;
 mod takeover;
@@ -41,6 +44,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+pub use audit::{AuditAction, AuditEntry, AuditFilter, NewAuditEntry, Way};
 pub use catchup::{
     CatchUpPlan, Decided, NewPlan, PlanDecision, PlanId, PlanSlot, PlanStatus, SlotSelection,
 };
@@ -53,6 +57,7 @@ pub use queue::{
     ActiveRun, Decide, Decisions, MissedSlots, Only, Partition, QueuedRun, SlotState, TakeRequest,
     Taken,
 };
+pub use retry::RetryQueued;
 pub use takeover::Liveness;
 pub use types::{
     ApplyReport, AttemptRecord, JobDefinition, JobId, JobRecord, JobStats, LastRun, LogLine,

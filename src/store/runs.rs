@@ -30,6 +30,15 @@ macro_rules! not_in_queue {
     };
 }
 
+/// `--since` of run listings (`$3`, unix ms): when the run last did
+/// something (ended, started, or was queued), so "failed in the last 24h"
+/// means failures of the last 24 hours, whatever slot they stood for.
+macro_rules! run_since {
+    () => {
+        "COALESCE(r.finished_at, r.started_at, r.queued_at) >= $3"
+    };
+}
+
 pub(super) const SELECT_RUN: &str = concat!(run_select!(), " WHERE r.id = $1");
 
 const INSERT: &str = "\
@@ -46,21 +55,28 @@ INSERT INTO run_attempts (run_id, attempt, started_at, status) VALUES ($1, $2, $
 // `$n IS NULL OR ...` plan.
 const LIST_ALL: &str = concat!(
     run_select!(),
-    " WHERE r.id < $1 ORDER BY r.id DESC LIMIT $2"
+    " WHERE r.id < $1 AND ",
+    run_since!(),
+    " ORDER BY r.id DESC LIMIT $2"
 );
 const LIST_JOB: &str = concat!(
     run_select!(),
-    " WHERE r.job_id = (SELECT id FROM jobs WHERE name = $3) AND r.id < $1 \
-     ORDER BY r.id DESC LIMIT $2"
+    " WHERE r.job_id = (SELECT id FROM jobs WHERE name = $4) AND r.id < $1 AND ",
+    run_since!(),
+    " ORDER BY r.id DESC LIMIT $2"
 );
 const LIST_STATUS: &str = concat!(
     run_select!(),
-    " WHERE r.status = $3 AND r.id < $1 ORDER BY r.id DESC LIMIT $2"
+    " WHERE r.status = $4 AND r.id < $1 AND ",
+    run_since!(),
+    " ORDER BY r.id DESC LIMIT $2"
 );
 const LIST_JOB_STATUS: &str = concat!(
     run_select!(),
-    " WHERE r.job_id = (SELECT id FROM jobs WHERE name = $3) AND r.status = $4 AND r.id < $1 \
-     ORDER BY r.id DESC LIMIT $2"
+    " WHERE r.job_id = (SELECT id FROM jobs WHERE name = $4) AND r.status = $5 AND r.id < $1 \
+     AND ",
+    run_since!(),
+    " ORDER BY r.id DESC LIMIT $2"
 );
 const RUNNING: &str = concat!(run_select!(), " WHERE r.status = 'running' ORDER BY r.id");
 
@@ -318,16 +334,23 @@ impl Store {
         let op = "listing runs";
         let before = filter.before_id.unwrap_or(i64::MAX);
         let limit = filter.limit.max(0);
+        let since = filter.since.map_or(i64::MIN, ms);
         let query = match (&filter.job, filter.status) {
-            (None, None) => sqlx::query(LIST_ALL).bind(before).bind(limit),
-            (Some(job), None) => sqlx::query(LIST_JOB).bind(before).bind(limit).bind(job),
+            (None, None) => sqlx::query(LIST_ALL).bind(before).bind(limit).bind(since),
+            (Some(job), None) => sqlx::query(LIST_JOB)
+                .bind(before)
+                .bind(limit)
+                .bind(since)
+                .bind(job),
             (None, Some(status)) => sqlx::query(LIST_STATUS)
                 .bind(before)
                 .bind(limit)
+                .bind(since)
                 .bind(status.as_str()),
             (Some(job), Some(status)) => sqlx::query(LIST_JOB_STATUS)
                 .bind(before)
                 .bind(limit)
+                .bind(since)
                 .bind(job)
                 .bind(status.as_str()),
         };

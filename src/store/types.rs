@@ -372,6 +372,8 @@ pub struct RunFilter {
     pub job: Option<String>,
     /// Only runs in this state.
     pub status: Option<RunStatus>,
+    /// Only runs that ended, started or were queued at or after this.
+    pub since: Option<DateTime<Utc>>,
     /// At most this many.
     pub limit: i64,
     /// Only runs older than this one (the last id of the previous page).
@@ -383,6 +385,7 @@ impl Default for RunFilter {
         RunFilter {
             job: None,
             status: None,
+            since: None,
             limit: 100,
             before_id: None,
         }

@@ -12,7 +12,7 @@ use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
 use crate::export::source::command::CommandSpec;
 use crate::export::source::sql::SqlSpec;
-use crate::job::{CatchUpPolicy, JobSpec, OverlapPolicy, RuleKeys};
+use crate::job::{CatchUpPolicy, JobSpec, OverlapPolicy, RuleKeys, WatchKeys};
 
 /// A field of the form, in the order it is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -168,6 +168,9 @@ pub struct Values {
     /// The job's calendar, blackouts, bounds, jitter and DST policy, which
     /// the form does not edit: kept (and shown in the preview).
     pub(crate) rule_keys: RuleKeys,
+    /// The job's alert thresholds and ping URL, which the form does not
+    /// edit: kept.
+    pub(crate) watch_keys: WatchKeys,
 }
 
 impl Values {
@@ -198,6 +201,10 @@ impl Values {
             end_at: None,
             jitter: None,
             dst: None,
+            alert_if_late: None,
+            alert_if_running_over: None,
+            ping: None,
+            ping_env: None,
         };
         Self::from_spec(&spec, ctx)
     }
@@ -289,6 +296,7 @@ impl Values {
             kept_source,
             notify: spec.notify.clone(),
             rule_keys: spec.rule_keys(),
+            watch_keys: spec.watch_keys(),
         }
     }
 

@@ -183,8 +183,13 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         end_at: None,
         jitter: None,
         dst: None,
+        alert_if_late: None,
+        alert_if_running_over: None,
+        ping: None,
+        ping_env: None,
     };
     spec.set_rule_keys(values.rule_keys.clone());
+    spec.set_watch_keys(values.watch_keys.clone());
 
     if let Err(errors) = spec.validate(&rules.known) {
         for error in errors {

@@ -185,3 +185,78 @@ fn tiny_and_odd_sizes_draw_without_panicking() {
         press(&mut model, KeyCode::Esc);
     }
 }
+
+/// `:audit` asks for the trail and shows what comes back, newest first: a
+/// refused request reads as such, and Esc closes the window.
+#[test]
+fn audit_trail() {
+    use crate::console::model::{AuditView, Effect};
+    use crate::store::{AuditAction, AuditEntry, NewAuditEntry, Way};
+    let mut model = fixtures::model();
+    chars(&mut model, ":audit");
+    let effects = model.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert_eq!(effects, [Effect::LoadAudit(None)]);
+    let entry =
+        |id, minutes_ago, action, job: Option<&str>, run_id, outcome: &str, way| AuditEntry {
+            id,
+            entry: NewAuditEntry {
+                at: fixtures::now() - chrono::Duration::minutes(minutes_ago),
+                actor_user: "alice".into(),
+                actor_host: "laptop".into(),
+                way,
+                instance: "srv1:4242".into(),
+                action,
+                job: job.map(String::from),
+                run_id,
+                outcome: outcome.into(),
+                before: None,
+                after: None,
+            },
+        };
+    let entries = vec![
+        entry(
+            4,
+            2,
+            AuditAction::Cancel,
+            Some("daily-orders"),
+            Some(117),
+            "not done: run 117 is not running",
+            Way::Cli,
+        ),
+        entry(
+            3,
+            5,
+            AuditAction::Pause,
+            Some("partner-feed"),
+            None,
+            "pause partner-feed done by srv1:4242",
+            Way::Console,
+        ),
+        entry(
+            2,
+            60,
+            AuditAction::RunNow,
+            Some("daily-orders"),
+            Some(116),
+            "done",
+            Way::Console,
+        ),
+        entry(
+            1,
+            1440,
+            AuditAction::Create,
+            Some("daily-orders"),
+            None,
+            "created",
+            Way::Config,
+        ),
+    ];
+    model.update(Msg::Audit(Ok(entries)));
+    assert!(matches!(
+        &model.popup,
+        Some(Popup::Audit(AuditView { entries: Some(Ok(e)), .. })) if e.len() == 4
+    ));
+    both("audit", &model);
+    press(&mut model, KeyCode::Esc);
+    assert!(model.popup.is_none(), "Esc closes the audit window");
+}

@@ -5,7 +5,7 @@ use tui_input::backend::crossterm::EventHandler as _;
 
 use crate::console::command_line::{self, Cmd};
 use crate::console::keymap::Action;
-use crate::console::model::{Effect, Model, Panel, Popup, PromptKind, Question, Screen};
+use crate::console::model::{AuditView, Effect, Model, Panel, Popup, PromptKind, Question, Screen};
 use crate::control::Request;
 
 impl Model {
@@ -187,6 +187,14 @@ impl Model {
             Cmd::Follow => {
                 self.follow();
                 Vec::new()
+            }
+            Cmd::Audit(job) => {
+                self.popup = Some(Popup::Audit(AuditView {
+                    job: job.clone(),
+                    entries: None,
+                    scroll: 0,
+                }));
+                vec![Effect::LoadAudit(job)]
             }
             Cmd::Help => self.act(Action::Help),
             Cmd::Quit => self.act(Action::Quit),

@@ -107,6 +107,12 @@ impl Model {
                 }
                 Vec::new()
             }
+            Msg::Audit(entries) => {
+                if let Some(Popup::Audit(view)) = &mut self.popup {
+                    view.entries = Some(entries);
+                }
+                Vec::new()
+            }
             Msg::Engine(engine) => {
                 self.engine = engine;
                 Vec::new()
@@ -314,6 +320,18 @@ impl Model {
                 Ask::Run(slots) => vec![Effect::RunBackfill { job, slots }],
                 Ask::Stop => vec![Effect::StopBackfill],
             };
+        }
+        if let Some(Popup::Audit(view)) = &mut self.popup {
+            match key.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.popup = None,
+                KeyCode::Down | KeyCode::Char('j') => view.scroll = view.scroll.saturating_add(1),
+                KeyCode::Up | KeyCode::Char('k') => view.scroll = view.scroll.saturating_sub(1),
+                KeyCode::PageDown => view.scroll = view.scroll.saturating_add(10),
+                KeyCode::PageUp => view.scroll = view.scroll.saturating_sub(10),
+                KeyCode::Char('g') | KeyCode::Home => view.scroll = 0,
+                _ => {}
+            }
+            return Vec::new();
         }
         if let Some(Popup::DryRun(_)) = &self.popup {
             if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {

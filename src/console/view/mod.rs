@@ -1,6 +1,7 @@
 //! Drawing: `render(&Model, &mut Frame)`, one file per panel. Nothing here
 //! changes state or reads the store; it draws what the model holds.
 
+mod audit;
 mod backfill;
 mod catchup;
 mod details;
@@ -59,6 +60,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
         Some(Popup::DryRun(view)) => dry_run::render(view, theme, frame, body),
         Some(Popup::CatchUp(view)) => catchup::render(model, view, theme, frame, body),
         Some(Popup::Backfill(view)) => backfill::render(view, theme, frame, body),
+        Some(Popup::Audit(view)) => audit::render(view, model.zone, theme, frame, body),
     }
 }
 

@@ -1,5 +1,6 @@
 //! What webhook and email destinations say about a run: after a delivery, or
-//! as a notification of a failure, a recovery or a success.
+//! as a notification of a failure, a recovery or a success, or of a run
+//! that is late, stuck, or on time again.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,12 @@ pub enum NoticeKind {
     Recovery,
     /// A run succeeded.
     Success,
+    /// A scheduled slot has not started within the job's `alert_if_late`.
+    Late,
+    /// A run is still running after the job's `alert_if_running_over`.
+    Stuck,
+    /// The late slot started, or the stuck run ended.
+    OnTime,
 }
 
 impl NoticeKind {
@@ -29,6 +36,9 @@ impl NoticeKind {
             NoticeKind::Failure => "failure",
             NoticeKind::Recovery => "recovery",
             NoticeKind::Success => "success",
+            NoticeKind::Late => "late",
+            NoticeKind::Stuck => "stuck",
+            NoticeKind::OnTime => "on_time",
         }
     }
 }
@@ -97,7 +107,8 @@ pub struct Notice {
     pub run_id: i64,
     /// The stable id of the slot (see [`fire_id`]).
     pub fire_id: String,
-    /// `succeeded` or `failed`.
+    /// The run's status: `succeeded` or `failed` when it ended; `queued`
+    /// or `running` for a late or stuck run.
     pub status: String,
     /// The slot.
     pub scheduled_for: DateTime<Utc>,
@@ -112,7 +123,7 @@ pub struct Notice {
     pub file: Option<String>,
     /// Where the export went (the link to it).
     pub outputs: Vec<String>,
-    /// What went wrong, for failures.
+    /// What went wrong, for failures; for a late or stuck run, how late.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// For a recovery: how many runs failed before it.
@@ -177,6 +188,22 @@ impl Notice {
                 self.job,
                 self.run_id,
                 self.rows.unwrap_or(0)
+            ),
+            NoticeKind::Late => format!(
+                "cronport: {} is late: the run for {when} (run {}) {}",
+                self.job,
+                self.run_id,
+                self.error.as_deref().unwrap_or("has not started")
+            ),
+            NoticeKind::Stuck => format!(
+                "cronport: {} is stuck: run {} (slot {when}) {}",
+                self.job,
+                self.run_id,
+                self.error.as_deref().unwrap_or("is still running")
+            ),
+            NoticeKind::OnTime => format!(
+                "cronport: {} is on time again: run {} (slot {when}) is {}",
+                self.job, self.run_id, self.status
             ),
         }
     }

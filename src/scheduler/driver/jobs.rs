@@ -45,8 +45,9 @@ impl Driver {
                     .copied()
                     .unwrap_or(record.created_at);
                 self.set_rules(record.id, &job);
-                self.planner
-                    .set_job(record.id, Arc::new(job), record.paused, start);
+                let job = Arc::new(job);
+                self.set_watched(record.id, Some(&job));
+                self.planner.set_job(record.id, job, record.paused, start);
                 self.remember(&record);
             }
         }
@@ -73,10 +74,28 @@ impl Driver {
         }
     }
 
-    /// Hands the current rules to the housekeeping task (for recovery).
+    /// Whether the late-run check watches `job` (`None`: it is gone).
+    fn set_watched(&mut self, id: JobId, job: Option<&Arc<Job>>) {
+        let defaults = self.config.scheduler.alerts;
+        match job.filter(|job| job.spec.thresholds(defaults).any()) {
+            Some(job) => {
+                Arc::make_mut(&mut self.watched).insert(id, job.clone());
+            }
+            None if self.watched.contains_key(&id) => {
+                Arc::make_mut(&mut self.watched).remove(&id);
+            }
+            None => {}
+        }
+    }
+
+    /// Hands the current rules to the housekeeping task (for recovery), and
+    /// the watched jobs to the late-run check.
     fn publish_rules(&self) {
         if !Arc::ptr_eq(&self.rules, &self.rules_tx.borrow()) {
             self.rules_tx.send_replace(self.rules.clone());
+        }
+        if !Arc::ptr_eq(&self.watched, &self.watched_tx.borrow()) {
+            self.watched_tx.send_replace(self.watched.clone());
         }
     }
 
@@ -138,8 +157,9 @@ impl Driver {
                     },
                 };
                 self.set_rules(record.id, &job);
-                self.planner
-                    .set_job(record.id, Arc::new(job), record.paused, after);
+                let job = Arc::new(job);
+                self.set_watched(record.id, Some(&job));
+                self.planner.set_job(record.id, job, record.paused, after);
             }
             let edited = self.jobs.contains_key(&record.id);
             self.remember(&record);
@@ -160,6 +180,7 @@ impl Driver {
                 self.names.remove(&name);
                 self.planner.remove_job(id);
                 Arc::make_mut(&mut self.rules).remove(&id);
+                self.set_watched(id, None);
                 for (job, control) in self.running.values() {
                     if *job == id {
                         control.cancel(CancelReason::Requested);

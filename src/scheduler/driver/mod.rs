@@ -24,6 +24,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::alerts::{Alerts, Watched};
 use super::maintenance::{self, Maintenance};
 use super::manual::{self, Asked};
 use super::plan::{Effect, Planner};
@@ -57,6 +58,9 @@ pub(super) struct Driver {
     /// housekeeping task whenever it changes.
     rules: Arc<Rules>,
     rules_tx: watch::Sender<Arc<Rules>>,
+    /// The jobs the late-run check watches; published to it like `rules`.
+    watched: Arc<Watched>,
+    watched_tx: watch::Sender<Arc<Watched>>,
     running: HashMap<RunId, (JobId, RunControl)>,
     tasks: JoinSet<()>,
     /// Which run each task carries, to clean up after a task that panicked.
@@ -107,6 +111,8 @@ impl Driver {
         let partition = maintenance::partition(&store, &me.id, now).await;
         let rules = Arc::new(Rules::new());
         let (rules_tx, _) = watch::channel(rules.clone());
+        let watched = Arc::new(Watched::new());
+        let (watched_tx, _) = watch::channel(watched.clone());
         let mut driver = Driver {
             shared,
             store,
@@ -118,6 +124,8 @@ impl Driver {
             names: HashMap::new(),
             rules,
             rules_tx,
+            watched,
+            watched_tx,
             running: HashMap::new(),
             tasks: JoinSet::new(),
             task_runs: HashMap::new(),
@@ -173,6 +181,7 @@ impl Driver {
             clock: self.shared.clock.clone(),
             instance_id: self.me.id.clone(),
             history_days: self.config.scheduler.history_days,
+            audit_days: self.config.scheduler.audit_days,
             internal: self.shared.internal.clone(),
             commits: self.shared.recorder.commits(),
             jobs_version: self.jobs_version,
@@ -183,6 +192,14 @@ impl Driver {
         self.maintenance_task = Some(tokio::spawn(
             housekeeping.run(self.shutdown.clone(), self.maintenance_stop.clone()),
         ));
+        let alerts = Alerts::new(
+            self.store.clone(),
+            self.shared.clock.clone(),
+            self.me.id.clone(),
+            &self.config,
+            self.watched_tx.subscribe(),
+        );
+        tokio::spawn(alerts.run(self.shutdown.clone()));
         loop {
             // Slots due now are announced before edits are applied, so an
             // edit that arrives at the moment of a slot never swallows it.

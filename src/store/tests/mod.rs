@@ -15,6 +15,7 @@ use tempfile::TempDir;
 
 use super::{Backend, JobDefinition, JobRecord, NewRun, RunStatus, Store, Trigger};
 
+mod audit;
 mod catchup;
 mod commands;
 mod deliveries;

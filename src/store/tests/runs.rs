@@ -216,6 +216,7 @@ async fn list_filters_and_pages_newest_first(db: TestDb) {
         let filter = RunFilter {
             job: job.map(str::to_owned),
             status,
+            since: None,
             limit,
             before_id,
         };

@@ -68,6 +68,11 @@ fn full_spec() -> JobSpec {
             gap: Some(crate::schedule::DstGap::Skip),
             overlap: None,
         }),
+        alert_if_late: None,
+        alert_if_running_over: None,
+        // Kept by the form, which does not edit it.
+        ping: Some("https://hc-ping.com/5f0c".into()),
+        ping_env: None,
     }
 }
 
@@ -98,6 +103,10 @@ fn command_spec() -> JobSpec {
         end_at: None,
         jitter: None,
         dst: None,
+        alert_if_late: None,
+        alert_if_running_over: None,
+        ping: None,
+        ping_env: None,
     }
 }
 

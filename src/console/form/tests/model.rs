@@ -252,6 +252,10 @@ fn a_new_job_typed_field_by_field_is_saved_and_valid() {
             end_at: None,
             jitter: None,
             dst: None,
+            alert_if_late: None,
+            alert_if_running_over: None,
+            ping: None,
+            ping_env: None,
         }
     );
     assert!(spec.validate(&known()).is_ok());
