@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use common::process::{Output, Sandbox, run_command};
 
 /// Subcommands every script and page must know.
-const SUBCOMMANDS: [&str; 9] = [
+const SUBCOMMANDS: [&str; 10] = [
     "next",
     "apply",
     "jobs",
@@ -19,6 +19,7 @@ const SUBCOMMANDS: [&str; 9] = [
     "catchup",
     "completions",
     "man",
+    "audit",
     "backfill",
 ];
 
