@@ -203,13 +203,18 @@ fn cpu_of(pid: u32) -> Duration {
 
 /// Resident memory of a process, in MB.
 fn rss_mb(pid: u32) -> f64 {
+    status_field(pid, "VmRSS:") / 1024.0
+}
+
+/// A number from /proc/PID/status (`VmRSS:` in kB, `Threads:`), 0 if absent.
+fn status_field(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+        .unwrap_or(0.0)
 }
 
 fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -497,8 +502,9 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
         let outcome = Outcome::of(&runs, jobs, from, to);
         let mut latency: Vec<i64> = outcome.latency.iter().map(|l| l.1).collect();
         println!(
-            "   {label}: {:.0} MB resident, {:.2} ms CPU per run, {} of {} slots succeeded, start latency {}",
+            "   {label}: {:.0} MB resident, {} threads, {:.2} ms CPU per run, {} of {} slots succeeded, start latency {}",
             rss_mb(child.id()),
+            status_field(child.id(), "Threads:"),
             used.as_secs_f64() * 1000.0 / outcome.succeeded.max(1) as f64,
             outcome.succeeded,
             outcome.expected,

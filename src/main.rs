@@ -2,6 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// Threads in tokio's blocking pool at most.
+const BLOCKING_THREADS: usize = 64;
+
 fn main() -> ExitCode {
     let cli = cronport::cli::Cli::parse();
     if cli.only_prints() {
@@ -14,8 +17,13 @@ fn main() -> ExitCode {
         }
     }
     cronport::logging::init();
+    // The blocking pool holds only short file-system work (readers and
+    // encoders have threads of their own, `export::thread`), so a cap well
+    // under tokio's 512 queues a burst instead of keeping hundreds of idle
+    // threads and their stacks.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
     {
         Ok(runtime) => runtime,

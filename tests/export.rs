@@ -397,3 +397,63 @@ fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Readers and encoders wait on each other, so they must not share a capped
+/// blocking pool: with one pool thread, a reader and its encoder both on it
+/// would leave the reader (or the encoder) queued forever once the other
+/// blocks on their channel. `main` caps the pool; here it is capped to one
+/// thread, and eight multi-batch exports at once must all finish.
+#[test]
+fn exports_finish_with_a_blocking_pool_of_one_thread() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.db");
+        let mut lite =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+                .await
+                .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE n (i INTEGER, t TEXT);
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 50000)
+             INSERT INTO n SELECT i, 'row ' || i FROM c;",
+        )
+        .execute(&mut lite)
+        .await
+        .unwrap();
+        let s = setup(&[("big", format!("sqlite://{}", path.display()))]);
+        let program = SourceSpec::Command(CommandSpec {
+            argv: ["sh", "-c", "echo i,t; seq 1 50000 | sed 's/$/,x/'"]
+                .map(String::from)
+                .to_vec(),
+            cwd: None,
+            env: Default::default(),
+            output: None,
+        });
+        let exports = (0..8).map(|i| {
+            let source = if i % 2 == 0 {
+                sql("big", "select i, t from n order by i")
+            } else {
+                program.clone()
+            };
+            let pipeline = &s.pipeline;
+            async move {
+                pipeline
+                    .run(&source, &csv(), &["out".into()], &ctx(100 + i))
+                    .await
+            }
+        });
+        let all = futures::future::join_all(exports);
+        let outputs = tokio::time::timeout(std::time::Duration::from_secs(120), all)
+            .await
+            .expect("the exports stalled on the capped pool");
+        for output in outputs {
+            assert_eq!(output.unwrap().rows, 50_000);
+        }
+    });
+}

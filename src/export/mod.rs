@@ -8,6 +8,7 @@ pub mod pipeline;
 pub mod preview;
 pub mod source;
 pub mod spool;
+pub mod thread;
 pub mod value;
 
 use chrono::{DateTime, Utc};

@@ -244,17 +244,22 @@ impl Pipeline {
         };
         let mut encoder = format.encoder(Box::new(out), ctx)?;
         encoder.begin(stream.columns())?;
-        // Encoding is CPU and blocking I/O, so it runs on a blocking thread,
-        // which also pulls the batches: a source reading on its own thread
-        // (SQLite) hands each batch straight to the encoder, one channel hop,
-        // and reading and encoding run on two cores at once. The source's
-        // bounded channel makes a slow disk slow the source instead of
-        // filling memory. Dropping this future cancels the token, which
-        // drops the stream and so stops the source.
+        // Encoding is CPU and blocking I/O, so it runs on a thread of its
+        // own, which also pulls the batches: a source reading on its own
+        // thread (SQLite) hands each batch straight to the encoder, one
+        // channel hop, and reading and encoding run on two cores at once. The
+        // source's bounded channel makes a slow disk slow the source instead
+        // of filling memory. Not on tokio's blocking pool: an encoder there
+        // waiting for a reader queued behind it on the same pool never gets
+        // it, so the pool could not be capped (see `main`, `export::thread`)
+        // and a thousand runs at once would leave a thousand idle threads
+        // behind. Dropping this
+        // future cancels the token, which drops the stream and so stops the
+        // source.
         let cancel = CancellationToken::new();
         let _cancel_on_drop = cancel.clone().drop_guard();
         let runtime = tokio::runtime::Handle::current();
-        let writer = tokio::task::spawn_blocking(move || -> Result<u64, ExportError> {
+        let writer = super::thread::spawn("cronport-encode", move || -> Result<u64, ExportError> {
             let mut rows = 0u64;
             loop {
                 let next = runtime.block_on(async {

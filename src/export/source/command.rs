@@ -122,9 +122,9 @@ impl Source for CommandSource {
             return whole_output(stdout, output, program, group, stderr_task).await;
         }
         let (tx, mut rx) = mpsc::channel::<Result<Message, SourceError>>(2);
-        // csv reads synchronously; it runs on a blocking thread fed through a
+        // csv reads synchronously; it runs on a thread of its own fed through a
         // bridge, with the bounded channel as back-pressure.
-        let reader = tokio::task::spawn_blocking(move || {
+        let reader = crate::export::thread::spawn("cronport-read", move || {
             super::parse::stream_csv(SyncIoBridge::new(stdout), "stdout", &tx)
         });
         let columns = group

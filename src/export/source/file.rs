@@ -285,7 +285,7 @@ impl RowStream for BufferedRows {
     }
 }
 
-/// CSV files streamed one after another on a blocking thread.
+/// CSV files streamed one after another on a thread of their own.
 struct CsvFiles {
     columns: Vec<Column>,
     rx: parse::Receiver,
@@ -295,7 +295,7 @@ struct CsvFiles {
 impl CsvFiles {
     async fn open(paths: Vec<PathBuf>) -> Result<CsvFiles, SourceError> {
         let (tx, mut rx) = mpsc::channel(2);
-        let reader = tokio::task::spawn_blocking(move || {
+        let reader = crate::export::thread::spawn("cronport-read", move || {
             let mut header: Option<Vec<Column>> = None;
             for path in paths {
                 let what = path.display().to_string();

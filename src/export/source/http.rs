@@ -237,7 +237,7 @@ impl HttpCsv {
             }
         });
         let (tx, mut rx) = mpsc::channel(2);
-        let reader = tokio::task::spawn_blocking(move || {
+        let reader = crate::export::thread::spawn("cronport-read", move || {
             parse::stream_csv(SyncIoBridge::new(reader), "the response", &tx)
         });
         let columns = parse::first_columns(&mut rx).await?;

@@ -41,7 +41,7 @@ pub async fn next_rows(rx: &mut Receiver) -> Result<Option<Vec<Row>>, SourceErro
 }
 
 /// Read CSV with a header row from `input`, sending batches as they fill
-/// (blocking: run it on a blocking thread). `what` names the input in errors.
+/// (blocking: run it on a thread of its own). `what` names the input in errors.
 pub fn stream_csv(input: impl std::io::Read, what: &str, tx: &Sender) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)

@@ -193,7 +193,7 @@ impl Source for SqlSource {
             .map_err(|e| SourceError::Query(e.to_string()))?;
         let (tx, rx) = mpsc::channel(2);
         let ctx = ctx.clone();
-        // The query runs in its own task (a blocking thread for SQLite) so
+        // The query runs in its own task (a thread of its own for SQLite) so
         // the stream can borrow the pool freely; the bounded channel is the back-pressure that keeps memory
         // flat however many rows the query returns.
         let mut give_back = None;

@@ -1,4 +1,4 @@
-//! SQLite read with rusqlite on a blocking thread, not through sqlx: sqlx
+//! SQLite read with rusqlite on a thread of its own, not through sqlx: sqlx
 //! hands rows one by one from its worker thread over a channel, which cost
 //! more than reading them. Here one thread steps the statement, decodes
 //! straight into batches and sends each batch once.
@@ -93,7 +93,7 @@ impl Database {
         }
     }
 
-    /// Run `q` on a blocking thread, sending the columns, then batches of
+    /// Run `q` on a thread of its own, sending the columns, then batches of
     /// rows, then an error if one happens, over `tx`; batches that come
     /// back over `recycled` are refilled. Dropping the receiver stops the
     /// query.
@@ -104,7 +104,7 @@ impl Database {
         tx: Sender,
         recycled: Recycled,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::task::spawn_blocking(move || {
+        crate::export::thread::spawn("cronport-read", move || {
             let result = self.take().map_err(SourceError::Query).and_then(|conn| {
                 let result = read(&conn, &q, &ctx, &tx, &recycled);
                 self.put_back(conn);
