@@ -7,10 +7,12 @@ mod catchup;
 mod check;
 mod console;
 mod jobs;
+mod monitor;
 mod next;
 mod redeliver;
 mod runs;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -136,6 +138,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Commands::Jobs(command)) => jobs::run(&ctx, command).await,
         Some(Commands::Runs(command)) => runs::run(&ctx, command).await,
         Some(Commands::Check) => check::run(&ctx).await,
+        Some(Commands::Status { json }) => status::run(&ctx, *json).await,
         Some(Commands::Catchup(command)) => catchup::run(&ctx, command).await,
     }
 }
