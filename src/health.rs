@@ -59,7 +59,9 @@ impl Pulse {
     /// How often the loop must turn at the least, when something depends
     /// on it (the watchdog); `None` when nothing does.
     pub fn beat(&self) -> Option<Duration> {
-        self.watchdog.as_ref().map(|w| (w.every() / 2).min(MAX_BEAT))
+        self.watchdog
+            .as_ref()
+            .map(|w| (w.every() / 2).min(MAX_BEAT))
     }
 
     /// The scheduler stopped.

@@ -65,7 +65,10 @@ pub(super) async fn run(ctx: &Context, as_json: bool) -> Result<(), Failure> {
         .collect();
     let mut problems = Vec::new();
     if holder.is_none() {
-        problems.push("no live instance holds the scheduler lease: nothing is firing the schedule".to_string());
+        problems.push(
+            "no live instance holds the scheduler lease: nothing is firing the schedule"
+                .to_string(),
+        );
     }
     if !failing.is_empty() {
         let names: Vec<&str> = failing.iter().map(|(name, _)| *name).collect();
@@ -119,9 +122,16 @@ pub(super) async fn run(ctx: &Context, as_json: bool) -> Result<(), Failure> {
         println!("failing jobs: {}", failing.len());
         for (job, s) in &failing {
             let last = s.last_run.as_ref().map_or(String::new(), |r| {
-                format!(", last {} at {}", r.status.as_str(), rfc3339(r.finished_at.unwrap_or(r.scheduled_for)))
+                format!(
+                    ", last {} at {}",
+                    r.status.as_str(),
+                    rfc3339(r.finished_at.unwrap_or(r.scheduled_for))
+                )
             });
-            println!("  {job}: {} consecutive failure(s){last}", s.consecutive_failures);
+            println!(
+                "  {job}: {} consecutive failure(s){last}",
+                s.consecutive_failures
+            );
         }
         match problems.is_empty() {
             true => println!("healthy"),

@@ -176,7 +176,10 @@ async fn readyz(source: &Source) -> Response<Full<Bytes>> {
     match tokio::time::timeout(READY_TIMEOUT, source.store().schema_state()).await {
         Ok(Ok(schema)) if schema.current() => text(
             StatusCode::OK,
-            format!("ready: the store answers, schema version {}\n", schema.applied),
+            format!(
+                "ready: the store answers, schema version {}\n",
+                schema.applied
+            ),
         ),
         Ok(Ok(schema)) => text(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -98,9 +98,17 @@ impl Metrics {
             deliveries.clone(),
         );
         let rows = Family::<JobLabel, Counter>::default();
-        registry.register("cronport_rows_exported", "Rows exported, by job", rows.clone());
+        registry.register(
+            "cronport_rows_exported",
+            "Rows exported, by job",
+            rows.clone(),
+        );
         let bytes = Family::<JobLabel, Counter>::default();
-        registry.register("cronport_bytes_exported", "Bytes exported, by job", bytes.clone());
+        registry.register(
+            "cronport_bytes_exported",
+            "Bytes exported, by job",
+            bytes.clone(),
+        );
         // 10 ms to about 11 h: a query of a moment to a night's export.
         let run_duration = Family::<StatusLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.01, 4.0, 13))

@@ -128,7 +128,11 @@ impl Source {
 
     /// Set the scrape-time gauges from the store at `now`. Scrapes take
     /// turns: each clears and refills the per-job families.
-    pub(crate) async fn refresh(&self, gauges: &Gauges, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(crate) async fn refresh(
+        &self,
+        gauges: &Gauges,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut parsed = self.parsed.lock().await;
         let jobs = self.store.list_jobs().await?;
         let stats = self.store.job_stats().await?;
@@ -236,6 +240,10 @@ fn next_fire(record: &JobRecord, parsed: &Parsed, now: DateTime<Utc>) -> Option<
 }
 
 /// When `record` fires next at `now` (see [`next_fire`]), parsing it anew.
-pub fn next_fire_of(record: &JobRecord, known: &Known, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub fn next_fire_of(
+    record: &JobRecord,
+    known: &Known,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     next_fire(record, &parse(record, known), now)
 }

@@ -241,10 +241,7 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
 
 /// The outcome, the last attempt's number, and when the first attempt
 /// started (`None` when none did).
-async fn attempts(
-    shared: &Shared,
-    order: &mut RunOrder,
-) -> (Outcome, u32, Option<DateTime<Utc>>) {
+async fn attempts(shared: &Shared, order: &mut RunOrder) -> (Outcome, u32, Option<DateTime<Utc>>) {
     let token = order.control.token.clone();
     let policy = order.job.policy;
     let max = policy.max_attempts().max(order.first_attempt);
@@ -270,7 +267,9 @@ async fn attempts(
             // Slots that are old by design (catch-up, backfill) and retries
             // of old runs would only blur how late slots start.
             if matches!(order.trigger, Trigger::Schedule | Trigger::Manual) {
-                crate::metrics::run_started((started - order.scheduled_for).to_std().unwrap_or_default());
+                crate::metrics::run_started(
+                    (started - order.scheduled_for).to_std().unwrap_or_default(),
+                );
             }
         }
         if !(order.recorded && attempt == order.first_attempt) {

@@ -92,7 +92,9 @@ impl Store {
             .await
             .map_err(StoreError::query(op))?;
         rows.iter()
-            .map(|row| -> sqlx::Result<_> { Ok((row.try_get("job_id")?, time(row, "finished_at")?)) })
+            .map(|row| -> sqlx::Result<_> {
+                Ok((row.try_get("job_id")?, time(row, "finished_at")?))
+            })
             .collect::<sqlx::Result<_>>()
             .map_err(StoreError::query(op))
     }

@@ -19,7 +19,9 @@ fn healthz_is_200_while_the_loop_turns_and_503_once_it_stops() {
     ));
     let address = super::free_address();
     let mut child = sandbox.headless(&["--grace", "20s", "--metrics", &address.to_string()]);
-    let (status, body) = poll("/healthz", Duration::from_secs(30), || get(address, "/healthz").ok());
+    let (status, body) = poll("/healthz", Duration::from_secs(30), || {
+        get(address, "/healthz").ok()
+    });
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("ok"), "{body}");
     // Still healthy a few seconds on: the loop keeps turning while idle.
@@ -29,7 +31,9 @@ fn healthz_is_200_while_the_loop_turns_and_503_once_it_stops() {
     child.wait_for_line("slow#", Duration::from_secs(30));
     child.signal(libc::SIGTERM);
     let (status, body) = poll("/healthz unhealthy", Duration::from_secs(15), || {
-        get(address, "/healthz").ok().filter(|(status, _)| *status == 503)
+        get(address, "/healthz")
+            .ok()
+            .filter(|(status, _)| *status == 503)
     });
     assert_eq!(status, 503);
     assert!(body.contains("no scheduler runs"), "{body}");

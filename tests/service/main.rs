@@ -63,7 +63,10 @@ fn get(address: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("no status in {head:?}")))?;
     // The body is small and sent whole, or chunked: unchunk it.
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         unchunk(body)
     } else {
         body.to_string()

@@ -39,19 +39,48 @@ fn a_scrape_counts_runs_rows_and_jobs_and_promtool_accepts_it() {
     let rows = sample(&text, "cronport_rows_exported_total{job=\"tick\"}").unwrap_or_default();
     assert!(rows >= 2.0 * runs, "rows {rows} for {runs} runs:\n{text}");
     assert!(
-        sample(&text, "cronport_deliveries_total{destination=\"out\",status=\"delivered\"}")
-            .is_some_and(|n| n >= runs),
+        sample(
+            &text,
+            "cronport_deliveries_total{destination=\"out\",status=\"delivered\"}"
+        )
+        .is_some_and(|n| n >= runs),
         "{text}"
     );
-    let next = sample(&text, "cronport_job_next_fire_timestamp_seconds{job=\"tick\"}")
-        .unwrap_or_else(|| panic!("no next fire:\n{text}"));
+    let next = sample(
+        &text,
+        "cronport_job_next_fire_timestamp_seconds{job=\"tick\"}",
+    )
+    .unwrap_or_else(|| panic!("no next fire:\n{text}"));
     let now = chrono::Utc::now().timestamp() as f64;
-    assert!((now - 5.0..now + 5.0).contains(&next), "next fire {next}, now {now}");
-    assert!(sample(&text, "cronport_job_last_success_timestamp_seconds{job=\"tick\"}").is_some());
-    assert_eq!(sample(&text, "cronport_job_paused{job=\"tick\"}"), Some(0.0), "{text}");
+    assert!(
+        (now - 5.0..now + 5.0).contains(&next),
+        "next fire {next}, now {now}"
+    );
+    assert!(
+        sample(
+            &text,
+            "cronport_job_last_success_timestamp_seconds{job=\"tick\"}"
+        )
+        .is_some()
+    );
+    assert_eq!(
+        sample(&text, "cronport_job_paused{job=\"tick\"}"),
+        Some(0.0),
+        "{text}"
+    );
     assert_eq!(sample(&text, "cronport_lease_held "), Some(1.0), "{text}");
-    assert_eq!(sample(&text, "cronport_build_info{version=\""), Some(1.0), "{text}");
-    assert!(sample(&text, "cronport_run_duration_seconds_count{status=\"succeeded\"}").is_some_and(|n| n >= 1.0));
+    assert_eq!(
+        sample(&text, "cronport_build_info{version=\""),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "cronport_run_duration_seconds_count{status=\"succeeded\"}"
+        )
+        .is_some_and(|n| n >= 1.0)
+    );
     assert!(sample(&text, "cronport_run_start_latency_seconds_count ").is_some_and(|n| n >= 1.0));
     assert!(sample(&text, "cronport_store_write_seconds_count ").is_some_and(|n| n >= 1.0));
     // No run id ever becomes a label.
@@ -91,16 +120,27 @@ fn a_taken_or_malformed_listen_address_is_bad_input_naming_flag_or_key() {
 
     let out = sandbox.run(&["--headless", "--metrics", &address]);
     assert_eq!(out.code, Some(2), "{out:?}");
-    assert!(out.stderr.contains("--metrics") && out.stderr.contains(&address), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--metrics") && out.stderr.contains(&address),
+        "{}",
+        out.stderr
+    );
 
     let out = sandbox.run(&["--headless", "--metrics", "localhost:notaport"]);
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("--metrics"), "{}", out.stderr);
 
-    sandbox.write_config(&format!("{}[metrics]\nlisten = \"{address}\"\n", jobs("tick")));
+    sandbox.write_config(&format!(
+        "{}[metrics]\nlisten = \"{address}\"\n",
+        jobs("tick")
+    ));
     let out = sandbox.run(&["--headless"]);
     assert_eq!(out.code, Some(2), "{out:?}");
-    assert!(out.stderr.contains("metrics.listen") && out.stderr.contains(&address), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("metrics.listen") && out.stderr.contains(&address),
+        "{}",
+        out.stderr
+    );
 
     sandbox.write_config(&format!("{}[metrics]\nlisten = \"9464\"\n", jobs("tick")));
     let out = sandbox.run(&["--headless"]);
@@ -111,7 +151,10 @@ fn a_taken_or_malformed_listen_address_is_bad_input_naming_flag_or_key() {
         out.stderr
     );
 
-    sandbox.write_config(&format!("{}[metrics]\nlisten_on = \"127.0.0.1:1\"\n", jobs("tick")));
+    sandbox.write_config(&format!(
+        "{}[metrics]\nlisten_on = \"127.0.0.1:1\"\n",
+        jobs("tick")
+    ));
     let out = sandbox.run(&["--headless"]);
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("listen_on"), "{}", out.stderr);

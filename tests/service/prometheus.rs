@@ -61,7 +61,9 @@ fn prometheus_scrapes_the_number_of_runs_the_store_holds() {
         Err(e) => panic!("prometheus is missing ({e}): run scripts/services.sh monitoring"),
     };
     poll("Prometheus ready", Duration::from_secs(60), || {
-        get(web, "/-/ready").ok().filter(|(status, _)| *status == 200)
+        get(web, "/-/ready")
+            .ok()
+            .filter(|(status, _)| *status == 200)
     });
     let query = "/api/v1/query?query=sum%28cronport_store_runs%29";
     let value = poll("the runs in Prometheus", Duration::from_secs(60), || {
@@ -73,7 +75,10 @@ fn prometheus_scrapes_the_number_of_runs_the_store_holds() {
         let value = answer["data"]["result"][0]["value"][1].as_str()?;
         value.parse::<f64>().ok()
     });
-    assert_eq!(value, stored as f64, "sum(cronport_store_runs) in Prometheus");
+    assert_eq!(
+        value, stored as f64,
+        "sum(cronport_store_runs) in Prometheus"
+    );
     // Prometheus saw the target up, with the runs this instance carried out
     // (none: they ran before it started).
     let (_, up) = get(web, "/api/v1/query?query=up%7Bjob%3D%22cronport%22%7D").expect("query up");

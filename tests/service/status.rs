@@ -11,8 +11,15 @@ fn status_is_unhealthy_without_an_instance_and_healthy_with_one() {
     let sandbox = Sandbox::new();
     sandbox.write_config(&jobs("tick"));
     sandbox.apply_config();
-    let out = sandbox.run(&["status"]).expect_code(1, "status, nothing running");
-    assert!(out.stdout.contains("no live instance holds the scheduler lease"), "{}", out.stdout);
+    let out = sandbox
+        .run(&["status"])
+        .expect_code(1, "status, nothing running");
+    assert!(
+        out.stdout
+            .contains("no live instance holds the scheduler lease"),
+        "{}",
+        out.stdout
+    );
 
     let mut child = sandbox.headless(&[]);
     child.wait_for_line("tick#", Duration::from_secs(30));
@@ -28,11 +35,17 @@ fn status_is_unhealthy_without_an_instance_and_healthy_with_one() {
         "{status:#}"
     );
     assert!(
-        status["next_fires"].as_array().is_some_and(|fires| fires.iter().any(|f| f["job"] == "tick")),
+        status["next_fires"]
+            .as_array()
+            .is_some_and(|fires| fires.iter().any(|f| f["job"] == "tick")),
         "{status:#}"
     );
     let out = sandbox.run(&["status"]).ok("status");
-    assert!(out.stdout.contains("healthy") && out.stdout.contains("tick"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("healthy") && out.stdout.contains("tick"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(child.terminate(Duration::from_secs(30)).code(), Some(0));
 }
 
@@ -47,13 +60,22 @@ fn status_names_a_failing_job_and_exits_1() {
     });
     let status = out.json();
     assert_eq!(status["healthy"], false, "{status:#}");
-    let failing = status["failing_jobs"].as_array().cloned().unwrap_or_default();
+    let failing = status["failing_jobs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(
-        failing.iter().any(|j| j["job"] == "broken" && j["consecutive_failures"].as_i64() >= Some(1)),
+        failing
+            .iter()
+            .any(|j| j["job"] == "broken" && j["consecutive_failures"].as_i64() >= Some(1)),
         "{status:#}"
     );
     assert!(failing.iter().all(|j| j["job"] != "tick"), "{status:#}");
     let out = sandbox.run(&["status"]).expect_code(1, "status");
-    assert!(out.stdout.contains("failing job(s): broken"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("failing job(s): broken"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(child.terminate(Duration::from_secs(30)).code(), Some(0));
 }

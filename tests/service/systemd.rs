@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use super::common::process::{BIN, Headless, Sandbox};
 use super::jobs;
 
-const UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/systemd/cronport.service");
+const UNIT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/contrib/systemd/cronport.service"
+);
 
 #[test]
 fn the_unit_passes_systemd_analyze_verify() {
@@ -52,7 +55,11 @@ fn the_unit_passes_systemd_analyze_verify() {
 }
 
 /// Datagrams received on `socket` until `want` says stop or `limit` passes.
-fn receive(socket: &UnixDatagram, limit: Duration, mut want: impl FnMut(&[String]) -> bool) -> Vec<String> {
+fn receive(
+    socket: &UnixDatagram,
+    limit: Duration,
+    mut want: impl FnMut(&[String]) -> bool,
+) -> Vec<String> {
     let began = Instant::now();
     let mut got = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -81,12 +88,22 @@ fn headless_sends_ready_watchdog_and_stopping_over_notify_socket() {
     let started = Instant::now();
     let mut child = Headless::spawn(cmd);
     let got = receive(&socket, Duration::from_secs(30), |got| {
-        got.iter().filter(|m| m.lines().any(|l| l == "WATCHDOG=1")).count() >= 3
+        got.iter()
+            .filter(|m| m.lines().any(|l| l == "WATCHDOG=1"))
+            .count()
+            >= 3
             && got.iter().any(|m| m.lines().any(|l| l == "READY=1"))
     });
     let ready = got.iter().position(|m| m.lines().any(|l| l == "READY=1"));
-    let watchdogs = got.iter().filter(|m| m.lines().any(|l| l == "WATCHDOG=1")).count();
-    assert!(ready.is_some(), "no READY=1 in {got:?}\n{}", child.transcript());
+    let watchdogs = got
+        .iter()
+        .filter(|m| m.lines().any(|l| l == "WATCHDOG=1"))
+        .count();
+    assert!(
+        ready.is_some(),
+        "no READY=1 in {got:?}\n{}",
+        child.transcript()
+    );
     assert!(watchdogs >= 3, "{watchdogs} WATCHDOG=1 in {got:?}");
     // Three feeds of a 2 s watchdog take about two seconds, not one each
     // turn of the loop (several a second) nor one a period.
@@ -96,6 +113,9 @@ fn headless_sends_ready_watchdog_and_stopping_over_notify_socket() {
     let got = receive(&socket, Duration::from_secs(15), |got| {
         got.iter().any(|m| m.lines().any(|l| l == "STOPPING=1"))
     });
-    assert!(got.iter().any(|m| m.contains("STOPPING=1")), "no STOPPING=1 in {got:?}");
+    assert!(
+        got.iter().any(|m| m.contains("STOPPING=1")),
+        "no STOPPING=1 in {got:?}"
+    );
     assert_eq!(child.terminate(Duration::from_secs(30)).code(), Some(0));
 }
