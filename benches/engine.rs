@@ -20,11 +20,18 @@
 //! - `wait`: `cronport jobs run --wait` of a 1,000,000-row table to csv,
 //!   a whole process, against `sqlite3 -csv` of the same query, in turns.
 //!
+//! - `metrics`: the CPU metrics add to the `cost` window's runs, with
+//!   metrics off and on in turns (see `engine/metrics.rs`);
+//! - `scrape`: time and size of a scrape of `/metrics` with 10,000 jobs.
+//!
 //! `CRONPORT_BENCH_SECONDS` shortens the 60 s windows (and the soak to ten
 //! times that) for a quick look; `CRONPORT_BENCH_SOAK_SECONDS` sets the
-//! soak's length alone.
+//! soak's length alone. `CRONPORT_BENCH_METRICS=1` runs every section with
+//! metrics on: each instance serves them and is scraped every 15 s.
 
 mod common;
+#[path = "engine/metrics.rs"]
+mod metrics;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -71,6 +78,12 @@ fn main() {
     if wanted("wait") {
         section_wait(1_000_000);
     }
+    if wanted("metrics") {
+        metrics::section_cpu();
+    }
+    if wanted("scrape") {
+        metrics::section_scrape(10_000);
+    }
 }
 
 // ------------------------------------------------------------------ setup
@@ -80,10 +93,21 @@ fn main() {
 struct Bench {
     dir: tempfile::TempDir,
     store: String,
+    /// Instances serve metrics and are scraped.
+    metrics: bool,
 }
 
 impl Bench {
     fn new(jobs: usize, concurrency: usize, store: Option<String>) -> Bench {
+        Bench::with_schedule(jobs, concurrency, store, "* * * * * *")
+    }
+
+    fn with_schedule(
+        jobs: usize,
+        concurrency: usize,
+        store: Option<String>,
+        schedule: &str,
+    ) -> Bench {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("small.db");
         sqlite(
@@ -101,7 +125,7 @@ impl Bench {
         );
         for i in 0..jobs {
             config.push_str(&format!(
-                "[[jobs]]\nname = \"job-{i:04}\"\nschedule = \"* * * * * *\"\n\
+                "[[jobs]]\nname = \"job-{i:04}\"\nschedule = \"{schedule}\"\n\
                  source = {{ kind = \"sql\", connection = \"small\", \
                  query = \"select id, name, price from items where id = 1\" }}\n\
                  format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n\n"
@@ -110,7 +134,11 @@ impl Bench {
         std::fs::write(dir.path().join("cronport.toml"), config).expect("config");
         let store =
             store.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("store.db").display()));
-        let bench = Bench { dir, store };
+        let bench = Bench {
+            dir,
+            store,
+            metrics: metrics::from_env(),
+        };
         let applied = bench
             .command(&["apply", "cronport.toml"])
             .stdout(Stdio::null())
@@ -131,11 +159,20 @@ impl Bench {
     }
 
     fn headless(&self) -> Child {
-        self.command(&["--headless"])
+        let address = self.metrics.then(metrics::free_address);
+        let mut command = self.command(&["--headless"]);
+        if let Some(address) = address {
+            command.arg("--metrics").arg(address.to_string());
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start cronport --headless")
+            .expect("start cronport --headless");
+        if let Some(address) = address {
+            metrics::scrape_while_up(address);
+        }
+        child
     }
 
     /// Runs whose slot is in `[from, to]`.

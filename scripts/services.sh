@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the servers the tests talk to are installed and running on
 # loopback, and the tools the tests drive or read exports back with.
-# Usage: scripts/services.sh postgres mariadb tools destinations
+# Usage: scripts/services.sh postgres mariadb tools destinations monitoring
 #
 # destinations: what the destination tests start on free ports themselves:
 # moto's S3 server and aiosmtpd (PyPI), Azurite's blob server (npm), OpenSSH's
@@ -145,12 +145,28 @@ azurite() {
     npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --silent "azurite@$AZURITE_VERSION"
 }
 
+# The service tests: Prometheus (the server the metrics test scrapes a
+# headless instance with, started on a free port by the test) and its
+# promtool, and systemd-analyze (checks the shipped unit file).
+monitoring() {
+    local missing=()
+    command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+    command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+    command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "services: installing ${missing[*]}"
+        # Only the programs: the package's own service is not wanted running.
+        apt_install --no-install-recommends "${missing[@]}"
+    fi
+}
+
 for service in "$@"; do
     case "$service" in
         postgres) postgres ;;
         mariadb) mariadb ;;
         tools) tools ;;
         destinations) destinations ;;
+        monitoring) monitoring ;;
         *) echo "services: unknown service $service" >&2; exit 2 ;;
     esac
 done

@@ -23,6 +23,10 @@ pub struct Cli {
     /// How long runs may finish after SIGTERM/SIGINT before they are cancelled
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub grace: crate::config::duration::HumanDuration,
+    /// Serve Prometheus metrics, /healthz and /readyz on this address
+    /// (IP:PORT); overrides [metrics] listen
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
     #[command(subcommand)]
     pub command: Option<Commands>,
 }
@@ -52,6 +56,13 @@ pub enum Commands {
     /// Check the config, the store, every source and destination, and try
     /// every job (stored ones too) as it would run at its next slot
     Check(CheckArgs),
+    /// The instances, who holds the scheduler lease, the next fires and
+    /// the failing jobs; exit 1 when not healthy
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Catch-up plans awaiting approval (jobs with catch_up = "ask"):
     /// list, approve or decline the slots missed while cronport was down
     #[command(subcommand)]

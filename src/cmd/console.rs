@@ -18,6 +18,7 @@ pub(super) async fn open(ctx: &Context) -> Result<(), Failure> {
     // Lines that belong to no run go to the log panel.
     crate::logging::set_process_bus(bus.clone());
     let store = ctx.store().await?;
+    let monitor = super::monitor::Monitor::start(ctx, &store)?;
     let start = match super::live_holder(&store).await? {
         // Attached, with what it needs to take the schedule over if the
         // holder goes.
@@ -37,6 +38,9 @@ pub(super) async fn open(ctx: &Context) -> Result<(), Failure> {
         start,
     };
     let result = crate::console::run(setup).await.map_err(Failure::Failed);
+    if let Some(monitor) = monitor {
+        monitor.stop().await;
+    }
     store.close().await;
     result
 }

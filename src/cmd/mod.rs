@@ -9,11 +9,13 @@ mod check;
 mod completions;
 mod console;
 mod jobs;
+mod monitor;
 mod next;
 mod redeliver;
 mod run_control;
 mod runs;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -145,6 +147,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Commands::Jobs(command)) => jobs::run(&ctx, command).await,
         Some(Commands::Runs(command)) => runs::run(&ctx, command).await,
         Some(Commands::Check(args)) => check::run(&ctx, args).await,
+        Some(Commands::Status { json }) => status::run(&ctx, *json).await,
         Some(Commands::Catchup(command)) => catchup::run(&ctx, command).await,
         Some(Commands::Audit(args)) => audit::run(&ctx, args).await,
         Some(Commands::Completions(_) | Commands::Man(_)) => Ok(()),

@@ -4,6 +4,7 @@
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::apply::definition;
+use super::monitor::Monitor;
 use super::{Context, Failure};
 use crate::scheduler::Scheduler;
 
@@ -28,12 +29,21 @@ async fn serve(ctx: &Context, bus: crate::events::EventBus) -> Result<(), Failur
     // Requests left in the store while no scheduler ran are not carried out
     // long after whoever asked was told they failed (each is logged).
     crate::control::close_orphaned_commands(&store, None, chrono::Utc::now()).await?;
+    let monitor = Monitor::start(ctx, &store)?;
     let scheduler = Scheduler::start(ctx.parts(store.clone(), bus.clone())).await?;
+    // The store is open and the scheduler has planned: under systemd
+    // (Type=notify) the service counts as started from here.
+    crate::sdnotify::notify_or_warn("READY=1\nSTATUS=scheduling");
     tokio::select! {
         _ = terminate.recv() => tracing::info!("SIGTERM: draining"),
         _ = interrupt.recv() => tracing::info!("SIGINT: draining"),
     }
-    scheduler.shutdown().await?;
+    crate::sdnotify::notify_or_warn("STOPPING=1\nSTATUS=draining");
+    let drained = scheduler.shutdown().await;
+    if let Some(monitor) = monitor {
+        monitor.stop().await;
+    }
+    drained?;
     crate::logging::clear_process_bus();
     store.close().await;
     Ok(())

@@ -48,6 +48,8 @@ pub struct Config {
     pub calendars: BTreeMap<String, Arc<BusinessCalendar>>,
     /// `[[jobs]]`, each checked.
     pub jobs: Vec<Job>,
+    /// `[metrics] listen`: where to serve metrics and health checks.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// `[scheduler]` with defaults applied.
@@ -99,6 +101,14 @@ struct RawConfig {
     calendars: BTreeMap<String, RawCalendar>,
     #[serde(default)]
     jobs: Vec<JobSpec>,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -154,6 +164,7 @@ impl Config {
             destinations: BTreeMap::new(),
             calendars: BTreeMap::new(),
             jobs: Vec::new(),
+            metrics_listen: None,
         }
     }
 
@@ -255,6 +266,14 @@ impl Config {
             dest.validate(base)
                 .map_err(|(key, message)| format!("destinations.{name}.{key}: {message}"))?;
             config.destinations.insert(name, dest);
+        }
+        if let Some(listen) = raw.metrics.listen {
+            config.metrics_listen = Some(listen.trim().parse().map_err(|_| {
+                format!(
+                    "metrics.listen: {listen:?} is not an address: write IP:PORT, \
+                     e.g. \"127.0.0.1:9464\""
+                )
+            })?);
         }
         config.jobs = config.check_jobs(raw.jobs)?;
         Ok(config)

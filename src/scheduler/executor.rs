@@ -73,6 +73,9 @@ impl RunBook {
     /// recorded; what was delivered and not yet recorded is delivered
     /// again under the same name (see `fire_id`).
     pub async fn deliveries(&self, run_id: crate::store::RunId, records: Vec<DeliveryRecord>) {
+        for record in &records {
+            crate::metrics::delivered(&record.destination, &record.status);
+        }
         if let Some(recorder) = &self.recorder {
             let write = crate::store::RunWrite::Delivered { run_id, records };
             let _ = recorder.send(super::recorder::Request::Write(write)).await;

@@ -373,7 +373,10 @@ where
     let mut wait = Duration::from_millis(50);
     let mut tries = 0;
     loop {
-        match op().await {
+        let began = std::time::Instant::now();
+        let result = op().await;
+        crate::metrics::store_write(began.elapsed());
+        match result {
             Ok(value) => return Some(value),
             Err(e) => {
                 tries += 1;

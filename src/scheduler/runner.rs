@@ -179,9 +179,9 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
         }),
         shared.bus.clone(),
     );
-    let (outcome, attempt) = async {
+    let (outcome, attempt, first_start) = async {
         match delivered_before(&shared, &order).await {
-            Some(output) => (Outcome::Succeeded(output), order.first_attempt),
+            Some(output) => (Outcome::Succeeded(output), order.first_attempt, None),
             None => attempts(&shared, &mut order, &mut pings).await,
         }
     }
@@ -224,6 +224,14 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
         error: error.clone(),
     };
     let _ = shared.recorder.send(Request::Write(write)).await;
+    crate::metrics::run_ended(&crate::metrics::RunEnded {
+        job: order.job.name(),
+        status,
+        trigger: order.trigger,
+        rows,
+        bytes,
+        took: first_start.and_then(|start| (at - start).to_std().ok()),
+    });
     let _ = shared.bus.send(Event::RunFinished {
         run_id: order.run_id,
         job: order.job.name().to_string(),
@@ -245,17 +253,20 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
     });
 }
 
+/// The outcome, the last attempt's number, and when the first attempt
+/// started (`None` when none did).
 async fn attempts(
     shared: &Shared,
     order: &mut RunOrder,
     pings: &mut Option<RunPings>,
-) -> (Outcome, u32) {
+) -> (Outcome, u32, Option<DateTime<Utc>>) {
     let token = order.control.token.clone();
     let policy = order.job.policy;
     let max = policy.max_attempts().max(order.first_attempt);
     let window_start = previous_fire(&order.job, order.scheduled_for);
     let mut attempt = order.first_attempt;
     let book = super::RunBook::new(shared.recorder.clone());
+    let mut first_start = None;
     loop {
         let given = order.permit.take();
         let Some(permit) = (match given {
@@ -265,9 +276,20 @@ async fn attempts(
             return (
                 Outcome::Cancelled(order.control.reason().message().to_string()),
                 attempt,
+                first_start,
             );
         };
         let started = shared.clock.now();
+        if first_start.is_none() {
+            first_start = Some(started);
+            // Slots that are old by design (catch-up, backfill) and retries
+            // of old runs would only blur how late slots start.
+            if matches!(order.trigger, Trigger::Schedule | Trigger::Manual) {
+                crate::metrics::run_started(
+                    (started - order.scheduled_for).to_std().unwrap_or_default(),
+                );
+            }
+        }
         if !(order.recorded && attempt == order.first_attempt) {
             let _ = shared
                 .recorder
@@ -318,18 +340,18 @@ async fn attempts(
                     output.bytes,
                     output.outputs.len()
                 );
-                return (Outcome::Succeeded(output), attempt);
+                return (Outcome::Succeeded(output), attempt, first_start);
             }
             Err(Failure::Cancelled) => {
                 let reason = order.control.reason().message().to_string();
                 tracing::warn!("{reason}");
-                return (Outcome::Cancelled(reason), attempt);
+                return (Outcome::Cancelled(reason), attempt, first_start);
             }
             Err(failure) => failure,
         };
         if !failure.retryable() || attempt >= max {
             tracing::error!("attempt {attempt} of {max} failed: {failure}");
-            return (Outcome::Failed(failure.to_string()), attempt);
+            return (Outcome::Failed(failure.to_string()), attempt, first_start);
         }
         let wait = Policy::backoff(attempt, &mut rand::rng());
         let at = shared.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
@@ -355,7 +377,11 @@ async fn attempts(
         });
         tokio::select! {
             _ = token.cancelled() => {
-                return (Outcome::Cancelled(order.control.reason().message().to_string()), attempt);
+                return (
+                    Outcome::Cancelled(order.control.reason().message().to_string()),
+                    attempt,
+                    first_start,
+                );
             }
             _ = clock::sleep_until(shared.clock.as_ref(), at) => {}
         }

@@ -29,6 +29,7 @@ mod identity;
 mod instances;
 mod jobs;
 mod logs;
+mod observe;
 mod queue;
 mod retry;
 mod runs;
@@ -53,6 +54,7 @@ pub use deliveries::{DELIVERY_STATUSES, DeliveryRecord};
 pub use error::{Result, StoreError};
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;
+pub use observe::SchemaState;
 pub use queue::{
     ActiveRun, Decide, Decisions, MissedSlots, Only, Partition, QueuedRun, SlotState, TakeRequest,
     Taken,

@@ -200,7 +200,16 @@ impl Driver {
             self.watched_tx.subscribe(),
         );
         tokio::spawn(alerts.run(self.shutdown.clone()));
+        // Each turn is recorded for /healthz and feeds systemd's watchdog;
+        // under a watchdog the loop turns at least every `beat`.
+        let mut pulse = crate::health::Pulse::start(&self.me.id);
+        let mut beat = pulse.beat().map(|every| {
+            let mut beat = tokio::time::interval(every);
+            beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            beat
+        });
         loop {
+            pulse.turn();
             // Slots due now are announced before edits are applied, so an
             // edit that arrives at the moment of a slot never swallows it.
             // The look at the queue goes to the store first: the slots due
@@ -238,8 +247,17 @@ impl Driver {
                 Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
                     self.task_ended(joined).await;
                 }
+                _ = async {
+                    match beat.as_mut() {
+                        Some(beat) => {
+                            beat.tick().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                } => {}
             }
         }
+        pulse.stop();
         self.drain().await
     }
 

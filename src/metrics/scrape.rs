@@ -1,0 +1,249 @@
+//! The metrics read from the store when Prometheus scrapes: per job the
+//! next fire, the last success, the failing streak and whether it is
+//! paused; the runs the store holds; the lease.
+//!
+//! A scrape costs four queries (jobs, streaks, last successes, run counts)
+//! and, per job, the next fire of its schedule. Jobs are parsed once per
+//! stored version, not once per scrape.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::{FloatGauge, JobLabel, StatusLabel};
+use crate::job::{Job, JobSpec, Known};
+use crate::schedule::{Schedule, parse_timezone};
+use crate::store::{JobId, JobRecord, RunStatus, Store, StoreError};
+
+/// The gauges a scrape sets.
+pub(crate) struct Gauges {
+    next_fire: Family<JobLabel, FloatGauge>,
+    last_success: Family<JobLabel, FloatGauge>,
+    failures: Family<JobLabel, Gauge>,
+    paused: Family<JobLabel, Gauge>,
+    stored: Family<StatusLabel, Gauge>,
+    running: Gauge,
+    queued: Gauge,
+    lease: Gauge,
+    instances: Gauge,
+}
+
+impl Gauges {
+    pub(super) fn register(registry: &mut Registry) -> Gauges {
+        let gauges = Gauges {
+            next_fire: Family::default(),
+            last_success: Family::default(),
+            failures: Family::default(),
+            paused: Family::default(),
+            stored: Family::default(),
+            running: Gauge::default(),
+            queued: Gauge::default(),
+            lease: Gauge::default(),
+            instances: Gauge::default(),
+        };
+        registry.register(
+            "cronport_job_next_fire_timestamp_seconds",
+            "When the job fires next (unix time); absent for paused and ended jobs",
+            gauges.next_fire.clone(),
+        );
+        registry.register(
+            "cronport_job_last_success_timestamp_seconds",
+            "When the job's newest succeeded run finished (unix time)",
+            gauges.last_success.clone(),
+        );
+        registry.register(
+            "cronport_job_consecutive_failures",
+            "Failed or interrupted runs of the job since its last success",
+            gauges.failures.clone(),
+        );
+        registry.register(
+            "cronport_job_paused",
+            "1 when the job is paused",
+            gauges.paused.clone(),
+        );
+        registry.register(
+            "cronport_store_runs",
+            "Runs the store holds, by status (all jobs, all instances)",
+            gauges.stored.clone(),
+        );
+        registry.register(
+            "cronport_runs_running",
+            "Runs running now, on any instance of the store",
+            gauges.running.clone(),
+        );
+        registry.register(
+            "cronport_runs_queued",
+            "Runs queued in the store: due or announced, not yet started",
+            gauges.queued.clone(),
+        );
+        registry.register(
+            "cronport_lease_held",
+            "1 when this instance holds the scheduler lease",
+            gauges.lease.clone(),
+        );
+        registry.register(
+            "cronport_instances_live",
+            "Instances of the store that heartbeat",
+            gauges.instances.clone(),
+        );
+        gauges
+    }
+}
+
+/// Where a scrape reads from, with the jobs it parsed.
+pub struct Source {
+    store: Store,
+    known: Known,
+    /// Per job: the stored version parsed, and the job (`None`: it does not
+    /// fit the config; its bare schedule is used).
+    parsed: tokio::sync::Mutex<HashMap<JobId, (i64, Parsed)>>,
+}
+
+#[derive(Clone)]
+enum Parsed {
+    Job(Arc<Job>),
+    Schedule(Arc<Schedule>),
+    Nothing,
+}
+
+impl Source {
+    /// Scrapes read `store`; jobs are checked against `known` (the config)
+    /// for their rules.
+    pub fn new(store: Store, known: Known) -> Source {
+        Source {
+            store,
+            known,
+            parsed: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store, for the readiness check.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Set the scrape-time gauges from the store at `now`. Scrapes take
+    /// turns: each clears and refills the per-job families.
+    pub(crate) async fn refresh(
+        &self,
+        gauges: &Gauges,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut parsed = self.parsed.lock().await;
+        let jobs = self.store.list_jobs().await?;
+        let stats = self.store.job_stats().await?;
+        let successes = self.store.last_successes().await?;
+        let counts = self.store.run_counts().await?;
+        let holder = self.store.lease_holder(now).await?;
+        let live = self
+            .store
+            .live_instances(now, crate::scheduler::STALE_AFTER)
+            .await?;
+        let streaks: HashMap<JobId, i64> = stats
+            .iter()
+            .map(|s| (s.job_id, s.consecutive_failures))
+            .collect();
+        parsed.retain(|id, _| jobs.iter().any(|j| j.id == *id));
+        gauges.next_fire.clear();
+        gauges.last_success.clear();
+        gauges.failures.clear();
+        gauges.paused.clear();
+        for record in &jobs {
+            let label = JobLabel {
+                job: record.name.clone(),
+            };
+            let entry = parsed
+                .entry(record.id)
+                .and_modify(|(version, job)| {
+                    if *version != record.version {
+                        *version = record.version;
+                        *job = parse(record, &self.known);
+                    }
+                })
+                .or_insert_with(|| (record.version, parse(record, &self.known)));
+            if let Some(next) = next_fire(record, &entry.1, now) {
+                gauges
+                    .next_fire
+                    .get_or_create(&label)
+                    .set(next.timestamp_millis() as f64 / 1000.0);
+            }
+            if let Some(at) = successes.get(&record.id) {
+                gauges
+                    .last_success
+                    .get_or_create(&label)
+                    .set(at.timestamp_millis() as f64 / 1000.0);
+            }
+            gauges
+                .failures
+                .get_or_create(&label)
+                .set(streaks.get(&record.id).copied().unwrap_or(0));
+            gauges
+                .paused
+                .get_or_create(&label)
+                .set(i64::from(record.paused));
+        }
+        let mut by_status: HashMap<RunStatus, i64> = HashMap::new();
+        for (_, status, n) in counts {
+            *by_status.entry(status).or_default() += n;
+        }
+        gauges.stored.clear();
+        for (status, n) in &by_status {
+            gauges
+                .stored
+                .get_or_create(&StatusLabel {
+                    status: status.as_str(),
+                })
+                .set(*n);
+        }
+        let count = |status| by_status.get(&status).copied().unwrap_or(0);
+        gauges.running.set(count(RunStatus::Running));
+        gauges.queued.set(count(RunStatus::Queued));
+        let mine = crate::health::instance_id();
+        let held = matches!((&holder, &mine), (Some(h), Some(me)) if h.id == *me);
+        gauges.lease.set(i64::from(held));
+        gauges
+            .instances
+            .set(i64::try_from(live.len()).unwrap_or(i64::MAX));
+        Ok(())
+    }
+}
+
+fn parse(record: &JobRecord, known: &Known) -> Parsed {
+    let checked = serde_json::from_str::<JobSpec>(&record.definition)
+        .ok()
+        .and_then(|spec| spec.validate(known).ok());
+    if let Some(job) = checked {
+        return Parsed::Job(Arc::new(job));
+    }
+    parse_timezone(&record.timezone)
+        .ok()
+        .and_then(|tz| Schedule::parse(&record.schedule, tz).ok())
+        .map_or(Parsed::Nothing, |s| Parsed::Schedule(Arc::new(s)))
+}
+
+/// As `cronport jobs list` shows it: by the job's rules when it fits the
+/// config, else by its bare schedule; none when paused or ended.
+fn next_fire(record: &JobRecord, parsed: &Parsed, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if record.paused {
+        return None;
+    }
+    match parsed {
+        Parsed::Job(job) if job.ended(now) => None,
+        Parsed::Job(job) => job.next_run(now).map(|fire| fire.at),
+        Parsed::Schedule(schedule) => schedule.next_after(now),
+        Parsed::Nothing => None,
+    }
+}
+
+/// When `record` fires next at `now` (see [`next_fire`]), parsing it anew.
+pub fn next_fire_of(
+    record: &JobRecord,
+    known: &Known,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    next_fire(record, &parse(record, known), now)
+}
