@@ -123,9 +123,11 @@ impl Source for CommandSource {
         }
         let (tx, mut rx) = mpsc::channel::<Result<Message, SourceError>>(2);
         // csv reads synchronously; it runs on a thread of its own fed through a
-        // bridge, with the bounded channel as back-pressure.
+        // bridge, with the bounded channel as back-pressure. The bridge takes
+        // the runtime's handle, so it is made here, not on that thread.
+        let stdout = SyncIoBridge::new(stdout);
         let reader = crate::export::thread::spawn("cronport-read", move || {
-            super::parse::stream_csv(SyncIoBridge::new(stdout), "stdout", &tx)
+            super::parse::stream_csv(stdout, "stdout", &tx)
         });
         let columns = group
             .while_reading(super::parse::first_columns(&mut rx))

@@ -237,8 +237,10 @@ impl HttpCsv {
             }
         });
         let (tx, mut rx) = mpsc::channel(2);
+        // The bridge takes the runtime's handle: made here, not on the thread.
+        let reader = SyncIoBridge::new(reader);
         let reader = crate::export::thread::spawn("cronport-read", move || {
-            parse::stream_csv(SyncIoBridge::new(reader), "the response", &tx)
+            parse::stream_csv(reader, "the response", &tx)
         });
         let columns = parse::first_columns(&mut rx).await?;
         Ok(HttpCsv {
