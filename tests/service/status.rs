@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::common::process::{Sandbox, poll};
+use super::common::process::{Sandbox, poll, try_poll};
 use super::{failing_job, jobs};
 
 #[test]
@@ -54,10 +54,17 @@ fn status_names_a_failing_job_and_exits_1() {
     let sandbox = Sandbox::new();
     sandbox.write_config(&format!("{}{}", jobs("tick"), failing_job("broken")));
     let mut child = sandbox.headless(&[]);
-    let out = poll("status unhealthy", Duration::from_secs(30), || {
+    // On a timeout the last answer says why (the suite runs on a busy machine).
+    let mut last = None;
+    let out = try_poll(Duration::from_secs(60), || {
         let out = sandbox.run(&["status", "--json"]);
-        (out.code == Some(1) && out.stdout.contains("broken")).then_some(out)
-    });
+        if out.code == Some(1) && out.stdout.contains("broken") {
+            return Some(out);
+        }
+        last = Some(format!("exit {:?}: {}{}", out.code, out.stdout, out.stderr));
+        None
+    })
+    .unwrap_or_else(|| panic!("status never named the failing job; last: {last:?}"));
     let status = out.json();
     assert_eq!(status["healthy"], false, "{status:#}");
     let failing = status["failing_jobs"]
