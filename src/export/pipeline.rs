@@ -253,35 +253,35 @@ impl Pipeline {
         // waiting for a reader queued behind it on the same pool never gets
         // it, so the pool could not be capped (see `main`, `export::thread`)
         // and a thousand runs at once would leave a thousand idle threads
-        // behind. Dropping this
-        // future cancels the token, which drops the stream and so stops the
-        // source.
+        // behind. Dropping this future cancels the token, which drops the
+        // stream and so stops the source.
         let cancel = CancellationToken::new();
         let _cancel_on_drop = cancel.clone().drop_guard();
         let runtime = tokio::runtime::Handle::current();
-        let writer = super::thread::spawn("cronport-encode", move || -> Result<u64, ExportError> {
-            let mut rows = 0u64;
-            loop {
-                let next = runtime.block_on(async {
-                    tokio::select! {
-                        () = cancel.cancelled() => None,
-                        batch = stream.next_batch() => Some(batch),
-                    }
-                });
-                let Some(batch) = next else {
-                    return Ok(rows); // cancelled: nobody reads the result
-                };
-                let Some(batch) = batch? else {
-                    break;
-                };
-                rows += batch.len() as u64;
-                encoder.write_rows(&batch)?;
-                stream.recycle(batch);
-            }
-            encoder.finish()?;
-            runtime.block_on(stream.finish())?;
-            Ok(rows)
-        });
+        let writer =
+            super::thread::spawn("cronport-encode", move || -> Result<u64, ExportError> {
+                let mut rows = 0u64;
+                loop {
+                    let next = runtime.block_on(async {
+                        tokio::select! {
+                            () = cancel.cancelled() => None,
+                            batch = stream.next_batch() => Some(batch),
+                        }
+                    });
+                    let Some(batch) = next else {
+                        return Ok(rows); // cancelled: nobody reads the result
+                    };
+                    let Some(batch) = batch? else {
+                        break;
+                    };
+                    rows += batch.len() as u64;
+                    encoder.write_rows(&batch)?;
+                    stream.recycle(batch);
+                }
+                encoder.finish()?;
+                runtime.block_on(stream.finish())?;
+                Ok(rows)
+            });
         let rows = writer
             .await
             .map_err(|e| FormatError::Io(std::io::Error::other(e)))??;
