@@ -185,6 +185,12 @@ impl Effects {
                         Msg::DryRun(preview.await)
                     });
                 }
+                Effect::Redeliver(id) => {
+                    let (store, config) = (self.store.clone(), self.config.clone());
+                    self.spawn(async move {
+                        Msg::Done(super::actions::redeliver(&store, &config, id).await)
+                    });
+                }
                 Effect::LoadAudit(job) => {
                     let store = self.store.clone();
                     self.spawn(async move {
