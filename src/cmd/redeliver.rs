@@ -1,21 +1,12 @@
 //! `cronport runs redeliver ID [--destination NAME]`: send a run's kept
-//! output again, without running its source. Destinations get the run's
-//! fire id, so what already arrived is not duplicated. Only a file this
-//! store kept for this run, within `spool_days`, is sent (see
-//! [`crate::scheduler::kept`]); anything else is refused before a
-//! destination is touched.
-
-use std::sync::Arc;
+//! output again, without running its source (see
+//! [`crate::scheduler::redeliver`], which the console's run view uses too),
+//! and print what each destination did.
 
 use serde_json::json;
 
 use super::{Context, Failure};
-use crate::export::RunContext;
-use crate::export::delivery;
-use crate::export::destination::{Artifact, Destination, fire_id_of};
-use crate::job::JobSpec;
-use crate::scheduler::kept::{Kept, RunKey};
-use crate::scheduler::spool::StoreSpool;
+use crate::scheduler::redeliver::{RedeliverError, redeliver};
 
 pub(super) async fn run(
     ctx: &Context,
@@ -24,84 +15,12 @@ pub(super) async fn run(
     json_out: bool,
 ) -> Result<(), Failure> {
     let store = ctx.store().await?;
-    let run = store
-        .get_run(id)
-        .await?
-        .ok_or_else(|| Failure::BadInput(format!("no run with id {id}")))?;
-    let record = store.get_job(&run.job_name).await?.ok_or_else(|| {
-        Failure::BadInput(format!(
-            "run {id}: its job {:?} is no longer stored",
-            run.job_name
-        ))
-    })?;
-    let spec: JobSpec = serde_json::from_str(&record.definition).map_err(|e| {
-        Failure::Failed(format!(
-            "job {:?}: stored definition is unreadable: {e}",
-            run.job_name
-        ))
-    })?;
-    let job = spec.validate(&ctx.config.known()).map_err(|errors| {
-        Failure::BadInput(format!(
-            "job {:?} does not fit the config: {}",
-            run.job_name,
-            crate::job::one_line(&errors)
-        ))
-    })?;
-    let names: Vec<String> = match only {
-        Some(name) if job.spec.destinations.iter().any(|d| d == name) => vec![name.to_string()],
-        Some(name) => {
-            return Err(Failure::BadInput(format!(
-                "--destination: job {:?} does not deliver to {name:?} (it uses {})",
-                job.name(),
-                job.spec.destinations.join(", ")
-            )));
-        }
-        None => job.spec.destinations.clone(),
-    };
-    let spool = StoreSpool::new(&ctx.config.scheduler.spool_dir, store.identity());
-    let fire_id = fire_id_of(&run.job_name, run.scheduled_for);
-    let key = RunKey {
-        run: id,
-        job: &run.job_name,
-        fire_id: &fire_id,
-    };
-    // Exit 1: the run is real, what is missing is its output on this host.
-    let kept = Kept::new(&spool, ctx.config.scheduler.spool_days)
-        .find(&key, chrono::Utc::now())
-        .map_err(|e| Failure::Failed(e.to_string()))?;
-    let pipeline = ctx.pipeline();
-    let targets: Vec<(String, Arc<dyn Destination>)> = names
-        .iter()
-        .map(|name| {
-            pipeline
-                .destinations()
-                .get(name)
-                .map(|d| (name.clone(), d.clone()))
-                .ok_or_else(|| {
-                    Failure::BadInput(format!("destination {name:?} is not defined in the config"))
-                })
-        })
-        .collect::<Result<_, _>>()?;
-    let run_ctx = RunContext {
-        job: job.name().to_string(),
-        run_id: id,
-        attempt: u32::try_from(run.attempt).unwrap_or(0).max(1),
-        scheduled_for: run.scheduled_for,
-        window_start: crate::scheduler::runner::previous_fire(&job, run.scheduled_for),
-        window_end: run.scheduled_for,
-        timezone: job.schedule.timezone(),
-    };
-    let mut artifact = Artifact {
-        path: kept.path,
-        extension: kept.extension,
-        bytes: kept.bytes,
-        rows: kept.rows,
-        delivered: Vec::new(),
-    };
-    let outcome = delivery::deliver_all(&targets, &mut artifact, &run_ctx).await;
-    store
-        .record_deliveries(id, &crate::scheduler::delivery_records(&outcome, &run_ctx))
-        .await?;
+    let outcome = redeliver(&store, &ctx.config, id, only)
+        .await
+        .map_err(|e| match e {
+            RedeliverError::BadInput(m) => Failure::BadInput(m),
+            RedeliverError::Failed(m) => Failure::Failed(m),
+        })?;
     if json_out {
         let items: Vec<_> = outcome
             .deliveries

@@ -324,12 +324,20 @@ impl Config {
             }
             if let Some(notify) = &spec.notify {
                 for (j, name) in notify.to.iter().enumerate() {
-                    let kind = self.destinations.get(name).map(DestinationConfig::kind);
-                    if let Some(kind) = kind.filter(|k| !matches!(*k, "webhook" | "email")) {
+                    if let Some(dest) = self.destinations.get(name).filter(|d| !d.can_notify()) {
                         problems.push(format!(
-                            "{label}.notify.to[{j}]: {name:?} is a {kind} destination; notifications go through webhook or email destinations"
+                            "{label}.notify.to[{j}]: {name:?} is a {} destination; notifications go through webhook, email, slack or teams destinations",
+                            dest.kind()
                         ));
                     }
+                }
+            }
+            for (j, name) in spec.destinations.iter().enumerate() {
+                if let Some(dest) = self.destinations.get(name).filter(|d| !d.can_deliver()) {
+                    problems.push(format!(
+                        "{label}.destinations[{j}]: {name:?} is a {} destination, which posts notices, not files; name it in notify.to instead",
+                        dest.kind()
+                    ));
                 }
             }
             match spec.validate(&known) {

@@ -53,6 +53,31 @@ pub async fn save(
     result
 }
 
+/// Send run `id`'s kept output to its destinations again, as `cronport
+/// runs redeliver ID` does (the same code), audited as the console's.
+pub async fn redeliver(store: &Store, config: &Config, id: i64) -> Result<String, String> {
+    let job = store.get_run(id).await.ok().flatten().map(|r| r.job_name);
+    let result = match crate::scheduler::redeliver::redeliver(store, config, id, None).await {
+        Ok(outcome) => match outcome.failure {
+            Some((name, error)) => Err(format!("run {id}: destination {name:?}: {error}")),
+            None => {
+                let names: Vec<&str> = outcome
+                    .deliveries
+                    .iter()
+                    .map(|d| d.destination.as_str())
+                    .collect();
+                Ok(format!("run {id} redelivered to {}", names.join(", ")))
+            }
+        },
+        Err(e) => Err(format!("run {id}: {e}")),
+    };
+    let note = Note::new(AuditAction::Redeliver, job.as_deref())
+        .run(id)
+        .outcome(&result);
+    crate::audit::record(store, &Actor::here(Way::Console), note).await;
+    result
+}
+
 /// The plan of a backfill of `job` over `[from, to]`: the job checked
 /// against the config, its slots with its rules applied, and what the
 /// store holds for each.

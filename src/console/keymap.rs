@@ -52,6 +52,8 @@ pub enum Action {
     Retry,
     /// Cancel the selected running run.
     Cancel,
+    /// Send the shown run's kept output to its destinations again.
+    Redeliver,
     /// Filter the focused list.
     Filter,
     /// Open the command line.
@@ -357,6 +359,13 @@ pub const BINDINGS: &[Binding] = &[
         modes: VIEWS,
         description: "Cancel the selected running run (or the job's)",
         footer: None,
+    },
+    Binding {
+        keys: &[ch('R')],
+        action: Action::Redeliver,
+        modes: &[Details],
+        description: "Redeliver the run's kept output (a job view: its last run's) again (asks first)",
+        footer: Some("redeliver"),
     },
     Binding {
         keys: &[ch('/')],

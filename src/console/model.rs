@@ -173,6 +173,8 @@ pub enum Screen {
 pub enum Question {
     /// Delete this job and its history?
     Delete(String),
+    /// Send this run's kept output to its destinations again?
+    Redeliver(RunId),
 }
 
 /// A dry run's window.
@@ -331,6 +333,8 @@ pub enum Effect {
     },
     /// Render a job without delivering it.
     DryRun(String),
+    /// Send a run's kept output again (as `cronport runs redeliver`).
+    Redeliver(RunId),
     /// Read the audit trail (of one job, or all).
     LoadAudit(Option<String>),
     /// Read the store again (history of `history_job`, or of all).
@@ -438,6 +442,9 @@ pub struct Model {
     /// Catch-up plans already shown: a plan opens the window by itself
     /// once, when it first appears.
     pub catchup_seen: std::collections::BTreeSet<crate::store::PlanId>,
+    /// Runs waiting between attempts, with when the next starts (from the
+    /// embedded scheduler's events; the store does not keep it).
+    pub retries_due: std::collections::HashMap<RunId, DateTime<Utc>>,
 }
 
 impl Model {
@@ -477,6 +484,7 @@ impl Model {
             quitting: false,
             form_context,
             catchup_seen: std::collections::BTreeSet::new(),
+            retries_due: std::collections::HashMap::new(),
         }
     }
 
@@ -522,6 +530,18 @@ impl Model {
     /// The run selected in the history panel.
     pub fn selected_run(&self) -> Option<&RunRecord> {
         self.visible_history().nth(self.history.selected)
+    }
+
+    /// When `run` starts its next attempt, while it waits for it (a run
+    /// between attempts is stored as running).
+    pub fn retry_due(&self, run: &RunRecord) -> Option<DateTime<Utc>> {
+        if run.status != crate::store::RunStatus::Running {
+            return None;
+        }
+        self.retries_due
+            .get(&run.id)
+            .copied()
+            .filter(|at| *at > self.now)
     }
 
     /// Jobs with errors passing the errors panel's filter.

@@ -185,6 +185,12 @@ impl Effects {
                         Msg::DryRun(preview.await)
                     });
                 }
+                Effect::Redeliver(id) => {
+                    let (store, config) = (self.store.clone(), self.config.clone());
+                    self.spawn(async move {
+                        Msg::Done(super::actions::redeliver(&store, &config, id).await)
+                    });
+                }
                 Effect::LoadAudit(job) => {
                     let store = self.store.clone();
                     self.spawn(async move {
@@ -241,10 +247,16 @@ pub fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// The names the edit form offers.
+/// The names the edit form offers (chat destinations carry notices only,
+/// so they are not offered as a job's destinations).
 pub fn form_context(config: &Config) -> FormContext {
     FormContext {
-        destinations: config.destinations.keys().cloned().collect(),
+        destinations: config
+            .destinations
+            .iter()
+            .filter(|(_, d)| d.can_deliver())
+            .map(|(name, _)| name.clone())
+            .collect(),
         connections: config.sources.keys().cloned().collect(),
         default_timezone: config.scheduler.default_timezone.name().to_string(),
         existing_names: Vec::new(),

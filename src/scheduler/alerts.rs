@@ -129,7 +129,7 @@ impl Alerts {
         let destinations = config
             .destinations
             .iter()
-            .filter(|(_, d)| matches!(d.kind(), "webhook" | "email"))
+            .filter(|(_, d)| d.can_notify())
             .map(|(name, d)| (name.clone(), Arc::from(d.build())))
             .collect();
         Alerts {

@@ -16,6 +16,7 @@ pub mod overlap;
 pub mod ping;
 pub mod plan;
 mod recorder;
+pub mod redeliver;
 pub mod runner;
 pub mod spool;
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::export::RunContext;
 use crate::export::destination::notice::{Notice, NoticeKind, NotifyOn};
-use crate::export::destination::{Destination, fire_id};
+use crate::export::destination::{Destination, DestinationError, fire_id};
 use crate::job::Job;
 use crate::store::{RunFilter, RunStatus, Store};
 
@@ -125,34 +125,71 @@ pub async fn after_run(
     }
 }
 
+/// What became of a notice sent through one destination.
+#[derive(Debug)]
+pub struct Sent {
+    /// The destination's name under `[destinations]`.
+    pub to: String,
+    /// Why it was sent.
+    pub event: NoticeKind,
+    /// The job.
+    pub job: String,
+    /// The run.
+    pub run_id: i64,
+    /// Where it went, or why it did not.
+    pub result: Result<String, DestinationError>,
+}
+
+impl std::fmt::Display for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (event, job, run) = (self.event.as_str(), &self.job, self.run_id);
+        match &self.result {
+            Ok(location) => write!(
+                f,
+                "notified {} of the {event} of {job} (run {run}): {location}",
+                self.to
+            ),
+            Err(e) => write!(
+                f,
+                "could not notify {} of the {event} of {job} (run {run}): {e}",
+                self.to
+            ),
+        }
+    }
+}
+
 /// Send `notice` through each of the destinations named in `to`. Failures
-/// are logged; they change nothing else.
+/// are logged (and returned, naming the destination); they change nothing
+/// else.
 pub async fn send(
     destinations: &HashMap<String, Arc<dyn Destination>>,
     to: &[String],
     notice: &Notice,
-) {
-    let event = notice.event;
+) -> Vec<Sent> {
+    let mut sent = Vec::with_capacity(to.len());
     for name in to {
-        let Some(dest) = destinations.get(name) else {
-            tracing::warn!("notify {name}: not defined under [destinations]");
-            continue;
+        let result = match destinations.get(name) {
+            Some(dest) => dest.notify(notice).await,
+            None => Err(DestinationError::Setting {
+                key: "notify.to",
+                message: format!("{name} is not defined under [destinations]"),
+            }),
         };
-        match dest.notify(notice).await {
-            Ok(location) => tracing::info!(
-                "notified {name} of the {} of {} (run {}): {location}",
-                event.as_str(),
-                notice.job,
-                notice.run_id
-            ),
-            Err(e) => tracing::warn!(
-                "could not notify {name} of the {} of {} (run {}): {e}",
-                event.as_str(),
-                notice.job,
-                notice.run_id
-            ),
+        let outcome = Sent {
+            to: name.clone(),
+            event: notice.event,
+            job: notice.job.clone(),
+            run_id: notice.run_id,
+            result,
+        };
+        if outcome.result.is_ok() {
+            tracing::info!("{outcome}");
+        } else {
+            tracing::warn!("{outcome}");
         }
+        sent.push(outcome);
     }
+    sent
 }
 
 #[cfg(test)]

@@ -235,7 +235,7 @@ fn notifications_go_only_through_webhook_or_email_destinations() {
                 notify = { on = [\"failure\"], to = [\"hook\", \"files\", \"nowhere\"] }\n";
     let err = cronport::config::Config::parse(text, std::path::Path::new("/tmp")).unwrap_err();
     assert!(
-        err.contains("jobs[0] (j).notify.to[1]: \"files\" is a local destination; notifications go through webhook or email destinations"),
+        err.contains("jobs[0] (j).notify.to[1]: \"files\" is a local destination; notifications go through webhook, email, slack or teams destinations"),
         "{err}"
     );
     assert!(

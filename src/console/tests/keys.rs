@@ -146,6 +146,14 @@ fn check(mode: Mode, action: Action, model: &Model, effects: &[Effect]) {
             );
         }
         (_, Action::Retry) => assert_eq!(effects, control(Request::Retry(117))),
+        // In a job view: the job's last run (friction.rs has the run view).
+        (_, Action::Redeliver) => {
+            assert!(effects.is_empty());
+            assert!(matches!(
+                model.popup,
+                Some(Popup::Confirm(Question::Redeliver(117)))
+            ));
+        }
         (_, Action::Cancel) => assert_eq!(effects, control(Request::Cancel(120))),
         (_, Action::Filter) => assert_eq!(
             model.prompt.as_ref().map(|p| p.kind),

@@ -5,6 +5,7 @@
 mod backfill;
 mod catchup;
 mod fixtures;
+mod friction;
 mod keys;
 mod rules;
 mod snapshots;

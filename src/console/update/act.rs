@@ -96,6 +96,24 @@ impl Model {
                 None => self.nothing("no job selected"),
             },
             Action::Retry => self.retry(),
+            Action::Redeliver => {
+                // The run on show, or in a job view the job's last run.
+                let run = match &self.screen {
+                    Screen::Run { id, .. } => Some(*id),
+                    Screen::Job { name, .. } => self
+                        .job(name)
+                        .and_then(|j| j.stats.as_ref()?.last_run.as_ref())
+                        .map(|last| last.run_id),
+                    Screen::Dashboard => None,
+                };
+                match run {
+                    Some(id) => {
+                        self.popup = Some(Popup::Confirm(Question::Redeliver(id)));
+                        Vec::new()
+                    }
+                    None => self.nothing("no run to redeliver: open one (Enter in History)"),
+                }
+            }
             Action::Cancel => self.cancel(),
             Action::Filter => {
                 let kind = PromptKind::Filter(self.focus);
@@ -153,6 +171,10 @@ impl Model {
                         self.screen = Screen::Dashboard;
                     }
                     vec![Effect::Control(Request::Delete(name))]
+                }
+                Some(Popup::Confirm(Question::Redeliver(id))) => {
+                    self.say(format!("redelivering run {id}…"));
+                    vec![Effect::Redeliver(id)]
                 }
                 other => {
                     self.popup = other;

@@ -18,6 +18,19 @@ mod lease;
 /// Rows a page key moves.
 pub const PAGE: usize = 10;
 
+/// What the panels know of the job or run on show.
+#[derive(PartialEq)]
+enum ShownState {
+    /// The job's counters and last run.
+    Job(Option<crate::store::JobStats>),
+    /// The run's status, attempt and end.
+    Run(
+        crate::store::RunStatus,
+        i32,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ),
+}
+
 impl Model {
     /// Apply `msg`; what the runtime should do about it.
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
@@ -29,8 +42,20 @@ impl Model {
             }
             Msg::Resize => Vec::new(),
             Msg::Snapshot(snapshot) => {
+                // A view on show is read again when what the panels know of
+                // it changed: a run ended (its job's statistics move), an
+                // attempt started. Events ask too, but they may come before
+                // the store has the run, and an attached console gets none.
+                let before = self.shown_state();
                 self.apply_snapshot(*snapshot);
-                Vec::new()
+                if self.shown_state() == before {
+                    return Vec::new();
+                }
+                match &self.screen {
+                    Screen::Job { name, .. } => vec![Effect::LoadJob(name.clone())],
+                    Screen::Run { id, .. } => vec![Effect::LoadRun(*id)],
+                    Screen::Dashboard => Vec::new(),
+                }
             }
             Msg::LoadFailed(error) => {
                 self.say_error(format!("reading the store failed: {error}"));
@@ -84,7 +109,13 @@ impl Model {
                         self.say_error(error);
                     }
                 }
-                vec![self.refresh()]
+                // A run on show may have changed (retried, cancelled,
+                // redelivered): its view is read again too.
+                let mut effects = vec![self.refresh()];
+                if let Screen::Run { id, .. } = &self.screen {
+                    effects.push(Effect::LoadRun(*id));
+                }
+                effects
             }
             Msg::Saved(Ok(text)) => {
                 self.popup = None;
@@ -216,7 +247,9 @@ impl Model {
         {
             self.jobs.selected = i;
         }
-        if let Some(id) = selected_run {
+        // The top row follows the newest run (as the log follows new lines)
+        // until the user moves off it; then the chosen run stays selected.
+        if let Some(id) = selected_run.filter(|_| self.history.selected > 0) {
             let found = self.visible_history().position(|r| r.id == id);
             if let Some(i) = found {
                 self.history.selected = i;
@@ -224,6 +257,22 @@ impl Model {
         }
         self.clamp();
         self.catchup_arrived();
+    }
+
+    /// What the panels' data says of the job or run on show, to notice
+    /// when it changes.
+    fn shown_state(&self) -> Option<ShownState> {
+        match &self.screen {
+            Screen::Dashboard => None,
+            Screen::Job { name, .. } => self.job(name).map(|j| ShownState::Job(j.stats.clone())),
+            Screen::Run { id, .. } => self
+                .data
+                .history
+                .iter()
+                .chain(&self.data.running)
+                .find(|r| r.id == *id)
+                .map(|r| ShownState::Run(r.status, r.attempt, r.finished_at)),
+        }
     }
 
     fn clamp(&mut self) {
@@ -244,6 +293,15 @@ impl Model {
     }
 
     fn event(&mut self, event: Event) -> Vec<Effect> {
+        match &event {
+            Event::RetryScheduled { run_id, at, .. } => {
+                self.retries_due.insert(*run_id, *at);
+            }
+            Event::RunStarted { run_id, .. } | Event::RunFinished { run_id, .. } => {
+                self.retries_due.remove(run_id);
+            }
+            _ => {}
+        }
         let (run, job) = match &event {
             Event::Scheduler(state) => {
                 if !self.attached() {
@@ -278,6 +336,9 @@ impl Model {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        // A footer message answers an earlier key; the next key moves on
+        // (what this key does may say something new).
+        self.status = None;
         if let Some(Popup::Form {
             form,
             original,

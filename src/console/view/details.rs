@@ -316,9 +316,13 @@ pub(super) fn run(model: &Model, theme: Theme, frame: &mut Frame, area: Rect) {
         return loading(theme, frame, area, block);
     };
     let run = &details.run;
+    let state = match model.retry_due(run) {
+        Some(at) => text::retry_at(at, model.zone),
+        None => run.status.to_string(),
+    };
     let block = frame_block(
         theme,
-        format!("Run {} · {} · {}", run.id, run.job_name, run.status),
+        format!("Run {} · {} · {state}", run.id, run.job_name),
         "Esc back".into(),
     );
     let inner = block.inner(area);
@@ -374,7 +378,10 @@ fn run_fields<'a>(model: &Model, theme: Theme, details: &'a RunDetails) -> Vec<L
     let mut lines = vec![
         Line::from(vec![
             label("status"),
-            Span::styled(run.status.as_str(), theme.status(run.status)),
+            match model.retry_due(run) {
+                Some(at) => Span::styled(text::retry_at(at, model.zone), theme.warn()),
+                None => Span::styled(run.status.as_str(), theme.status(run.status)),
+            },
             Span::raw(format!(
                 " · trigger {} · attempt {}{}",
                 run.trigger,

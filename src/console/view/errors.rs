@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Paragraph, Row, Table};
 
-use super::{Theme, block, filter_note, mark, on_screen, text};
+use super::{Theme, block, cut, filter_note, mark, more_text, on_screen, text};
 use crate::console::model::{ERROR_DAYS, Model};
 
 pub(super) fn render(
@@ -54,7 +54,23 @@ fn table(model: &Model, theme: Theme, frame: &mut Frame, area: Rect, focused: bo
         );
         return;
     }
-    let height = area.height.saturating_sub(1) as usize;
+    // The list shares its panel with the chart, so a cut list says so on
+    // its own last row rather than on the panel's border.
+    let total = model.visible_errors().count();
+    let mut height = area.height.saturating_sub(1) as usize;
+    if total > height {
+        height = height.saturating_sub(1);
+        let (above, below) = cut(total, model.errors.selected, height);
+        let hint = Rect {
+            y: area.bottom().saturating_sub(1),
+            height: 1,
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(more_text(above, below), theme.strong()).right_aligned()),
+            hint,
+        );
+    }
     let rows =
         on_screen(model.visible_errors(), model.errors.selected, height).map(|(selected, job)| {
             let streak = job.stats.as_ref().map_or(0, |s| s.consecutive_failures);
@@ -84,9 +100,13 @@ fn table(model: &Model, theme: Theme, frame: &mut Frame, area: Rect, focused: bo
         Constraint::Length(6),
         Constraint::Length(9),
     ];
+    let table_area = Rect {
+        height: (height as u16 + 1).min(area.height),
+        ..area
+    };
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
-        area,
+        table_area,
     );
 }
 

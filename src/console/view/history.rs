@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
-use super::{Theme, block, filter_note, mark, on_screen, text, widest};
+use super::{Theme, block, cut, filter_note, mark, more_hint, on_screen, text, widest};
 use crate::console::model::Model;
 use crate::store::RunRecord;
 
@@ -39,6 +39,12 @@ pub(super) fn render(
     let time_width = widest(times.iter().map(String::as_str)).max(4);
     // As wide as the names shown (up to 24); the error takes the rest.
     let job_width = widest(shown.iter().map(|(_, r)| r.job_name.as_str())).clamp(3, 24);
+    // "retry at 14:05:09" needs more room than a status word.
+    let status_width = if shown.iter().any(|(_, r)| model.retry_due(r).is_some()) {
+        17
+    } else {
+        9
+    };
     let rows = shown.iter().zip(times).map(|((selected, run), time)| {
         mark(row(model, theme, run, time), *selected, theme, focused)
     });
@@ -46,7 +52,7 @@ pub(super) fn render(
         Constraint::Length(time_width),
         Constraint::Length(job_width),
         Constraint::Length(8),
-        Constraint::Length(9),
+        Constraint::Length(status_width),
         Constraint::Length(7),
         Constraint::Length(6),
         Constraint::Length(8),
@@ -69,6 +75,9 @@ pub(super) fn render(
         .column_spacing(1)
         .block(block);
     frame.render_widget(table, area);
+    let total = model.visible_history().count();
+    let (above, below) = cut(total, model.history.selected, height);
+    more_hint(frame, theme, area, above, below);
 }
 
 fn row<'a>(model: &Model, theme: Theme, run: &'a RunRecord, time: String) -> Row<'a> {
@@ -82,10 +91,10 @@ fn row<'a>(model: &Model, theme: Theme, run: &'a RunRecord, time: String) -> Row
         Cell::from(time),
         Cell::from(run.job_name.as_str()),
         Cell::from(run.trigger.as_str()),
-        Cell::from(Span::styled(
-            text::status(run.status),
-            theme.status(run.status),
-        )),
+        Cell::from(match model.retry_due(run) {
+            Some(at) => Span::styled(text::retry_at(at, model.zone), theme.warn()),
+            None => Span::styled(text::status(run.status), theme.status(run.status)),
+        }),
         right(duration),
         right(run.rows.map_or("-".into(), |r| r.to_string())),
         right(run.bytes.map_or("-".into(), text::bytes)),

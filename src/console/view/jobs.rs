@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Theme, block, filter_note, mark, on_screen, text};
+use super::{Theme, block, cut, filter_note, mark, more_hint, on_screen, text};
 use crate::console::model::{JobRow, Model};
 
 pub(super) fn render(model: &Model, theme: Theme, frame: &mut Frame, area: Rect, focused: bool) {
@@ -54,6 +54,8 @@ pub(super) fn render(model: &Model, theme: Theme, frame: &mut Frame, area: Rect,
         .column_spacing(1)
         .block(block);
     frame.render_widget(table, area);
+    let (above, below) = cut(shown, model.jobs.selected, height);
+    more_hint(frame, theme, area, above, below);
 }
 
 fn row<'a>(model: &Model, theme: Theme, job: &'a JobRow, wide: bool) -> Row<'a> {

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{Theme, block, text};
+use super::{Theme, block, border_hint, text};
 use crate::console::model::Model;
 use crate::events::LogEvent;
 
@@ -66,7 +66,20 @@ pub(super) fn render(
         );
         return;
     }
+    let full = lines.len() >= height;
     frame.render_widget(Paragraph::new(lines).block(block), area);
+    // One line more than fits, to learn whether older lines are cut off
+    // above, without counting them all.
+    let above = full && buffer.window(&view.filter, bottom, height + 1).len() > height;
+    let below = buffer.below(&view.filter, bottom);
+    let mut hint = Vec::new();
+    if above {
+        hint.push("↑ more above".to_string());
+    }
+    if below > 0 {
+        hint.push(format!("↓ {below} more below"));
+    }
+    border_hint(frame, theme, area, &hint.join(" · "));
 }
 
 fn render_line<'a>(model: &Model, theme: Theme, line: &'a LogEvent) -> Line<'a> {

@@ -100,12 +100,13 @@ fn tab_strip(model: &Model, theme: Theme) -> Line<'static> {
         if i > 0 {
             spans.push(Span::styled(" · ", theme.muted()));
         }
-        let style = if *p == model.second {
-            theme.strong()
+        // Brackets as well as bold: without colour (NO_COLOR), bold
+        // against dim is all that would tell the shown panel apart.
+        if *p == model.second {
+            spans.push(Span::styled(format!("[{}]", p.title()), theme.strong()));
         } else {
-            theme.muted()
-        };
-        spans.push(Span::styled(p.title(), style));
+            spans.push(Span::styled(p.title(), theme.muted()));
+        }
     }
     spans.push(Span::raw(" "));
     Line::from(spans)
@@ -186,6 +187,48 @@ fn on_screen<T>(
         .map(move |(i, item)| (i == selected, item))
 }
 
+/// How many items of a list of `total` are above and below the `height`
+/// rows [`on_screen`] shows around `selected`.
+fn cut(total: usize, selected: usize, height: usize) -> (usize, usize) {
+    let first = selected.saturating_sub(height.saturating_sub(1));
+    (first.min(total), total.saturating_sub(first + height))
+}
+
+/// The words of a cut list's hint: "↑ 3 more above · ↓ 12 more below";
+/// empty when nothing is cut.
+fn more_text(above: usize, below: usize) -> String {
+    let mut parts = Vec::new();
+    if above > 0 {
+        parts.push(format!("↑ {above} more above"));
+    }
+    if below > 0 {
+        parts.push(format!("↓ {below} more below"));
+    }
+    parts.join(" · ")
+}
+
+/// A cut list's hint on the bottom border of its panel `area`, at the
+/// right, so a list that fills its panel says that it goes on.
+fn more_hint(frame: &mut Frame, theme: Theme, area: Rect, above: usize, below: usize) {
+    border_hint(frame, theme, area, &more_text(above, below));
+}
+
+/// `text` on the bottom border of the panel `area`, at the right.
+fn border_hint(frame: &mut Frame, theme: Theme, area: Rect, text: &str) {
+    if text.is_empty() || area.height < 2 || area.width < 4 {
+        return;
+    }
+    let text = format!(" {text} ");
+    let width = (text.chars().count() as u16).min(area.width - 2);
+    let at = Rect {
+        x: area.right() - 1 - width,
+        y: area.bottom() - 1,
+        width,
+        height: 1,
+    };
+    frame.render_widget(Paragraph::new(Span::styled(text, theme.strong())), at);
+}
+
 /// `row`, highlighted if it is the selected one.
 fn mark(row: Row<'_>, selected: bool, theme: Theme, focused: bool) -> Row<'_> {
     if selected {
@@ -224,16 +267,31 @@ fn popup(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'_>>, style
 }
 
 fn confirm(question: &Question, theme: Theme, frame: &mut Frame, body: Rect) {
-    let Question::Delete(name) = question;
+    let (title, text, yes, no, style) = match question {
+        Question::Delete(name) => (
+            "Delete",
+            format!("Delete job {name} and all its run history?"),
+            " delete   ",
+            " keep it",
+            theme.bad(),
+        ),
+        Question::Redeliver(id) => (
+            "Redeliver",
+            format!("Send run {id}'s kept output to its destinations again?"),
+            " redeliver   ",
+            " not now",
+            theme.warn(),
+        ),
+    };
     let lines = vec![
-        Line::from(format!("Delete job {name} and all its run history?")),
+        Line::from(text),
         Line::from(""),
         Line::from(vec![
             Span::styled("y", theme.strong()),
-            Span::raw(" delete   "),
+            Span::raw(yes),
             Span::styled("n", theme.strong()),
-            Span::raw(" keep it"),
+            Span::raw(no),
         ]),
     ];
-    popup(frame, centered(body, 60, 5), "Delete", lines, theme.bad());
+    popup(frame, centered(body, 60, 5), title, lines, style);
 }

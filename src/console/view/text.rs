@@ -65,6 +65,12 @@ pub fn clock(now: DateTime<Utc>, at: DateTime<Utc>, zone: Tz) -> String {
     }
 }
 
+/// A run waiting for its next attempt: "retry at 14:05:09", in the
+/// console's zone.
+pub fn retry_at(at: DateTime<Utc>, zone: Tz) -> String {
+    format!("retry at {}", at.with_timezone(&zone).format("%H:%M:%S"))
+}
+
 /// A full time in `zone` with its abbreviation: "2026-03-08 14:03:07 GMT".
 pub fn full(at: DateTime<Utc>, zone: Tz) -> String {
     at.with_timezone(&zone)

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
-use super::{Theme, block, filter_note, mark, on_screen, text, widest};
+use super::{Theme, block, cut, filter_note, mark, more_hint, on_screen, text, widest};
 use crate::console::model::{Model, Upcoming};
 
 pub(super) fn render(
@@ -28,6 +28,7 @@ pub(super) fn render(
     } else {
         0
     };
+    let panel = area;
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [strip_area, area] =
@@ -64,6 +65,9 @@ pub(super) fn render(
     .style(theme.strong());
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, area);
+    let total = model.visible_upcoming().count();
+    let (above, below) = cut(total, model.upcoming.selected, height);
+    more_hint(frame, theme, panel, above, below);
 }
 
 /// Bars from low to high.

@@ -1,9 +1,11 @@
 //! Destinations: where a rendered export goes. One file per kind behind the
 //! [`Destination`] seam; each is named once in the config and shared by jobs.
 
+pub mod chat;
 pub mod dropbox;
 pub mod email;
 pub mod gdrive;
+pub(crate) mod http_retry;
 pub mod local;
 pub mod notice;
 pub mod object_store;
@@ -39,6 +41,10 @@ pub enum DestinationConfig {
     Dropbox(dropbox::DropboxConfig),
     /// A Google Drive folder, through its HTTP API.
     Gdrive(gdrive::GdriveConfig),
+    /// Notices as Slack messages, through an incoming webhook.
+    Slack(chat::ChatConfig),
+    /// Notices as Microsoft Teams cards, through a workflow webhook.
+    Teams(chat::ChatConfig),
 }
 
 impl DestinationConfig {
@@ -52,7 +58,29 @@ impl DestinationConfig {
             DestinationConfig::Sftp(_) => "sftp",
             DestinationConfig::Dropbox(_) => "dropbox",
             DestinationConfig::Gdrive(_) => "gdrive",
+            DestinationConfig::Slack(_) => "slack",
+            DestinationConfig::Teams(_) => "teams",
         }
+    }
+
+    /// Whether a job may name it in `notify.to`: it talks to people.
+    pub fn can_notify(&self) -> bool {
+        matches!(
+            self,
+            DestinationConfig::Webhook(_)
+                | DestinationConfig::Email(_)
+                | DestinationConfig::Slack(_)
+                | DestinationConfig::Teams(_)
+        )
+    }
+
+    /// Whether a job may name it in `destinations`: it can take a file.
+    /// Chat webhooks cannot; they only carry notices.
+    pub fn can_deliver(&self) -> bool {
+        !matches!(
+            self,
+            DestinationConfig::Slack(_) | DestinationConfig::Teams(_)
+        )
     }
 
     /// Check the settings that can be checked without I/O; the message names
@@ -66,6 +94,8 @@ impl DestinationConfig {
             DestinationConfig::Sftp(config) => config.validate(base),
             DestinationConfig::Dropbox(config) => config.validate(),
             DestinationConfig::Gdrive(config) => config.validate(),
+            DestinationConfig::Slack(config) => config.validate(base, chat::Service::Slack),
+            DestinationConfig::Teams(config) => config.validate(base, chat::Service::Teams),
         }
     }
 
@@ -91,6 +121,14 @@ impl DestinationConfig {
             DestinationConfig::Gdrive(config) => {
                 Box::new(gdrive::GdriveDestination::new(config.clone()))
             }
+            DestinationConfig::Slack(config) => Box::new(chat::ChatDestination::new(
+                config.clone(),
+                chat::Service::Slack,
+            )),
+            DestinationConfig::Teams(config) => Box::new(chat::ChatDestination::new(
+                config.clone(),
+                chat::Service::Teams,
+            )),
         }
     }
 }
@@ -258,7 +296,7 @@ pub trait Destination: Send + Sync {
         let _ = notice;
         Err(DestinationError::Setting {
             key: "kind",
-            message: "this destination cannot send notifications; name a webhook or email destination in notify.to".into(),
+            message: "this destination cannot send notifications; name a webhook, email, slack or teams destination in notify.to".into(),
         })
     }
 }

@@ -61,7 +61,7 @@ pub enum NotifyOn {
 pub struct NotifySpec {
     /// The outcomes to notify about.
     pub on: Vec<NotifyOn>,
-    /// Webhook or email destinations to notify through.
+    /// Webhook, email, slack or teams destinations to notify through.
     pub to: Vec<String>,
 }
 
@@ -81,7 +81,7 @@ impl NotifySpec {
         if self.to.is_empty() {
             problems.push((
                 "notify.to".to_string(),
-                "list at least one webhook or email destination".to_string(),
+                "list at least one webhook, email, slack or teams destination".to_string(),
             ));
         }
         for (i, name) in self.to.iter().enumerate() {

@@ -10,7 +10,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::notice::Notice;
-use super::{Artifact, Destination, DestinationError, secret};
+use super::{Artifact, Destination, DestinationError, http_retry, secret};
 use crate::config::duration::HumanDuration;
 use crate::export::RunContext;
 
@@ -219,110 +219,30 @@ impl WebhookDestination {
         value
     }
 
-    /// POST with retries; the same idempotency key on every try. Between
-    /// tries it waits the backoff, or what a 429 or 503 answer's
-    /// `Retry-After` asks for (at most `max_retry_after`).
+    /// POST with retries ([`http_retry::send`]); the same idempotency key
+    /// on every try.
     async fn post(&self, body: Body<'_>, key: &str) -> Result<String, DestinationError> {
-        let target = self.target()?;
-        let tries = self.config.retries + 1;
-        let mut backoff = self.config.backoff.0;
-        let mut last = String::new();
-        for attempt in 1..=tries {
+        let target = &self.target()?;
+        let body = &body;
+        let policy = http_retry::RetryPolicy {
+            retries: self.config.retries,
+            backoff: self.config.backoff.0,
+            max_retry_after: self.config.max_retry_after.0,
+        };
+        let status = http_retry::send(&policy, &target.shown, move || async move {
             let request = target
                 .client
                 .post(target.url.clone())
                 .headers(target.headers.clone())
                 .header("Idempotency-Key", key);
-            let request = match &body {
+            Ok(match body {
                 Body::Json(value) => request.json(value),
                 Body::File { artifact, notice } => request.multipart(form(artifact, notice).await?),
-            };
-            let (retry, asked) = match request.send().await {
-                Ok(response) if response.status().is_success() => {
-                    return Ok(format!(
-                        "{} (HTTP {})",
-                        target.shown,
-                        response.status().as_u16()
-                    ));
-                }
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let asked = retry_after_of(&response);
-                    let text = response.text().await.unwrap_or_default();
-                    let excerpt: String = text.chars().take(200).collect();
-                    last = format!("HTTP {status}: {}", excerpt.trim());
-                    (response_is_retried(status), asked)
-                }
-                Err(e) => {
-                    let retry = e.is_timeout() || e.is_connect() || e.is_request();
-                    // Without the URL: it may hold a secret.
-                    last = e.without_url().to_string();
-                    (retry, None)
-                }
-            };
-            if !retry || attempt == tries {
-                break;
-            }
-            let wait = self.wait_before_retry(asked, backoff, &target.shown);
-            tracing::warn!(
-                "POST to {} failed ({last}); try {} of {tries} in {}",
-                target.shown,
-                attempt + 1,
-                HumanDuration(wait)
-            );
-            tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(Duration::from_secs(60));
-        }
-        Err(DestinationError::remote("POST to", target.shown, last))
+            })
+        })
+        .await?;
+        Ok(format!("{} (HTTP {status})", target.shown))
     }
-
-    /// What the server asked for, capped, else the backoff.
-    fn wait_before_retry(
-        &self,
-        asked: Option<Duration>,
-        backoff: Duration,
-        shown: &str,
-    ) -> Duration {
-        let cap = self.config.max_retry_after.0;
-        match asked {
-            Some(asked) if asked > cap => {
-                tracing::warn!(
-                    "{shown} asked to wait {} (Retry-After); waiting max_retry_after = {}",
-                    HumanDuration(asked),
-                    HumanDuration(cap)
-                );
-                cap
-            }
-            Some(asked) => asked,
-            None => backoff,
-        }
-    }
-}
-
-/// 5xx and 429 are worth another try; other answers will not change.
-fn response_is_retried(status: u16) -> bool {
-    (500..600).contains(&status) || status == 429
-}
-
-/// The wait a 429 or 503 answer's `Retry-After` header asks for. Other
-/// statuses' headers are ignored: RFC 9110 gives it meaning on these (and
-/// on redirects, which reqwest follows itself).
-fn retry_after_of(response: &reqwest::Response) -> Option<Duration> {
-    if !matches!(response.status().as_u16(), 429 | 503) {
-        return None;
-    }
-    let value = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?;
-    let asked = super::retry_after::requested_wait(value, std::time::SystemTime::now());
-    if asked.is_none() {
-        tracing::warn!(
-            "ignoring a Retry-After header that is neither seconds nor a date: {value:?}"
-        );
-    }
-    asked
 }
 
 fn unreachable_setting(key: &'static str) -> Result<(String, bool), DestinationError> {
