@@ -88,15 +88,60 @@ fn seeded() -> Sandbox {
         for (i, secs) in [10_i64, 20, 30].into_iter().enumerate() {
             let start = now - day * (i as i32 + 1);
             let rows = Some(secs * 100);
-            ended(&store, "nightly-orders", start, secs * 1_000, ok, rows, Some(10_240)).await;
+            ended(
+                &store,
+                "nightly-orders",
+                start,
+                secs * 1_000,
+                ok,
+                rows,
+                Some(10_240),
+            )
+            .await;
         }
         let failed = RunStatus::Failed;
-        ended(&store, "nightly-orders", now - day * 2, 5_000, failed, None, None).await;
+        ended(
+            &store,
+            "nightly-orders",
+            now - day * 2,
+            5_000,
+            failed,
+            None,
+            None,
+        )
+        .await;
         // hourly-ping: 1 s and 3 s, 10 rows and 100 bytes each; and an hour
         // long run ten days ago, outside the default window.
-        ended(&store, "hourly-ping", now - day, 1_000, ok, Some(10), Some(100)).await;
-        ended(&store, "hourly-ping", now - day * 2, 3_000, ok, Some(10), Some(100)).await;
-        ended(&store, "hourly-ping", now - day * 10, 3_600_000, ok, Some(1), Some(10)).await;
+        ended(
+            &store,
+            "hourly-ping",
+            now - day,
+            1_000,
+            ok,
+            Some(10),
+            Some(100),
+        )
+        .await;
+        ended(
+            &store,
+            "hourly-ping",
+            now - day * 2,
+            3_000,
+            ok,
+            Some(10),
+            Some(100),
+        )
+        .await;
+        ended(
+            &store,
+            "hourly-ping",
+            now - day * 10,
+            3_600_000,
+            ok,
+            Some(1),
+            Some(10),
+        )
+        .await;
         store.close().await;
     });
     sandbox
@@ -126,7 +171,9 @@ fn the_table_is_aligned_and_slowest_first() {
     );
 
     // A wider window takes in the hour-long run: hourly-ping is now slowest.
-    let out = sandbox.run(&["report", "--since", "30d"]).ok("report --since 30d");
+    let out = sandbox
+        .run(&["report", "--since", "30d"])
+        .ok("report --since 30d");
     assert_eq!(
         body(&out.stdout),
         [
@@ -137,7 +184,9 @@ fn the_table_is_aligned_and_slowest_first() {
     );
 
     // A window with nothing in it says so.
-    let out = sandbox.run(&["report", "--since", "1h"]).ok("report --since 1h");
+    let out = sandbox
+        .run(&["report", "--since", "1h"])
+        .ok("report --since 1h");
     assert_eq!(body(&out.stdout), ["no runs ended in this window"]);
 }
 
@@ -182,7 +231,9 @@ fn json_has_the_documented_fields() {
 #[test]
 fn markdown_is_a_table() {
     let sandbox = seeded();
-    let out = sandbox.run(&["report", "--markdown"]).ok("report --markdown");
+    let out = sandbox
+        .run(&["report", "--markdown"])
+        .ok("report --markdown");
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(
         lines[0].starts_with("## cronport performance, ") && lines[0].ends_with(" UTC"),

@@ -8,10 +8,7 @@ use chrono::Duration;
 use super::{TestDb, at, manual_run, seed_job, slot_run, store_test};
 use crate::store::{JobPerformance, NewRun, RunStatus, RunWrite, Store};
 
-store_test!(
-    figures_per_job_slowest_first,
-    an_empty_window_has_no_jobs
-);
+store_test!(figures_per_job_slowest_first, an_empty_window_has_no_jobs);
 
 const DAY: i64 = 86_400;
 
@@ -63,18 +60,54 @@ async fn figures_per_job_slowest_first(db: TestDb) {
     for i in 1..=20 {
         let start = DAY + i * 3_600;
         let ok = RunStatus::Succeeded;
-        ended(&store, slow, start, i * 1_000, ok, Some(i * 100), Some(i * 1_000)).await;
+        ended(
+            &store,
+            slow,
+            start,
+            i * 1_000,
+            ok,
+            Some(i * 100),
+            Some(i * 1_000),
+        )
+        .await;
     }
     ended(&store, slow, 2 * DAY, 60_000, RunStatus::Failed, None, None).await;
-    ended(&store, slow, 3 * DAY, 500_000, RunStatus::Interrupted, None, None).await;
+    ended(
+        &store,
+        slow,
+        3 * DAY,
+        500_000,
+        RunStatus::Interrupted,
+        None,
+        None,
+    )
+    .await;
     let skipped = NewRun {
         status: RunStatus::Skipped,
         ..slot_run(slow, 4 * DAY)
     };
     store.insert_run(&skipped).await.expect("skipped entry");
     // Outside the window: ended before it, and at its (excluded) end.
-    ended(&store, slow, DAY - 7_200, 3_600_000, RunStatus::Succeeded, Some(1), Some(1)).await;
-    ended(&store, slow, 8 * DAY - 10, 10_000, RunStatus::Succeeded, Some(1), Some(1)).await;
+    ended(
+        &store,
+        slow,
+        DAY - 7_200,
+        3_600_000,
+        RunStatus::Succeeded,
+        Some(1),
+        Some(1),
+    )
+    .await;
+    ended(
+        &store,
+        slow,
+        8 * DAY - 10,
+        10_000,
+        RunStatus::Succeeded,
+        Some(1),
+        Some(1),
+    )
+    .await;
     // Still running: not ended, not counted.
     let running = NewRun {
         status: RunStatus::Running,
@@ -86,14 +119,50 @@ async fn figures_per_job_slowest_first(db: TestDb) {
     // fast: 2, 4 and 6 s, 10 rows and 50 bytes each.
     for (i, took) in [2_000, 4_000, 6_000].into_iter().enumerate() {
         let start = 2 * DAY + i as i64 * 60;
-        ended(&store, fast, start, took, RunStatus::Succeeded, Some(10), Some(50)).await;
+        ended(
+            &store,
+            fast,
+            start,
+            took,
+            RunStatus::Succeeded,
+            Some(10),
+            Some(50),
+        )
+        .await;
     }
     // broken: one failure of 30 s, nothing exported.
-    ended(&store, broken, 3 * DAY, 30_000, RunStatus::Failed, None, None).await;
+    ended(
+        &store,
+        broken,
+        3 * DAY,
+        30_000,
+        RunStatus::Failed,
+        None,
+        None,
+    )
+    .await;
     // stopped: one cancelled run; no duration counts.
-    ended(&store, stopped, 3 * DAY, 45_000, RunStatus::Cancelled, None, None).await;
+    ended(
+        &store,
+        stopped,
+        3 * DAY,
+        45_000,
+        RunStatus::Cancelled,
+        None,
+        None,
+    )
+    .await;
     // idle: only a run long before the window.
-    ended(&store, idle, 0, 1_000, RunStatus::Succeeded, Some(5), Some(5)).await;
+    ended(
+        &store,
+        idle,
+        0,
+        1_000,
+        RunStatus::Succeeded,
+        Some(5),
+        Some(5),
+    )
+    .await;
 
     let report = store.performance(since, until).await.expect("performance");
     assert_eq!((report.since, report.until), (since, until));
@@ -162,7 +231,16 @@ async fn figures_per_job_slowest_first(db: TestDb) {
 async fn an_empty_window_has_no_jobs(db: TestDb) {
     let store = db.open().await;
     let job = seed_job(&store, "a").await.id;
-    ended(&store, job, 0, 1_000, RunStatus::Succeeded, Some(1), Some(1)).await;
+    ended(
+        &store,
+        job,
+        0,
+        1_000,
+        RunStatus::Succeeded,
+        Some(1),
+        Some(1),
+    )
+    .await;
     let report = store
         .performance(at(DAY), at(2 * DAY))
         .await
@@ -223,12 +301,19 @@ async fn sqlite_summary_of_100k_runs() {
         let took = started.elapsed();
         let runs: i64 = report.jobs.iter().map(|j| j.runs).sum();
         assert_eq!(runs, 100_000);
-        eprintln!("round {round}: {} jobs, {runs} runs in {took:?}", report.jobs.len());
+        eprintln!(
+            "round {round}: {} jobs, {runs} runs in {took:?}",
+            report.jobs.len()
+        );
     }
     let started = Instant::now();
     let report = store
         .performance(at(8 * DAY), at(15 * DAY))
         .await
         .expect("performance");
-    eprintln!("a later, empty window: {} jobs in {:?}", report.jobs.len(), started.elapsed());
+    eprintln!(
+        "a later, empty window: {} jobs in {:?}",
+        report.jobs.len(),
+        started.elapsed()
+    );
 }
