@@ -6,6 +6,7 @@ mod backfill;
 mod catchup;
 mod fixtures;
 mod keys;
+mod performance;
 mod rules;
 mod snapshots;
 mod takeover;
