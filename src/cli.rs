@@ -70,6 +70,9 @@ pub enum Commands {
     /// The audit trail: who changed which job or acted on the scheduler,
     /// when, how and through which instance, newest first
     Audit(AuditArgs),
+    /// Per-job performance over a window: runs, failures, p50/p95
+    /// duration, rows, bytes and rows/s, slowest jobs first
+    Report(ReportArgs),
     /// Print a shell completion script: `source <(cronport completions bash)`
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command with --out
@@ -82,7 +85,7 @@ impl Cli {
     /// a closed pipe should end it quietly, as it ends `ls` or `grep`.
     pub fn only_prints(&self) -> bool {
         match &self.command {
-            Some(Commands::Next(_) | Commands::Audit(_)) => true,
+            Some(Commands::Next(_) | Commands::Audit(_) | Commands::Report(_)) => true,
             Some(Commands::Jobs(command)) => matches!(
                 command,
                 JobsCommand::List { .. } | JobsCommand::Show { .. } | JobsCommand::Export
@@ -331,6 +334,21 @@ pub struct AuditArgs {
     /// Print JSON (with each change's before and after definitions)
     #[arg(long)]
     pub json: bool,
+}
+
+/// `cronport report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The window: runs that ended since then, a duration back from now
+    /// (24h, 7d, 1h30m) or an RFC 3339 instant
+    #[arg(long, value_name = "WHEN", default_value = "7d", value_parser = parse_since)]
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// Print JSON (field names documented in the README)
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print a Markdown table, for a weekly email or a wiki page
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// `--status`: one of the run statuses.

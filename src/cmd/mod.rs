@@ -12,6 +12,7 @@ mod jobs;
 mod monitor;
 mod next;
 mod redeliver;
+mod report;
 mod run_control;
 mod runs;
 mod serve;
@@ -150,6 +151,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Commands::Status { json }) => status::run(&ctx, *json).await,
         Some(Commands::Catchup(command)) => catchup::run(&ctx, command).await,
         Some(Commands::Audit(args)) => audit::run(&ctx, args).await,
+        Some(Commands::Report(args)) => report::run(&ctx, args).await,
         Some(Commands::Completions(_) | Commands::Man(_)) => Ok(()),
     }
 }

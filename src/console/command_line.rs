@@ -44,6 +44,8 @@ pub enum Cmd {
     Follow,
     /// `audit all` / `audit NAME`: the audit trail.
     Audit(Option<String>),
+    /// `perf` / `performance`: the slowest jobs of the last 7 days.
+    Performance,
     /// `help`
     Help,
     /// `quit`
@@ -76,6 +78,10 @@ pub const USAGE: &[(&str, &str)] = &[
     (
         "audit / audit NAME",
         "Who changed or ran what: all jobs or one",
+    ),
+    (
+        "perf",
+        "Slowest jobs of the last 7 days: p50/p95, rows/s, bytes, failures",
     ),
     ("help / quit", "Keys and commands / leave"),
 ];
@@ -133,6 +139,7 @@ pub fn parse(line: &str) -> Result<Cmd, String> {
         },
         "follow" => none(Cmd::Follow),
         "audit" => all_or_name().map(Cmd::Audit),
+        "perf" | "performance" => none(Cmd::Performance),
         "help" | "?" => none(Cmd::Help),
         "quit" | "q" => none(Cmd::Quit),
         other => Err(format!("unknown command :{other} (:help lists them)")),
@@ -168,6 +175,8 @@ mod tests {
         assert_eq!(parse("pause-all"), Ok(Cmd::PauseAll));
         assert_eq!(parse("audit"), Ok(Cmd::Audit(None)));
         assert_eq!(parse("audit daily"), Ok(Cmd::Audit(Some("daily".into()))));
+        assert_eq!(parse("perf"), Ok(Cmd::Performance));
+        assert_eq!(parse("performance"), Ok(Cmd::Performance));
     }
 
     #[test]

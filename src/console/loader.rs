@@ -298,6 +298,12 @@ pub async fn run_details(store: &Store, id: RunId) -> Result<Msg, String> {
     })))
 }
 
+/// The Performance window: the jobs' runs that ended in `[since, until)`.
+pub async fn performance(store: &Store, since: DateTime<Utc>, until: DateTime<Utc>) -> Msg {
+    let report = store.performance(since, until).await;
+    Msg::Performance(report.map_err(|e| e.to_string()))
+}
+
 /// Stored lines of a run, or of a job's recent runs (oldest first), for
 /// the log panel.
 pub async fn stored_log(store: &Store, scope: LogScope) -> Result<Msg, String> {

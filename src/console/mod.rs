@@ -16,6 +16,7 @@ pub mod keymap;
 pub mod loader;
 pub mod log_buffer;
 pub mod model;
+pub mod performance;
 pub mod runtime;
 pub mod strip;
 pub mod takeover;

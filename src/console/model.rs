@@ -223,6 +223,8 @@ pub enum Popup {
     CatchUp(CatchUpView),
     /// The audit trail.
     Audit(AuditView),
+    /// The slowest jobs of the last days.
+    Performance(super::performance::PerformanceView),
 }
 
 /// The catch-up plans' window: which plan is selected and how many of its
@@ -304,6 +306,8 @@ pub enum Msg {
     DryRun(Result<Preview, String>),
     /// The audit trail, read.
     Audit(Result<Vec<crate::store::AuditEntry>, String>),
+    /// The jobs' performance, summarised.
+    Performance(Result<crate::store::Performance, String>),
     /// The scheduler's state changed.
     Engine(Engine),
     /// News about the scheduler lease (attached only).
@@ -337,6 +341,13 @@ pub enum Effect {
     Redeliver(RunId),
     /// Read the audit trail (of one job, or all).
     LoadAudit(Option<String>),
+    /// Summarise the jobs' runs that ended in `[since, until)`.
+    LoadPerformance {
+        /// Start of the window.
+        since: DateTime<Utc>,
+        /// Its end (excluded).
+        until: DateTime<Utc>,
+    },
     /// Read the store again (history of `history_job`, or of all).
     Refresh {
         /// Whose runs the history panel wants.

@@ -202,6 +202,10 @@ impl Effects {
                         Msg::Audit(entries.map_err(|e| e.to_string()))
                     });
                 }
+                Effect::LoadPerformance { since, until } => {
+                    let store = self.store.clone();
+                    self.spawn(async move { loader::performance(&store, since, until).await });
+                }
                 Effect::LoadJob(name) => {
                     let (store, known) = (self.store.clone(), self.config.known());
                     self.spawn(async move {

@@ -30,6 +30,7 @@ mod instances;
 mod jobs;
 mod logs;
 mod observe;
+mod performance;
 mod queue;
 mod retry;
 mod runs;
@@ -55,6 +56,7 @@ pub use error::{Result, StoreError};
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;
 pub use observe::SchemaState;
+pub use performance::{JobPerformance, Performance};
 pub use queue::{
     ActiveRun, Decide, Decisions, MissedSlots, Only, Partition, QueuedRun, SlotState, TakeRequest,
     Taken,

@@ -7,6 +7,7 @@ mod catchup;
 mod fixtures;
 mod friction;
 mod keys;
+mod performance;
 mod rules;
 mod snapshots;
 mod takeover;

@@ -196,6 +196,10 @@ impl Model {
                 }));
                 vec![Effect::LoadAudit(job)]
             }
+            Cmd::Performance => {
+                self.popup = Some(Popup::Performance(Default::default()));
+                vec![self.load_performance()]
+            }
             Cmd::Help => self.act(Action::Help),
             Cmd::Quit => self.act(Action::Quit),
         }

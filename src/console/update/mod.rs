@@ -8,6 +8,7 @@ use super::form::FormOutcome;
 use super::keymap::{self, Mode};
 use super::log_buffer::{LIVE_CAPACITY, LogBuffer};
 use super::model::{Effect, Engine, Model, Msg, Panel, Popup, Screen, Status};
+use super::performance::{Ask as PerfAsk, PerformanceView};
 use crate::events::{Event, SchedulerState};
 
 mod act;
@@ -144,6 +145,12 @@ impl Model {
                 }
                 Vec::new()
             }
+            Msg::Performance(report) => {
+                if let Some(Popup::Performance(view)) = &mut self.popup {
+                    view.report = Some(report);
+                }
+                Vec::new()
+            }
             Msg::Engine(engine) => {
                 self.engine = engine;
                 Vec::new()
@@ -209,6 +216,12 @@ impl Model {
             (_, Screen::Dashboard) => Mode::Dashboard,
             _ => Mode::Details,
         }
+    }
+
+    /// A read of the Performance window's summary, as of now.
+    pub(super) fn load_performance(&self) -> Effect {
+        let (since, until) = PerformanceView::window(self.now);
+        Effect::LoadPerformance { since, until }
     }
 
     /// A read of the store, with the history the panel wants.
@@ -393,6 +406,16 @@ impl Model {
                 _ => {}
             }
             return Vec::new();
+        }
+        if let Some(Popup::Performance(view)) = &mut self.popup {
+            return match view.key(key) {
+                PerfAsk::Nothing => Vec::new(),
+                PerfAsk::Close => {
+                    self.popup = None;
+                    Vec::new()
+                }
+                PerfAsk::Reload => vec![self.load_performance()],
+            };
         }
         if let Some(Popup::DryRun(_)) = &self.popup {
             if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {

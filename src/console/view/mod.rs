@@ -13,6 +13,7 @@ mod help;
 mod history;
 mod jobs;
 mod log;
+mod performance;
 pub mod text;
 mod theme;
 mod upcoming;
@@ -61,6 +62,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
         Some(Popup::CatchUp(view)) => catchup::render(model, view, theme, frame, body),
         Some(Popup::Backfill(view)) => backfill::render(view, theme, frame, body),
         Some(Popup::Audit(view)) => audit::render(view, model.zone, theme, frame, body),
+        Some(Popup::Performance(view)) => performance::render(view, model.zone, theme, frame, body),
     }
 }
 

@@ -41,6 +41,22 @@ pub fn duration_ms(ms: i64) -> String {
     }
 }
 
+/// A speed per second: "0.25", "2.5", "100", "12.3k", "4.1M".
+pub fn rate(per_sec: f64) -> String {
+    let x = per_sec.max(0.0);
+    if x < 1.0 {
+        format!("{x:.2}")
+    } else if x < 10.0 {
+        format!("{x:.1}")
+    } else if x < 1_000.0 {
+        format!("{x:.0}")
+    } else if x < 1_000_000.0 {
+        format!("{:.1}k", x / 1_000.0)
+    } else {
+        format!("{:.1}M", x / 1_000_000.0)
+    }
+}
+
 /// "512 B", "1.2 KB", "3.4 MB", "1.1 GB".
 pub fn bytes(n: i64) -> String {
     let n = n.max(0) as f64;
@@ -126,5 +142,14 @@ mod tests {
         assert_eq!(bytes(1_300), "1.3 KB");
         assert_eq!(zone_short("America/New_York"), "New York");
         assert_eq!(keep_end("sqlite:///a/long/path.db", 10), "…g/path.db");
+    }
+
+    #[test]
+    fn rates_keep_three_figures() {
+        assert_eq!(rate(0.25), "0.25");
+        assert_eq!(rate(2.5), "2.5");
+        assert_eq!(rate(100.0), "100");
+        assert_eq!(rate(12_345.0), "12.3k");
+        assert_eq!(rate(4_100_000.0), "4.1M");
     }
 }

@@ -23,6 +23,7 @@ mod identity;
 mod instances;
 mod jobs;
 mod open;
+mod performance;
 mod queue;
 mod runs;
 mod takeover;
