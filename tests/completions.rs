@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use common::process::{Output, Sandbox, run_command};
 
 /// Subcommands every script and page must know.
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 12] = [
     "next",
     "apply",
     "jobs",
@@ -21,6 +21,8 @@ const SUBCOMMANDS: [&str; 10] = [
     "man",
     "audit",
     "backfill",
+    "status",
+    "report",
 ];
 
 fn cronport(sandbox: &Sandbox, args: &[&str]) -> Output {
