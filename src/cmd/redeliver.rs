@@ -13,7 +13,6 @@ use super::{Context, Failure};
 use crate::export::RunContext;
 use crate::export::delivery;
 use crate::export::destination::{Artifact, Destination, fire_id_of};
-use crate::job::JobSpec;
 use crate::scheduler::kept::{Kept, RunKey};
 use crate::scheduler::spool::StoreSpool;
 
@@ -34,19 +33,11 @@ pub(super) async fn run(
             run.job_name
         ))
     })?;
-    let spec: JobSpec = serde_json::from_str(&record.definition).map_err(|e| {
-        Failure::Failed(format!(
-            "job {:?}: stored definition is unreadable: {e}",
-            run.job_name
-        ))
-    })?;
-    let job = spec.validate(&ctx.config.known()).map_err(|errors| {
-        Failure::BadInput(format!(
-            "job {:?} does not fit the config: {}",
-            run.job_name,
-            crate::job::one_line(&errors)
-        ))
-    })?;
+    let job = crate::job::checked_stored(&run.job_name, &record.definition, &ctx.config.known())
+        .map_err(|e| match e {
+            crate::job::StoredJobError::Unreadable { .. } => Failure::Failed(e.to_string()),
+            crate::job::StoredJobError::Invalid { .. } => Failure::BadInput(e.to_string()),
+        })?;
     let names: Vec<String> = match only {
         Some(name) if job.spec.destinations.iter().any(|d| d == name) => vec![name.to_string()],
         Some(name) => {

@@ -3,6 +3,7 @@
 
 mod policy;
 mod rules;
+mod stored;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::schedule::rules::{OnBlackout, OnExcluded};
 pub use policy::{CatchUpPolicy, OverlapPolicy, Policy};
+pub use stored::{StoredJobError, checked as checked_stored, decode as decode_stored};
 pub use watch::{Thresholds, WatchKeys, check_ping_url, ping_url};
 
 use crate::config::duration::HumanDuration;

@@ -115,7 +115,7 @@ pub(super) fn job(model: &Model, theme: Theme, frame: &mut Frame, area: Rect) {
     let [fires, definition] =
         Layout::horizontal([Constraint::Length(46), Constraint::Fill(1)]).areas(rest);
     next_fires(model, theme, frame, fires, details);
-    let toml = serde_json::from_str::<crate::job::JobSpec>(&details.job.definition)
+    let toml = crate::job::decode_stored(&details.job.name, &details.job.definition)
         .ok()
         .and_then(|spec| toml::to_string(&spec).ok())
         .unwrap_or_else(|| details.job.definition.to_string());
