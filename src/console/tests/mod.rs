@@ -9,3 +9,4 @@ mod keys;
 mod rules;
 mod snapshots;
 mod takeover;
+mod unchanged;

@@ -413,6 +413,17 @@ fn run_fields<'a>(model: &Model, theme: Theme, details: &'a RunDetails) -> Vec<L
             Span::styled(error.as_str(), theme.bad()),
         ]));
     }
+    if run.unchanged {
+        lines.push(Line::from(vec![
+            label("unchanged"),
+            Span::raw(format!(
+                "same content as the last delivered run (sha256 {}), nothing sent",
+                run.content_hash
+                    .as_deref()
+                    .map_or("?", |h| h.get(..12).unwrap_or(h))
+            )),
+        ]));
+    }
     if details.deliveries.is_empty() {
         for output in &run.outputs {
             lines.push(Line::from(vec![
@@ -499,6 +510,8 @@ mod tests {
             error: None,
             instance_id: None,
             retry_of: None,
+            content_hash: None,
+            unchanged: false,
         }
     }
 

@@ -83,7 +83,11 @@ fn row<'a>(model: &Model, theme: Theme, run: &'a RunRecord, time: String) -> Row
         Cell::from(run.job_name.as_str()),
         Cell::from(run.trigger.as_str()),
         Cell::from(Span::styled(
-            text::status(run.status),
+            if run.unchanged {
+                "unchanged"
+            } else {
+                text::status(run.status)
+            },
             theme.status(run.status),
         )),
         right(duration),
