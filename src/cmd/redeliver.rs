@@ -5,16 +5,10 @@
 //! [`crate::scheduler::kept`]); anything else is refused before a
 //! destination is touched.
 
-use std::sync::Arc;
-
 use serde_json::json;
 
 use super::{Context, Failure};
-use crate::export::RunContext;
-use crate::export::delivery;
-use crate::export::destination::{Artifact, Destination, fire_id_of};
-use crate::scheduler::kept::{Kept, RunKey};
-use crate::scheduler::spool::StoreSpool;
+use crate::scheduler::RedeliverError;
 
 pub(super) async fn run(
     ctx: &Context,
@@ -49,50 +43,15 @@ pub(super) async fn run(
         }
         None => job.spec.destinations.clone(),
     };
-    let spool = StoreSpool::new(&ctx.config.scheduler.spool_dir, store.identity());
-    let fire_id = fire_id_of(&run.job_name, run.scheduled_for);
-    let key = RunKey {
-        run: id,
-        job: &run.job_name,
-        fire_id: &fire_id,
-    };
-    // Exit 1: the run is real, what is missing is its output on this host.
-    let kept = Kept::new(&spool, ctx.config.scheduler.spool_days)
-        .find(&key, chrono::Utc::now())
-        .map_err(|e| Failure::Failed(e.to_string()))?;
     let pipeline = ctx.pipeline();
-    let targets: Vec<(String, Arc<dyn Destination>)> = names
-        .iter()
-        .map(|name| {
-            pipeline
-                .destinations()
-                .get(name)
-                .map(|d| (name.clone(), d.clone()))
-                .ok_or_else(|| {
-                    Failure::BadInput(format!("destination {name:?} is not defined in the config"))
-                })
-        })
-        .collect::<Result<_, _>>()?;
-    let run_ctx = RunContext {
-        job: job.name().to_string(),
-        run_id: id,
-        attempt: u32::try_from(run.attempt).unwrap_or(0).max(1),
-        scheduled_for: run.scheduled_for,
-        window_start: crate::scheduler::runner::previous_fire(&job, run.scheduled_for),
-        window_end: run.scheduled_for,
-        timezone: job.schedule.timezone(),
-    };
-    let mut artifact = Artifact {
-        path: kept.path,
-        extension: kept.extension,
-        bytes: kept.bytes,
-        rows: kept.rows,
-        delivered: Vec::new(),
-    };
-    let outcome = delivery::deliver_all(&targets, &mut artifact, &run_ctx).await;
-    store
-        .record_deliveries(id, &crate::scheduler::delivery_records(&outcome, &run_ctx))
-        .await?;
+    let outcome = crate::scheduler::redeliver(&store, &ctx.config, &pipeline, &job, &run, &names)
+        .await
+        .map_err(|e| match e {
+            RedeliverError::Destination(_) => Failure::BadInput(e.to_string()),
+            // Exit 1: the run is real, what is missing is its output on
+            // this host (or the store failed).
+            RedeliverError::Kept(_) | RedeliverError::Store(_) => Failure::Failed(e.to_string()),
+        })?;
     if json_out {
         let items: Vec<_> = outcome
             .deliveries

@@ -101,7 +101,10 @@ mod tests {
             text.starts_with("job \"a\" does not fit the config: destinations[0]:"),
             "{text}"
         );
-        assert!(e.problems().contains("\"out\" is not defined under [destinations]"));
+        assert!(
+            e.problems()
+                .contains("\"out\" is not defined under [destinations]")
+        );
         // Still decodable, for showing and editing it.
         assert_eq!(decode("a", GOOD).expect("decodes").name, "a");
     }

@@ -60,10 +60,12 @@ pub async fn checked_job(
         .get_job(job)
         .await?
         .ok_or_else(|| RunOnceError::UnknownJob(job.to_string()))?;
-    let checked = crate::job::checked_stored(job, &record.definition, &config.known())
-        .map_err(|e| RunOnceError::Invalid {
-            name: job.to_string(),
-            problems: e.problems(),
+    let checked =
+        crate::job::checked_stored(job, &record.definition, &config.known()).map_err(|e| {
+            RunOnceError::Invalid {
+                name: job.to_string(),
+                problems: e.problems(),
+            }
         })?;
     Ok((record, checked))
 }
