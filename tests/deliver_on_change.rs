@@ -125,6 +125,26 @@ fn the_same_content_is_not_sent_twice() {
 }
 
 #[test]
+fn the_headless_log_says_a_run_was_unchanged() {
+    let sandbox = Sandbox::new();
+    on_change_job(&sandbox);
+    let mut headless = sandbox.headless(&[]);
+    let limit = std::time::Duration::from_secs(30);
+    headless.wait_for_line("scheduler started", limit);
+    // Through the running instance: it carries the runs out and logs them.
+    for _ in 0..2 {
+        sandbox
+            .run(&["jobs", "run", "stock", "--wait"])
+            .ok("jobs run stock --wait");
+    }
+    let line = headless.wait_for_line("succeeded, unchanged", limit);
+    assert!(line.contains("nothing delivered"), "{line}");
+    assert!(line.contains("stock"), "the line names the job: {line}");
+    headless.terminate(limit);
+    assert_eq!(files_under(&sandbox.exports().join("stock")).len(), 1);
+}
+
+#[test]
 fn a_job_that_always_delivers_sends_the_same_content_again() {
     let sandbox = Sandbox::new();
     sandbox.write("stock.csv", "sku,qty\nA-1,4\n");

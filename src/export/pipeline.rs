@@ -311,13 +311,18 @@ impl Pipeline {
         })?;
         let counter = Arc::new(AtomicU64::new(0));
         let digest = hash.then(|| Arc::new(std::sync::Mutex::new(None)));
+        // Hashed below the buffer, in its 256 KiB flushes: the encoder's
+        // writes are a few bytes each, and SHA-256 is cheapest in big chunks.
         let out = CountingWriter {
-            inner: BufWriter::with_capacity(256 * 1024, file),
+            inner: BufWriter::with_capacity(
+                256 * 1024,
+                Hashing {
+                    inner: file,
+                    sha: digest.as_ref().map(|_| Sha256::new()),
+                    slot: digest.clone(),
+                },
+            ),
             count: counter.clone(),
-            hasher: digest.as_ref().map(|slot| Hashing {
-                sha: Sha256::new(),
-                slot: slot.clone(),
-            }),
         };
         let mut encoder = format.encoder(Box::new(out), ctx)?;
         encoder.begin(stream.columns())?;
@@ -377,46 +382,64 @@ impl Pipeline {
     }
 }
 
-/// Counts (and, when asked, hashes) the bytes on their way to the file, so
-/// neither needs a second read of it.
+/// Counts the bytes on their way to the file, so the file need not be
+/// looked at again.
 struct CountingWriter<W> {
     inner: W,
     count: Arc<AtomicU64>,
-    hasher: Option<Hashing>,
-}
-
-/// A SHA-256 over the bytes written, handed over when the writer is dropped
-/// (the encoder owns the writer and drops it when it finishes).
-struct Hashing {
-    sha: Sha256,
-    slot: Arc<std::sync::Mutex<Option<String>>>,
-}
-
-impl Drop for Hashing {
-    fn drop(&mut self) {
-        let digest = std::mem::take(&mut self.sha).finalize();
-        let hex = digest.iter().fold(String::with_capacity(64), |mut s, b| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{b:02x}");
-            s
-        });
-        if let Ok(mut slot) = self.slot.lock() {
-            *slot = Some(hex);
-        }
-    }
 }
 
 impl<W: Write> Write for CountingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
-        if let Some(h) = &mut self.hasher {
-            h.sha.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// When asked, a SHA-256 over the bytes written, so the file need not be
+/// read again; the digest is handed over when the writer is dropped (the
+/// encoder owns the writer and drops it when it finishes, after the buffer
+/// above has flushed into this).
+struct Hashing<W> {
+    inner: W,
+    sha: Option<Sha256>,
+    slot: Option<Arc<std::sync::Mutex<Option<String>>>>,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(sha) = &mut self.sha {
+            sha.update(&buf[..n]);
         }
         Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+impl<W> Drop for Hashing<W> {
+    fn drop(&mut self) {
+        let (Some(sha), Some(slot)) = (self.sha.take(), &self.slot) else {
+            return;
+        };
+        let hex = sha
+            .finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut s, b| {
+                use std::fmt::Write as _;
+                let _ = write!(s, "{b:02x}");
+                s
+            });
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(hex);
+        }
     }
 }
