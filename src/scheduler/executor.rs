@@ -63,8 +63,9 @@ pub trait Executor: Send + Sync + 'static {
     }
 }
 
-/// The export pipeline with a run's bookkeeping: per-destination outcomes
-/// recorded in the store, outputs kept in the store's own spool folder.
+/// The export pipeline in a store's own spool folder, with the outputs kept
+/// there for `runs redeliver` and the notifications sent after a run. It
+/// records nothing of a run: that is the runner's (see `attempt`).
 pub struct Exporter {
     pipeline: Pipeline,
     store: Store,
@@ -76,9 +77,9 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Exports through `pipeline`, recording in `store`, rendering into the
-    /// store's folder under `spool_dir` and keeping outputs `spool_days`
-    /// days (0: none).
+    /// Exports through `pipeline`, rendering into `store`'s folder under
+    /// `spool_dir` and keeping outputs `spool_days` days (0: none); the
+    /// store is read for notifications (a failure streak).
     pub fn new(pipeline: Pipeline, store: Store, spool_dir: &Path, spool_days: u32) -> Exporter {
         let spool = StoreSpool::new(spool_dir, store.identity());
         let kept = Arc::new(Kept::new(&spool, spool_days));
