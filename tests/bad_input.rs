@@ -299,6 +299,14 @@ fn bad_values_in_the_config_are_named() {
             ),
             vec!["overlap", "sometimes"],
         ),
+        (
+            "unknown delivery policy",
+            format!(
+                "{header}{}",
+                job.replace("format =", "deliver = \"sometimes\"\nformat =")
+            ),
+            vec!["jobs[0] (j).deliver", "\"sometimes\"", "on_change"],
+        ),
     ];
     for (case, config, needles) in cases {
         expect_config_error(case, &config, &needles);

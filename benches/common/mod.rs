@@ -3,9 +3,11 @@
 #![allow(dead_code)]
 
 use async_trait::async_trait;
-use cronport::export::{ExportError, ExportOutput, RunContext};
+use cronport::export::delivery::Outcome;
+use cronport::export::pipeline::Rendered;
+use cronport::export::{ExportError, RunContext};
 use cronport::job::Job;
-use cronport::scheduler::{Executor, RunBook};
+use cronport::scheduler::Executor;
 
 /// Executes nothing, at once: the scheduler, the store or the console is
 /// measured, not an export.
@@ -13,13 +15,25 @@ pub struct Instantly;
 
 #[async_trait]
 impl Executor for Instantly {
-    async fn execute(
+    async fn render(
         &self,
         _job: &Job,
         _ctx: &RunContext,
-        _book: &RunBook,
-    ) -> Result<ExportOutput, ExportError> {
-        Ok(ExportOutput::default())
+        _hash: bool,
+    ) -> Result<Rendered, ExportError> {
+        Ok(Rendered::nothing())
+    }
+
+    async fn deliver(
+        &self,
+        _job: &Job,
+        _rendered: &Rendered,
+        _ctx: &RunContext,
+    ) -> Result<Outcome, ExportError> {
+        Ok(Outcome {
+            deliveries: Vec::new(),
+            failure: None,
+        })
     }
 }
 

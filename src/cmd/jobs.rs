@@ -79,9 +79,7 @@ fn summary(
     now: DateTime<Utc>,
     known: &Known,
 ) -> serde_json::Value {
-    let checked = serde_json::from_str::<JobSpec>(&record.definition)
-        .ok()
-        .and_then(|spec| spec.validate(known).ok());
+    let checked = crate::job::checked_stored(&record.name, &record.definition, known).ok();
     let schedule = match &checked {
         Some(job) => Some(job.schedule.clone()),
         None => parse_timezone(&record.timezone)
@@ -194,8 +192,7 @@ async fn show(store: &Store, name: &str, as_json: bool, known: &Known) -> Result
         "runs:        {} ({} errors, {} failing in a row)",
         value["run_count"], value["error_count"], value["consecutive_failures"]
     );
-    let spec: Result<JobSpec, _> = serde_json::from_str(&record.definition);
-    if let Ok(spec) = spec {
+    if let Ok(spec) = crate::job::decode_stored(&record.name, &record.definition) {
         let toml = toml::to_string(&spec).unwrap_or_default();
         println!(
             "definition:\n{}",
@@ -261,12 +258,8 @@ async fn export(store: &Store) -> Result<(), Failure> {
     }
     let mut jobs = Vec::new();
     for record in store.list_jobs().await? {
-        let spec: JobSpec = serde_json::from_str(&record.definition).map_err(|e| {
-            Failure::Failed(format!(
-                "job {}: stored definition is unreadable: {e}",
-                record.name
-            ))
-        })?;
+        let spec = crate::job::decode_stored(&record.name, &record.definition)
+            .map_err(|e| Failure::Failed(e.to_string()))?;
         jobs.push(spec);
     }
     let text = toml::to_string(&File { jobs })

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::{Context, Failure};
-use crate::scheduler::redeliver::{RedeliverError, redeliver};
+use crate::scheduler::redeliver::redeliver;
 
 pub(super) async fn run(
     ctx: &Context,
@@ -17,9 +17,12 @@ pub(super) async fn run(
     let store = ctx.store().await?;
     let outcome = redeliver(&store, &ctx.config, id, only)
         .await
-        .map_err(|e| match e {
-            RedeliverError::BadInput(m) => Failure::BadInput(m),
-            RedeliverError::Failed(m) => Failure::Failed(m),
+        .map_err(|e| {
+            if e.is_bad_input() {
+                Failure::BadInput(e.to_string())
+            } else {
+                Failure::Failed(e.to_string())
+            }
         })?;
     if json_out {
         let items: Vec<_> = outcome

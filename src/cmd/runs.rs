@@ -13,6 +13,11 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
+/// What listings say of a run that sent nothing because its content had
+/// not changed (`deliver = "on_change"`).
+pub(super) const UNCHANGED: &str =
+    "unchanged: same content as the last delivered run, nothing sent";
+
 /// A run as `--json` prints it.
 pub(super) fn to_json(run: &RunRecord) -> serde_json::Value {
     json!({
@@ -31,6 +36,8 @@ pub(super) fn to_json(run: &RunRecord) -> serde_json::Value {
         "error": run.error,
         "retry_of": run.retry_of,
         "instance": run.instance_id,
+        "unchanged": run.unchanged,
+        "content_hash": run.content_hash,
     })
 }
 
@@ -107,7 +114,11 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
                         .map_or("-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0)),
                     r.rows.map_or("-".into(), |n| n.to_string()),
                     r.bytes.map_or("-".into(), |n| n.to_string()),
-                    r.error.as_deref().unwrap_or("")
+                    match (&r.error, r.unchanged) {
+                        (Some(error), _) => error.as_str(),
+                        (None, true) => UNCHANGED,
+                        (None, false) => "",
+                    }
                 );
             }
             Ok(())

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::job::{Job, JobSpec, Known};
+use crate::job::{Job, Known};
 use crate::schedule::Schedule;
 use crate::store::{
     AttemptRecord, DeliveryRecord, InstanceInfo, JobId, JobRecord, JobStats, LogLine, RunRecord,
@@ -32,7 +32,7 @@ pub struct JobRow {
     pub paused: bool,
     /// Store version, sent back with an edit to catch concurrent ones.
     pub version: i64,
-    /// The definition as stored (JSON of a [`JobSpec`]); shared, since
+    /// The definition as stored (JSON of a [`crate::job::JobSpec`]); shared, since
     /// every refresh copies the rows.
     pub definition: std::sync::Arc<str>,
     /// The parsed schedule, when it parses.
@@ -55,9 +55,8 @@ impl JobRow {
     /// not parse), checked against `known` for its rules, and its next fire
     /// after `now`; no counters yet.
     pub fn from_record(record: JobRecord, now: DateTime<Utc>, known: &Known) -> JobRow {
-        let checked = serde_json::from_str::<JobSpec>(&record.definition)
+        let checked = crate::job::checked_stored(&record.name, &record.definition, known)
             .ok()
-            .and_then(|spec| spec.validate(known).ok())
             .map(std::sync::Arc::new);
         let parsed = match &checked {
             Some(job) => Ok(job.schedule.clone()),

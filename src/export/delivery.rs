@@ -7,6 +7,9 @@ use super::RunContext;
 use super::destination::{Artifact, Destination, DestinationError};
 use super::pipeline::{ExportError, ExportOutput};
 
+/// A destination with the name the config gives it.
+pub type Target = (String, Arc<dyn Destination>);
+
 /// What happened at one destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeliveryStatus {
@@ -66,6 +69,7 @@ impl Outcome {
             rows,
             bytes,
             outputs,
+            unchanged: false,
         })
     }
 
@@ -83,11 +87,7 @@ impl Outcome {
 /// are skipped and those already made are taken back where the destination
 /// can, so a failed run leaves no export behind; cancelling (dropping the
 /// future) takes them back too.
-pub async fn deliver_all(
-    targets: &[(String, Arc<dyn Destination>)],
-    artifact: &mut Artifact,
-    ctx: &RunContext,
-) -> Outcome {
+pub async fn deliver_all(targets: &[Target], artifact: &mut Artifact, ctx: &RunContext) -> Outcome {
     let mut made = Made::default();
     let mut deliveries = Vec::with_capacity(targets.len());
     let mut failure: Option<(String, DestinationError)> = None;

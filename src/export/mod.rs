@@ -14,7 +14,7 @@ pub mod value;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use pipeline::{Export, ExportError, ExportOutput, Pipeline};
+pub use pipeline::{Export, ExportError, ExportOutput, Pipeline, Rendered};
 pub use preview::Preview;
 
 /// What a run knows about itself while it exports: the values behind SQL

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use sha2::{Digest as _, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use super::RunContext;
-use super::delivery::{self, Outcome};
+use super::delivery::{self, Outcome, Target};
 use super::destination::{Artifact, Destination, DestinationError};
 use super::format::{FormatError, FormatSpec};
 use super::source::command::CommandSource;
@@ -29,6 +30,9 @@ pub struct ExportOutput {
     pub bytes: u64,
     /// Where it was delivered, one entry per destination.
     pub outputs: Vec<String>,
+    /// Nothing was delivered: the content was the same as the last
+    /// delivered run's (`deliver = "on_change"`).
+    pub unchanged: bool,
 }
 
 /// Why an export failed; the message says which stage.
@@ -61,20 +65,44 @@ pub enum ExportError {
     },
 }
 
-/// What one attempt did: the file it rendered, still in the spool, and
-/// what happened at each destination. What to keep and record of it is the
-/// caller's business (the scheduler's executor keeps the file for `runs
-/// redeliver` and stores the outcomes); dropping it removes the file.
+/// One attempt's rendered file, still in the spool and not yet delivered.
+/// What becomes of it (delivered, kept for `runs redeliver`, dropped) is
+/// the caller's decision; dropping it removes the file.
 #[derive(Debug)]
-pub struct Export {
-    /// The rendered file.
-    pub file: SpoolFile,
+pub struct Rendered {
+    /// The file; `None` from executors that render nothing (benchmarks of
+    /// the scheduler alone).
+    pub file: Option<SpoolFile>,
     /// Its extension (`csv`, `csv.gz`).
     pub extension: String,
     /// Rows rendered.
     pub rows: u64,
     /// Bytes of the rendered file.
     pub bytes: u64,
+    /// The SHA-256 of those bytes (lowercase hex), when it was asked for:
+    /// computed as the encoder wrote them, not by reading the file again.
+    pub content_hash: Option<String>,
+}
+
+impl Rendered {
+    /// Nothing rendered: for executors that do no export.
+    pub fn nothing() -> Rendered {
+        Rendered {
+            file: None,
+            extension: String::new(),
+            rows: 0,
+            bytes: 0,
+            content_hash: None,
+        }
+    }
+}
+
+/// What one attempt did: the file it rendered and what happened at each
+/// destination.
+#[derive(Debug)]
+pub struct Export {
+    /// The rendered file.
+    pub rendered: Rendered,
     /// The outcome at every destination.
     pub outcome: Outcome,
 }
@@ -83,7 +111,8 @@ impl Export {
     /// The attempt's result: what it produced, or the destination that
     /// refused.
     pub fn into_output(self) -> Result<ExportOutput, ExportError> {
-        self.outcome.into_output(self.rows, self.bytes)
+        self.outcome
+            .into_output(self.rendered.rows, self.rendered.bytes)
     }
 }
 
@@ -189,7 +218,16 @@ impl Pipeline {
         destinations: &[String],
         ctx: &RunContext,
     ) -> Result<Export, ExportError> {
-        let targets = destinations
+        self.targets(destinations)?;
+        let rendered = self.render_file(source, format, ctx, false).await?;
+        let outcome = self.deliver(&rendered, destinations, ctx).await?;
+        Ok(Export { rendered, outcome })
+    }
+
+    /// The named destinations, in order, or the first name the config
+    /// lacks.
+    pub fn targets(&self, destinations: &[String]) -> Result<Vec<Target>, ExportError> {
+        destinations
             .iter()
             .map(|name| {
                 let dest = self
@@ -198,7 +236,19 @@ impl Pipeline {
                     .ok_or_else(|| ExportError::UnknownDestination(name.clone()))?;
                 Ok((name.clone(), dest.clone()))
             })
-            .collect::<Result<Vec<_>, ExportError>>()?;
+            .collect()
+    }
+
+    /// Render one export into the spool and deliver nothing; with `hash`,
+    /// also the SHA-256 of the rendered bytes. Cancel by dropping the
+    /// future: the spool file is removed.
+    pub async fn render_file(
+        &self,
+        source: &SourceSpec,
+        format: &FormatSpec,
+        ctx: &RunContext,
+        hash: bool,
+    ) -> Result<Rendered, ExportError> {
         let extension = format.extension();
         let file = SpoolFile::create(&self.spool, ctx, &extension).map_err(|error| {
             ExportError::Spool {
@@ -206,23 +256,44 @@ impl Pipeline {
                 error,
             }
         })?;
-        let (rows, bytes) = self.render(source, format, ctx, &file).await?;
+        let (rows, bytes, content_hash) = self.render(source, format, ctx, &file, hash).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());
-        let mut artifact = Artifact {
-            path: file.path().to_path_buf(),
-            extension: extension.clone(),
-            bytes,
-            rows,
-            delivered: Vec::new(),
-        };
-        let outcome = delivery::deliver_all(&targets, &mut artifact, ctx).await;
-        Ok(Export {
-            file,
+        Ok(Rendered {
+            file: Some(file),
             extension,
             rows,
             bytes,
-            outcome,
+            content_hash,
         })
+    }
+
+    /// Deliver a rendered file to `destinations` in order and report what
+    /// happened at each (see [`delivery::deliver_all`]). Cancel by dropping
+    /// the future: deliveries already made are taken back.
+    pub async fn deliver(
+        &self,
+        rendered: &Rendered,
+        destinations: &[String],
+        ctx: &RunContext,
+    ) -> Result<Outcome, ExportError> {
+        let targets = self.targets(destinations)?;
+        let Some(file) = &rendered.file else {
+            return Err(ExportError::Spool {
+                path: self.spool.display().to_string(),
+                error: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "nothing was rendered to deliver",
+                ),
+            });
+        };
+        let mut artifact = Artifact {
+            path: file.path().to_path_buf(),
+            extension: rendered.extension.clone(),
+            bytes: rendered.bytes,
+            rows: rendered.rows,
+            delivered: Vec::new(),
+        };
+        Ok(delivery::deliver_all(&targets, &mut artifact, ctx).await)
     }
 
     async fn render(
@@ -231,15 +302,26 @@ impl Pipeline {
         format: &FormatSpec,
         ctx: &RunContext,
         spool: &SpoolFile,
-    ) -> Result<(u64, u64), ExportError> {
+        hash: bool,
+    ) -> Result<(u64, u64, Option<String>), ExportError> {
         let mut stream = self.source(source).open(ctx).await?;
         let file = File::create(spool.path()).map_err(|error| ExportError::Spool {
             path: spool.path().display().to_string(),
             error,
         })?;
         let counter = Arc::new(AtomicU64::new(0));
+        let digest = hash.then(|| Arc::new(std::sync::Mutex::new(None)));
+        // Hashed below the buffer, in its 256 KiB flushes: the encoder's
+        // writes are a few bytes each, and SHA-256 is cheapest in big chunks.
         let out = CountingWriter {
-            inner: BufWriter::with_capacity(256 * 1024, file),
+            inner: BufWriter::with_capacity(
+                256 * 1024,
+                Hashing {
+                    inner: file,
+                    sha: digest.as_ref().map(|_| Sha256::new()),
+                    slot: digest.clone(),
+                },
+            ),
             count: counter.clone(),
         };
         let mut encoder = format.encoder(Box::new(out), ctx)?;
@@ -285,10 +367,22 @@ impl Pipeline {
         let rows = writer
             .await
             .map_err(|e| FormatError::Io(std::io::Error::other(e)))??;
-        Ok((rows, counter.load(Ordering::Relaxed)))
+        // The encoder (and with it the writer) is dropped once finished,
+        // which is when the digest is settled.
+        let content_hash = match digest {
+            Some(slot) => Some(slot.lock().ok().and_then(|mut d| d.take()).ok_or_else(|| {
+                FormatError::Io(std::io::Error::other(
+                    "the content hash was not settled: the encoder still holds its writer",
+                ))
+            })?),
+            None => None,
+        };
+        Ok((rows, counter.load(Ordering::Relaxed), content_hash))
     }
 }
 
+/// Counts the bytes on their way to the file, so the file need not be
+/// looked at again.
 struct CountingWriter<W> {
     inner: W,
     count: Arc<AtomicU64>,
@@ -303,5 +397,48 @@ impl<W: Write> Write for CountingWriter<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// When asked, a SHA-256 over the bytes written, so the file need not be
+/// read again; the digest is handed over when the writer is dropped (the
+/// encoder owns the writer and drops it when it finishes, after the buffer
+/// above has flushed into this).
+struct Hashing<W> {
+    inner: W,
+    sha: Option<Sha256>,
+    slot: Option<Arc<std::sync::Mutex<Option<String>>>>,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(sha) = &mut self.sha {
+            sha.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W> Drop for Hashing<W> {
+    fn drop(&mut self) {
+        let (Some(sha), Some(slot)) = (self.sha.take(), &self.slot) else {
+            return;
+        };
+        let hex = sha
+            .finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut s, b| {
+                use std::fmt::Write as _;
+                let _ = write!(s, "{b:02x}");
+                s
+            });
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(hex);
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod policy;
 mod rules;
+mod stored;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,7 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::schedule::rules::{OnBlackout, OnExcluded};
-pub use policy::{CatchUpPolicy, OverlapPolicy, Policy};
+pub use policy::{CatchUpPolicy, Deliver, OverlapPolicy, Policy};
+pub use stored::{StoredJobError, checked as checked_stored, decode as decode_stored};
 pub use watch::{Thresholds, WatchKeys, check_ping_url, ping_url};
 
 use crate::config::duration::HumanDuration;
@@ -96,6 +98,10 @@ pub struct JobSpec {
     /// notice through `notify.to` (default: `[scheduler]`'s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_if_running_over: Option<HumanDuration>,
+    /// When output is sent: `always` (default) or `on_change` (only when
+    /// its content differs from the last delivered run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver: Option<Deliver>,
     /// A Healthchecks.io-style URL told when each run starts and ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping: Option<String>,
@@ -358,6 +364,12 @@ impl JobSpec {
             for (field, message) in notify.problems(&known.destinations) {
                 fail(&field, message);
             }
+        }
+        if let Some(Deliver::Unknown(word)) = &self.deliver {
+            fail(
+                "deliver",
+                format!("{word:?} is not a delivery policy: use \"always\" or \"on_change\""),
+            );
         }
         watch::problems(self, &mut fail);
         let policy = Policy::from_spec(self);

@@ -1,4 +1,4 @@
-//! Per-job policies: retries, timeout, overlap, catch-up.
+//! Per-job policies: retries, timeout, overlap, catch-up, delivery.
 
 use std::time::Duration;
 
@@ -79,6 +79,49 @@ impl CatchUpPolicy {
     }
 }
 
+/// When a run's rendered output is sent (`deliver`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Deliver {
+    /// Every run that succeeds delivers.
+    #[default]
+    Always,
+    /// Only a run whose content differs from the last delivered run's;
+    /// one with the same content succeeds, marked unchanged, and sends
+    /// nothing.
+    OnChange,
+    /// A word that is neither, kept as written so that validation can name
+    /// it (a decode error would only give a line and column).
+    Unknown(String),
+}
+
+impl Deliver {
+    /// The word as written in a config.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Deliver::Always => "always",
+            Deliver::OnChange => "on_change",
+            Deliver::Unknown(word) => word,
+        }
+    }
+}
+
+impl From<String> for Deliver {
+    fn from(word: String) -> Deliver {
+        match word.as_str() {
+            "always" => Deliver::Always,
+            "on_change" => Deliver::OnChange,
+            _ => Deliver::Unknown(word),
+        }
+    }
+}
+
+impl From<Deliver> for String {
+    fn from(deliver: Deliver) -> String {
+        deliver.as_str().to_string()
+    }
+}
+
 /// A job's policies with defaults applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
@@ -92,6 +135,9 @@ pub struct Policy {
     pub catch_up: CatchUpPolicy,
     /// Only slots this recent are caught up.
     pub catch_up_window: Duration,
+    /// `deliver = "on_change"`: runs whose content matches the last
+    /// delivered run's send nothing.
+    pub on_change: bool,
 }
 
 impl Policy {
@@ -105,6 +151,7 @@ impl Policy {
             catch_up_window: spec
                 .catch_up_window
                 .map_or(DEFAULT_CATCH_UP_WINDOW, |d| d.0),
+            on_change: spec.deliver == Some(Deliver::OnChange),
         }
     }
 

@@ -15,7 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::{FloatGauge, JobLabel, StatusLabel};
-use crate::job::{Job, JobSpec, Known};
+use crate::job::{Job, Known};
 use crate::schedule::{Schedule, parse_timezone};
 use crate::store::{JobId, JobRecord, RunStatus, Store, StoreError};
 
@@ -213,9 +213,7 @@ impl Source {
 }
 
 fn parse(record: &JobRecord, known: &Known) -> Parsed {
-    let checked = serde_json::from_str::<JobSpec>(&record.definition)
-        .ok()
-        .and_then(|spec| spec.validate(known).ok());
+    let checked = crate::job::checked_stored(&record.name, &record.definition, known).ok();
     if let Some(job) = checked {
         return Parsed::Job(Arc::new(job));
     }

@@ -377,6 +377,8 @@ mod tests {
             error: None,
             instance_id: None,
             retry_of: None,
+            content_hash: None,
+            unchanged: false,
         }
     }
 

@@ -1,7 +1,8 @@
-//! What carries out an attempt, and the production one: the export pipeline
-//! renders and delivers, and the [`Exporter`] does the run's bookkeeping
-//! around it (the delivery records, the output kept for `runs redeliver`,
-//! the store's spool folder, the notifications).
+//! What carries out an attempt's steps, and the production one: the export
+//! pipeline renders and delivers, and the [`Exporter`] adds the store's
+//! spool folder, the outputs kept for `runs redeliver` and the
+//! notifications. What becomes of a rendered file (delivered or not) and
+//! what is recorded of it is the runner's decision, not the executor's.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,26 +17,44 @@ use super::spool::StoreSpool;
 use crate::config::Config;
 use crate::export::delivery::Outcome;
 use crate::export::destination::fire_id;
-use crate::export::{Export, ExportError, ExportOutput, Pipeline, RunContext};
+use crate::export::pipeline::Rendered;
+use crate::export::{ExportError, Pipeline, RunContext};
 use crate::job::Job;
 use crate::store::{DeliveryRecord, Store};
 
-/// Carries out one attempt of a job. The [`Exporter`] in production; the
-/// seam lets benchmarks measure the scheduler alone.
+/// Carries out the steps of one attempt of a job: render, deliver, keep.
+/// The [`Exporter`] in production; the seam lets benchmarks measure the
+/// scheduler alone.
 #[async_trait]
 pub trait Executor: Send + Sync + 'static {
     /// Before the first attempt in this process: clean up what earlier
     /// processes left behind. Nothing by default.
     async fn prepare(&self) {}
 
-    /// Run one attempt, recording what the run keeps of it in `book`.
-    /// Dropping the future cancels it.
-    async fn execute(
+    /// Render the attempt's output, delivering nothing; with `hash`, also
+    /// its content hash. Dropping the future cancels it and removes the
+    /// file.
+    async fn render(
         &self,
         job: &Job,
         ctx: &RunContext,
-        book: &RunBook,
-    ) -> Result<ExportOutput, ExportError>;
+        hash: bool,
+    ) -> Result<Rendered, ExportError>;
+
+    /// Deliver `rendered` to the job's destinations and report what
+    /// happened at each. Dropping the future takes back what was delivered.
+    async fn deliver(
+        &self,
+        job: &Job,
+        rendered: &Rendered,
+        ctx: &RunContext,
+    ) -> Result<Outcome, ExportError>;
+
+    /// The attempt is done with its file: keep it for `runs redeliver`.
+    /// By default it is dropped, which removes it.
+    fn keep(&self, rendered: Rendered, ctx: &RunContext) {
+        let _ = (rendered, ctx);
+    }
 
     /// The run ended (after its last attempt): send the notifications it
     /// calls for. Nothing by default.
@@ -44,47 +63,9 @@ pub trait Executor: Send + Sync + 'static {
     }
 }
 
-/// Where an attempt records what it did besides its outcome (what happened
-/// at each destination): with the run's other records, through the
-/// scheduler's group commit, not a transaction of its own per run.
-#[derive(Clone)]
-pub struct RunBook {
-    recorder: Option<super::recorder::Recorder>,
-}
-
-impl RunBook {
-    pub(super) fn new(recorder: super::recorder::Recorder) -> RunBook {
-        RunBook {
-            recorder: Some(recorder),
-        }
-    }
-
-    /// A book that keeps nothing: for benchmarks of the scheduler alone.
-    pub fn none() -> RunBook {
-        RunBook { recorder: None }
-    }
-
-    /// Record the outcome at each destination of `run_id`, in the run's
-    /// next group commit. The run does not wait for it: waiting made every
-    /// run as slow as the store's busiest commit (with 1,000 runs a second,
-    /// over a second, so every-second jobs skipped slots), and a crash
-    /// between the delivery and its record is not closed by waiting anyway,
-    /// only narrowed. A retry of a run whose instance died finds what was
-    /// recorded; what was delivered and not yet recorded is delivered
-    /// again under the same name (see `fire_id`).
-    pub async fn deliveries(&self, run_id: crate::store::RunId, records: Vec<DeliveryRecord>) {
-        for record in &records {
-            crate::metrics::delivered(&record.destination, &record.status);
-        }
-        if let Some(recorder) = &self.recorder {
-            let write = crate::store::RunWrite::Delivered { run_id, records };
-            let _ = recorder.send(super::recorder::Request::Write(write)).await;
-        }
-    }
-}
-
-/// The export pipeline with a run's bookkeeping: per-destination outcomes
-/// recorded in the store, outputs kept in the store's own spool folder.
+/// The export pipeline in a store's own spool folder, with the outputs kept
+/// there for `runs redeliver` and the notifications sent after a run. It
+/// records nothing of a run: that is the runner's (see `attempt`).
 pub struct Exporter {
     pipeline: Pipeline,
     store: Store,
@@ -96,9 +77,9 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Exports through `pipeline`, recording in `store`, rendering into the
-    /// store's folder under `spool_dir` and keeping outputs `spool_days`
-    /// days (0: none).
+    /// Exports through `pipeline`, rendering into `store`'s folder under
+    /// `spool_dir` and keeping outputs `spool_days` days (0: none); the
+    /// store is read for notifications (a failure streak).
     pub fn new(pipeline: Pipeline, store: Store, spool_dir: &Path, spool_days: u32) -> Exporter {
         let spool = StoreSpool::new(spool_dir, store.identity());
         let kept = Arc::new(Kept::new(&spool, spool_days));
@@ -120,36 +101,6 @@ impl Exporter {
             &config.scheduler.spool_dir,
             config.scheduler.spool_days,
         )
-    }
-
-    /// Keep the attempt's file for `runs redeliver`. A file that cannot be
-    /// kept costs the redelivery, not the run.
-    fn keep(&self, export: Export, ctx: &RunContext) -> Result<ExportOutput, ExportError> {
-        let Export {
-            file,
-            extension,
-            rows,
-            bytes,
-            outcome,
-        } = export;
-        if self.kept.days() > 0 {
-            let fire = fire_id(ctx);
-            let run = KeptRun {
-                key: RunKey {
-                    run: ctx.run_id,
-                    job: &ctx.job,
-                    fire_id: &fire,
-                },
-                attempt: ctx.attempt,
-                extension: &extension,
-                rows,
-                bytes,
-            };
-            if let Err(e) = self.kept.keep(file, &run, Utc::now()) {
-                tracing::warn!("could not keep the output for redelivery: {e}");
-            }
-        }
-        outcome.into_output(rows, bytes)
     }
 
     /// Start the daily pass over the kept outputs on a blocking thread if a
@@ -207,26 +158,60 @@ impl Executor for Exporter {
         }
     }
 
-    async fn execute(
+    async fn render(
         &self,
         job: &Job,
         ctx: &RunContext,
-        book: &RunBook,
-    ) -> Result<ExportOutput, ExportError> {
-        let export = self
-            .pipeline
-            .export(
-                &job.spec.source,
-                &job.spec.format,
-                &job.spec.destinations,
-                ctx,
-            )
-            .await?;
-        book.deliveries(ctx.run_id, delivery_records(&export.outcome, ctx))
-            .await;
-        let output = self.keep(export, ctx);
+        hash: bool,
+    ) -> Result<Rendered, ExportError> {
+        // A destination the config lacks fails the attempt before anything
+        // is rendered.
+        self.pipeline.targets(&job.spec.destinations)?;
+        self.pipeline
+            .render_file(&job.spec.source, &job.spec.format, ctx, hash)
+            .await
+    }
+
+    async fn deliver(
+        &self,
+        job: &Job,
+        rendered: &Rendered,
+        ctx: &RunContext,
+    ) -> Result<Outcome, ExportError> {
+        self.pipeline
+            .deliver(rendered, &job.spec.destinations, ctx)
+            .await
+    }
+
+    /// A file that cannot be kept costs the redelivery, not the run.
+    fn keep(&self, rendered: Rendered, ctx: &RunContext) {
+        let Rendered {
+            file,
+            extension,
+            rows,
+            bytes,
+            ..
+        } = rendered;
+        if let Some(file) = file
+            && self.kept.days() > 0
+        {
+            let fire = fire_id(ctx);
+            let run = KeptRun {
+                key: RunKey {
+                    run: ctx.run_id,
+                    job: &ctx.job,
+                    fire_id: &fire,
+                },
+                attempt: ctx.attempt,
+                extension: &extension,
+                rows,
+                bytes,
+            };
+            if let Err(e) = self.kept.keep(file, &run, Utc::now()) {
+                tracing::warn!("could not keep the output for redelivery: {e}");
+            }
+        }
         self.prune_when_due(Utc::now());
-        output
     }
 
     async fn finished(&self, end: RunEnd<'_>) {

@@ -3,6 +3,7 @@
 //! every change as an [`Event`](crate::events::Event).
 
 pub mod alerts;
+mod attempt;
 pub mod backfill;
 mod driver;
 mod executor;
@@ -34,8 +35,9 @@ use crate::events::{Command, EventBus};
 use crate::job::OverlapPolicy;
 use crate::store::{JobId, Partition, RunId, RunRecord, Store, Taken};
 
-pub use executor::{Executor, Exporter, RunBook, delivery_records};
+pub use executor::{Executor, Exporter, delivery_records};
 pub use once::{RunOnceError, Solo, SoloRunner, checked_job, run_once};
+pub use redeliver::{RedeliverError, redeliver};
 
 /// Default grace period for runs to finish at shutdown.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);

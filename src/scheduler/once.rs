@@ -16,7 +16,7 @@ use super::recorder::{self, Recorder};
 use super::runner::{self, CancelReason, RunControl, RunOrder, Shared};
 use super::{HEARTBEAT, Parts, instance};
 use crate::config::Config;
-use crate::job::{Job, JobSpec};
+use crate::job::Job;
 use crate::store::{InstanceInfo, JobRecord, QueuedRun, RunId, Store, StoreError};
 
 /// Why a one-off run could not start.
@@ -60,16 +60,12 @@ pub async fn checked_job(
         .get_job(job)
         .await?
         .ok_or_else(|| RunOnceError::UnknownJob(job.to_string()))?;
-    let spec: JobSpec =
-        serde_json::from_str(&record.definition).map_err(|e| RunOnceError::Invalid {
-            name: job.to_string(),
-            problems: format!("stored definition is unreadable: {e}"),
-        })?;
-    let checked = spec
-        .validate(&config.known())
-        .map_err(|errors| RunOnceError::Invalid {
-            name: job.to_string(),
-            problems: crate::job::one_line(&errors),
+    let checked =
+        crate::job::checked_stored(job, &record.definition, &config.known()).map_err(|e| {
+            RunOnceError::Invalid {
+                name: job.to_string(),
+                problems: e.problems(),
+            }
         })?;
     Ok((record, checked))
 }

@@ -1,42 +1,78 @@
-//! Redelivery: send a run's kept output again, without running its source.
-//! Destinations get the run's fire id, so what already arrived is not
-//! duplicated. Only a file this store kept for this run, within
+//! Redelivery: send a run's kept output again, without running its source,
+//! and record what happened at each destination with the run's other
+//! records. Destinations get the run's fire id, so what already arrived is
+//! not duplicated. Only a file this store kept for this run, within
 //! `spool_days`, is sent (see [`super::kept`]); anything else is refused
 //! before a destination is touched. `cronport runs redeliver` and the
 //! console's run view both come here.
 
-use std::sync::Arc;
-
+use super::kept::{Kept, KeptError, RunKey};
+use super::spool::StoreSpool;
 use crate::config::Config;
-use crate::export::RunContext;
 use crate::export::delivery::{self, Outcome};
-use crate::export::destination::{Artifact, Destination, fire_id_of};
-use crate::job::JobSpec;
-use crate::scheduler::kept::{Kept, RunKey};
-use crate::scheduler::spool::StoreSpool;
-use crate::store::Store;
+use crate::export::destination::{Artifact, fire_id_of};
+use crate::export::{ExportError, RunContext};
+use crate::job::StoredJobError;
+use crate::store::{Store, StoreError};
 
-/// Why a redelivery did not start, or what it met.
+/// Why a run's output could not be sent again. Nothing was delivered,
+/// except for `Store` (the outcome could not be recorded).
 #[derive(Debug, thiserror::Error)]
 pub enum RedeliverError {
-    /// The request names something that is not there (exit 2 on the CLI).
-    #[error("{0}")]
-    BadInput(String),
-    /// The run is real but cannot be redelivered (its output is gone, the
-    /// store failed).
-    #[error("{0}")]
-    Failed(String),
+    /// The store holds no run with this id.
+    #[error("no run with id {0}")]
+    UnknownRun(i64),
+    /// The run's job was deleted since.
+    #[error("run {run}: its job {job:?} is no longer stored")]
+    JobGone {
+        /// The run.
+        run: i64,
+        /// Its job's name.
+        job: String,
+    },
+    /// The stored job cannot be read, or no longer fits the config.
+    #[error(transparent)]
+    Job(#[from] StoredJobError),
+    /// `--destination` names one the job does not deliver to.
+    #[error("--destination: job {job:?} does not deliver to {name:?} (it uses {uses})")]
+    NotItsDestination {
+        /// The job.
+        job: String,
+        /// The destination asked for.
+        name: String,
+        /// The job's destinations, comma-separated.
+        uses: String,
+    },
+    /// This store kept no usable output for the run on this host.
+    #[error(transparent)]
+    Kept(#[from] KeptError),
+    /// A destination the config does not define.
+    #[error(transparent)]
+    Destination(ExportError),
+    /// The store failed (reading the run, or recording the outcome).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-impl From<crate::store::StoreError> for RedeliverError {
-    fn from(e: crate::store::StoreError) -> Self {
-        RedeliverError::Failed(e.to_string())
+impl RedeliverError {
+    /// Whether the request itself is wrong (exit 2 on the command line),
+    /// rather than the run being real but its output gone or the store
+    /// failing (exit 1).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            RedeliverError::UnknownRun(_)
+            | RedeliverError::JobGone { .. }
+            | RedeliverError::NotItsDestination { .. }
+            | RedeliverError::Destination(_) => true,
+            RedeliverError::Job(e) => matches!(e, StoredJobError::Invalid { .. }),
+            RedeliverError::Kept(_) | RedeliverError::Store(_) => false,
+        }
     }
 }
 
 /// Send run `id`'s kept output to its job's destinations (or only to
-/// `only`), and record the deliveries with the run. The outcome says what
-/// each destination did; a destination that refused is its `failure`.
+/// `only`), and record the outcome at each as the run's deliveries. A
+/// destination's refusal is in the outcome (its `failure`), not an error.
 pub async fn redeliver(
     store: &Store,
     config: &Config,
@@ -46,67 +82,41 @@ pub async fn redeliver(
     let run = store
         .get_run(id)
         .await?
-        .ok_or_else(|| RedeliverError::BadInput(format!("no run with id {id}")))?;
-    let record = store.get_job(&run.job_name).await?.ok_or_else(|| {
-        RedeliverError::BadInput(format!(
-            "run {id}: its job {:?} is no longer stored",
-            run.job_name
-        ))
-    })?;
-    let spec: JobSpec = serde_json::from_str(&record.definition).map_err(|e| {
-        RedeliverError::Failed(format!(
-            "job {:?}: stored definition is unreadable: {e}",
-            run.job_name
-        ))
-    })?;
-    let job = spec.validate(&config.known()).map_err(|errors| {
-        RedeliverError::BadInput(format!(
-            "job {:?} does not fit the config: {}",
-            run.job_name,
-            crate::job::one_line(&errors)
-        ))
-    })?;
+        .ok_or(RedeliverError::UnknownRun(id))?;
+    let record = store
+        .get_job(&run.job_name)
+        .await?
+        .ok_or_else(|| RedeliverError::JobGone {
+            run: id,
+            job: run.job_name.clone(),
+        })?;
+    let job = crate::job::checked_stored(&run.job_name, &record.definition, &config.known())?;
     let names: Vec<String> = match only {
         Some(name) if job.spec.destinations.iter().any(|d| d == name) => vec![name.to_string()],
         Some(name) => {
-            return Err(RedeliverError::BadInput(format!(
-                "--destination: job {:?} does not deliver to {name:?} (it uses {})",
-                job.name(),
-                job.spec.destinations.join(", ")
-            )));
+            return Err(RedeliverError::NotItsDestination {
+                job: job.name().to_string(),
+                name: name.to_string(),
+                uses: job.spec.destinations.join(", "),
+            });
         }
         None => job.spec.destinations.clone(),
     };
     let spool = StoreSpool::new(&config.scheduler.spool_dir, store.identity());
     let fire_id = fire_id_of(&run.job_name, run.scheduled_for);
     let key = RunKey {
-        run: id,
+        run: run.id,
         job: &run.job_name,
         fire_id: &fire_id,
     };
-    // Failed, not bad input: the run is real, what is missing is its
-    // output on this host.
-    let kept = Kept::new(&spool, config.scheduler.spool_days)
-        .find(&key, chrono::Utc::now())
-        .map_err(|e| RedeliverError::Failed(e.to_string()))?;
-    let pipeline = config.pipeline();
-    let targets: Vec<(String, Arc<dyn Destination>)> = names
-        .iter()
-        .map(|name| {
-            pipeline
-                .destinations()
-                .get(name)
-                .map(|d| (name.clone(), d.clone()))
-                .ok_or_else(|| {
-                    RedeliverError::BadInput(format!(
-                        "destination {name:?} is not defined in the config"
-                    ))
-                })
-        })
-        .collect::<Result<_, _>>()?;
-    let run_ctx = RunContext {
+    let kept = Kept::new(&spool, config.scheduler.spool_days).find(&key, chrono::Utc::now())?;
+    let targets = config
+        .pipeline()
+        .targets(&names)
+        .map_err(RedeliverError::Destination)?;
+    let ctx = RunContext {
         job: job.name().to_string(),
-        run_id: id,
+        run_id: run.id,
         attempt: u32::try_from(run.attempt).unwrap_or(0).max(1),
         scheduled_for: run.scheduled_for,
         window_start: super::runner::previous_fire(&job, run.scheduled_for),
@@ -120,9 +130,9 @@ pub async fn redeliver(
         rows: kept.rows,
         delivered: Vec::new(),
     };
-    let outcome = delivery::deliver_all(&targets, &mut artifact, &run_ctx).await;
+    let outcome = delivery::deliver_all(&targets, &mut artifact, &ctx).await;
     store
-        .record_deliveries(id, &super::delivery_records(&outcome, &run_ctx))
+        .record_deliveries(run.id, &super::delivery_records(&outcome, &ctx))
         .await?;
     Ok(outcome)
 }

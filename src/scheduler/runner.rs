@@ -1,6 +1,7 @@
 //! One run, start to end: wait for a concurrency permit, then attempts with
-//! a timeout each, jittered backoff between them, cancellation at any point,
-//! every step recorded and published.
+//! a timeout each (see `attempt` for what one does), jittered backoff
+//! between them, cancellation at any point, every step recorded and
+//! published.
 
 use std::sync::{Arc, OnceLock};
 
@@ -265,7 +266,6 @@ async fn attempts(
     let max = policy.max_attempts().max(order.first_attempt);
     let window_start = previous_fire(&order.job, order.scheduled_for);
     let mut attempt = order.first_attempt;
-    let book = super::RunBook::new(shared.recorder.clone());
     let mut first_start = None;
     loop {
         let given = order.permit.take();
@@ -329,10 +329,18 @@ async fn attempts(
             biased;
             _ = token.cancelled() => Err(Failure::Cancelled),
             _ = clock::sleep_until(shared.clock.as_ref(), deadline) => Err(Failure::Timeout(policy.timeout)),
-            r = shared.executor.execute(&order.job, &ctx, &book) => r.map_err(Failure::Export),
+            r = super::attempt::attempt(shared, &order.job, order.job_id, &ctx) => r.map_err(Failure::Export),
         };
         drop(permit);
         let failure = match result {
+            Ok(output) if output.unchanged => {
+                tracing::info!(
+                    "succeeded, unchanged: {} rows, {} bytes, nothing delivered",
+                    output.rows,
+                    output.bytes,
+                );
+                return (Outcome::Succeeded(output), attempt, first_start);
+            }
             Ok(output) => {
                 tracing::info!(
                     "succeeded: {} rows, {} bytes, {} output(s)",
@@ -423,6 +431,7 @@ async fn delivered_before(shared: &Shared, order: &RunOrder) -> Option<ExportOut
         rows: run.rows.and_then(|r| u64::try_from(r).ok()).unwrap_or(0),
         bytes: run.bytes.and_then(|b| u64::try_from(b).ok()).unwrap_or(0),
         outputs,
+        unchanged: false,
     })
 }
 

@@ -316,6 +316,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "audit",
                 include_str!("../../assets/migrations/sqlite/0007_audit.sql"),
             ),
+            (
+                8,
+                "content_hash",
+                include_str!("../../assets/migrations/sqlite/0008_content_hash.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -352,6 +357,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 7,
                 "audit",
                 include_str!("../../assets/migrations/postgres/0007_audit.sql"),
+            ),
+            (
+                8,
+                "content_hash",
+                include_str!("../../assets/migrations/postgres/0008_content_hash.sql"),
             ),
         ],
     };

@@ -16,7 +16,8 @@ macro_rules! run_select {
     () => {
         "SELECT r.id, r.job_id, j.name AS job_name, r.\"trigger\" AS run_trigger, r.status, \
          r.slot, r.scheduled_for, r.queued_at, r.started_at, r.finished_at, r.attempt, \
-         r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of \
+         r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of, \
+         r.content_hash, r.unchanged \
          FROM runs r JOIN jobs j ON j.id = r.job_id"
     };
 }
@@ -78,6 +79,11 @@ const LIST_JOB_STATUS: &str = concat!(
     run_since!(),
     " ORDER BY r.id DESC LIMIT $2"
 );
+// Matches the partial index runs_job_delivered (0008_content_hash.sql).
+const LAST_DELIVERED: &str = "\
+SELECT content_hash FROM runs
+WHERE job_id = $1 AND content_hash IS NOT NULL AND unchanged = 0 AND status = 'succeeded'
+ORDER BY finished_at DESC, id DESC LIMIT 1";
 const RUNNING: &str = concat!(run_select!(), " WHERE r.status = 'running' ORDER BY r.id");
 
 /// Decodes a row selected with `run_select!()`.
@@ -100,6 +106,8 @@ pub(super) fn run_from_row(row: &AnyRow) -> sqlx::Result<RunRecord> {
         error: row.try_get("error")?,
         instance_id: row.try_get("instance_id")?,
         retry_of: row.try_get("retry_of")?,
+        content_hash: row.try_get("content_hash")?,
+        unchanged: row.try_get::<i64, _>("unchanged")? != 0,
     })
 }
 
@@ -298,6 +306,21 @@ impl Store {
             .map_err(StoreError::query(op))?;
         row.as_ref()
             .map(run_from_row)
+            .transpose()
+            .map_err(StoreError::query(op))
+    }
+
+    /// The content hash of `job`'s last delivered run: the newest to
+    /// succeed with a hash and without being unchanged. Failed and
+    /// unchanged runs never count.
+    pub async fn last_delivered_hash(&self, job: JobId) -> Result<Option<String>> {
+        let op = "reading the last delivered run's content hash";
+        let row = sqlx::query(LAST_DELIVERED)
+            .bind(job)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::query(op))?;
+        row.map(|row| row.try_get("content_hash"))
             .transpose()
             .map_err(StoreError::query(op))
     }

@@ -264,6 +264,11 @@ pub struct RunRecord {
     pub instance_id: Option<String>,
     /// The run this one retries.
     pub retry_of: Option<RunId>,
+    /// The SHA-256 of its output, for jobs with `deliver = "on_change"`.
+    pub content_hash: Option<String>,
+    /// Succeeded without sending anything: its output was the same as the
+    /// last delivered run's (`deliver = "on_change"`).
+    pub unchanged: bool,
 }
 
 impl RunRecord {
@@ -360,6 +365,17 @@ pub enum RunWrite {
         run_id: RunId,
         /// One record per destination.
         records: Vec<super::DeliveryRecord>,
+    },
+    /// The content hash of the run's output, and whether it was the same
+    /// as the last delivered run's (so nothing was sent). The last one
+    /// written for a run stands.
+    Content {
+        /// The run.
+        run_id: RunId,
+        /// SHA-256, lowercase hex.
+        hash: String,
+        /// Nothing was sent because the content had not changed.
+        unchanged: bool,
     },
     /// A log line of the run.
     Log(LogLine),

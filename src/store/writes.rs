@@ -88,6 +88,15 @@ static DELIVERIES: MultiRow = MultiRow::new(
         attempt = excluded.attempt, at = excluded.at",
 );
 
+// Rows: (run_id, content_hash, unchanged). No status guard: it is written
+// before the run's finish, often in the same batch, and says what the
+// output was whatever became of the run.
+static CONTENT: MultiRow = MultiRow::new(
+    "UPDATE runs SET content_hash = v.column2, unchanged = v.column3 FROM ",
+    3,
+    "WHERE runs.id = v.column1",
+);
+
 // Rows: (run_id, seq, ts, level, message). A line of a deleted run, or a
 // repeated seq, is dropped rather than failing the batch.
 static INSERT_LOGS: MultiRow = MultiRow::new(
@@ -170,7 +179,7 @@ fn completed_attempts(writes: &[RunWrite]) -> HashMap<usize, usize> {
             RunWrite::AttemptFailed { run_id, .. } => {
                 open.remove(run_id);
             }
-            RunWrite::Log(_) | RunWrite::Delivered { .. } => {}
+            RunWrite::Log(_) | RunWrite::Delivered { .. } | RunWrite::Content { .. } => {}
         }
     }
     pairs
@@ -302,7 +311,7 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
                 ));
             }
             RunWrite::Log(line) => logs.push(line),
-            RunWrite::Delivered { .. } => {}
+            RunWrite::Delivered { .. } | RunWrite::Content { .. } => {}
         }
     }
     (levels, logs)
@@ -327,6 +336,35 @@ fn deliveries(writes: &[RunWrite]) -> Vec<(RunId, &DeliveryRecord)> {
         }
     }
     rows
+}
+
+/// The content records of a batch, the last one per run (one statement
+/// may not change a row twice).
+fn contents(writes: &[RunWrite]) -> Vec<(RunId, &str, bool)> {
+    let mut last: HashMap<RunId, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for write in writes {
+        if let RunWrite::Content {
+            run_id,
+            hash,
+            unchanged,
+        } = write
+        {
+            let row = (*run_id, hash.as_str(), *unchanged);
+            match last.get(run_id) {
+                Some(&at) => rows[at] = row,
+                None => {
+                    last.insert(*run_id, rows.len());
+                    rows.push(row);
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn bind_content(q: AnyQuery, c: &(RunId, &str, bool)) -> AnyQuery {
+    q.bind(c.0).bind(c.1).bind(i64::from(c.2))
 }
 
 fn bind_delivery(q: AnyQuery, d: &(RunId, &DeliveryRecord)) -> AnyQuery {
@@ -530,6 +568,15 @@ impl Store {
             &DELIVERIES,
             &deliveries(writes),
             bind_delivery,
+        )
+        .await
+        .map_err(StoreError::query(op))?;
+        execute_all(
+            &mut tx,
+            self.backend,
+            &CONTENT,
+            &contents(writes),
+            bind_content,
         )
         .await
         .map_err(StoreError::query(op))?;

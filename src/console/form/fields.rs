@@ -171,6 +171,8 @@ pub struct Values {
     /// The job's alert thresholds and ping URL, which the form does not
     /// edit: kept.
     pub(crate) watch_keys: WatchKeys,
+    /// `deliver`, which the form does not edit: kept.
+    pub(crate) deliver: Option<crate::job::Deliver>,
 }
 
 impl Values {
@@ -205,6 +207,7 @@ impl Values {
             alert_if_running_over: None,
             ping: None,
             ping_env: None,
+            deliver: None,
         };
         Self::from_spec(&spec, ctx)
     }
@@ -297,6 +300,7 @@ impl Values {
             notify: spec.notify.clone(),
             rule_keys: spec.rule_keys(),
             watch_keys: spec.watch_keys(),
+            deliver: spec.deliver.clone(),
         }
     }
 

@@ -187,6 +187,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         alert_if_running_over: None,
         ping: None,
         ping_env: None,
+        deliver: values.deliver.clone(),
     };
     spec.set_rule_keys(values.rule_keys.clone());
     spec.set_watch_keys(values.watch_keys.clone());

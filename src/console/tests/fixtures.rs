@@ -134,6 +134,8 @@ pub fn run(
         },
         instance_id: Some("ops-1:4242:0badf00d".into()),
         retry_of: (trigger == Trigger::Retry).then_some(id - 1),
+        content_hash: None,
+        unchanged: false,
     }
 }
 

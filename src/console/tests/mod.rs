@@ -11,3 +11,4 @@ mod performance;
 mod rules;
 mod snapshots;
 mod takeover;
+mod unchanged;

@@ -9,7 +9,6 @@ use crate::console::model::{
 };
 use crate::control::Request;
 use crate::events::Level;
-use crate::job::JobSpec;
 use crate::store::{RunId, RunStatus};
 
 impl Model {
@@ -398,12 +397,9 @@ impl Model {
                 let Some(row) = self.job(name) else {
                     return self.nothing(&format!("no job named {name:?}"));
                 };
-                let spec: JobSpec = match serde_json::from_str(&row.definition) {
+                let spec = match crate::job::decode_stored(name, &row.definition) {
                     Ok(spec) => spec,
-                    Err(e) => {
-                        return self
-                            .nothing(&format!("{name}: the stored definition is unreadable: {e}"));
-                    }
+                    Err(e) => return self.nothing(&format!("{name}: the {}", e.problems())),
                 };
                 let original = Some((row.name.clone(), row.version));
                 (JobForm::edit(&spec, context), original)

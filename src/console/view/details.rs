@@ -115,7 +115,7 @@ pub(super) fn job(model: &Model, theme: Theme, frame: &mut Frame, area: Rect) {
     let [fires, definition] =
         Layout::horizontal([Constraint::Length(46), Constraint::Fill(1)]).areas(rest);
     next_fires(model, theme, frame, fires, details);
-    let toml = serde_json::from_str::<crate::job::JobSpec>(&details.job.definition)
+    let toml = crate::job::decode_stored(&details.job.name, &details.job.definition)
         .ok()
         .and_then(|spec| toml::to_string(&spec).ok())
         .unwrap_or_else(|| details.job.definition.to_string());
@@ -421,6 +421,17 @@ fn run_fields<'a>(model: &Model, theme: Theme, details: &'a RunDetails) -> Vec<L
             Span::styled(error.as_str(), theme.bad()),
         ]));
     }
+    if run.unchanged {
+        lines.push(Line::from(vec![
+            label("unchanged"),
+            Span::raw(format!(
+                "same content as the last delivered run (sha256 {}), nothing sent",
+                run.content_hash
+                    .as_deref()
+                    .map_or("?", |h| h.get(..12).unwrap_or(h))
+            )),
+        ]));
+    }
     if details.deliveries.is_empty() {
         for output in &run.outputs {
             lines.push(Line::from(vec![
@@ -518,6 +529,8 @@ mod tests {
             error: None,
             instance_id: None,
             retry_of: None,
+            content_hash: None,
+            unchanged: false,
         }
     }
 

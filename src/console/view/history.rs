@@ -93,6 +93,7 @@ fn row<'a>(model: &Model, theme: Theme, run: &'a RunRecord, time: String) -> Row
         Cell::from(run.trigger.as_str()),
         Cell::from(match model.retry_due(run) {
             Some(at) => Span::styled(text::retry_at(at, model.zone), theme.warn()),
+            None if run.unchanged => Span::styled("unchanged", theme.status(run.status)),
             None => Span::styled(text::status(run.status), theme.status(run.status)),
         }),
         right(duration),

@@ -224,21 +224,10 @@ impl Driver {
 /// A stored job that no longer fits the config (a destination removed,
 /// say) is not scheduled, and the log says why.
 fn check(record: &JobRecord, known: &crate::job::Known) -> Option<Job> {
-    let spec = match serde_json::from_str::<crate::job::JobSpec>(&record.definition) {
-        Ok(spec) => spec,
-        Err(e) => {
-            tracing::error!(
-                "{}: stored definition is unreadable, not scheduling it: {e}",
-                record.name
-            );
-            return None;
-        }
-    };
-    match spec.validate(known) {
+    match crate::job::checked_stored(&record.name, &record.definition, known) {
         Ok(job) => Some(job),
-        Err(errors) => {
-            let problems = crate::job::one_line(&errors);
-            tracing::error!("{}: not scheduling it: {problems}", record.name);
+        Err(e) => {
+            tracing::error!("{}: not scheduling it: {}", record.name, e.problems());
             None
         }
     }

@@ -18,6 +18,7 @@ use super::{Backend, JobDefinition, JobRecord, NewRun, RunStatus, Store, Trigger
 mod audit;
 mod catchup;
 mod commands;
+mod content;
 mod deliveries;
 mod identity;
 mod instances;

@@ -73,6 +73,7 @@ fn full_spec() -> JobSpec {
         // Kept by the form, which does not edit it.
         ping: Some("https://hc-ping.com/5f0c".into()),
         ping_env: None,
+        deliver: None,
     }
 }
 
@@ -107,6 +108,7 @@ fn command_spec() -> JobSpec {
         alert_if_running_over: None,
         ping: None,
         ping_env: None,
+        deliver: None,
     }
 }
 

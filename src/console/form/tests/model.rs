@@ -256,6 +256,7 @@ fn a_new_job_typed_field_by_field_is_saved_and_valid() {
             alert_if_running_over: None,
             ping: None,
             ping_env: None,
+            deliver: None,
         }
     );
     assert!(spec.validate(&known()).is_ok());
