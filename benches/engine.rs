@@ -19,6 +19,8 @@
 //!   latency in each tenth of it;
 //! - `wait`: `cronport jobs run --wait` of a 1,000,000-row table to csv,
 //!   a whole process, against `sqlite3 -csv` of the same query, in turns.
+//!   Then the same export with `deliver = "on_change"` against `always`,
+//!   in turns, for what the content hash costs.
 //!
 //! - `metrics`: the CPU metrics add to the `cost` window's runs, with
 //!   metrics off and on in turns (see `engine/metrics.rs`);
@@ -584,6 +586,17 @@ fn section_wait(rows: usize) {
          format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n",
         data.display()
     ));
+    // The content hash's cost: the same export with a last row that
+    // differs on every run (its slot), so an `on_change` job hashes and
+    // delivers each time, against one that always delivers.
+    let stamped = format!("select * from ({query}) union all select 0, :scheduled_for, 0, ''");
+    for (name, deliver) in [("stamped", "always"), ("stamped-on-change", "on_change")] {
+        text.push_str(&format!(
+            "\n[[jobs]]\nname = \"{name}\"\nschedule = \"0 3 * * *\"\ndeliver = \"{deliver}\"\n\
+             source = {{ kind = \"sql\", connection = \"big\", query = \"{stamped}\" }}\n\
+             format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n"
+        ));
+    }
     std::fs::write(&config, text).expect("config");
     let applied = bench
         .command(&["apply", "cronport.toml"])
@@ -623,6 +636,31 @@ fn section_wait(rows: usize) {
         a * 1000.0,
         b * 1000.0,
         a / b,
+        common::loadavg()
+    );
+    let mut plain = Vec::new();
+    let mut hashed = Vec::new();
+    for _ in 0..7 {
+        for (job, times) in [("stamped", &mut plain), ("stamped-on-change", &mut hashed)] {
+            let t = Instant::now();
+            let status = bench
+                .command(&["jobs", "run", job, "--wait"])
+                .stdout(Stdio::null())
+                .status()
+                .expect("jobs run");
+            assert!(status.success(), "jobs run {job} --wait failed");
+            times.push(t.elapsed());
+        }
+    }
+    plain.sort();
+    hashed.sort();
+    let (a, b) = (plain[3].as_secs_f64(), hashed[3].as_secs_f64());
+    println!(
+        "   deliver = \"on_change\" (content hash, delivered every run): {:.0} ms against {:.0} ms \
+         always: {:+.1}% (medians of 7 turns; {})",
+        b * 1000.0,
+        a * 1000.0,
+        (b / a - 1.0) * 100.0,
         common::loadavg()
     );
 }

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sha2::{Digest as _, Sha256};
 use tokio_util::sync::CancellationToken;
+use xxhash_rust::xxh3::Xxh3;
 
 use super::RunContext;
 use super::delivery::{self, Outcome, Target};
@@ -79,8 +79,9 @@ pub struct Rendered {
     pub rows: u64,
     /// Bytes of the rendered file.
     pub bytes: u64,
-    /// The SHA-256 of those bytes (lowercase hex), when it was asked for:
-    /// computed as the encoder wrote them, not by reading the file again.
+    /// The content hash of those bytes (`xxh3:` and 32 lowercase hex
+    /// digits), when it was asked for: computed as the encoder wrote them,
+    /// not by reading the file again.
     pub content_hash: Option<String>,
 }
 
@@ -240,7 +241,7 @@ impl Pipeline {
     }
 
     /// Render one export into the spool and deliver nothing; with `hash`,
-    /// also the SHA-256 of the rendered bytes. Cancel by dropping the
+    /// also the content hash of the rendered bytes. Cancel by dropping the
     /// future: the spool file is removed.
     pub async fn render_file(
         &self,
@@ -312,13 +313,13 @@ impl Pipeline {
         let counter = Arc::new(AtomicU64::new(0));
         let digest = hash.then(|| Arc::new(std::sync::Mutex::new(None)));
         // Hashed below the buffer, in its 256 KiB flushes: the encoder's
-        // writes are a few bytes each, and SHA-256 is cheapest in big chunks.
+        // writes are a few bytes each, and hashing is cheapest in big chunks.
         let out = CountingWriter {
             inner: BufWriter::with_capacity(
                 256 * 1024,
                 Hashing {
                     inner: file,
-                    sha: digest.as_ref().map(|_| Sha256::new()),
+                    state: digest.as_ref().map(|_| Box::new(Xxh3::new())),
                     slot: digest.clone(),
                 },
             ),
@@ -400,21 +401,21 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
-/// When asked, a SHA-256 over the bytes written, so the file need not be
+/// When asked, a content hash over the bytes written, so the file need not be
 /// read again; the digest is handed over when the writer is dropped (the
 /// encoder owns the writer and drops it when it finishes, after the buffer
 /// above has flushed into this).
 struct Hashing<W> {
     inner: W,
-    sha: Option<Sha256>,
+    state: Option<Box<Xxh3>>,
     slot: Option<Arc<std::sync::Mutex<Option<String>>>>,
 }
 
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        if let Some(sha) = &mut self.sha {
-            sha.update(&buf[..n]);
+        if let Some(state) = &mut self.state {
+            state.update(&buf[..n]);
         }
         Ok(n)
     }
@@ -426,19 +427,23 @@ impl<W: Write> Write for Hashing<W> {
 
 impl<W> Drop for Hashing<W> {
     fn drop(&mut self) {
-        let (Some(sha), Some(slot)) = (self.sha.take(), &self.slot) else {
+        let (Some(state), Some(slot)) = (self.state.take(), &self.slot) else {
             return;
         };
-        let hex = sha
-            .finalize()
-            .iter()
-            .fold(String::with_capacity(64), |mut s, b| {
-                use std::fmt::Write as _;
-                let _ = write!(s, "{b:02x}");
-                s
-            });
         if let Ok(mut slot) = slot.lock() {
-            *slot = Some(hex);
+            *slot = Some(content_hash(state.digest128()));
         }
     }
+}
+
+/// How a content hash is written down: the algorithm, then the digest, so
+/// a hash made another way never compares equal by accident.
+pub fn content_hash(digest: u128) -> String {
+    format!("xxh3:{digest:032x}")
+}
+
+/// A content hash cut to the algorithm and 12 hex digits: enough to tell
+/// runs apart in a log line or the run view.
+pub fn short_hash(hash: &str) -> &str {
+    hash.get(..17).unwrap_or(hash)
 }

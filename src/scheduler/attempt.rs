@@ -63,7 +63,7 @@ pub(super) async fn attempt(
     let result = match decision {
         Decision::Unchanged => {
             tracing::info!(
-                "unchanged: the output is the same as the last delivered run's (sha256 {}); \
+                "unchanged: the output is the same as the last delivered run's ({}); \
                  nothing delivered",
                 short(rendered.content_hash.as_deref())
             );
@@ -135,5 +135,5 @@ async fn write(shared: &Shared, write: RunWrite) {
 
 /// The first 12 hex digits of a hash, for log lines.
 fn short(hash: Option<&str>) -> &str {
-    hash.map_or("?", |h| h.get(..12).unwrap_or(h))
+    hash.map_or("?", crate::export::pipeline::short_hash)
 }

@@ -8,7 +8,7 @@ use super::fixtures::{self, draw};
 use crate::console::model::{Model, Msg, Screen};
 use crate::store::RunStatus;
 
-const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const HASH: &str = "xxh3:9f86d081884c7d659a2feaa0c55ad015";
 
 /// The fixtures with the newest succeeded run marked unchanged; its id.
 fn with_unchanged_run() -> (Model, i64) {
@@ -64,8 +64,7 @@ fn the_run_view_says_why_nothing_was_sent() {
     };
     let screen = draw(&model, 120, 40);
     assert!(
-        screen
-            .contains("same content as the last delivered run (sha256 9f86d081884c), nothing sent"),
+        screen.contains("same content as the last delivered run (xxh3:9f86d081884c), nothing sent"),
         "{screen}"
     );
     insta::assert_snapshot!("run_view_unchanged_120x40", screen);

@@ -425,10 +425,10 @@ fn run_fields<'a>(model: &Model, theme: Theme, details: &'a RunDetails) -> Vec<L
         lines.push(Line::from(vec![
             label("unchanged"),
             Span::raw(format!(
-                "same content as the last delivered run (sha256 {}), nothing sent",
+                "same content as the last delivered run ({}), nothing sent",
                 run.content_hash
                     .as_deref()
-                    .map_or("?", |h| h.get(..12).unwrap_or(h))
+                    .map_or("?", crate::export::pipeline::short_hash)
             )),
         ]));
     }
