@@ -27,7 +27,11 @@ pub const KEYS: [(&str, &str, &str); 8] = [
         "save",
         "save (also Enter on Save), only when all is valid",
     ),
-    ("Esc", "cancel", "close the form, change nothing"),
+    (
+        "Esc",
+        "cancel",
+        "close the form, change nothing (asks y/n first if anything was changed)",
+    ),
 ];
 
 /// The keys shown in the footer, by their place in [`KEYS`].
@@ -41,8 +45,15 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
         return FormOutcome::Continue;
     }
     form.notice = None;
+    if form.confirm_discard {
+        return confirm_discard(form, key.code);
+    }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
+        KeyCode::Esc if form.is_changed() => {
+            form.confirm_discard = true;
+            return FormOutcome::Continue;
+        }
         KeyCode::Esc => return FormOutcome::Cancel,
         KeyCode::Char('s') if ctrl => return save(form),
         _ => {}
@@ -110,6 +121,19 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
         _ => {}
     }
     FormOutcome::Continue
+}
+
+/// The answer to "discard your changes?": y discards, n or Esc keeps
+/// editing; other keys wait for an answer, so a stray key changes nothing.
+fn confirm_discard(form: &mut JobForm, code: KeyCode) -> FormOutcome {
+    match code {
+        KeyCode::Char('y' | 'Y') => FormOutcome::Cancel,
+        KeyCode::Char('n' | 'N') | KeyCode::Esc => {
+            form.confirm_discard = false;
+            FormOutcome::Continue
+        }
+        _ => FormOutcome::Continue,
+    }
 }
 
 fn changed(form: &mut JobForm, field: Field) {

@@ -86,6 +86,9 @@ pub struct JobForm {
     /// Show every field's problems: when editing a job, and after a save
     /// was refused.
     show_all: bool,
+    /// Esc on a changed form asks "discard?" first: y discards, n or Esc
+    /// goes back to editing.
+    confirm_discard: bool,
     color: bool,
 }
 
@@ -126,6 +129,7 @@ impl JobForm {
             notice: None,
             touched: HashSet::new(),
             show_all,
+            confirm_discard: false,
             color: color_from_env(),
         }
     }
@@ -189,6 +193,17 @@ impl JobForm {
         } else {
             Vec::new()
         }
+    }
+
+    /// Whether the operator has changed anything since the form opened: Esc
+    /// then asks before discarding.
+    pub fn is_changed(&self) -> bool {
+        !self.touched.is_empty()
+    }
+
+    /// Whether the form is asking whether to discard its changes.
+    pub fn is_confirming_discard(&self) -> bool {
+        self.confirm_discard
     }
 
     /// The spec that Save would return, if everything is valid.

@@ -370,7 +370,12 @@ fn push_error(lines: &mut Vec<Line<'_>>, message: &str, width: usize, s: &Styles
 }
 
 fn footer<'a>(form: &JobForm, s: &Styles) -> Vec<Line<'a>> {
-    let status = if let Some(notice) = &form.notice {
+    let status = if form.is_confirming_discard() {
+        Line::styled(
+            "Discard your changes? y: discard and close · n or Esc: keep editing",
+            s.error,
+        )
+    } else if let Some(notice) = &form.notice {
         Line::styled(notice.clone(), s.error)
     } else if form.valid_spec().is_some() {
         Line::styled("✓ valid: Ctrl-S saves", s.ok)

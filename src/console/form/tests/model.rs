@@ -179,8 +179,48 @@ fn esc_cancels_and_leaves_the_spec_untouched() {
     retype(&mut form, Field::Schedule, "every 5m");
     go_to(&mut form, Row::Destination(0));
     press(&mut form, KeyCode::Char(' '));
-    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Cancel);
+    // Changed: Esc asks first, and y discards.
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Continue);
+    assert!(form.is_confirming_discard());
+    assert_eq!(press(&mut form, KeyCode::Char('y')), FormOutcome::Cancel);
     assert_eq!(spec, before);
+}
+
+#[test]
+fn esc_on_an_unchanged_form_closes_at_once() {
+    let mut form = JobForm::edit(&full_spec(), ctx());
+    // Moving around changes nothing.
+    go_to(&mut form, Row::Save);
+    assert!(!form.is_changed());
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Cancel);
+    let mut blank = JobForm::new(ctx());
+    assert_eq!(press(&mut blank, KeyCode::Esc), FormOutcome::Cancel);
+}
+
+#[test]
+fn esc_on_a_changed_form_asks_and_n_or_esc_keeps_editing() {
+    let spec = full_spec();
+    let mut form = JobForm::edit(&spec, ctx());
+    retype(&mut form, Field::Retries, "7");
+    assert!(form.is_changed());
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Continue);
+    assert!(form.is_confirming_discard());
+    // A stray key neither answers nor edits.
+    assert_eq!(press(&mut form, KeyCode::Char('x')), FormOutcome::Continue);
+    assert!(form.is_confirming_discard());
+    assert_eq!(form.values.retries.value(), "7");
+    assert_eq!(press(&mut form, KeyCode::Char('n')), FormOutcome::Continue);
+    assert!(!form.is_confirming_discard());
+    // Still editing, the change still there: typing goes on where it was.
+    type_text(&mut form, "0");
+    assert_eq!(form.values.retries.value(), "70");
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Continue);
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Continue);
+    assert!(!form.is_confirming_discard());
+    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
+        panic!("not saved: {:?}", form.problems());
+    };
+    assert_eq!(saved.retries, Some(70));
 }
 
 #[test]

@@ -56,6 +56,13 @@ fn new_job_after_a_refused_save_80x24() {
 }
 
 #[test]
+fn discard_question_80x24() {
+    let mut form = with_schedule("every 15m");
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Continue);
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
+
+#[test]
 fn the_terminal_cursor_sits_in_the_focused_field() {
     let form = with_schedule("0 25 * * *");
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
