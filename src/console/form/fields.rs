@@ -7,6 +7,7 @@ use tui_input::Input;
 use super::FormContext;
 use super::argv;
 use super::choice::Choice;
+use super::multiline::MultiLine;
 use crate::export::destination::notice::NotifySpec;
 use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
@@ -145,7 +146,8 @@ pub struct Values {
     pub(crate) timezone: Input,
     pub(crate) source_kind: Choice<SourceKind>,
     pub(crate) connection: Choice<String>,
-    pub(crate) query: Input,
+    /// The sql query, on as many lines as the operator likes.
+    pub(crate) query: MultiLine,
     pub(crate) argv: Input,
     /// The job's format as configured, then each kind with its defaults.
     pub(crate) format: Choice<FormatSpec>,
@@ -256,7 +258,7 @@ impl Values {
                 connections.iter().map(|c| (c.clone(), c.clone())).collect(),
                 &sql.connection,
             ),
-            query: text(&sql.query),
+            query: MultiLine::new(&sql.query),
             argv: text(&argv::join(&command.argv)),
             format: Choice::new(format_options(&spec.format), &spec.format),
             destination_options,
@@ -311,7 +313,6 @@ impl Values {
             Field::Name => Some(&self.name),
             Field::Schedule => Some(&self.schedule),
             Field::Timezone => Some(&self.timezone),
-            Field::Query => Some(&self.query),
             Field::Argv => Some(&self.argv),
             Field::Retries => Some(&self.retries),
             Field::Timeout => Some(&self.timeout),
@@ -326,11 +327,26 @@ impl Values {
             Field::Name => Some(&mut self.name),
             Field::Schedule => Some(&mut self.schedule),
             Field::Timezone => Some(&mut self.timezone),
-            Field::Query => Some(&mut self.query),
             Field::Argv => Some(&mut self.argv),
             Field::Retries => Some(&mut self.retries),
             Field::Timeout => Some(&mut self.timeout),
             Field::CatchUpWindow => Some(&mut self.catch_up_window),
+            _ => None,
+        }
+    }
+
+    /// The multi-line buffer behind `field`, for the query.
+    pub fn multiline(&self, field: Field) -> Option<&MultiLine> {
+        match field {
+            Field::Query => Some(&self.query),
+            _ => None,
+        }
+    }
+
+    /// The multi-line buffer behind `field`, to type into.
+    pub fn multiline_mut(&mut self, field: Field) -> Option<&mut MultiLine> {
+        match field {
+            Field::Query => Some(&mut self.query),
             _ => None,
         }
     }

@@ -7,11 +7,12 @@ use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModif
 use tui_input::backend::crossterm::to_input_request;
 
 use super::fields::{Field, Row};
+use super::multiline::Edit;
 use super::{FormOutcome, JobForm};
 
 /// The form's keys: the key, a word for the footer, and a description for
 /// the console's help screen.
-pub const KEYS: [(&str, &str, &str); 8] = [
+pub const KEYS: [(&str, &str, &str); 9] = [
     ("Tab/↓", "next", "next field"),
     ("S-Tab/↑", "back", "previous field"),
     ("PgDn/PgUp", "page", "five fields down / up"),
@@ -21,6 +22,11 @@ pub const KEYS: [(&str, &str, &str); 8] = [
         "change a choice (source, connection, policies)",
     ),
     ("Space", "tick", "tick or untick a destination"),
+    (
+        "Enter (query)",
+        "newline",
+        "in the query: a new line (↑/↓ move by line and leave it at its ends; Tab leaves it)",
+    ),
     ("Tab/→", "accept", "accept the highlighted zone name"),
     (
         "Ctrl-S",
@@ -35,7 +41,7 @@ pub const KEYS: [(&str, &str, &str); 8] = [
 ];
 
 /// The keys shown in the footer, by their place in [`KEYS`].
-pub(super) const FOOTER_KEYS: [usize; 6] = [0, 1, 3, 4, 6, 7];
+pub(super) const FOOTER_KEYS: [usize; 6] = [0, 1, 3, 4, 7, 8];
 
 /// Rows PageUp/PageDown move by.
 const PAGE: isize = 5;
@@ -57,6 +63,21 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
         KeyCode::Esc => return FormOutcome::Cancel,
         KeyCode::Char('s') if ctrl => return save(form),
         _ => {}
+    }
+    if let Row::Field(f) = form.focus
+        && !matches!(
+            key.code,
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::PageUp | KeyCode::PageDown
+        )
+        && let Some(buffer) = form.values.multiline_mut(f)
+    {
+        match buffer.handle(key) {
+            Edit::Changed => changed(form, f),
+            Edit::LeaveUp => move_focus(form, -1),
+            Edit::LeaveDown => move_focus(form, 1),
+            Edit::Moved | Edit::Ignored => {}
+        }
+        return FormOutcome::Continue;
     }
     let completions = form.zone_completions();
     let at_end = |form: &JobForm| {

@@ -8,6 +8,7 @@ mod choice;
 mod complete;
 mod fields;
 mod keys;
+mod multiline;
 mod preview;
 mod style;
 mod text;

@@ -12,12 +12,16 @@ use tui_input::Input;
 use super::JobForm;
 use super::fields::{Field, Row};
 use super::keys::{FOOTER_KEYS, KEYS};
+use super::multiline::MultiLine;
 use super::preview::SchedulePreview;
 use super::style::Styles;
 use super::text::{caret_line, visible_slice, wrap};
 
 /// Columns for the focus marker and the label ("Catch-up window" is the longest).
 pub(super) const LABEL_WIDTH: usize = 18;
+
+/// Lines of a multi-line field in view at once; more scroll.
+pub(super) const MULTILINE_ROWS: usize = 5;
 
 /// Lines built for the field list, with where the cursor goes.
 struct Body<'a> {
@@ -96,9 +100,18 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
             format!("{marker}{label:<w$}", w = LABEL_WIDTH - 2),
             label_style,
         )];
+        let mut below = Vec::new();
         match row {
             Row::Field(f) => {
-                if let Some(input) = form.values.input(f) {
+                if let Some(buffer) = form.values.multiline(f) {
+                    let shown = multiline_value(form, f, buffer, focused, width, s);
+                    spans.extend(shown.first);
+                    below = shown.more;
+                    if focused {
+                        let (line, column) = shown.cursor;
+                        body.cursor = Some((start + line, LABEL_WIDTH + column));
+                    }
+                } else if let Some(input) = form.values.input(f) {
                     let (value, column) = text_value(form, f, input, focused, width, s);
                     spans.extend(value);
                     if focused {
@@ -118,6 +131,7 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
             }
         }
         body.lines.push(Line::from(spans));
+        body.lines.extend(below);
 
         match row {
             Row::Field(Field::Schedule) => schedule_lines(form, &mut body.lines, width, now, s),
@@ -164,6 +178,83 @@ fn text_value<'a>(
     }
     let column = input.visual_cursor().saturating_sub(scroll);
     (vec![Span::styled(shown, s.value)], column)
+}
+
+/// A multi-line field as drawn: its first line beside the label, the
+/// others below, and where the cursor is (line from the first, column).
+struct Shown<'a> {
+    first: Vec<Span<'a>>,
+    more: Vec<Line<'a>>,
+    cursor: (usize, usize),
+}
+
+/// Up to [`MULTILINE_ROWS`] lines of `buffer`: the focused field scrolls to
+/// its cursor (down and sideways) and says how to add a line; the others
+/// show their start and cut long lines with "…".
+fn multiline_value<'a>(
+    form: &JobForm,
+    field: Field,
+    buffer: &MultiLine,
+    focused: bool,
+    width: usize,
+    s: &Styles,
+) -> Shown<'a> {
+    let indent = " ".repeat(LABEL_WIDTH);
+    let hint = Line::styled(
+        format!("{indent}Enter: new line · ↑/↓: lines · Tab: next field"),
+        s.muted,
+    );
+    if buffer.value().is_empty() {
+        return Shown {
+            first: vec![Span::styled(placeholder(form, field), s.muted)],
+            more: if focused { vec![hint] } else { Vec::new() },
+            cursor: (0, 0),
+        };
+    }
+    let lines = buffer.lines();
+    let (cursor_line, cursor_column) = buffer.cursor_line_column();
+    let height = lines.len().min(MULTILINE_ROWS);
+    let top = if focused {
+        cursor_line.saturating_sub(height - 1)
+    } else {
+        0
+    };
+    let sideways = if focused {
+        cursor_column.saturating_sub(width.saturating_sub(1))
+    } else {
+        0
+    };
+    let mut texts = lines.iter().skip(top).take(height).map(|line| {
+        let shown = visible_slice(line, sideways, width);
+        if !focused && shown.chars().count() < line.chars().count() {
+            visible_slice(line, 0, width.saturating_sub(1)) + "…"
+        } else {
+            shown
+        }
+    });
+    let first = vec![Span::styled(texts.next().unwrap_or_default(), s.value)];
+    let mut more: Vec<Line<'a>> = texts
+        .map(|text| Line::from(vec![Span::raw(indent.clone()), Span::styled(text, s.value)]))
+        .collect();
+    if lines.len() > height {
+        more.push(Line::styled(
+            format!(
+                "{indent}lines {}-{} of {}",
+                top + 1,
+                top + height,
+                lines.len()
+            ),
+            s.muted,
+        ));
+    }
+    if focused {
+        more.push(hint);
+    }
+    Shown {
+        first,
+        more,
+        cursor: (cursor_line - top, cursor_column - sideways),
+    }
 }
 
 /// Columns of a text field scrolled out of view on the left: the focused

@@ -398,3 +398,55 @@ fn sources_and_formats_the_form_does_not_edit_are_kept_and_other_formats_offered
     };
     assert_eq!(saved.source, spec.source);
 }
+
+#[test]
+fn the_query_takes_several_lines_and_tab_or_arrows_leave_it() {
+    let mut form = JobForm::edit(&full_spec(), ctx());
+    go_to(&mut form, Row::Field(Field::Query));
+    ctrl(&mut form, 'u');
+    type_text(&mut form, "select *");
+    // Enter is a newline here, not "next field".
+    assert_eq!(press(&mut form, KeyCode::Enter), FormOutcome::Continue);
+    assert_eq!(form.focus(), Row::Field(Field::Query));
+    type_text(&mut form, "from orders");
+    press(&mut form, KeyCode::Enter);
+    type_text(&mut form, "where created_at >= :window_start");
+    // ↑ moves a line up inside the query; a fix there lands on that line.
+    press(&mut form, KeyCode::Up);
+    press(&mut form, KeyCode::End);
+    type_text(&mut form, " o");
+    assert_eq!(
+        form.values.query.value(),
+        "select *\nfrom orders o\nwhere created_at >= :window_start"
+    );
+    // ↓ past the last line goes on to the next field, as Tab does.
+    press(&mut form, KeyCode::Down);
+    press(&mut form, KeyCode::Down);
+    assert_eq!(form.focus(), Row::Field(Field::Format));
+    press(&mut form, KeyCode::BackTab);
+    assert_eq!(form.focus(), Row::Field(Field::Query));
+    press(&mut form, KeyCode::Tab);
+    assert_eq!(form.focus(), Row::Field(Field::Format));
+    let FormOutcome::Save(spec) = ctrl(&mut form, 's') else {
+        panic!("not saved: {:?}", form.problems());
+    };
+    let SourceSpec::Sql(sql) = &spec.source else {
+        panic!("not an sql source");
+    };
+    assert_eq!(
+        sql.query,
+        "select *\nfrom orders o\nwhere created_at >= :window_start"
+    );
+    assert!(spec.validate(&known()).is_ok());
+}
+
+#[test]
+fn an_emptied_query_is_refused_naming_the_field() {
+    let mut form = JobForm::edit(&full_spec(), ctx());
+    go_to(&mut form, Row::Field(Field::Query));
+    ctrl(&mut form, 'u');
+    let problems = messages(&form, Field::Query);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("source.query: "), "{problems:?}");
+    assert!(form.valid_spec().is_none());
+}

@@ -96,3 +96,54 @@ fn a_long_value_is_cut_with_an_ellipsis_unless_focused() {
     assert!(query.contains("amount, amount,"), "{query}");
     assert!(query.contains("…"), "{query}");
 }
+
+fn with_query(lines: usize) -> JobForm {
+    let mut spec = full_spec();
+    if let SourceSpec::Sql(sql) = &mut spec.source {
+        sql.query = (1..=lines)
+            .map(|i| format!("select {i} as n union all"))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    JobForm::edit(&spec, ctx()).with_color(false)
+}
+
+#[test]
+fn multiline_query_focused_80x24() {
+    let mut form = with_query(3);
+    go_to(&mut form, Row::Field(Field::Query));
+    press(&mut form, KeyCode::Enter);
+    type_text(&mut form, "select 4");
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
+
+#[test]
+fn multiline_query_scrolled_120x40() {
+    let mut form = with_query(9);
+    go_to(&mut form, Row::Field(Field::Query));
+    // The cursor is at the end: the last five lines show.
+    insta::assert_snapshot!(draw(&form, 120, 40));
+}
+
+#[test]
+fn multiline_query_unfocused_shows_its_start_80x24() {
+    let mut form = with_query(9);
+    go_to(&mut form, Row::Field(Field::Connection));
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
+
+#[test]
+fn the_cursor_follows_the_query_onto_its_later_lines() {
+    let mut form = with_query(3);
+    go_to(&mut form, Row::Field(Field::Query));
+    press(&mut form, KeyCode::Enter);
+    type_text(&mut form, "select 4");
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|frame| form.render(frame, frame.area(), now()))
+        .unwrap();
+    // The fourth line of the query, drawn on the terminal's row 15.
+    terminal
+        .backend_mut()
+        .assert_cursor_position((1 + 18 + 8, 15));
+}
