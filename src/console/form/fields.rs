@@ -1,17 +1,18 @@
 //! What the form holds: one value per field, built from a spec and turned
-//! back into one. Parts the form does not edit (a command's `cwd` and `env`,
-//! CSV options) are carried through untouched so editing never loses them.
+//! back into one. Parts the form does not edit (format options, notify,
+//! the schedule's rules) are carried through untouched so editing never
+//! loses them.
 
 use tui_input::Input;
 
 use super::FormContext;
-use super::argv;
 use super::choice::Choice;
 use super::multiline::MultiLine;
+pub use super::sources::SourceKind;
+use super::sources::SourceValues;
 use crate::export::destination::notice::NotifySpec;
 use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
-use crate::export::source::command::CommandSpec;
 use crate::export::source::sql::SqlSpec;
 use crate::job::{CatchUpPolicy, JobSpec, OverlapPolicy, RuleKeys, WatchKeys};
 
@@ -24,7 +25,7 @@ pub enum Field {
     Schedule,
     /// IANA zone.
     Timezone,
-    /// `sql` or `command`.
+    /// `sql`, `command`, `file` or `http`.
     SourceKind,
     /// The `sql` source's connection.
     Connection,
@@ -32,6 +33,32 @@ pub enum Field {
     Query,
     /// The `command` source's argv, on one line.
     Argv,
+    /// The `command` source's working folder.
+    Cwd,
+    /// The `command` source's extra environment, `NAME=value` words.
+    Env,
+    /// What the `command` source's stdout holds.
+    Output,
+    /// The `file` source's path or glob.
+    Path,
+    /// How the `file` source's files are read.
+    FileFormat,
+    /// Whether the `file` source's files are templates.
+    Template,
+    /// The connection of the `file` source's template query, or none.
+    TemplateConnection,
+    /// The `file` source's template query.
+    TemplateQuery,
+    /// The `http` source's URL.
+    Url,
+    /// The `http` source's request timeout.
+    HttpTimeout,
+    /// The `http` source's headers, `Name=value` words.
+    Headers,
+    /// The `http` source's headers read from the environment, `Name=VAR` words.
+    HeadersEnv,
+    /// How the `http` source's body is read.
+    BodyFormat,
     /// The output format.
     Format,
     /// The chosen destinations.
@@ -59,6 +86,19 @@ impl Field {
             Field::Connection => "Connection",
             Field::Query => "Query",
             Field::Argv => "Command",
+            Field::Cwd => "Working folder",
+            Field::Env => "Environment",
+            Field::Output => "Output",
+            Field::Path => "Path",
+            Field::FileFormat => "Read as",
+            Field::Template => "Template",
+            Field::TemplateConnection => "Template conn.",
+            Field::TemplateQuery => "Template query",
+            Field::Url => "URL",
+            Field::HttpTimeout => "Request timeout",
+            Field::Headers => "Headers",
+            Field::HeadersEnv => "Headers (env)",
+            Field::BodyFormat => "Body",
             Field::Format => "Format",
             Field::Destinations => "Destinations",
             Field::Retries => "Retries",
@@ -79,6 +119,19 @@ impl Field {
             Field::Connection => "source.connection",
             Field::Query => "source.query",
             Field::Argv => "source.argv",
+            Field::Cwd => "source.cwd",
+            Field::Env => "source.env",
+            Field::Output => "source.output",
+            Field::Path => "source.path",
+            Field::FileFormat => "source.format",
+            Field::Template => "source.template",
+            Field::TemplateConnection => "source.template_query.connection",
+            Field::TemplateQuery => "source.template_query.query",
+            Field::Url => "source.url",
+            Field::HttpTimeout => "source.timeout",
+            Field::Headers => "source.headers",
+            Field::HeadersEnv => "source.headers_env",
+            Field::BodyFormat => "source.format",
             Field::Format => "format",
             Field::Destinations => "destinations",
             Field::Retries => "retries",
@@ -98,7 +151,7 @@ impl Field {
     }
 }
 
-const ALL: [Field; 14] = [
+const ALL: [Field; 27] = [
     Field::Name,
     Field::Schedule,
     Field::Timezone,
@@ -106,6 +159,19 @@ const ALL: [Field; 14] = [
     Field::Connection,
     Field::Query,
     Field::Argv,
+    Field::Cwd,
+    Field::Env,
+    Field::Output,
+    Field::Path,
+    Field::FileFormat,
+    Field::Template,
+    Field::TemplateConnection,
+    Field::TemplateQuery,
+    Field::Url,
+    Field::HttpTimeout,
+    Field::Headers,
+    Field::HeadersEnv,
+    Field::BodyFormat,
     Field::Format,
     Field::Destinations,
     Field::Retries,
@@ -126,29 +192,14 @@ pub enum Row {
     Save,
 }
 
-/// Which kind of source the job reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceKind {
-    /// A query on a named connection.
-    Sql,
-    /// A program's stdout.
-    Command,
-    /// The job's own source of a kind the form does not edit (file, http):
-    /// kept as configured.
-    Kept,
-}
-
 /// Every value of the form, as typed or picked.
 #[derive(Clone, Debug)]
 pub struct Values {
     pub(crate) name: Input,
     pub(crate) schedule: Input,
     pub(crate) timezone: Input,
-    pub(crate) source_kind: Choice<SourceKind>,
-    pub(crate) connection: Choice<String>,
-    /// The sql query, on as many lines as the operator likes.
-    pub(crate) query: MultiLine,
-    pub(crate) argv: Input,
+    /// Every source kind's fields; only the chosen kind is saved.
+    pub(crate) source: SourceValues,
     /// The job's format as configured, then each kind with its defaults.
     pub(crate) format: Choice<FormatSpec>,
     /// Options offered: the config's destinations, plus any the job names
@@ -162,9 +213,6 @@ pub struct Values {
     pub(crate) overlap: Choice<Option<OverlapPolicy>>,
     pub(crate) catch_up: Choice<Option<CatchUpPolicy>>,
     pub(crate) catch_up_window: Input,
-    pub(crate) command_extras: CommandSpec,
-    /// The job's source when its kind is one the form does not edit.
-    pub(crate) kept_source: Option<SourceSpec>,
     /// The job's notifications, which the form does not edit: kept.
     pub(crate) notify: Option<NotifySpec>,
     /// The job's calendar, blackouts, bounds, jitter and DST policy, which
@@ -213,35 +261,6 @@ impl Values {
 
     /// The values of an existing job.
     pub fn from_spec(spec: &JobSpec, ctx: &FormContext) -> Self {
-        let no_sql = || SqlSpec {
-            connection: ctx.connections.first().cloned().unwrap_or_default(),
-            query: String::new(),
-        };
-        let (kind, sql, command) = match &spec.source {
-            SourceSpec::Sql(sql) => (SourceKind::Sql, sql.clone(), empty_command()),
-            SourceSpec::Command(cmd) => (SourceKind::Command, no_sql(), cmd.clone()),
-            SourceSpec::File(_) | SourceSpec::Http(_) => {
-                (SourceKind::Kept, no_sql(), empty_command())
-            }
-        };
-        let mut source_kinds = vec![
-            ("sql".into(), SourceKind::Sql),
-            ("command".into(), SourceKind::Command),
-        ];
-        let kept_source = (kind == SourceKind::Kept).then(|| spec.source.clone());
-        if kind == SourceKind::Kept {
-            source_kinds.insert(
-                0,
-                (
-                    format!("{} (as configured)", spec.source.kind()),
-                    SourceKind::Kept,
-                ),
-            );
-        }
-        let mut connections = ctx.connections.clone();
-        if !sql.connection.is_empty() && !connections.contains(&sql.connection) {
-            connections.push(sql.connection.clone());
-        }
         let mut destination_options = ctx.destinations.clone();
         for name in &spec.destinations {
             if !destination_options.contains(name) {
@@ -253,13 +272,7 @@ impl Values {
             name: text(&spec.name),
             schedule: text(&spec.schedule),
             timezone: text(spec.timezone.as_deref().unwrap_or("")),
-            source_kind: Choice::new(source_kinds, &kind),
-            connection: Choice::new(
-                connections.iter().map(|c| (c.clone(), c.clone())).collect(),
-                &sql.connection,
-            ),
-            query: MultiLine::new(&sql.query),
-            argv: text(&argv::join(&command.argv)),
+            source: SourceValues::from_spec(&spec.source, &ctx.connections),
             format: Choice::new(format_options(&spec.format), &spec.format),
             destination_options,
             destinations: spec.destinations.clone(),
@@ -294,8 +307,6 @@ impl Values {
                     .map(|d| d.to_string())
                     .unwrap_or_default(),
             ),
-            command_extras: command,
-            kept_source,
             notify: spec.notify.clone(),
             rule_keys: spec.rule_keys(),
             watch_keys: spec.watch_keys(),
@@ -304,7 +315,7 @@ impl Values {
 
     /// The chosen source kind.
     pub fn source_kind(&self) -> SourceKind {
-        self.source_kind.value().copied().unwrap_or(SourceKind::Sql)
+        self.source.kind()
     }
 
     /// The text input behind `field`, for fields that are typed.
@@ -313,11 +324,10 @@ impl Values {
             Field::Name => Some(&self.name),
             Field::Schedule => Some(&self.schedule),
             Field::Timezone => Some(&self.timezone),
-            Field::Argv => Some(&self.argv),
             Field::Retries => Some(&self.retries),
             Field::Timeout => Some(&self.timeout),
             Field::CatchUpWindow => Some(&self.catch_up_window),
-            _ => None,
+            other => self.source.input(other),
         }
     }
 
@@ -327,39 +337,30 @@ impl Values {
             Field::Name => Some(&mut self.name),
             Field::Schedule => Some(&mut self.schedule),
             Field::Timezone => Some(&mut self.timezone),
-            Field::Argv => Some(&mut self.argv),
             Field::Retries => Some(&mut self.retries),
             Field::Timeout => Some(&mut self.timeout),
             Field::CatchUpWindow => Some(&mut self.catch_up_window),
-            _ => None,
+            other => self.source.input_mut(other),
         }
     }
 
-    /// The multi-line buffer behind `field`, for the query.
+    /// The multi-line buffer behind `field`, for the queries.
     pub fn multiline(&self, field: Field) -> Option<&MultiLine> {
-        match field {
-            Field::Query => Some(&self.query),
-            _ => None,
-        }
+        self.source.multiline(field)
     }
 
     /// The multi-line buffer behind `field`, to type into.
     pub fn multiline_mut(&mut self, field: Field) -> Option<&mut MultiLine> {
-        match field {
-            Field::Query => Some(&mut self.query),
-            _ => None,
-        }
+        self.source.multiline_mut(field)
     }
 
     /// Step the selector behind `field`; false if `field` is not one.
     pub fn step_choice(&mut self, field: Field, step: isize) -> bool {
         match field {
-            Field::SourceKind => self.source_kind.step(step),
-            Field::Connection => self.connection.step(step),
             Field::Format => self.format.step(step),
             Field::Overlap => self.overlap.step(step),
             Field::CatchUp => self.catch_up.step(step),
-            _ => return false,
+            other => return self.source.step_choice(other, step),
         }
         true
     }
@@ -373,12 +374,10 @@ impl Values {
             )
         }
         match field {
-            Field::SourceKind => Some(labels(&self.source_kind)),
-            Field::Connection => Some(labels(&self.connection)),
             Field::Format => Some(labels(&self.format)),
             Field::Overlap => Some(labels(&self.overlap)),
             Field::CatchUp => Some(labels(&self.catch_up)),
-            _ => None,
+            other => self.source.choice(other),
         }
     }
 
@@ -402,13 +401,7 @@ impl Values {
             Row::Field(Field::Timezone),
             Row::Field(Field::SourceKind),
         ];
-        match self.source_kind() {
-            SourceKind::Sql => {
-                rows.extend([Row::Field(Field::Connection), Row::Field(Field::Query)]);
-            }
-            SourceKind::Command => rows.push(Row::Field(Field::Argv)),
-            SourceKind::Kept => {}
-        }
+        rows.extend(self.source.rows());
         rows.push(Row::Field(Field::Format));
         rows.extend((0..self.destination_options.len()).map(Row::Destination));
         if self.destination_options.is_empty() {
@@ -427,15 +420,6 @@ impl Values {
         );
         rows.push(Row::Save);
         rows
-    }
-}
-
-fn empty_command() -> CommandSpec {
-    CommandSpec {
-        argv: Vec::new(),
-        cwd: None,
-        env: Default::default(),
-        output: None,
     }
 }
 

@@ -10,6 +10,7 @@ mod fields;
 mod keys;
 mod multiline;
 mod preview;
+mod sources;
 mod style;
 mod text;
 mod validate;

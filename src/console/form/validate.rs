@@ -1,7 +1,8 @@
 //! The checks run after every keystroke. They reuse the project's own
 //! parsers and `JobSpec::validate`, so the form accepts exactly what the
 //! scheduler accepts, no more and no less (plus a name clash, which only the
-//! form can see, and a schedule that can never fire).
+//! form can see, a schedule that can never fire, an http timeout of 0s and
+//! a template query chosen but left empty, which could only fail each run).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -12,9 +13,6 @@ use super::argv;
 use super::fields::{Field, SourceKind, Values};
 use crate::config::duration::HumanDuration;
 use crate::export::format::FormatSpec;
-use crate::export::source::SourceSpec;
-use crate::export::source::command::CommandSpec;
-use crate::export::source::sql::SqlSpec;
 use crate::job::{JobSpec, Known};
 use crate::schedule::{Schedule, parse_timezone};
 
@@ -112,31 +110,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         }
     };
 
-    let mut parsed_argv = Vec::new();
-    let source = match values.source_kind() {
-        SourceKind::Sql => SourceSpec::Sql(SqlSpec {
-            connection: values.connection.value().cloned().unwrap_or_default(),
-            query: values.query.value().to_string(),
-        }),
-        SourceKind::Command => {
-            match argv::split(values.argv.value()) {
-                Ok(args) => parsed_argv = args,
-                Err(e) => problem(Field::Argv, e.to_string(), Some(e.at..e.at + 1)),
-            }
-            SourceSpec::Command(CommandSpec {
-                argv: parsed_argv.clone(),
-                ..values.command_extras.clone()
-            })
-        }
-        SourceKind::Kept => match &values.kept_source {
-            Some(source) => source.clone(),
-            // Kept is only offered when there is a source to keep.
-            None => SourceSpec::Sql(SqlSpec {
-                connection: String::new(),
-                query: String::new(),
-            }),
-        },
-    };
+    let source = values.source.spec(&mut problem);
 
     let retries = optional(values.retries.value(), |text| {
         text.parse::<u32>()
@@ -199,7 +173,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
             let already = field == Some(Field::Schedule)
                 || field == Some(Field::Argv)
                     && values.source_kind() == SourceKind::Command
-                    && argv::split(values.argv.value()).is_err();
+                    && argv::split(values.source.argv.value()).is_err();
             if !already {
                 problems.push(Problem {
                     field,

@@ -3,6 +3,7 @@
 
 mod model;
 mod snapshots;
+mod sources;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -153,4 +154,35 @@ fn retype(form: &mut JobForm, field: Field, text: &str) {
 
 fn messages(form: &JobForm, field: Field) -> Vec<String> {
     form.problems_of(field).map(|p| p.message.clone()).collect()
+}
+
+/// `full_spec` with `source` as its source.
+fn with_source(source: serde_json::Value) -> JobSpec {
+    JobSpec {
+        source: serde_json::from_value(source).expect("a valid source"),
+        ..full_spec()
+    }
+}
+
+/// A file source using every field: glob, format, template and its query.
+fn file_spec() -> JobSpec {
+    with_source(serde_json::json!({
+        "kind": "file",
+        "path": "diagrams/*.svg",
+        "format": "svg",
+        "template": true,
+        "template_query": { "connection": "warehouse", "query": "select count(*) as n\nfrom stock" },
+    }))
+}
+
+/// An http source using every field.
+fn http_spec() -> JobSpec {
+    with_source(serde_json::json!({
+        "kind": "http",
+        "url": "http://127.0.0.1:8080/status.json",
+        "timeout": "45s",
+        "headers": { "Accept": "application/json", "X-Title": "daily status" },
+        "headers_env": { "Authorization": "STATUS_TOKEN" },
+        "format": "json",
+    }))
 }

@@ -362,44 +362,6 @@ fn page_keys_move_by_five_rows_and_stop_at_the_ends() {
 }
 
 #[test]
-fn sources_and_formats_the_form_does_not_edit_are_kept_and_other_formats_offered() {
-    // An http source and a chart format: both need options the form has no
-    // fields for, so they are carried through as configured.
-    let spec = JobSpec {
-        source: serde_json::from_value(serde_json::json!({
-            "kind": "http",
-            "url": "http://127.0.0.1:9/status.json",
-        }))
-        .expect("http source"),
-        format: serde_json::from_value(serde_json::json!({
-            "kind": "svg",
-            "chart": { "kind": "bar", "x": "category", "y": ["amount"] },
-        }))
-        .expect("svg format"),
-        ..full_spec()
-    };
-    let mut form = JobForm::edit(&spec, ctx());
-    assert!(form.problems().is_empty(), "{:?}", form.problems());
-    assert_eq!(ctrl(&mut form, 's'), FormOutcome::Save(spec.clone()));
-    // Another format is one step away, with its defaults.
-    go_to(&mut form, Row::Field(Field::Format));
-    press(&mut form, KeyCode::Right);
-    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
-        panic!("not saved: {:?}", form.problems());
-    };
-    assert_eq!(saved.format.kind(), "csv");
-    assert_eq!(saved.source, spec.source);
-    // Switching the source to sql and back keeps the http source too.
-    go_to(&mut form, Row::Field(Field::SourceKind));
-    press(&mut form, KeyCode::Right);
-    press(&mut form, KeyCode::Left);
-    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
-        panic!("not saved: {:?}", form.problems());
-    };
-    assert_eq!(saved.source, spec.source);
-}
-
-#[test]
 fn the_query_takes_several_lines_and_tab_or_arrows_leave_it() {
     let mut form = JobForm::edit(&full_spec(), ctx());
     go_to(&mut form, Row::Field(Field::Query));
@@ -416,7 +378,7 @@ fn the_query_takes_several_lines_and_tab_or_arrows_leave_it() {
     press(&mut form, KeyCode::End);
     type_text(&mut form, " o");
     assert_eq!(
-        form.values.query.value(),
+        form.values.source.query.value(),
         "select *\nfrom orders o\nwhere created_at >= :window_start"
     );
     // ↓ past the last line goes on to the next field, as Tab does.
@@ -449,4 +411,28 @@ fn an_emptied_query_is_refused_naming_the_field() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].starts_with("source.query: "), "{problems:?}");
     assert!(form.valid_spec().is_none());
+}
+
+#[test]
+fn a_format_with_options_is_kept_and_other_formats_offered() {
+    // A chart format: its options are carried through as configured.
+    let spec = JobSpec {
+        format: serde_json::from_value(serde_json::json!({
+            "kind": "svg",
+            "chart": { "kind": "bar", "x": "category", "y": ["amount"] },
+        }))
+        .expect("svg format"),
+        ..full_spec()
+    };
+    let mut form = JobForm::edit(&spec, ctx());
+    assert!(form.problems().is_empty(), "{:?}", form.problems());
+    assert_eq!(ctrl(&mut form, 's'), FormOutcome::Save(spec.clone()));
+    // Another format is one step away, with its defaults.
+    go_to(&mut form, Row::Field(Field::Format));
+    press(&mut form, KeyCode::Right);
+    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
+        panic!("not saved: {:?}", form.problems());
+    };
+    assert_eq!(saved.format.kind(), "csv");
+    assert_eq!(saved.source, spec.source);
 }

@@ -147,3 +147,40 @@ fn the_cursor_follows_the_query_onto_its_later_lines() {
         .backend_mut()
         .assert_cursor_position((1 + 18 + 8, 15));
 }
+
+/// `spec` in an edit form, the focus on the source kind so its fields show.
+fn at_source(spec: &JobSpec) -> JobForm {
+    let mut form = JobForm::edit(spec, ctx()).with_color(false);
+    go_to(&mut form, Row::Field(Field::SourceKind));
+    form
+}
+
+#[test]
+fn command_source_80x24() {
+    let mut spec = command_spec();
+    spec.schedule = "every 5m".into();
+    let mut form = at_source(&spec);
+    go_to(&mut form, Row::Field(Field::Output));
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
+
+#[test]
+fn file_source_80x24() {
+    let mut form = at_source(&file_spec());
+    go_to(&mut form, Row::Field(Field::TemplateQuery));
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
+
+#[test]
+fn http_source_80x24() {
+    let mut form = at_source(&http_spec());
+    go_to(&mut form, Row::Field(Field::BodyFormat));
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
+
+#[test]
+fn http_source_with_a_bad_header_120x40() {
+    let mut form = at_source(&http_spec());
+    retype(&mut form, Field::Headers, "Accept=text/csv X-Title");
+    insta::assert_snapshot!(draw(&form, 120, 40));
+}
