@@ -1,12 +1,13 @@
 //! What the form holds: one value per field, built from a spec and turned
-//! back into one. Parts the form does not edit (format options, notify,
-//! the schedule's rules) are carried through untouched so editing never
-//! loses them.
+//! back into one. Parts the form does not edit (notify, the schedule's
+//! rules, alerts) are carried through untouched so editing never loses them.
 
 use tui_input::Input;
 
 use super::FormContext;
 use super::choice::Choice;
+pub use super::field::Field;
+use super::formats::FormatValues;
 use super::multiline::MultiLine;
 pub use super::sources::SourceKind;
 use super::sources::SourceValues;
@@ -15,171 +16,6 @@ use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
 use crate::export::source::sql::SqlSpec;
 use crate::job::{CatchUpPolicy, JobSpec, OverlapPolicy, RuleKeys, WatchKeys};
-
-/// A field of the form, in the order it is shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Field {
-    /// The job's name.
-    Name,
-    /// Preset or cron text.
-    Schedule,
-    /// IANA zone.
-    Timezone,
-    /// `sql`, `command`, `file` or `http`.
-    SourceKind,
-    /// The `sql` source's connection.
-    Connection,
-    /// The `sql` source's query.
-    Query,
-    /// The `command` source's argv, on one line.
-    Argv,
-    /// The `command` source's working folder.
-    Cwd,
-    /// The `command` source's extra environment, `NAME=value` words.
-    Env,
-    /// What the `command` source's stdout holds.
-    Output,
-    /// The `file` source's path or glob.
-    Path,
-    /// How the `file` source's files are read.
-    FileFormat,
-    /// Whether the `file` source's files are templates.
-    Template,
-    /// The connection of the `file` source's template query, or none.
-    TemplateConnection,
-    /// The `file` source's template query.
-    TemplateQuery,
-    /// The `http` source's URL.
-    Url,
-    /// The `http` source's request timeout.
-    HttpTimeout,
-    /// The `http` source's headers, `Name=value` words.
-    Headers,
-    /// The `http` source's headers read from the environment, `Name=VAR` words.
-    HeadersEnv,
-    /// How the `http` source's body is read.
-    BodyFormat,
-    /// The output format.
-    Format,
-    /// The chosen destinations.
-    Destinations,
-    /// Retries after a failed attempt.
-    Retries,
-    /// Per-attempt timeout.
-    Timeout,
-    /// Overlap policy.
-    Overlap,
-    /// Catch-up policy.
-    CatchUp,
-    /// Catch-up window.
-    CatchUpWindow,
-}
-
-impl Field {
-    /// The label shown in front of the field.
-    pub fn label(self) -> &'static str {
-        match self {
-            Field::Name => "Name",
-            Field::Schedule => "Schedule",
-            Field::Timezone => "Timezone",
-            Field::SourceKind => "Source",
-            Field::Connection => "Connection",
-            Field::Query => "Query",
-            Field::Argv => "Command",
-            Field::Cwd => "Working folder",
-            Field::Env => "Environment",
-            Field::Output => "Output",
-            Field::Path => "Path",
-            Field::FileFormat => "Read as",
-            Field::Template => "Template",
-            Field::TemplateConnection => "Template conn.",
-            Field::TemplateQuery => "Template query",
-            Field::Url => "URL",
-            Field::HttpTimeout => "Request timeout",
-            Field::Headers => "Headers",
-            Field::HeadersEnv => "Headers (env)",
-            Field::BodyFormat => "Body",
-            Field::Format => "Format",
-            Field::Destinations => "Destinations",
-            Field::Retries => "Retries",
-            Field::Timeout => "Timeout",
-            Field::Overlap => "Overlap",
-            Field::CatchUp => "Catch-up",
-            Field::CatchUpWindow => "Catch-up window",
-        }
-    }
-
-    /// The key as written in a job file, which errors name.
-    pub fn key(self) -> &'static str {
-        match self {
-            Field::Name => "name",
-            Field::Schedule => "schedule",
-            Field::Timezone => "timezone",
-            Field::SourceKind => "source.kind",
-            Field::Connection => "source.connection",
-            Field::Query => "source.query",
-            Field::Argv => "source.argv",
-            Field::Cwd => "source.cwd",
-            Field::Env => "source.env",
-            Field::Output => "source.output",
-            Field::Path => "source.path",
-            Field::FileFormat => "source.format",
-            Field::Template => "source.template",
-            Field::TemplateConnection => "source.template_query.connection",
-            Field::TemplateQuery => "source.template_query.query",
-            Field::Url => "source.url",
-            Field::HttpTimeout => "source.timeout",
-            Field::Headers => "source.headers",
-            Field::HeadersEnv => "source.headers_env",
-            Field::BodyFormat => "source.format",
-            Field::Format => "format",
-            Field::Destinations => "destinations",
-            Field::Retries => "retries",
-            Field::Timeout => "timeout",
-            Field::Overlap => "overlap",
-            Field::CatchUp => "catch_up",
-            Field::CatchUpWindow => "catch_up_window",
-        }
-    }
-
-    /// The field a job-file key (as `job::validate` names it) belongs to.
-    pub fn from_key(key: &str) -> Option<Field> {
-        if key == "destinations" || key.starts_with("destinations[") {
-            return Some(Field::Destinations);
-        }
-        ALL.iter().copied().find(|f| f.key() == key)
-    }
-}
-
-const ALL: [Field; 27] = [
-    Field::Name,
-    Field::Schedule,
-    Field::Timezone,
-    Field::SourceKind,
-    Field::Connection,
-    Field::Query,
-    Field::Argv,
-    Field::Cwd,
-    Field::Env,
-    Field::Output,
-    Field::Path,
-    Field::FileFormat,
-    Field::Template,
-    Field::TemplateConnection,
-    Field::TemplateQuery,
-    Field::Url,
-    Field::HttpTimeout,
-    Field::Headers,
-    Field::HeadersEnv,
-    Field::BodyFormat,
-    Field::Format,
-    Field::Destinations,
-    Field::Retries,
-    Field::Timeout,
-    Field::Overlap,
-    Field::CatchUp,
-    Field::CatchUpWindow,
-];
 
 /// One focusable line of the form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,8 +36,8 @@ pub struct Values {
     pub(crate) timezone: Input,
     /// Every source kind's fields; only the chosen kind is saved.
     pub(crate) source: SourceValues,
-    /// The job's format as configured, then each kind with its defaults.
-    pub(crate) format: Choice<FormatSpec>,
+    /// Every format kind's options; only the chosen kind's are saved.
+    pub(crate) format: FormatValues,
     /// Options offered: the config's destinations, plus any the job names
     /// that the config no longer has (so they show, flagged, not vanish).
     pub(crate) destination_options: Vec<String>,
@@ -273,7 +109,7 @@ impl Values {
             schedule: text(&spec.schedule),
             timezone: text(spec.timezone.as_deref().unwrap_or("")),
             source: SourceValues::from_spec(&spec.source, &ctx.connections),
-            format: Choice::new(format_options(&spec.format), &spec.format),
+            format: FormatValues::from_spec(&spec.format),
             destination_options,
             destinations: spec.destinations.clone(),
             retries: text(&spec.retries.map(|r| r.to_string()).unwrap_or_default()),
@@ -327,7 +163,10 @@ impl Values {
             Field::Retries => Some(&self.retries),
             Field::Timeout => Some(&self.timeout),
             Field::CatchUpWindow => Some(&self.catch_up_window),
-            other => self.source.input(other),
+            other => self
+                .source
+                .input(other)
+                .or_else(|| self.format.input(other)),
         }
     }
 
@@ -340,7 +179,8 @@ impl Values {
             Field::Retries => Some(&mut self.retries),
             Field::Timeout => Some(&mut self.timeout),
             Field::CatchUpWindow => Some(&mut self.catch_up_window),
-            other => self.source.input_mut(other),
+            other if self.source.input(other).is_some() => self.source.input_mut(other),
+            other => self.format.input_mut(other),
         }
     }
 
@@ -357,10 +197,12 @@ impl Values {
     /// Step the selector behind `field`; false if `field` is not one.
     pub fn step_choice(&mut self, field: Field, step: isize) -> bool {
         match field {
-            Field::Format => self.format.step(step),
             Field::Overlap => self.overlap.step(step),
             Field::CatchUp => self.catch_up.step(step),
-            other => return self.source.step_choice(other, step),
+            other => {
+                return self.source.step_choice(other, step)
+                    || self.format.step_choice(other, step);
+            }
         }
         true
     }
@@ -374,10 +216,12 @@ impl Values {
             )
         }
         match field {
-            Field::Format => Some(labels(&self.format)),
             Field::Overlap => Some(labels(&self.overlap)),
             Field::CatchUp => Some(labels(&self.catch_up)),
-            other => self.source.choice(other),
+            other => self
+                .source
+                .choice(other)
+                .or_else(|| self.format.choice(other)),
         }
     }
 
@@ -403,6 +247,7 @@ impl Values {
         ];
         rows.extend(self.source.rows());
         rows.push(Row::Field(Field::Format));
+        rows.extend(self.format.rows());
         rows.extend((0..self.destination_options.len()).map(Row::Destination));
         if self.destination_options.is_empty() {
             // Still a row, so the missing-destination error has a place.
@@ -421,26 +266,4 @@ impl Values {
         rows.push(Row::Save);
         rows
     }
-}
-
-/// Format kinds that need no options, offered with their defaults.
-const PLAIN_FORMATS: [&str; 8] = [
-    "csv", "tsv", "json", "ndjson", "markdown", "html", "xlsx", "pdf",
-];
-
-/// The job's format exactly as configured (its options kept), then every
-/// other kind that needs no options, with its defaults. Charts (svg, png)
-/// need columns named, which is done in the config.
-fn format_options(current: &FormatSpec) -> Vec<(String, FormatSpec)> {
-    let mut options = vec![(current.kind().to_string(), current.clone())];
-    for kind in PLAIN_FORMATS {
-        if kind == current.kind() {
-            continue;
-        }
-        let defaults = serde_json::json!({ "kind": kind });
-        if let Ok(spec) = serde_json::from_value::<FormatSpec>(defaults) {
-            options.push((kind.to_string(), spec));
-        }
-    }
-    options
 }

@@ -6,9 +6,12 @@
 mod argv;
 mod choice;
 mod complete;
+mod field;
 mod fields;
+mod formats;
 mod keys;
 mod multiline;
+mod placeholder;
 mod preview;
 mod sources;
 mod style;

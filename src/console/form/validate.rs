@@ -12,7 +12,6 @@ use chrono::DateTime;
 use super::argv;
 use super::fields::{Field, SourceKind, Values};
 use crate::config::duration::HumanDuration;
-use crate::export::format::FormatSpec;
 use crate::job::{JobSpec, Known};
 use crate::schedule::{Schedule, parse_timezone};
 
@@ -111,6 +110,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
     };
 
     let source = values.source.spec(&mut problem);
+    let format = values.format.spec(&mut problem);
 
     let retries = optional(values.retries.value(), |text| {
         text.parse::<u32>()
@@ -137,11 +137,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         schedule: schedule_text.to_string(),
         timezone: Some(zone_text.to_string()).filter(|z| !z.trim().is_empty()),
         source,
-        format: values
-            .format
-            .value()
-            .cloned()
-            .unwrap_or_else(|| FormatSpec::Csv(Default::default())),
+        format,
         destinations: values.destinations.clone(),
         retries,
         timeout,

@@ -13,6 +13,7 @@ use super::JobForm;
 use super::fields::{Field, Row};
 use super::keys::{FOOTER_KEYS, KEYS};
 use super::multiline::MultiLine;
+use super::placeholder::placeholder;
 use super::preview::SchedulePreview;
 use super::style::Styles;
 use super::text::{caret_line, visible_slice, wrap};
@@ -264,35 +265,6 @@ fn scroll_of(input: &Input, focused: bool, width: usize) -> usize {
         input.visual_scroll(width.saturating_sub(1))
     } else {
         0
-    }
-}
-
-fn placeholder(form: &JobForm, field: Field) -> String {
-    match field {
-        Field::Name => "a slug, e.g. daily-sales".into(),
-        Field::Schedule => "daily at 02:00 · every 5m · 0 2 * * *".into(),
-        Field::Timezone => {
-            let zone = form
-                .rules
-                .known
-                .default_timezone
-                .map_or("UTC", |tz| tz.name());
-            format!("{zone} (the default)")
-        }
-        Field::Query => "select ... where t >= :window_start".into(),
-        Field::Argv => "program arg 'an arg with spaces'".into(),
-        Field::Cwd => "cronport's own (relative: from the config's folder)".into(),
-        Field::Env => "none · NAME=value 'OTHER=with spaces'".into(),
-        Field::Path => "a file or glob, e.g. diagrams/*.svg".into(),
-        Field::TemplateQuery => "select ... (its first row fills {{placeholders}})".into(),
-        Field::Url => "https://... (GET)".into(),
-        Field::HttpTimeout => "30s (the default)".into(),
-        Field::Headers => "none · Accept=text/csv 'X-Title=a b'".into(),
-        Field::HeadersEnv => "none · Authorization=API_TOKEN (the variable's name)".into(),
-        Field::Retries => "3 (the default)".into(),
-        Field::Timeout => "30m (the default)".into(),
-        Field::CatchUpWindow => "24h (the default)".into(),
-        _ => String::new(),
     }
 }
 

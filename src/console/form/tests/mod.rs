@@ -1,6 +1,7 @@
 //! Tests of the form: model tests drive it with keys as an operator would;
 //! snapshot tests draw it at 80x24 and 120x40 with a pinned clock.
 
+mod formats;
 mod model;
 mod snapshots;
 mod sources;
@@ -185,4 +186,38 @@ fn http_spec() -> JobSpec {
         "headers_env": { "Authorization": "STATUS_TOKEN" },
         "format": "json",
     }))
+}
+
+/// `full_spec` with `format` as its format.
+fn with_format(format: serde_json::Value) -> JobSpec {
+    JobSpec {
+        format: serde_json::from_value(format).expect("a valid format"),
+        ..full_spec()
+    }
+}
+
+/// One format of each kind, each with every option it has set.
+fn every_format() -> Vec<JobSpec> {
+    let chart = serde_json::json!({
+        "kind": "bar", "x": "category", "y": ["amount", "cost"],
+        "title": "Sales", "x_label": "Category", "y_label": "EUR",
+    });
+    [
+        serde_json::json!({ "kind": "csv", "header": false, "delimiter": ";", "quote": "always",
+            "line_ending": "lf", "null": "NULL", "compression": "gzip" }),
+        serde_json::json!({ "kind": "tsv", "quote": "never" }),
+        serde_json::json!({ "kind": "json", "compression": "zip" }),
+        serde_json::json!({ "kind": "ndjson" }),
+        serde_json::json!({ "kind": "markdown" }),
+        serde_json::json!({ "kind": "html", "title": "Daily sales" }),
+        serde_json::json!({ "kind": "xlsx", "sheet": "Sales" }),
+        serde_json::json!({ "kind": "pdf", "title": "Daily sales", "page": "letter",
+            "orientation": "portrait", "font_size": 9.5, "max_rows": 5000, "chart": chart }),
+        serde_json::json!({ "kind": "svg", "width": 1024, "height": 600, "chart": chart }),
+        serde_json::json!({ "kind": "png", "width": 640, "height": 400, "scale": 2.0,
+            "background": "#ffffff", "chart": chart }),
+    ]
+    .into_iter()
+    .map(with_format)
+    .collect()
 }

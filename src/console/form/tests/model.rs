@@ -412,27 +412,3 @@ fn an_emptied_query_is_refused_naming_the_field() {
     assert!(problems[0].starts_with("source.query: "), "{problems:?}");
     assert!(form.valid_spec().is_none());
 }
-
-#[test]
-fn a_format_with_options_is_kept_and_other_formats_offered() {
-    // A chart format: its options are carried through as configured.
-    let spec = JobSpec {
-        format: serde_json::from_value(serde_json::json!({
-            "kind": "svg",
-            "chart": { "kind": "bar", "x": "category", "y": ["amount"] },
-        }))
-        .expect("svg format"),
-        ..full_spec()
-    };
-    let mut form = JobForm::edit(&spec, ctx());
-    assert!(form.problems().is_empty(), "{:?}", form.problems());
-    assert_eq!(ctrl(&mut form, 's'), FormOutcome::Save(spec.clone()));
-    // Another format is one step away, with its defaults.
-    go_to(&mut form, Row::Field(Field::Format));
-    press(&mut form, KeyCode::Right);
-    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
-        panic!("not saved: {:?}", form.problems());
-    };
-    assert_eq!(saved.format.kind(), "csv");
-    assert_eq!(saved.source, spec.source);
-}

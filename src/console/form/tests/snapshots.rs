@@ -184,3 +184,21 @@ fn http_source_with_a_bad_header_120x40() {
     retype(&mut form, Field::Headers, "Accept=text/csv X-Title");
     insta::assert_snapshot!(draw(&form, 120, 40));
 }
+
+#[test]
+fn every_format_kind_80x24() {
+    for spec in every_format() {
+        let kind = spec.format.kind();
+        let mut form = JobForm::edit(&spec, ctx()).with_color(false);
+        go_to(&mut form, Row::Field(Field::Compression));
+        insta::assert_snapshot!(format!("format_{kind}_80x24"), draw(&form, 80, 24));
+    }
+}
+
+#[test]
+fn png_with_a_chart_120x40() {
+    let spec = every_format().remove(9);
+    let mut form = JobForm::edit(&spec, ctx()).with_color(false);
+    go_to(&mut form, Row::Field(Field::ChartYLabel));
+    insta::assert_snapshot!(draw(&form, 120, 40));
+}
