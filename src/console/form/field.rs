@@ -102,6 +102,14 @@ pub enum Field {
     CatchUp,
     /// Catch-up window.
     CatchUpWindow,
+    /// The schedule's calendar, from `[calendars]`.
+    Calendar,
+    /// What a day the calendar excludes does.
+    OnExcluded,
+    /// The outcomes that notify (checkboxes).
+    NotifyOn,
+    /// The destinations notified (checkboxes).
+    NotifyTo,
 }
 
 impl Field {
@@ -157,6 +165,10 @@ impl Field {
             Field::Overlap => "Overlap",
             Field::CatchUp => "Catch-up",
             Field::CatchUpWindow => "Catch-up window",
+            Field::Calendar => "Calendar",
+            Field::OnExcluded => "Excluded days",
+            Field::NotifyOn => "Notify on",
+            Field::NotifyTo => "Notify to",
         }
     }
 
@@ -212,6 +224,10 @@ impl Field {
             Field::Overlap => "overlap",
             Field::CatchUp => "catch_up",
             Field::CatchUpWindow => "catch_up_window",
+            Field::Calendar => "calendar",
+            Field::OnExcluded => "on_excluded",
+            Field::NotifyOn => "notify.on",
+            Field::NotifyTo => "notify.to",
         }
     }
 
@@ -220,11 +236,14 @@ impl Field {
         if key == "destinations" || key.starts_with("destinations[") {
             return Some(Field::Destinations);
         }
+        if key.starts_with("notify.to[") {
+            return Some(Field::NotifyTo);
+        }
         ALL.iter().copied().find(|f| f.key() == key)
     }
 }
 
-const ALL: [Field; 49] = [
+const ALL: [Field; 53] = [
     Field::Name,
     Field::Schedule,
     Field::Timezone,
@@ -274,4 +293,8 @@ const ALL: [Field; 49] = [
     Field::Overlap,
     Field::CatchUp,
     Field::CatchUpWindow,
+    Field::Calendar,
+    Field::OnExcluded,
+    Field::NotifyOn,
+    Field::NotifyTo,
 ];

@@ -9,9 +9,9 @@ use super::choice::Choice;
 pub use super::field::Field;
 use super::formats::FormatValues;
 use super::multiline::MultiLine;
+use super::notify::NotifyValues;
 pub use super::sources::SourceKind;
 use super::sources::SourceValues;
-use crate::export::destination::notice::NotifySpec;
 use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
 use crate::export::source::sql::SqlSpec;
@@ -24,6 +24,8 @@ pub enum Row {
     Field(Field),
     /// The checkbox of the n-th destination option.
     Destination(usize),
+    /// The n-th checkbox of a field made of checkboxes (notify).
+    Check(Field, usize),
     /// The Save button.
     Save,
 }
@@ -49,10 +51,11 @@ pub struct Values {
     pub(crate) overlap: Choice<Option<OverlapPolicy>>,
     pub(crate) catch_up: Choice<Option<CatchUpPolicy>>,
     pub(crate) catch_up_window: Input,
-    /// The job's notifications, which the form does not edit: kept.
-    pub(crate) notify: Option<NotifySpec>,
-    /// The job's calendar, blackouts, bounds, jitter and DST policy, which
-    /// the form does not edit: kept (and shown in the preview).
+    /// The calendar, what excluded days do, and notify.
+    pub(crate) notify: NotifyValues,
+    /// The job's blackouts, bounds, jitter and DST policy, which the form
+    /// does not edit: kept (and shown in the preview). Its calendar keys
+    /// are replaced by the form's on save.
     pub(crate) rule_keys: RuleKeys,
     /// The job's alert thresholds and ping URL, which the form does not
     /// edit: kept.
@@ -143,7 +146,13 @@ impl Values {
                     .map(|d| d.to_string())
                     .unwrap_or_default(),
             ),
-            notify: spec.notify.clone(),
+            notify: NotifyValues::new(
+                spec.calendar.as_ref(),
+                spec.on_excluded,
+                spec.notify.as_ref(),
+                ctx.calendars.keys().cloned(),
+                &ctx.notifiers,
+            ),
             rule_keys: spec.rule_keys(),
             watch_keys: spec.watch_keys(),
         }
@@ -201,7 +210,8 @@ impl Values {
             Field::CatchUp => self.catch_up.step(step),
             other => {
                 return self.source.step_choice(other, step)
-                    || self.format.step_choice(other, step);
+                    || self.format.step_choice(other, step)
+                    || self.notify.step_choice(other, step);
             }
         }
         true
@@ -221,7 +231,8 @@ impl Values {
             other => self
                 .source
                 .choice(other)
-                .or_else(|| self.format.choice(other)),
+                .or_else(|| self.format.choice(other))
+                .or_else(|| self.notify.choice(other)),
         }
     }
 
@@ -263,6 +274,7 @@ impl Values {
             ]
             .map(Row::Field),
         );
+        rows.extend(self.notify.rows());
         rows.push(Row::Save);
         rows
     }

@@ -21,7 +21,11 @@ pub const KEYS: [(&str, &str, &str); 9] = [
         "choose",
         "change a choice (source, connection, policies)",
     ),
-    ("Space", "tick", "tick or untick a destination"),
+    (
+        "Space",
+        "tick",
+        "tick or untick a destination or a notify box",
+    ),
     (
         "Enter (query)",
         "newline",
@@ -120,6 +124,10 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
             form.touched.insert(Field::Destinations);
             form.revalidate();
         }
+        (KeyCode::Enter | KeyCode::Char(' '), Row::Check(f, i)) => {
+            form.values.notify.toggle(f, i);
+            changed(form, f);
+        }
         (KeyCode::Enter, _) => move_focus(form, 1),
         (KeyCode::Left, Row::Field(f)) if form.values.step_choice(f, -1) => changed(form, f),
         (KeyCode::Right | KeyCode::Char(' '), Row::Field(f)) if form.values.step_choice(f, 1) => {
@@ -187,6 +195,7 @@ fn save(form: &mut JobForm) -> FormOutcome {
         rows.iter().copied().find(|row| match row {
             Row::Field(f) => *f == field,
             Row::Destination(_) => field == super::Field::Destinations,
+            Row::Check(f, _) => *f == field,
             Row::Save => false,
         })
     });

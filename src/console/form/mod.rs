@@ -11,6 +11,7 @@ mod fields;
 mod formats;
 mod keys;
 mod multiline;
+mod notify;
 mod placeholder;
 mod preview;
 mod sources;
@@ -45,8 +46,11 @@ use validate::{Checked, Rules};
 /// What the form may refer to, from the config and the store.
 #[derive(Clone, Debug, Default)]
 pub struct FormContext {
-    /// `[destinations]` names, offered as checkboxes.
+    /// `[destinations]` names that take a file, offered as checkboxes.
     pub destinations: Vec<String>,
+    /// `[destinations]` names that can notify (webhook, email, slack,
+    /// teams), offered as `notify.to` checkboxes.
+    pub notifiers: Vec<String>,
     /// `[sources]` names, offered for `sql` sources.
     pub connections: Vec<String>,
     /// The scheduler's default zone, filled in for new jobs.
@@ -117,7 +121,12 @@ impl JobForm {
             known: Known {
                 default_timezone: parse_timezone(&ctx.default_timezone).ok(),
                 connections: ctx.connections.iter().cloned().collect(),
-                destinations: ctx.destinations.iter().cloned().collect(),
+                destinations: ctx
+                    .destinations
+                    .iter()
+                    .chain(&ctx.notifiers)
+                    .cloned()
+                    .collect(),
                 calendars: ctx.calendars.clone(),
                 blackout: ctx.blackout.clone(),
             },

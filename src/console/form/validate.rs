@@ -144,7 +144,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         overlap: values.overlap.value().copied().flatten(),
         catch_up: values.catch_up.value().copied().flatten(),
         catch_up_window,
-        notify: values.notify.clone(),
+        notify: values.notify.spec(),
         calendar: None,
         on_excluded: None,
         blackout: Vec::new(),
@@ -159,6 +159,8 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         ping_env: None,
     };
     spec.set_rule_keys(values.rule_keys.clone());
+    spec.calendar = values.notify.calendar();
+    spec.on_excluded = values.notify.on_excluded();
     spec.set_watch_keys(values.watch_keys.clone());
 
     if let Err(errors) = spec.validate(&rules.known) {

@@ -94,6 +94,8 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
             Row::Field(f) => f.label(),
             Row::Destination(0) => Field::Destinations.label(),
             Row::Destination(_) => "",
+            Row::Check(f, 0) => f.label(),
+            Row::Check(_, _) => "",
             Row::Save => "",
         };
         let label_style = if focused { s.label_focused } else { s.label };
@@ -120,11 +122,17 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
                     }
                 } else if f == Field::Destinations {
                     spans.push(Span::styled("(no [destinations] in the config)", s.muted));
+                } else if f == Field::NotifyTo {
+                    spans.push(Span::styled(
+                        "(no webhook, email, slack or teams destination in the config)",
+                        s.muted,
+                    ));
                 } else {
                     spans.extend(choice_value(form, f, focused, width, s));
                 }
             }
             Row::Destination(index) => spans.extend(destination_value(form, index, s)),
+            Row::Check(f, index) => spans.extend(check_value(form, f, index, s)),
             Row::Save => {
                 let style = if focused { s.button_focused } else { s.button };
                 spans.push(Span::styled("[ Save ]", style));
@@ -147,6 +155,12 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
                 let last = !matches!(rows.get(i + 1), Some(Row::Destination(_)));
                 if last {
                     problem_lines(form, Some(Field::Destinations), &mut body.lines, width, s);
+                }
+            }
+            Row::Check(f, _) => {
+                let last = !matches!(rows.get(i + 1), Some(Row::Check(g, _)) if *g == f);
+                if last {
+                    problem_lines(form, Some(f), &mut body.lines, width, s);
                 }
             }
             Row::Save => problem_lines(form, None, &mut body.lines, width, s),
@@ -315,6 +329,21 @@ fn destination_value<'a>(form: &JobForm, index: usize, s: &Styles) -> Vec<Span<'
         Span::styled(format!("[ ] {name}"), s.value)
     }];
     if !form.rules.known.destinations.contains(name) {
+        spans.push(Span::styled("  (not in the config)", s.error));
+    }
+    spans
+}
+
+fn check_value<'a>(form: &JobForm, field: Field, index: usize, s: &Styles) -> Vec<Span<'a>> {
+    let Some((label, ticked)) = form.values.notify.check(field, index) else {
+        return Vec::new();
+    };
+    let mut spans = vec![if ticked {
+        Span::styled(format!("[x] {label}"), s.selected)
+    } else {
+        Span::styled(format!("[ ] {label}"), s.value)
+    }];
+    if field == Field::NotifyTo && !form.rules.known.destinations.contains(label) {
         spans.push(Span::styled("  (not in the config)", s.error));
     }
     spans

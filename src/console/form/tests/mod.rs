@@ -3,6 +3,7 @@
 
 mod formats;
 mod model;
+mod notify;
 mod snapshots;
 mod sources;
 
@@ -33,6 +34,15 @@ fn ctx() -> FormContext {
         connections: vec!["sales".into(), "warehouse".into()],
         default_timezone: "Europe/Berlin".into(),
         existing_names: vec!["daily-sales".into(), "hourly-stock".into()],
+        notifiers: vec!["ops-hook".into(), "ops-chat".into()],
+        calendars: BTreeMap::from([(
+            "de-holidays".to_string(),
+            std::sync::Arc::new(crate::schedule::rules::BusinessCalendar::new(
+                "de-holidays",
+                &[crate::schedule::rules::Exclusion::parse("12-25").expect("a yearly date")],
+                crate::schedule::rules::Weekdays::parse("mon-fri").expect("weekdays"),
+            )),
+        )]),
         ..FormContext::default()
     }
 }

@@ -202,3 +202,18 @@ fn png_with_a_chart_120x40() {
     go_to(&mut form, Row::Field(Field::ChartYLabel));
     insta::assert_snapshot!(draw(&form, 120, 40));
 }
+
+#[test]
+fn calendar_and_notify_80x24() {
+    let spec = JobSpec {
+        calendar: Some("de-holidays".into()),
+        notify: Some(crate::export::destination::notice::NotifySpec {
+            on: vec![crate::export::destination::notice::NotifyOn::Failure],
+            to: vec!["ops-chat".into()],
+        }),
+        ..full_spec()
+    };
+    let mut form = JobForm::edit(&spec, ctx()).with_color(false);
+    go_to(&mut form, Row::Save);
+    insta::assert_snapshot!(draw(&form, 80, 24));
+}
