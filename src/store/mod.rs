@@ -39,7 +39,7 @@ mod types;
 mod writes;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;

@@ -6,6 +6,7 @@ mod model;
 mod notify;
 mod snapshots;
 mod sources;
+mod store;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
