@@ -62,8 +62,8 @@ impl MultiLine {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         match key.code {
-            KeyCode::Char('a') if ctrl => self.to_line_edge(false),
-            KeyCode::Char('e') if ctrl => self.to_line_edge(true),
+            KeyCode::Char('a') if ctrl => self.move_to_line_edge(false),
+            KeyCode::Char('e') if ctrl => self.move_to_line_edge(true),
             KeyCode::Char('u') if ctrl => self.clear_line(),
             KeyCode::Char(c) if !ctrl && !alt => self.insert(c),
             KeyCode::Enter => self.insert('\n'),
@@ -85,8 +85,8 @@ impl MultiLine {
                 self.cursor = (self.cursor + 1).min(self.len());
                 Edit::Moved
             }
-            KeyCode::Home => self.to_line_edge(false),
-            KeyCode::End => self.to_line_edge(true),
+            KeyCode::Home => self.move_to_line_edge(false),
+            KeyCode::End => self.move_to_line_edge(true),
             KeyCode::Up => self.vertical(-1),
             KeyCode::Down => self.vertical(1),
             _ => Edit::Ignored,
@@ -135,7 +135,7 @@ impl MultiLine {
         (line, starts[line], end)
     }
 
-    fn to_line_edge(&mut self, end: bool) -> Edit {
+    fn move_to_line_edge(&mut self, end: bool) -> Edit {
         let (_, start, stop) = self.current_line();
         self.cursor = if end { stop } else { start };
         Edit::Moved
