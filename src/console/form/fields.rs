@@ -1,6 +1,7 @@
 //! What the form holds: one value per field, built from a spec and turned
-//! back into one. Parts the form does not edit (notify, the schedule's
-//! rules, alerts) are carried through untouched so editing never loses them.
+//! back into one. Parts the form does not edit (blackouts, start and end,
+//! jitter, the DST policy, alerts and the ping URL) are carried through
+//! untouched so editing never loses them.
 
 use tui_input::Input;
 

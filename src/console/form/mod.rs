@@ -11,6 +11,7 @@ mod fields;
 mod formats;
 mod keys;
 mod multiline;
+mod multiline_view;
 mod notify;
 mod placeholder;
 mod preview;
