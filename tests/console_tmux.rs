@@ -40,7 +40,10 @@ fn create_watch_pause_test_run_and_quit() {
     tmux.wait_text("Every second (UTC)", Duration::from_secs(5));
     tmux.keys(&["Tab", "Tab", "Right", "Tab"]);
     tmux.text(r#"printf "n\n1\n""#);
-    tmux.keys(&["Tab", "Tab", "Space"]);
+    // Past the command's folder, environment and output, the format and
+    // csv's five options and compression, to the first destination.
+    tmux.keys(&["Tab"; 11]);
+    tmux.keys(&["Space"]);
     tmux.wait_text("valid: Ctrl-S saves", Duration::from_secs(5));
     tmux.keys(&["C-s"]);
     tmux.wait_text("every-second created", Duration::from_secs(10));
@@ -299,6 +302,124 @@ fn a_backfill_is_planned_and_run_from_the_console() {
         backfills.iter().all(|r| r["status"] == "succeeded"),
         "{backfills:#?}"
     );
+    tmux.keys(&["q"]);
+    tmux.wait_text("exited 0", Duration::from_secs(30));
+}
+
+/// An HTTP server on loopback answering every request with a small CSV;
+/// returns its address and a log of the request heads it received.
+fn csv_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("local address").to_string();
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            seen.lock()
+                .expect("request log")
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let body = "n,label\n1,one\n2,two\n";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, heads)
+}
+
+#[test]
+fn an_http_source_job_is_made_in_the_form_and_its_test_run_reads_the_url() {
+    let (addr, heads) = csv_server();
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&config_header());
+    let tmux = Tmux::start(&console_command(&sandbox), 80, 24);
+    tmux.wait_text("No jobs yet", Duration::from_secs(20));
+
+    tmux.keys(&["n"]);
+    tmux.wait_text("New job", Duration::from_secs(5));
+    tmux.text("http-stock");
+    tmux.keys(&["Enter"]);
+    tmux.text("daily at 02:00");
+    tmux.wait_text("At 02:00 every day", Duration::from_secs(5));
+    // Timezone, then the source kind: sql → command → file → http.
+    tmux.keys(&["Tab", "Tab", "Right", "Right", "Right"]);
+    tmux.wait_text("[http]", Duration::from_secs(5));
+    tmux.keys(&["Tab"]);
+    tmux.text(&format!("http://{addr}/stock.csv"));
+    // Request timeout, headers, headers from env, body read as csv.
+    tmux.keys(&["Tab", "Tab"]);
+    tmux.text("Accept=text/csv 'X-Report=daily stock'");
+    tmux.keys(&["Tab", "Tab", "Right", "Right"]);
+    // The format (csv), its five options and compression, then the destination.
+    tmux.keys(&["Tab"; 8]);
+    tmux.keys(&["Space"]);
+    tmux.wait_text("valid: Ctrl-S saves", Duration::from_secs(5));
+    tmux.keys(&["C-s"]);
+    tmux.wait_text("http-stock created", Duration::from_secs(10));
+
+    let shown = sandbox
+        .run(&["jobs", "show", "http-stock", "--json"])
+        .ok("jobs show --json")
+        .json();
+    let source = &shown["definition"]["source"];
+    assert_eq!(source["kind"], "http", "{shown:#}");
+    assert_eq!(
+        source["url"],
+        format!("http://{addr}/stock.csv"),
+        "{shown:#}"
+    );
+    assert_eq!(source["headers"]["Accept"], "text/csv", "{shown:#}");
+    assert_eq!(source["headers"]["X-Report"], "daily stock", "{shown:#}");
+    assert_eq!(source["format"], "csv", "{shown:#}");
+    assert_eq!(shown["definition"]["format"]["kind"], "csv", "{shown:#}");
+
+    // A test-run reads the URL with those headers and exports its rows.
+    // The scheduler picks a new job up on its next reload of the job list;
+    // until then it answers "no job named", so ask again until it starts.
+    let asked = Instant::now();
+    loop {
+        tmux.keys(&["t"]);
+        let screen = tmux.wait_for("an answer to t", Duration::from_secs(5), |s| {
+            s.contains("of http-stock started") || s.contains("no job named")
+        });
+        if screen.contains("of http-stock started") {
+            break;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(20),
+            "the test-run never started:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let run = loop {
+        let done = sandbox.runs().into_iter().find(|r| {
+            r["job"] == "http-stock" && r["status"] != "running" && r["status"] != "queued"
+        });
+        if let Some(run) = done {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "the test-run did not finish");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    assert_eq!(run["rows"], 2, "{run:#}");
+    let heads = heads.lock().expect("request log").clone();
+    assert!(
+        heads.iter().any(|h| h.starts_with("GET /stock.csv ")
+            && h.to_ascii_lowercase().contains("x-report: daily stock")),
+        "requests: {heads:?}"
+    );
+
     tmux.keys(&["q"]);
     tmux.wait_text("exited 0", Duration::from_secs(30));
 }

@@ -261,6 +261,12 @@ pub fn form_context(config: &Config) -> FormContext {
             .filter(|(_, d)| d.can_deliver())
             .map(|(name, _)| name.clone())
             .collect(),
+        notifiers: config
+            .destinations
+            .iter()
+            .filter(|(_, d)| d.can_notify())
+            .map(|(name, _)| name.clone())
+            .collect(),
         connections: config.sources.keys().cloned().collect(),
         default_timezone: config.scheduler.default_timezone.name().to_string(),
         existing_names: Vec::new(),

@@ -40,7 +40,7 @@ mod types;
 mod writes;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;

@@ -106,6 +106,48 @@ pub fn join(args: &[String]) -> String {
         .join(" ")
 }
 
+/// Why a `NAME=value` list could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairsError {
+    /// What is wrong, for the operator.
+    pub message: String,
+    /// Byte range of the offending text, when known.
+    pub span: Option<std::ops::Range<usize>>,
+}
+
+/// Read `NAME=value` words (quoted as for [`split`]: `'X-Title=a b'`) into a
+/// map: environment variables and http headers typed on one line.
+pub fn split_pairs(line: &str) -> Result<std::collections::BTreeMap<String, String>, PairsError> {
+    let words = split(line).map_err(|e| PairsError {
+        message: e.to_string(),
+        span: Some(e.at..e.at + 1),
+    })?;
+    let mut map = std::collections::BTreeMap::new();
+    for word in words {
+        let Some((name, value)) = word.split_once('=').filter(|(n, _)| !n.trim().is_empty()) else {
+            return Err(PairsError {
+                message: format!("{word:?} is not NAME=value"),
+                span: None,
+            });
+        };
+        if map.insert(name.to_string(), value.to_string()).is_some() {
+            return Err(PairsError {
+                message: format!("{name:?} is given twice"),
+                span: None,
+            });
+        }
+    }
+    Ok(map)
+}
+
+/// Write a map back as one line that [`split_pairs`] reads as the same map.
+pub fn join_pairs(map: &std::collections::BTreeMap<String, String>) -> String {
+    map.iter()
+        .map(|(name, value)| quote(&format!("{name}={value}")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn quote(arg: &str) -> String {
     let plain = !arg.is_empty()
         && arg
@@ -152,6 +194,28 @@ mod tests {
             split("echo \\").unwrap_err().problem,
             ArgvProblem::TrailingBackslash
         );
+    }
+
+    #[test]
+    fn pairs_read_name_equals_value_and_name_the_bad_word() {
+        let map = split_pairs("LANG=C 'X-Title=a b' EMPTY=").unwrap();
+        assert_eq!(map["LANG"], "C");
+        assert_eq!(map["X-Title"], "a b");
+        assert_eq!(map["EMPTY"], "");
+        assert_eq!(split_pairs(&join_pairs(&map)).unwrap(), map);
+        assert_eq!(
+            split_pairs("LANG=C TZ").unwrap_err().message,
+            "\"TZ\" is not NAME=value"
+        );
+        assert_eq!(
+            split_pairs("A=1 A=2").unwrap_err().message,
+            "\"A\" is given twice"
+        );
+        assert_eq!(
+            split_pairs("=x").unwrap_err().message,
+            "\"=x\" is not NAME=value"
+        );
+        assert!(split_pairs("A='x").is_err());
     }
 
     proptest! {

@@ -1,118 +1,22 @@
 //! What the form holds: one value per field, built from a spec and turned
-//! back into one. Parts the form does not edit (a command's `cwd` and `env`,
-//! CSV options) are carried through untouched so editing never loses them.
+//! back into one. Parts the form does not edit (blackouts, start and end,
+//! jitter, the DST policy, alerts and the ping URL) are carried through
+//! untouched so editing never loses them.
 
 use tui_input::Input;
 
 use super::FormContext;
-use super::argv;
 use super::choice::Choice;
-use crate::export::destination::notice::NotifySpec;
+pub use super::field::Field;
+use super::formats::FormatValues;
+use super::multiline::MultiLine;
+use super::notify::NotifyValues;
+pub use super::sources::SourceKind;
+use super::sources::SourceValues;
 use crate::export::format::FormatSpec;
 use crate::export::source::SourceSpec;
-use crate::export::source::command::CommandSpec;
 use crate::export::source::sql::SqlSpec;
 use crate::job::{CatchUpPolicy, JobSpec, OverlapPolicy, RuleKeys, WatchKeys};
-
-/// A field of the form, in the order it is shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Field {
-    /// The job's name.
-    Name,
-    /// Preset or cron text.
-    Schedule,
-    /// IANA zone.
-    Timezone,
-    /// `sql` or `command`.
-    SourceKind,
-    /// The `sql` source's connection.
-    Connection,
-    /// The `sql` source's query.
-    Query,
-    /// The `command` source's argv, on one line.
-    Argv,
-    /// The output format.
-    Format,
-    /// The chosen destinations.
-    Destinations,
-    /// Retries after a failed attempt.
-    Retries,
-    /// Per-attempt timeout.
-    Timeout,
-    /// Overlap policy.
-    Overlap,
-    /// Catch-up policy.
-    CatchUp,
-    /// Catch-up window.
-    CatchUpWindow,
-}
-
-impl Field {
-    /// The label shown in front of the field.
-    pub fn label(self) -> &'static str {
-        match self {
-            Field::Name => "Name",
-            Field::Schedule => "Schedule",
-            Field::Timezone => "Timezone",
-            Field::SourceKind => "Source",
-            Field::Connection => "Connection",
-            Field::Query => "Query",
-            Field::Argv => "Command",
-            Field::Format => "Format",
-            Field::Destinations => "Destinations",
-            Field::Retries => "Retries",
-            Field::Timeout => "Timeout",
-            Field::Overlap => "Overlap",
-            Field::CatchUp => "Catch-up",
-            Field::CatchUpWindow => "Catch-up window",
-        }
-    }
-
-    /// The key as written in a job file, which errors name.
-    pub fn key(self) -> &'static str {
-        match self {
-            Field::Name => "name",
-            Field::Schedule => "schedule",
-            Field::Timezone => "timezone",
-            Field::SourceKind => "source.kind",
-            Field::Connection => "source.connection",
-            Field::Query => "source.query",
-            Field::Argv => "source.argv",
-            Field::Format => "format",
-            Field::Destinations => "destinations",
-            Field::Retries => "retries",
-            Field::Timeout => "timeout",
-            Field::Overlap => "overlap",
-            Field::CatchUp => "catch_up",
-            Field::CatchUpWindow => "catch_up_window",
-        }
-    }
-
-    /// The field a job-file key (as `job::validate` names it) belongs to.
-    pub fn from_key(key: &str) -> Option<Field> {
-        if key == "destinations" || key.starts_with("destinations[") {
-            return Some(Field::Destinations);
-        }
-        ALL.iter().copied().find(|f| f.key() == key)
-    }
-}
-
-const ALL: [Field; 14] = [
-    Field::Name,
-    Field::Schedule,
-    Field::Timezone,
-    Field::SourceKind,
-    Field::Connection,
-    Field::Query,
-    Field::Argv,
-    Field::Format,
-    Field::Destinations,
-    Field::Retries,
-    Field::Timeout,
-    Field::Overlap,
-    Field::CatchUp,
-    Field::CatchUpWindow,
-];
 
 /// One focusable line of the form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,20 +25,10 @@ pub enum Row {
     Field(Field),
     /// The checkbox of the n-th destination option.
     Destination(usize),
+    /// The n-th checkbox of a field made of checkboxes (notify).
+    Check(Field, usize),
     /// The Save button.
     Save,
-}
-
-/// Which kind of source the job reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceKind {
-    /// A query on a named connection.
-    Sql,
-    /// A program's stdout.
-    Command,
-    /// The job's own source of a kind the form does not edit (file, http):
-    /// kept as configured.
-    Kept,
 }
 
 /// Every value of the form, as typed or picked.
@@ -143,12 +37,10 @@ pub struct Values {
     pub(crate) name: Input,
     pub(crate) schedule: Input,
     pub(crate) timezone: Input,
-    pub(crate) source_kind: Choice<SourceKind>,
-    pub(crate) connection: Choice<String>,
-    pub(crate) query: Input,
-    pub(crate) argv: Input,
-    /// The job's format as configured, then each kind with its defaults.
-    pub(crate) format: Choice<FormatSpec>,
+    /// Every source kind's fields; only the chosen kind is saved.
+    pub(crate) source: SourceValues,
+    /// Every format kind's options; only the chosen kind's are saved.
+    pub(crate) format: FormatValues,
     /// Options offered: the config's destinations, plus any the job names
     /// that the config no longer has (so they show, flagged, not vanish).
     pub(crate) destination_options: Vec<String>,
@@ -160,13 +52,11 @@ pub struct Values {
     pub(crate) overlap: Choice<Option<OverlapPolicy>>,
     pub(crate) catch_up: Choice<Option<CatchUpPolicy>>,
     pub(crate) catch_up_window: Input,
-    pub(crate) command_extras: CommandSpec,
-    /// The job's source when its kind is one the form does not edit.
-    pub(crate) kept_source: Option<SourceSpec>,
-    /// The job's notifications, which the form does not edit: kept.
-    pub(crate) notify: Option<NotifySpec>,
-    /// The job's calendar, blackouts, bounds, jitter and DST policy, which
-    /// the form does not edit: kept (and shown in the preview).
+    /// The calendar, what excluded days do, and notify.
+    pub(crate) notify: NotifyValues,
+    /// The job's blackouts, bounds, jitter and DST policy, which the form
+    /// does not edit: kept (and shown in the preview). Its calendar keys
+    /// are replaced by the form's on save.
     pub(crate) rule_keys: RuleKeys,
     /// The job's alert thresholds and ping URL, which the form does not
     /// edit: kept.
@@ -214,35 +104,6 @@ impl Values {
 
     /// The values of an existing job.
     pub fn from_spec(spec: &JobSpec, ctx: &FormContext) -> Self {
-        let no_sql = || SqlSpec {
-            connection: ctx.connections.first().cloned().unwrap_or_default(),
-            query: String::new(),
-        };
-        let (kind, sql, command) = match &spec.source {
-            SourceSpec::Sql(sql) => (SourceKind::Sql, sql.clone(), empty_command()),
-            SourceSpec::Command(cmd) => (SourceKind::Command, no_sql(), cmd.clone()),
-            SourceSpec::File(_) | SourceSpec::Http(_) => {
-                (SourceKind::Kept, no_sql(), empty_command())
-            }
-        };
-        let mut source_kinds = vec![
-            ("sql".into(), SourceKind::Sql),
-            ("command".into(), SourceKind::Command),
-        ];
-        let kept_source = (kind == SourceKind::Kept).then(|| spec.source.clone());
-        if kind == SourceKind::Kept {
-            source_kinds.insert(
-                0,
-                (
-                    format!("{} (as configured)", spec.source.kind()),
-                    SourceKind::Kept,
-                ),
-            );
-        }
-        let mut connections = ctx.connections.clone();
-        if !sql.connection.is_empty() && !connections.contains(&sql.connection) {
-            connections.push(sql.connection.clone());
-        }
         let mut destination_options = ctx.destinations.clone();
         for name in &spec.destinations {
             if !destination_options.contains(name) {
@@ -254,14 +115,8 @@ impl Values {
             name: text(&spec.name),
             schedule: text(&spec.schedule),
             timezone: text(spec.timezone.as_deref().unwrap_or("")),
-            source_kind: Choice::new(source_kinds, &kind),
-            connection: Choice::new(
-                connections.iter().map(|c| (c.clone(), c.clone())).collect(),
-                &sql.connection,
-            ),
-            query: text(&sql.query),
-            argv: text(&argv::join(&command.argv)),
-            format: Choice::new(format_options(&spec.format), &spec.format),
+            source: SourceValues::from_spec(&spec.source, &ctx.connections),
+            format: FormatValues::from_spec(&spec.format),
             destination_options,
             destinations: spec.destinations.clone(),
             retries: text(&spec.retries.map(|r| r.to_string()).unwrap_or_default()),
@@ -295,9 +150,13 @@ impl Values {
                     .map(|d| d.to_string())
                     .unwrap_or_default(),
             ),
-            command_extras: command,
-            kept_source,
-            notify: spec.notify.clone(),
+            notify: NotifyValues::new(
+                spec.calendar.as_ref(),
+                spec.on_excluded,
+                spec.notify.as_ref(),
+                ctx.calendars.keys().cloned(),
+                &ctx.notifiers,
+            ),
             rule_keys: spec.rule_keys(),
             watch_keys: spec.watch_keys(),
             deliver: spec.deliver.clone(),
@@ -306,7 +165,7 @@ impl Values {
 
     /// The chosen source kind.
     pub fn source_kind(&self) -> SourceKind {
-        self.source_kind.value().copied().unwrap_or(SourceKind::Sql)
+        self.source.kind()
     }
 
     /// The text input behind `field`, for fields that are typed.
@@ -315,12 +174,13 @@ impl Values {
             Field::Name => Some(&self.name),
             Field::Schedule => Some(&self.schedule),
             Field::Timezone => Some(&self.timezone),
-            Field::Query => Some(&self.query),
-            Field::Argv => Some(&self.argv),
             Field::Retries => Some(&self.retries),
             Field::Timeout => Some(&self.timeout),
             Field::CatchUpWindow => Some(&self.catch_up_window),
-            _ => None,
+            other => self
+                .source
+                .input(other)
+                .or_else(|| self.format.input(other)),
         }
     }
 
@@ -330,24 +190,34 @@ impl Values {
             Field::Name => Some(&mut self.name),
             Field::Schedule => Some(&mut self.schedule),
             Field::Timezone => Some(&mut self.timezone),
-            Field::Query => Some(&mut self.query),
-            Field::Argv => Some(&mut self.argv),
             Field::Retries => Some(&mut self.retries),
             Field::Timeout => Some(&mut self.timeout),
             Field::CatchUpWindow => Some(&mut self.catch_up_window),
-            _ => None,
+            other if self.source.input(other).is_some() => self.source.input_mut(other),
+            other => self.format.input_mut(other),
         }
+    }
+
+    /// The multi-line buffer behind `field`, for the queries.
+    pub fn multiline(&self, field: Field) -> Option<&MultiLine> {
+        self.source.multiline(field)
+    }
+
+    /// The multi-line buffer behind `field`, to type into.
+    pub fn multiline_mut(&mut self, field: Field) -> Option<&mut MultiLine> {
+        self.source.multiline_mut(field)
     }
 
     /// Step the selector behind `field`; false if `field` is not one.
     pub fn step_choice(&mut self, field: Field, step: isize) -> bool {
         match field {
-            Field::SourceKind => self.source_kind.step(step),
-            Field::Connection => self.connection.step(step),
-            Field::Format => self.format.step(step),
             Field::Overlap => self.overlap.step(step),
             Field::CatchUp => self.catch_up.step(step),
-            _ => return false,
+            other => {
+                return self.source.step_choice(other, step)
+                    || self.format.step_choice(other, step)
+                    || self.notify.step_choice(other, step);
+            }
         }
         true
     }
@@ -361,12 +231,13 @@ impl Values {
             )
         }
         match field {
-            Field::SourceKind => Some(labels(&self.source_kind)),
-            Field::Connection => Some(labels(&self.connection)),
-            Field::Format => Some(labels(&self.format)),
             Field::Overlap => Some(labels(&self.overlap)),
             Field::CatchUp => Some(labels(&self.catch_up)),
-            _ => None,
+            other => self
+                .source
+                .choice(other)
+                .or_else(|| self.format.choice(other))
+                .or_else(|| self.notify.choice(other)),
         }
     }
 
@@ -390,14 +261,9 @@ impl Values {
             Row::Field(Field::Timezone),
             Row::Field(Field::SourceKind),
         ];
-        match self.source_kind() {
-            SourceKind::Sql => {
-                rows.extend([Row::Field(Field::Connection), Row::Field(Field::Query)]);
-            }
-            SourceKind::Command => rows.push(Row::Field(Field::Argv)),
-            SourceKind::Kept => {}
-        }
+        rows.extend(self.source.rows());
         rows.push(Row::Field(Field::Format));
+        rows.extend(self.format.rows());
         rows.extend((0..self.destination_options.len()).map(Row::Destination));
         if self.destination_options.is_empty() {
             // Still a row, so the missing-destination error has a place.
@@ -413,38 +279,8 @@ impl Values {
             ]
             .map(Row::Field),
         );
+        rows.extend(self.notify.rows());
         rows.push(Row::Save);
         rows
     }
-}
-
-fn empty_command() -> CommandSpec {
-    CommandSpec {
-        argv: Vec::new(),
-        cwd: None,
-        env: Default::default(),
-        output: None,
-    }
-}
-
-/// Format kinds that need no options, offered with their defaults.
-const PLAIN_FORMATS: [&str; 8] = [
-    "csv", "tsv", "json", "ndjson", "markdown", "html", "xlsx", "pdf",
-];
-
-/// The job's format exactly as configured (its options kept), then every
-/// other kind that needs no options, with its defaults. Charts (svg, png)
-/// need columns named, which is done in the config.
-fn format_options(current: &FormatSpec) -> Vec<(String, FormatSpec)> {
-    let mut options = vec![(current.kind().to_string(), current.clone())];
-    for kind in PLAIN_FORMATS {
-        if kind == current.kind() {
-            continue;
-        }
-        let defaults = serde_json::json!({ "kind": kind });
-        if let Ok(spec) = serde_json::from_value::<FormatSpec>(defaults) {
-            options.push((kind.to_string(), spec));
-        }
-    }
-    options
 }

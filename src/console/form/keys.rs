@@ -7,11 +7,12 @@ use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModif
 use tui_input::backend::crossterm::to_input_request;
 
 use super::fields::{Field, Row};
+use super::multiline::Edit;
 use super::{FormOutcome, JobForm};
 
 /// The form's keys: the key, a word for the footer, and a description for
 /// the console's help screen.
-pub const KEYS: [(&str, &str, &str); 8] = [
+pub const KEYS: [(&str, &str, &str); 9] = [
     ("Tab/↓", "next", "next field"),
     ("S-Tab/↑", "back", "previous field"),
     ("PgDn/PgUp", "page", "five fields down / up"),
@@ -20,18 +21,31 @@ pub const KEYS: [(&str, &str, &str); 8] = [
         "choose",
         "change a choice (source, connection, policies)",
     ),
-    ("Space", "tick", "tick or untick a destination"),
+    (
+        "Space",
+        "tick",
+        "tick or untick a destination or a notify box",
+    ),
+    (
+        "Enter (query)",
+        "newline",
+        "in the query: a new line (↑/↓ move by line and leave it at its ends; Tab leaves it)",
+    ),
     ("Tab/→", "accept", "accept the highlighted zone name"),
     (
         "Ctrl-S",
         "save",
         "save (also Enter on Save), only when all is valid",
     ),
-    ("Esc", "cancel", "close the form, change nothing"),
+    (
+        "Esc",
+        "cancel",
+        "close the form, change nothing (asks y/n first if anything was changed)",
+    ),
 ];
 
 /// The keys shown in the footer, by their place in [`KEYS`].
-pub(super) const FOOTER_KEYS: [usize; 6] = [0, 1, 3, 4, 6, 7];
+pub(super) const FOOTER_KEYS: [usize; 6] = [0, 1, 3, 4, 7, 8];
 
 /// Rows PageUp/PageDown move by.
 const PAGE: isize = 5;
@@ -41,11 +55,33 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
         return FormOutcome::Continue;
     }
     form.notice = None;
+    if form.confirm_discard {
+        return confirm_discard(form, key.code);
+    }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
+        KeyCode::Esc if form.is_changed() => {
+            form.confirm_discard = true;
+            return FormOutcome::Continue;
+        }
         KeyCode::Esc => return FormOutcome::Cancel,
         KeyCode::Char('s') if ctrl => return save(form),
         _ => {}
+    }
+    if let Row::Field(f) = form.focus
+        && !matches!(
+            key.code,
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::PageUp | KeyCode::PageDown
+        )
+        && let Some(buffer) = form.values.multiline_mut(f)
+    {
+        match buffer.handle(key) {
+            Edit::Changed => changed(form, f),
+            Edit::LeaveUp => move_focus(form, -1),
+            Edit::LeaveDown => move_focus(form, 1),
+            Edit::Moved | Edit::Ignored => {}
+        }
+        return FormOutcome::Continue;
     }
     let completions = form.zone_completions();
     let at_end = |form: &JobForm| {
@@ -88,6 +124,10 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
             form.touched.insert(Field::Destinations);
             form.revalidate();
         }
+        (KeyCode::Enter | KeyCode::Char(' '), Row::Check(f, i)) => {
+            form.values.notify.toggle(f, i);
+            changed(form, f);
+        }
         (KeyCode::Enter, _) => move_focus(form, 1),
         (KeyCode::Left, Row::Field(f)) if form.values.step_choice(f, -1) => changed(form, f),
         (KeyCode::Right | KeyCode::Char(' '), Row::Field(f)) if form.values.step_choice(f, 1) => {
@@ -110,6 +150,19 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
         _ => {}
     }
     FormOutcome::Continue
+}
+
+/// The answer to "discard your changes?": y discards, n or Esc keeps
+/// editing; other keys wait for an answer, so a stray key changes nothing.
+fn confirm_discard(form: &mut JobForm, code: KeyCode) -> FormOutcome {
+    match code {
+        KeyCode::Char('y' | 'Y') => FormOutcome::Cancel,
+        KeyCode::Char('n' | 'N') | KeyCode::Esc => {
+            form.confirm_discard = false;
+            FormOutcome::Continue
+        }
+        _ => FormOutcome::Continue,
+    }
 }
 
 fn changed(form: &mut JobForm, field: Field) {
@@ -142,6 +195,7 @@ fn save(form: &mut JobForm) -> FormOutcome {
         rows.iter().copied().find(|row| match row {
             Row::Field(f) => *f == field,
             Row::Destination(_) => field == super::Field::Destinations,
+            Row::Check(f, _) => *f == field,
             Row::Save => false,
         })
     });

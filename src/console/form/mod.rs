@@ -6,9 +6,16 @@
 mod argv;
 mod choice;
 mod complete;
+mod field;
 mod fields;
+mod formats;
 mod keys;
+mod multiline;
+mod multiline_view;
+mod notify;
+mod placeholder;
 mod preview;
+mod sources;
 mod style;
 mod text;
 mod validate;
@@ -40,8 +47,11 @@ use validate::{Checked, Rules};
 /// What the form may refer to, from the config and the store.
 #[derive(Clone, Debug, Default)]
 pub struct FormContext {
-    /// `[destinations]` names, offered as checkboxes.
+    /// `[destinations]` names that take a file, offered as checkboxes.
     pub destinations: Vec<String>,
+    /// `[destinations]` names that can notify (webhook, email, slack,
+    /// teams), offered as `notify.to` checkboxes.
+    pub notifiers: Vec<String>,
     /// `[sources]` names, offered for `sql` sources.
     pub connections: Vec<String>,
     /// The scheduler's default zone, filled in for new jobs.
@@ -86,6 +96,9 @@ pub struct JobForm {
     /// Show every field's problems: when editing a job, and after a save
     /// was refused.
     show_all: bool,
+    /// Esc on a changed form asks "discard?" first: y discards, n or Esc
+    /// goes back to editing.
+    confirm_discard: bool,
     color: bool,
 }
 
@@ -109,7 +122,12 @@ impl JobForm {
             known: Known {
                 default_timezone: parse_timezone(&ctx.default_timezone).ok(),
                 connections: ctx.connections.iter().cloned().collect(),
-                destinations: ctx.destinations.iter().cloned().collect(),
+                destinations: ctx
+                    .destinations
+                    .iter()
+                    .chain(&ctx.notifiers)
+                    .cloned()
+                    .collect(),
                 calendars: ctx.calendars.clone(),
                 blackout: ctx.blackout.clone(),
             },
@@ -126,6 +144,7 @@ impl JobForm {
             notice: None,
             touched: HashSet::new(),
             show_all,
+            confirm_discard: false,
             color: color_from_env(),
         }
     }
@@ -189,6 +208,17 @@ impl JobForm {
         } else {
             Vec::new()
         }
+    }
+
+    /// Whether the operator has changed anything since the form opened: Esc
+    /// then asks before discarding.
+    pub fn is_changed(&self) -> bool {
+        !self.touched.is_empty()
+    }
+
+    /// Whether the form is asking whether to discard its changes.
+    pub fn is_confirming_discard(&self) -> bool {
+        self.confirm_discard
     }
 
     /// The spec that Save would return, if everything is valid.

@@ -1,7 +1,8 @@
 //! The checks run after every keystroke. They reuse the project's own
 //! parsers and `JobSpec::validate`, so the form accepts exactly what the
 //! scheduler accepts, no more and no less (plus a name clash, which only the
-//! form can see, and a schedule that can never fire).
+//! form can see, a schedule that can never fire, an http timeout of 0s and
+//! a template query chosen but left empty, which could only fail each run).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -11,10 +12,6 @@ use chrono::DateTime;
 use super::argv;
 use super::fields::{Field, SourceKind, Values};
 use crate::config::duration::HumanDuration;
-use crate::export::format::FormatSpec;
-use crate::export::source::SourceSpec;
-use crate::export::source::command::CommandSpec;
-use crate::export::source::sql::SqlSpec;
 use crate::job::{JobSpec, Known};
 use crate::schedule::{Schedule, parse_timezone};
 
@@ -112,31 +109,8 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         }
     };
 
-    let mut parsed_argv = Vec::new();
-    let source = match values.source_kind() {
-        SourceKind::Sql => SourceSpec::Sql(SqlSpec {
-            connection: values.connection.value().cloned().unwrap_or_default(),
-            query: values.query.value().to_string(),
-        }),
-        SourceKind::Command => {
-            match argv::split(values.argv.value()) {
-                Ok(args) => parsed_argv = args,
-                Err(e) => problem(Field::Argv, e.to_string(), Some(e.at..e.at + 1)),
-            }
-            SourceSpec::Command(CommandSpec {
-                argv: parsed_argv.clone(),
-                ..values.command_extras.clone()
-            })
-        }
-        SourceKind::Kept => match &values.kept_source {
-            Some(source) => source.clone(),
-            // Kept is only offered when there is a source to keep.
-            None => SourceSpec::Sql(SqlSpec {
-                connection: String::new(),
-                query: String::new(),
-            }),
-        },
-    };
+    let source = values.source.spec(&mut problem);
+    let format = values.format.spec(&mut problem);
 
     let retries = optional(values.retries.value(), |text| {
         text.parse::<u32>()
@@ -163,18 +137,14 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         schedule: schedule_text.to_string(),
         timezone: Some(zone_text.to_string()).filter(|z| !z.trim().is_empty()),
         source,
-        format: values
-            .format
-            .value()
-            .cloned()
-            .unwrap_or_else(|| FormatSpec::Csv(Default::default())),
+        format,
         destinations: values.destinations.clone(),
         retries,
         timeout,
         overlap: values.overlap.value().copied().flatten(),
         catch_up: values.catch_up.value().copied().flatten(),
         catch_up_window,
-        notify: values.notify.clone(),
+        notify: values.notify.spec(),
         calendar: None,
         on_excluded: None,
         blackout: Vec::new(),
@@ -190,6 +160,8 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         deliver: values.deliver.clone(),
     };
     spec.set_rule_keys(values.rule_keys.clone());
+    spec.calendar = values.notify.calendar();
+    spec.on_excluded = values.notify.on_excluded();
     spec.set_watch_keys(values.watch_keys.clone());
 
     if let Err(errors) = spec.validate(&rules.known) {
@@ -200,7 +172,7 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
             let already = field == Some(Field::Schedule)
                 || field == Some(Field::Argv)
                     && values.source_kind() == SourceKind::Command
-                    && argv::split(values.argv.value()).is_err();
+                    && argv::split(values.source.argv.value()).is_err();
             if !already {
                 problems.push(Problem {
                     field,

@@ -12,12 +12,17 @@ use tui_input::Input;
 use super::JobForm;
 use super::fields::{Field, Row};
 use super::keys::{FOOTER_KEYS, KEYS};
+use super::multiline_view::multiline_value;
+use super::placeholder::placeholder;
 use super::preview::SchedulePreview;
 use super::style::Styles;
 use super::text::{caret_line, visible_slice, wrap};
 
 /// Columns for the focus marker and the label ("Catch-up window" is the longest).
 pub(super) const LABEL_WIDTH: usize = 18;
+
+/// Lines of a multi-line field in view at once; more scroll.
+pub(super) const MULTILINE_ROWS: usize = 5;
 
 /// Lines built for the field list, with where the cursor goes.
 struct Body<'a> {
@@ -89,6 +94,8 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
             Row::Field(f) => f.label(),
             Row::Destination(0) => Field::Destinations.label(),
             Row::Destination(_) => "",
+            Row::Check(f, 0) => f.label(),
+            Row::Check(_, _) => "",
             Row::Save => "",
         };
         let label_style = if focused { s.label_focused } else { s.label };
@@ -96,9 +103,18 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
             format!("{marker}{label:<w$}", w = LABEL_WIDTH - 2),
             label_style,
         )];
+        let mut below = Vec::new();
         match row {
             Row::Field(f) => {
-                if let Some(input) = form.values.input(f) {
+                if let Some(buffer) = form.values.multiline(f) {
+                    let shown = multiline_value(form, f, buffer, focused, width, s);
+                    spans.extend(shown.first);
+                    below = shown.more;
+                    if focused {
+                        let (line, column) = shown.cursor;
+                        body.cursor = Some((start + line, LABEL_WIDTH + column));
+                    }
+                } else if let Some(input) = form.values.input(f) {
                     let (value, column) = text_value(form, f, input, focused, width, s);
                     spans.extend(value);
                     if focused {
@@ -106,11 +122,17 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
                     }
                 } else if f == Field::Destinations {
                     spans.push(Span::styled("(no [destinations] in the config)", s.muted));
+                } else if f == Field::NotifyTo {
+                    spans.push(Span::styled(
+                        "(no webhook, email, slack or teams destination in the config)",
+                        s.muted,
+                    ));
                 } else {
                     spans.extend(choice_value(form, f, focused, width, s));
                 }
             }
             Row::Destination(index) => spans.extend(destination_value(form, index, s)),
+            Row::Check(f, index) => spans.extend(check_value(form, f, index, s)),
             Row::Save => {
                 let style = if focused { s.button_focused } else { s.button };
                 spans.push(Span::styled("[ Save ]", style));
@@ -118,6 +140,7 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
             }
         }
         body.lines.push(Line::from(spans));
+        body.lines.extend(below);
 
         match row {
             Row::Field(Field::Schedule) => schedule_lines(form, &mut body.lines, width, now, s),
@@ -132,6 +155,12 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
                 let last = !matches!(rows.get(i + 1), Some(Row::Destination(_)));
                 if last {
                     problem_lines(form, Some(Field::Destinations), &mut body.lines, width, s);
+                }
+            }
+            Row::Check(f, _) => {
+                let last = !matches!(rows.get(i + 1), Some(Row::Check(g, _)) if *g == f);
+                if last {
+                    problem_lines(form, Some(f), &mut body.lines, width, s);
                 }
             }
             Row::Save => problem_lines(form, None, &mut body.lines, width, s),
@@ -173,27 +202,6 @@ fn scroll_of(input: &Input, focused: bool, width: usize) -> usize {
         input.visual_scroll(width.saturating_sub(1))
     } else {
         0
-    }
-}
-
-fn placeholder(form: &JobForm, field: Field) -> String {
-    match field {
-        Field::Name => "a slug, e.g. daily-sales".into(),
-        Field::Schedule => "daily at 02:00 · every 5m · 0 2 * * *".into(),
-        Field::Timezone => {
-            let zone = form
-                .rules
-                .known
-                .default_timezone
-                .map_or("UTC", |tz| tz.name());
-            format!("{zone} (the default)")
-        }
-        Field::Query => "select ... where t >= :window_start".into(),
-        Field::Argv => "program arg 'an arg with spaces'".into(),
-        Field::Retries => "3 (the default)".into(),
-        Field::Timeout => "30m (the default)".into(),
-        Field::CatchUpWindow => "24h (the default)".into(),
-        _ => String::new(),
     }
 }
 
@@ -244,6 +252,21 @@ fn destination_value<'a>(form: &JobForm, index: usize, s: &Styles) -> Vec<Span<'
         Span::styled(format!("[ ] {name}"), s.value)
     }];
     if !form.rules.known.destinations.contains(name) {
+        spans.push(Span::styled("  (not in the config)", s.error));
+    }
+    spans
+}
+
+fn check_value<'a>(form: &JobForm, field: Field, index: usize, s: &Styles) -> Vec<Span<'a>> {
+    let Some((label, ticked)) = form.values.notify.check(field, index) else {
+        return Vec::new();
+    };
+    let mut spans = vec![if ticked {
+        Span::styled(format!("[x] {label}"), s.selected)
+    } else {
+        Span::styled(format!("[ ] {label}"), s.value)
+    }];
+    if field == Field::NotifyTo && !form.rules.known.destinations.contains(label) {
         spans.push(Span::styled("  (not in the config)", s.error));
     }
     spans
@@ -370,7 +393,12 @@ fn push_error(lines: &mut Vec<Line<'_>>, message: &str, width: usize, s: &Styles
 }
 
 fn footer<'a>(form: &JobForm, s: &Styles) -> Vec<Line<'a>> {
-    let status = if let Some(notice) = &form.notice {
+    let status = if form.is_confirming_discard() {
+        Line::styled(
+            "Discard your changes? y: discard and close · n or Esc: keep editing",
+            s.error,
+        )
+    } else if let Some(notice) = &form.notice {
         Line::styled(notice.clone(), s.error)
     } else if form.valid_spec().is_some() {
         Line::styled("✓ valid: Ctrl-S saves", s.ok)

@@ -25,6 +25,15 @@ pub fn lines(theme: Theme) -> Vec<Line<'static>> {
             ]));
         }
     }
+    // The form's own table, as its footer reads it.
+    lines.push(Line::from(""));
+    lines.push(Line::styled("Job form (n, e)", theme.strong()));
+    for (keys, _, description) in crate::console::form::KEYS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {keys:<key_width$}"), theme.strong()),
+            Span::raw(description),
+        ]));
+    }
     lines.push(Line::from(""));
     lines.push(Line::styled("Command line (:)", theme.strong()));
     for (usage, description) in USAGE {
@@ -53,4 +62,29 @@ pub(super) fn render(theme: Theme, scroll: u16, frame: &mut Frame, body: Rect) {
             .scroll((scroll.min(last), 0)),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_lists_every_key_of_the_job_form() {
+        let text: Vec<String> = lines(Theme::new(false))
+            .iter()
+            .map(|line| line.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        let start = text
+            .iter()
+            .position(|l| l == "Job form (n, e)")
+            .expect("a job form section");
+        for (keys, _, description) in crate::console::form::KEYS {
+            assert!(
+                text[start..]
+                    .iter()
+                    .any(|l| l.contains(keys) && l.contains(description)),
+                "{keys} is missing from the help"
+            );
+        }
+    }
 }

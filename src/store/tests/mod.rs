@@ -36,7 +36,7 @@ const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// One test's database: a SQLite file in a temp folder or a PostgreSQL
 /// database of its own. Cloning shares it.
 #[derive(Clone)]
-pub(super) struct TestDb {
+pub(crate) struct TestDb {
     pub backend: Backend,
     pub url: String,
     _dir: Option<Arc<TempDir>>,
@@ -68,7 +68,7 @@ fn pg_urls(name: &str) -> (String, String) {
 
 /// Runs `test` on a fresh database of `backend`, then removes the database,
 /// then passes on the test's panic if it had one.
-pub(super) async fn run<F, Fut>(backend: Backend, test: F)
+pub(crate) async fn run<F, Fut>(backend: Backend, test: F)
 where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -140,7 +140,7 @@ macro_rules! store_test {
         }
     )+};
 }
-pub(super) use store_test;
+pub(crate) use store_test;
 
 /// A fixed instant: 2025-03-01 00:00:00 UTC plus `secs`.
 pub(super) fn at(secs: i64) -> DateTime<Utc> {

@@ -1,8 +1,12 @@
 //! Tests of the form: model tests drive it with keys as an operator would;
 //! snapshot tests draw it at 80x24 and 120x40 with a pinned clock.
 
+mod formats;
 mod model;
+mod notify;
 mod snapshots;
+mod sources;
+mod store;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -31,6 +35,15 @@ fn ctx() -> FormContext {
         connections: vec!["sales".into(), "warehouse".into()],
         default_timezone: "Europe/Berlin".into(),
         existing_names: vec!["daily-sales".into(), "hourly-stock".into()],
+        notifiers: vec!["ops-hook".into(), "ops-chat".into()],
+        calendars: BTreeMap::from([(
+            "de-holidays".to_string(),
+            std::sync::Arc::new(crate::schedule::rules::BusinessCalendar::new(
+                "de-holidays",
+                &[crate::schedule::rules::Exclusion::parse("12-25").expect("a yearly date")],
+                crate::schedule::rules::Weekdays::parse("mon-fri").expect("weekdays"),
+            )),
+        )]),
         ..FormContext::default()
     }
 }
@@ -155,4 +168,69 @@ fn retype(form: &mut JobForm, field: Field, text: &str) {
 
 fn messages(form: &JobForm, field: Field) -> Vec<String> {
     form.problems_of(field).map(|p| p.message.clone()).collect()
+}
+
+/// `full_spec` with `source` as its source.
+fn with_source(source: serde_json::Value) -> JobSpec {
+    JobSpec {
+        source: serde_json::from_value(source).expect("a valid source"),
+        ..full_spec()
+    }
+}
+
+/// A file source using every field: glob, format, template and its query.
+fn file_spec() -> JobSpec {
+    with_source(serde_json::json!({
+        "kind": "file",
+        "path": "diagrams/*.svg",
+        "format": "svg",
+        "template": true,
+        "template_query": { "connection": "warehouse", "query": "select count(*) as n\nfrom stock" },
+    }))
+}
+
+/// An http source using every field.
+fn http_spec() -> JobSpec {
+    with_source(serde_json::json!({
+        "kind": "http",
+        "url": "http://127.0.0.1:8080/status.json",
+        "timeout": "45s",
+        "headers": { "Accept": "application/json", "X-Title": "daily status" },
+        "headers_env": { "Authorization": "STATUS_TOKEN" },
+        "format": "json",
+    }))
+}
+
+/// `full_spec` with `format` as its format.
+fn with_format(format: serde_json::Value) -> JobSpec {
+    JobSpec {
+        format: serde_json::from_value(format).expect("a valid format"),
+        ..full_spec()
+    }
+}
+
+/// One format of each kind, each with every option it has set.
+fn every_format() -> Vec<JobSpec> {
+    let chart = serde_json::json!({
+        "kind": "bar", "x": "category", "y": ["amount", "cost"],
+        "title": "Sales", "x_label": "Category", "y_label": "EUR",
+    });
+    [
+        serde_json::json!({ "kind": "csv", "header": false, "delimiter": ";", "quote": "always",
+            "line_ending": "lf", "null": "NULL", "compression": "gzip" }),
+        serde_json::json!({ "kind": "tsv", "quote": "never" }),
+        serde_json::json!({ "kind": "json", "compression": "zip" }),
+        serde_json::json!({ "kind": "ndjson" }),
+        serde_json::json!({ "kind": "markdown" }),
+        serde_json::json!({ "kind": "html", "title": "Daily sales" }),
+        serde_json::json!({ "kind": "xlsx", "sheet": "Sales" }),
+        serde_json::json!({ "kind": "pdf", "title": "Daily sales", "page": "letter",
+            "orientation": "portrait", "font_size": 9.5, "max_rows": 5000, "chart": chart }),
+        serde_json::json!({ "kind": "svg", "width": 1024, "height": 600, "chart": chart }),
+        serde_json::json!({ "kind": "png", "width": 640, "height": 400, "scale": 2.0,
+            "background": "#ffffff", "chart": chart }),
+    ]
+    .into_iter()
+    .map(with_format)
+    .collect()
 }

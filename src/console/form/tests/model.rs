@@ -179,8 +179,48 @@ fn esc_cancels_and_leaves_the_spec_untouched() {
     retype(&mut form, Field::Schedule, "every 5m");
     go_to(&mut form, Row::Destination(0));
     press(&mut form, KeyCode::Char(' '));
-    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Cancel);
+    // Changed: Esc asks first, and y discards.
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Continue);
+    assert!(form.is_confirming_discard());
+    assert_eq!(press(&mut form, KeyCode::Char('y')), FormOutcome::Cancel);
     assert_eq!(spec, before);
+}
+
+#[test]
+fn esc_on_an_unchanged_form_closes_at_once() {
+    let mut form = JobForm::edit(&full_spec(), ctx());
+    // Moving around changes nothing.
+    go_to(&mut form, Row::Save);
+    assert!(!form.is_changed());
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Cancel);
+    let mut blank = JobForm::new(ctx());
+    assert_eq!(press(&mut blank, KeyCode::Esc), FormOutcome::Cancel);
+}
+
+#[test]
+fn esc_on_a_changed_form_asks_and_n_or_esc_keeps_editing() {
+    let spec = full_spec();
+    let mut form = JobForm::edit(&spec, ctx());
+    retype(&mut form, Field::Retries, "7");
+    assert!(form.is_changed());
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Continue);
+    assert!(form.is_confirming_discard());
+    // A stray key neither answers nor edits.
+    assert_eq!(press(&mut form, KeyCode::Char('x')), FormOutcome::Continue);
+    assert!(form.is_confirming_discard());
+    assert_eq!(form.values.retries.value(), "7");
+    assert_eq!(press(&mut form, KeyCode::Char('n')), FormOutcome::Continue);
+    assert!(!form.is_confirming_discard());
+    // Still editing, the change still there: typing goes on where it was.
+    type_text(&mut form, "0");
+    assert_eq!(form.values.retries.value(), "70");
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Continue);
+    assert_eq!(press(&mut form, KeyCode::Esc), FormOutcome::Continue);
+    assert!(!form.is_confirming_discard());
+    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
+        panic!("not saved: {:?}", form.problems());
+    };
+    assert_eq!(saved.retries, Some(70));
 }
 
 #[test]
@@ -323,39 +363,53 @@ fn page_keys_move_by_five_rows_and_stop_at_the_ends() {
 }
 
 #[test]
-fn sources_and_formats_the_form_does_not_edit_are_kept_and_other_formats_offered() {
-    // An http source and a chart format: both need options the form has no
-    // fields for, so they are carried through as configured.
-    let spec = JobSpec {
-        source: serde_json::from_value(serde_json::json!({
-            "kind": "http",
-            "url": "http://127.0.0.1:9/status.json",
-        }))
-        .expect("http source"),
-        format: serde_json::from_value(serde_json::json!({
-            "kind": "svg",
-            "chart": { "kind": "bar", "x": "category", "y": ["amount"] },
-        }))
-        .expect("svg format"),
-        ..full_spec()
-    };
-    let mut form = JobForm::edit(&spec, ctx());
-    assert!(form.problems().is_empty(), "{:?}", form.problems());
-    assert_eq!(ctrl(&mut form, 's'), FormOutcome::Save(spec.clone()));
-    // Another format is one step away, with its defaults.
-    go_to(&mut form, Row::Field(Field::Format));
-    press(&mut form, KeyCode::Right);
-    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
+fn the_query_takes_several_lines_and_tab_or_arrows_leave_it() {
+    let mut form = JobForm::edit(&full_spec(), ctx());
+    go_to(&mut form, Row::Field(Field::Query));
+    ctrl(&mut form, 'u');
+    type_text(&mut form, "select *");
+    // Enter is a newline here, not "next field".
+    assert_eq!(press(&mut form, KeyCode::Enter), FormOutcome::Continue);
+    assert_eq!(form.focus(), Row::Field(Field::Query));
+    type_text(&mut form, "from orders");
+    press(&mut form, KeyCode::Enter);
+    type_text(&mut form, "where created_at >= :window_start");
+    // ↑ moves a line up inside the query; a fix there lands on that line.
+    press(&mut form, KeyCode::Up);
+    press(&mut form, KeyCode::End);
+    type_text(&mut form, " o");
+    assert_eq!(
+        form.values.source.query.value(),
+        "select *\nfrom orders o\nwhere created_at >= :window_start"
+    );
+    // ↓ past the last line goes on to the next field, as Tab does.
+    press(&mut form, KeyCode::Down);
+    press(&mut form, KeyCode::Down);
+    assert_eq!(form.focus(), Row::Field(Field::Format));
+    press(&mut form, KeyCode::BackTab);
+    assert_eq!(form.focus(), Row::Field(Field::Query));
+    press(&mut form, KeyCode::Tab);
+    assert_eq!(form.focus(), Row::Field(Field::Format));
+    let FormOutcome::Save(spec) = ctrl(&mut form, 's') else {
         panic!("not saved: {:?}", form.problems());
     };
-    assert_eq!(saved.format.kind(), "csv");
-    assert_eq!(saved.source, spec.source);
-    // Switching the source to sql and back keeps the http source too.
-    go_to(&mut form, Row::Field(Field::SourceKind));
-    press(&mut form, KeyCode::Right);
-    press(&mut form, KeyCode::Left);
-    let FormOutcome::Save(saved) = ctrl(&mut form, 's') else {
-        panic!("not saved: {:?}", form.problems());
+    let SourceSpec::Sql(sql) = &spec.source else {
+        panic!("not an sql source");
     };
-    assert_eq!(saved.source, spec.source);
+    assert_eq!(
+        sql.query,
+        "select *\nfrom orders o\nwhere created_at >= :window_start"
+    );
+    assert!(spec.validate(&known()).is_ok());
+}
+
+#[test]
+fn an_emptied_query_is_refused_naming_the_field() {
+    let mut form = JobForm::edit(&full_spec(), ctx());
+    go_to(&mut form, Row::Field(Field::Query));
+    ctrl(&mut form, 'u');
+    let problems = messages(&form, Field::Query);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("source.query: "), "{problems:?}");
+    assert!(form.valid_spec().is_none());
 }
