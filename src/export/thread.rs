@@ -7,7 +7,8 @@
 //! idle threads, with their stacks, as the busiest second ever needed: the
 //! soak saw 300 of them and resident memory creeping up for ten minutes.
 //! A thread per reader and encoder lives exactly as long as its export, so
-//! the pool keeps only short file-system work and can be capped (`main`).
+//! the pool keeps only short file-system work, whose threads have shallow
+//! stacks (`main` sets its size).
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
