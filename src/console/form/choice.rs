@@ -21,6 +21,14 @@ impl<T: PartialEq + Clone> Choice<T> {
         self.options.get(self.selected).map(|(_, v)| v)
     }
 
+    /// Every option's label, and which one is chosen: what a selector draws.
+    pub fn labels(&self) -> (Vec<&str>, usize) {
+        (
+            self.options.iter().map(|(l, _)| l.as_str()).collect(),
+            self.selected,
+        )
+    }
+
     /// Move the choice by `step` (±1), wrapping around.
     pub fn step(&mut self, step: isize) {
         let n = self.options.len();

@@ -224,15 +224,9 @@ impl Values {
 
     /// Labels of the selector behind `field` and which one is chosen.
     pub fn choice(&self, field: Field) -> Option<(Vec<&str>, usize)> {
-        fn labels<T>(c: &Choice<T>) -> (Vec<&str>, usize) {
-            (
-                c.options.iter().map(|(l, _)| l.as_str()).collect(),
-                c.selected,
-            )
-        }
         match field {
-            Field::Overlap => Some(labels(&self.overlap)),
-            Field::CatchUp => Some(labels(&self.catch_up)),
+            Field::Overlap => Some(self.overlap.labels()),
+            Field::CatchUp => Some(self.catch_up.labels()),
             other => self
                 .source
                 .choice(other)

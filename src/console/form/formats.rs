@@ -283,21 +283,15 @@ impl FormatValues {
 
     /// Labels of the selector behind `field` and which one is chosen.
     pub fn choice(&self, field: Field) -> Option<(Vec<&str>, usize)> {
-        fn labels<T>(c: &Choice<T>) -> (Vec<&str>, usize) {
-            (
-                c.options.iter().map(|(l, _)| l.as_str()).collect(),
-                c.selected,
-            )
-        }
         Some(match field {
-            Field::Format => labels(&self.kind),
-            Field::Compression => labels(&self.compression),
-            Field::CsvHeader => labels(&self.header),
-            Field::Quote => labels(&self.quote),
-            Field::LineEnding => labels(&self.line_ending),
-            Field::Page => labels(&self.page),
-            Field::Orientation => labels(&self.orientation),
-            Field::Chart => labels(&self.chart),
+            Field::Format => self.kind.labels(),
+            Field::Compression => self.compression.labels(),
+            Field::CsvHeader => self.header.labels(),
+            Field::Quote => self.quote.labels(),
+            Field::LineEnding => self.line_ending.labels(),
+            Field::Page => self.page.labels(),
+            Field::Orientation => self.orientation.labels(),
+            Field::Chart => self.chart.labels(),
             _ => return None,
         })
     }

@@ -264,20 +264,14 @@ impl SourceValues {
 
     /// Labels of the selector behind `field` and which one is chosen.
     pub fn choice(&self, field: Field) -> Option<(Vec<&str>, usize)> {
-        fn labels<T>(c: &Choice<T>) -> (Vec<&str>, usize) {
-            (
-                c.options.iter().map(|(l, _)| l.as_str()).collect(),
-                c.selected,
-            )
-        }
         Some(match field {
-            Field::SourceKind => labels(&self.kind),
-            Field::Connection => labels(&self.connection),
-            Field::Output => labels(&self.output),
-            Field::FileFormat => labels(&self.file_format),
-            Field::Template => labels(&self.template),
-            Field::TemplateConnection => labels(&self.template_connection),
-            Field::BodyFormat => labels(&self.body_format),
+            Field::SourceKind => self.kind.labels(),
+            Field::Connection => self.connection.labels(),
+            Field::Output => self.output.labels(),
+            Field::FileFormat => self.file_format.labels(),
+            Field::Template => self.template.labels(),
+            Field::TemplateConnection => self.template_connection.labels(),
+            Field::BodyFormat => self.body_format.labels(),
             _ => return None,
         })
     }
