@@ -55,7 +55,7 @@ pub use deliveries::{DELIVERY_STATUSES, DeliveryRecord};
 pub use error::{Result, StoreError};
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;
-pub use observe::SchemaState;
+pub use observe::{JobHealth, SchemaState};
 pub use performance::{JobPerformance, Performance};
 pub use queue::{
     ActiveRun, Decide, Decisions, MissedSlots, Only, Partition, QueuedRun, SlotState, TakeRequest,
