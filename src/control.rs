@@ -120,7 +120,9 @@ impl Control {
             .send(Command::Reload { reply: Some(reply) })
             .await
             .map_err(stopped)?;
-        answer.await.map_err(|_| "the scheduler has stopped".to_string())?
+        answer
+            .await
+            .map_err(|_| "the scheduler has stopped".to_string())?
     }
 }
 

@@ -271,14 +271,16 @@ fn the_console_takes_over(stop: Stop) {
             !runs.iter().any(|q| {
                 q.status != Skipped
                     && q.started_at.is_some_and(|s| s < at)
-                    && q
-                        .finished_at
+                    && q.finished_at
                         .is_none_or(|f| f + chrono::Duration::seconds(1) >= at)
             })
         })
         .collect();
+    let mut reasons: Vec<&str> = skipped.iter().filter_map(|r| r.error.as_deref()).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
     eprintln!(
-        "{stop:?}: {} slot(s) of every-second skipped around the handover",
+        "{stop:?}: {} slot(s) of every-second skipped around the handover: {reasons:?}",
         skipped.len()
     );
     assert!(unfounded.is_empty(), "{unfounded:#?}");

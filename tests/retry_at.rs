@@ -43,7 +43,11 @@ async fn retry_at_is_stored_and_shown(sandbox: &Sandbox) {
     let config = Config::load_file(&sandbox.config_path()).unwrap();
     let store = Store::open(&sandbox.store).await.unwrap();
     cronport::logging::init();
-    let clock = VirtualClock::new(Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap());
+    let clock = VirtualClock::new(
+        Utc::now()
+            .duration_trunc(chrono::Duration::seconds(1))
+            .unwrap(),
+    );
     let (bus, mut rx) = bus();
     let scheduler = Scheduler::start(Parts {
         store: store.clone(),
@@ -79,18 +83,29 @@ async fn retry_at_is_stored_and_shown(sandbox: &Sandbox) {
         if let Some(t) = record.retry_at {
             break (record.status, t);
         }
-        assert!(tokio::time::Instant::now() < deadline, "no retry_at: {record:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no retry_at: {record:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(stored.0, RunStatus::Running);
     assert_eq!(stored.1.timestamp_millis(), at.timestamp_millis());
 
     let id = run.to_string();
-    let shown = cli(sandbox, &["runs", "show", &id, "--json"]).ok("runs show").json();
+    let shown = cli(sandbox, &["runs", "show", &id, "--json"])
+        .ok("runs show")
+        .json();
     assert_eq!(shown["status"], "running");
-    assert_eq!(millis(shown["retry_at"].as_str().unwrap()), at.timestamp_millis());
+    assert_eq!(
+        millis(shown["retry_at"].as_str().unwrap()),
+        at.timestamp_millis()
+    );
     let listed = tokio::task::block_in_place(|| sandbox.runs());
-    let listed = listed.iter().find(|r| r["id"] == run).expect("the run listed");
+    let listed = listed
+        .iter()
+        .find(|r| r["id"] == run)
+        .expect("the run listed");
     assert_eq!(listed["retry_at"], shown["retry_at"]);
     let text = cli(sandbox, &["runs", "list"]).ok("runs list").stdout;
     let want = format!("retry at {} (UTC)", at.format("%Y-%m-%d %H:%M:%S"));
@@ -104,7 +119,9 @@ async fn retry_at_is_stored_and_shown(sandbox: &Sandbox) {
     let ended = store.get_run(run).await.unwrap().unwrap();
     assert_eq!(ended.status, RunStatus::Cancelled);
     assert_eq!(ended.retry_at, None);
-    let shown = cli(sandbox, &["runs", "show", &id, "--json"]).ok("runs show").json();
+    let shown = cli(sandbox, &["runs", "show", &id, "--json"])
+        .ok("runs show")
+        .json();
     assert!(shown["retry_at"].is_null(), "{shown}");
     store.close().await;
 }

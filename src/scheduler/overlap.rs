@@ -162,8 +162,7 @@ fn decide_job(
             } else {
                 SKIPPED_BUSY
             };
-            d.skip
-                .extend(slots.iter().map(|r| (r.id, why.to_string())));
+            d.skip.extend(slots.iter().map(|r| (r.id, why.to_string())));
         }
         OverlapPolicy::QueueOne => {
             if let Some(newest) = slots.pop() {

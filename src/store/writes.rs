@@ -549,15 +549,9 @@ impl Store {
             )
             .await
             .map_err(StoreError::query(op))?;
-            execute_all(
-                &mut tx,
-                self.backend,
-                &RETRY_AT,
-                &level.retries,
-                bind_retry,
-            )
-            .await
-            .map_err(StoreError::query(op))?;
+            execute_all(&mut tx, self.backend, &RETRY_AT, &level.retries, bind_retry)
+                .await
+                .map_err(StoreError::query(op))?;
             execute_all(
                 &mut tx,
                 self.backend,

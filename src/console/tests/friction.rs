@@ -315,12 +315,14 @@ fn an_attached_console_shows_when_a_run_retries_from_the_store() {
 
     let effects = press(&mut model, KeyCode::Enter);
     assert_eq!(effects, [Effect::LoadRun(120)]);
-    model.update(Msg::RunDetails(Box::new(crate::console::model::RunDetails {
-        run: model.data.history[0].clone(),
-        attempts: Vec::new(),
-        lines: Vec::new(),
-        deliveries: Vec::new(),
-    })));
+    model.update(Msg::RunDetails(Box::new(
+        crate::console::model::RunDetails {
+            run: model.data.history[0].clone(),
+            attempts: Vec::new(),
+            lines: Vec::new(),
+            deliveries: Vec::new(),
+        },
+    )));
     let screen = draw(&model, 80, 24);
     assert!(
         screen.contains("Run 120 · revenue-by-country · retry at 14:05:12"),
@@ -335,12 +337,14 @@ fn an_attached_console_shows_when_a_run_retries_from_the_store() {
     let mut data = model.data.clone();
     data.history[0] = run.clone();
     model.update(Msg::Snapshot(Box::new(data)));
-    model.update(Msg::RunDetails(Box::new(crate::console::model::RunDetails {
-        run,
-        attempts: Vec::new(),
-        lines: Vec::new(),
-        deliveries: Vec::new(),
-    })));
+    model.update(Msg::RunDetails(Box::new(
+        crate::console::model::RunDetails {
+            run,
+            attempts: Vec::new(),
+            lines: Vec::new(),
+            deliveries: Vec::new(),
+        },
+    )));
     let screen = draw(&model, 80, 24);
     assert!(!screen.contains("retry at"), "{screen}");
     assert!(
