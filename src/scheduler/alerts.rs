@@ -379,6 +379,7 @@ mod tests {
             retry_of: None,
             content_hash: None,
             unchanged: false,
+            retry_at: None,
         }
     }
 

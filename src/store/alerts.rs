@@ -15,7 +15,7 @@ const UNSTARTED: &str = "\
 SELECT r.id, r.job_id, j.name AS job_name, r.\"trigger\" AS run_trigger, r.status, \
 r.slot, r.scheduled_for, r.queued_at, r.started_at, r.finished_at, r.attempt, \
 r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of, \
-r.content_hash, r.unchanged \
+r.content_hash, r.unchanged, r.retry_at \
 FROM runs r JOIN jobs j ON j.id = r.job_id \
 WHERE r.status = 'queued' AND r.\"trigger\" = 'schedule' AND r.scheduled_for <= $1 \
 ORDER BY r.scheduled_for, r.id LIMIT $2";

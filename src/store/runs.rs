@@ -17,7 +17,7 @@ macro_rules! run_select {
         "SELECT r.id, r.job_id, j.name AS job_name, r.\"trigger\" AS run_trigger, r.status, \
          r.slot, r.scheduled_for, r.queued_at, r.started_at, r.finished_at, r.attempt, \
          r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of, \
-         r.content_hash, r.unchanged \
+         r.content_hash, r.unchanged, r.retry_at \
          FROM runs r JOIN jobs j ON j.id = r.job_id"
     };
 }
@@ -108,6 +108,7 @@ pub(super) fn run_from_row(row: &AnyRow) -> sqlx::Result<RunRecord> {
         retry_of: row.try_get("retry_of")?,
         content_hash: row.try_get("content_hash")?,
         unchanged: row.try_get::<i64, _>("unchanged")? != 0,
+        retry_at: opt_time(row, "retry_at")?,
     })
 }
 

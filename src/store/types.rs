@@ -269,6 +269,8 @@ pub struct RunRecord {
     /// Succeeded without sending anything: its output was the same as the
     /// last delivered run's (`deliver = "on_change"`).
     pub unchanged: bool,
+    /// While the run waits between attempts: when the next one starts.
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 impl RunRecord {
@@ -328,7 +330,7 @@ pub enum RunWrite {
         at: DateTime<Utc>,
     },
     /// An attempt failed and a retry follows: the attempt row is closed, the
-    /// run stays `running`.
+    /// run stays `running` with the next attempt's time.
     AttemptFailed {
         /// The run.
         run_id: RunId,
@@ -338,6 +340,8 @@ pub enum RunWrite {
         at: DateTime<Utc>,
         /// Why.
         error: String,
+        /// When the next attempt starts.
+        retry_at: DateTime<Utc>,
     },
     /// The run ended: its attempt row and the run itself are closed.
     Finished {

@@ -136,6 +136,7 @@ pub fn run(
         retry_of: (trigger == Trigger::Retry).then_some(id - 1),
         content_hash: None,
         unchanged: false,
+        retry_at: None,
     }
 }
 

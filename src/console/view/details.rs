@@ -531,6 +531,7 @@ mod tests {
             retry_of: None,
             content_hash: None,
             unchanged: false,
+            retry_at: None,
         }
     }
 
