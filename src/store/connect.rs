@@ -185,23 +185,43 @@ pub(crate) async fn connect(location: &Location) -> Result<AnyPool, StoreError> 
         .connect(&driver_url)
         .await
         .map_err(|e| open_err(e.to_string()))?;
-    if let Err(first) = migrator(location.backend()).run(&pool).await {
-        // Two processes creating the same fresh SQLite file can race on the
-        // first migration (SQLite has no migration lock); the loser finds the
-        // work done when it looks again.
-        let retry = match location.backend() {
-            Backend::Sqlite => migrator(Backend::Sqlite).run(&pool).await.err(),
-            Backend::Postgres => Some(first),
-        };
-        if let Some(e) = retry {
-            pool.close().await;
-            return Err(StoreError::Migrate {
-                url,
-                cause: migrate_cause(&e),
-            });
-        }
+    if let Err(e) = migrate(location.backend(), &pool).await {
+        pool.close().await;
+        return Err(StoreError::Migrate {
+            url,
+            cause: migrate_cause(&e),
+        });
     }
     Ok(pool)
+}
+
+/// How long a process that lost a race to migrate a fresh SQLite file
+/// keeps looking again.
+const MIGRATION_RACE: Duration = Duration::from_secs(10);
+
+/// Apply the migrations this build embeds. Two processes opening the same
+/// fresh SQLite file at once (a headless instance starting while `cronport
+/// status` polls it) race migration by migration, as SQLite has no
+/// migration lock: the loser's statement fails ("duplicate column name")
+/// and its transaction rolls back. It looks again until the winner is done;
+/// one look was not enough when the race was lost at a later migration.
+/// PostgreSQL takes sqlx's advisory lock, so its errors are real.
+async fn migrate(backend: Backend, pool: &AnyPool) -> Result<(), MigrateError> {
+    let began = std::time::Instant::now();
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match migrator(backend).run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e @ (MigrateError::Execute(_) | MigrateError::ExecuteMigration(..)))
+                if backend == Backend::Sqlite && began.elapsed() < MIGRATION_RACE =>
+            {
+                tracing::debug!("migrating the store raced another process, looking again: {e}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Explains the migration failures an operator can act on.

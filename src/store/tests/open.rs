@@ -49,6 +49,31 @@ async fn a_newer_schema_is_refused(db: TestDb) {
     assert!(err.to_string().contains("newer cronport"), "{err}");
 }
 
+/// A headless instance starting while `cronport status` polls the same
+/// fresh file: every opener gets a migrated store, none fails on a
+/// migration the other applied first ("duplicate column name").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processes_opening_a_fresh_sqlite_file_at_once_all_get_it_migrated() {
+    for round in 0..5 {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { Store::open(&url).await })
+            })
+            .collect();
+        for opener in openers {
+            let store = opener
+                .await
+                .expect("opener task")
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert!(store.schema_state().await.expect("schema").current());
+            store.close().await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn new_sqlite_file_is_private_and_in_wal_mode() {
     let dir = tempfile::TempDir::new().expect("temp dir");
