@@ -7,6 +7,7 @@ mod backfill;
 mod catchup;
 mod check;
 mod completions;
+mod held;
 mod console;
 mod jobs;
 mod monitor;

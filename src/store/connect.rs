@@ -321,6 +321,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "content_hash",
                 include_str!("../../assets/migrations/sqlite/0008_content_hash.sql"),
             ),
+            (
+                9,
+                "checks",
+                include_str!("../../assets/migrations/sqlite/0009_checks.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -362,6 +367,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 8,
                 "content_hash",
                 include_str!("../../assets/migrations/postgres/0008_content_hash.sql"),
+            ),
+            (
+                9,
+                "checks",
+                include_str!("../../assets/migrations/postgres/0009_checks.sql"),
             ),
         ],
     };

@@ -25,6 +25,7 @@ mod commands;
 mod connect;
 mod deliveries;
 mod error;
+mod held;
 mod identity;
 mod instances;
 mod jobs;
@@ -53,6 +54,7 @@ pub use catchup::{
 pub use commands::{Changes, Command, CommandKind, NewCommand};
 pub use deliveries::{DELIVERY_STATUSES, DeliveryRecord};
 pub use error::{Result, StoreError};
+pub use held::CheckBaseline;
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;
 pub use observe::SchemaState;

@@ -97,6 +97,15 @@ static CONTENT: MultiRow = MultiRow::new(
     "WHERE runs.id = v.column1",
 );
 
+// Rows: (run_id, output_schema, failed_check, held_until). No status guard,
+// as for CONTENT.
+static CHECKED: MultiRow = MultiRow::new(
+    "UPDATE runs SET output_schema = v.column2, failed_check = v.column3, \
+     held_until = v.column4 FROM ",
+    4,
+    "WHERE runs.id = v.column1",
+);
+
 // Rows: (run_id, seq, ts, level, message). A line of a deleted run, or a
 // repeated seq, is dropped rather than failing the batch.
 static INSERT_LOGS: MultiRow = MultiRow::new(
@@ -169,9 +178,11 @@ fn completed_attempts(writes: &[RunWrite]) -> HashMap<usize, usize> {
                 status,
                 ..
             } => {
+                // A skipped entry never started; a run skipped by a check
+                // did, and its attempt is written whole like any other.
                 if let Some((start, started)) = open.remove(run_id)
                     && started == *attempt
-                    && *status != RunStatus::Skipped
+                    && (*status != RunStatus::Skipped || *attempt >= 1)
                 {
                     pairs.insert(start, index);
                 }
@@ -179,7 +190,10 @@ fn completed_attempts(writes: &[RunWrite]) -> HashMap<usize, usize> {
             RunWrite::AttemptFailed { run_id, .. } => {
                 open.remove(run_id);
             }
-            RunWrite::Log(_) | RunWrite::Delivered { .. } | RunWrite::Content { .. } => {}
+            RunWrite::Log(_)
+            | RunWrite::Delivered { .. }
+            | RunWrite::Content { .. }
+            | RunWrite::Checked { .. } => {}
         }
     }
     pairs
@@ -291,7 +305,7 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
             } => {
                 let l = level_of(*run_id, &mut levels);
                 // A run skipped or cancelled before it started has no attempt.
-                if *attempt >= 1 && *status != RunStatus::Skipped {
+                if *attempt >= 1 {
                     levels[l].closes.push(CloseRow {
                         run_id: *run_id,
                         attempt: i64::from(*attempt),
@@ -311,7 +325,7 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
                 ));
             }
             RunWrite::Log(line) => logs.push(line),
-            RunWrite::Delivered { .. } | RunWrite::Content { .. } => {}
+            RunWrite::Delivered { .. } | RunWrite::Content { .. } | RunWrite::Checked { .. } => {}
         }
     }
     (levels, logs)
@@ -363,6 +377,60 @@ fn contents(writes: &[RunWrite]) -> Vec<(RunId, &str, bool)> {
     rows
 }
 
+/// The checks' records of a batch, the last one per run.
+fn checks(writes: &[RunWrite]) -> Vec<CheckedRow<'_>> {
+    let mut last: HashMap<RunId, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for write in writes {
+        if let RunWrite::Checked {
+            run_id,
+            schema,
+            failed_check,
+            held_until,
+        } = write
+        {
+            let row = CheckedRow {
+                run_id: *run_id,
+                schema: schema.as_deref(),
+                failed_check: failed_check.as_deref(),
+                held_until: held_until.map(ms),
+            };
+            match last.get(run_id) {
+                Some(&at) => rows[at] = row,
+                None => {
+                    last.insert(*run_id, rows.len());
+                    rows.push(row);
+                }
+            }
+        }
+    }
+    rows
+}
+
+struct CheckedRow<'a> {
+    run_id: RunId,
+    schema: Option<&'a str>,
+    failed_check: Option<&'a str>,
+    held_until: Option<i64>,
+}
+
+fn bind_checked(q: AnyQuery, c: &CheckedRow<'_>) -> AnyQuery {
+    q.bind(c.run_id)
+        .bind(c.schema)
+        .bind(c.failed_check)
+        .bind(c.held_until)
+}
+
+/// The status an attempt ends with when its run ends with `status`: the
+/// attempt of a run that a check held or skipped rendered its output, so
+/// it succeeded (attempt rows know only how attempts end).
+fn attempt_status(status: RunStatus) -> RunStatus {
+    match status {
+        RunStatus::Held | RunStatus::Skipped | RunStatus::Discarded => RunStatus::Succeeded,
+        other => other,
+    }
+}
+
 fn bind_content(q: AnyQuery, c: &(RunId, &str, bool)) -> AnyQuery {
     q.bind(c.0).bind(c.1).bind(i64::from(c.2))
 }
@@ -389,7 +457,7 @@ pub(super) fn bind_start(q: AnyQuery, r: &StartRow<'_>) -> AnyQuery {
 fn bind_close(q: AnyQuery, r: &CloseRow<'_>) -> AnyQuery {
     q.bind(r.run_id)
         .bind(r.attempt)
-        .bind(r.status.as_str())
+        .bind(attempt_status(r.status).as_str())
         .bind(r.at)
         .bind(r.error)
 }
@@ -409,7 +477,7 @@ fn bind_complete_attempt(q: AnyQuery, r: &CompleteRow<'_>) -> AnyQuery {
         .bind(r.start.attempt)
         .bind(r.start.at)
         .bind(r.finish.at)
-        .bind(r.finish.status.as_str())
+        .bind(attempt_status(r.finish.status).as_str())
         .bind(r.finish.error)
 }
 
@@ -577,6 +645,15 @@ impl Store {
             &CONTENT,
             &contents(writes),
             bind_content,
+        )
+        .await
+        .map_err(StoreError::query(op))?;
+        execute_all(
+            &mut tx,
+            self.backend,
+            &CHECKED,
+            &checks(writes),
+            bind_checked,
         )
         .await
         .map_err(StoreError::query(op))?;

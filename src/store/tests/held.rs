@@ -1,0 +1,239 @@
+//! Checks' records and held runs: the baseline a job's checks compare
+//! with, and each move out of `held` (release, its undo, discard, expiry)
+//! made once however many try.
+
+use super::{TestDb, at, seed_job, slot_run, store_test};
+use crate::export::value::SchemaColumn;
+use crate::store::{RunFilter, RunId, RunStatus, RunWrite, Store};
+
+store_test!(
+    the_baseline_is_the_last_succeeded_run,
+    a_held_run_is_released_once,
+    a_refused_release_holds_the_run_again,
+    a_held_run_is_discarded_once_and_expired_holds_are_found,
+    held_runs_outlive_pruning_and_discarded_ones_do_not,
+);
+
+fn schema(kinds: &[(&str, &str)]) -> String {
+    let columns: Vec<SchemaColumn> = kinds
+        .iter()
+        .map(|(name, kind)| SchemaColumn {
+            name: (*name).into(),
+            kind: Some((*kind).into()),
+        })
+        .collect();
+    serde_json::to_string(&columns).expect("encodes")
+}
+
+/// A run of `job` for slot `slot` that rendered `rows` rows with columns
+/// `columns`, ending `status` (a held run is held until `slot + 3600`),
+/// its start, checks and end written in one batch as a quick run's are.
+async fn run_with(
+    store: &Store,
+    job: i64,
+    slot: i64,
+    rows: i64,
+    columns: Option<String>,
+    status: RunStatus,
+) -> RunId {
+    let run = store
+        .enqueue_slots(&[slot_run(job, slot)])
+        .await
+        .expect("enqueue")[0]
+        .expect("won");
+    let held = status == RunStatus::Held;
+    let check = matches!(status, RunStatus::Held | RunStatus::Skipped);
+    store
+        .write_batch(&[
+            RunWrite::Started {
+                run_id: run,
+                attempt: 1,
+                instance_id: "inst-a".into(),
+                at: at(slot + 1),
+            },
+            RunWrite::Checked {
+                run_id: run,
+                schema: columns,
+                failed_check: check.then(|| "min_rows".into()),
+                held_until: held.then(|| at(slot + 3600)),
+            },
+            RunWrite::Finished {
+                run_id: run,
+                attempt: 1,
+                status,
+                at: at(slot + 2),
+                rows: Some(rows),
+                bytes: Some(rows * 10),
+                outputs: Vec::new(),
+                error: check.then(|| "min_rows: 3 rows, fewer than the minimum of 5".into()),
+            },
+        ])
+        .await
+        .expect("write");
+    run
+}
+
+async fn the_baseline_is_the_last_succeeded_run(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await.id;
+    let other = seed_job(&store, "b").await.id;
+    let empty = store.check_baseline(job, true).await.expect("read");
+    assert_eq!((empty.rows, empty.schema), (None, None));
+
+    let v1 = schema(&[("id", "int")]);
+    let v2 = schema(&[("id", "text")]);
+    run_with(&store, job, 0, 100, Some(v1.clone()), RunStatus::Succeeded).await;
+    // A succeeded run that recorded no schema still gives the rows.
+    run_with(&store, job, 60, 120, None, RunStatus::Succeeded).await;
+    // Held, skipped and failed runs are no measure.
+    let held = run_with(&store, job, 120, 3, Some(v2.clone()), RunStatus::Held).await;
+    run_with(&store, job, 180, 4, Some(v2.clone()), RunStatus::Skipped).await;
+    run_with(&store, job, 240, 5, Some(v2.clone()), RunStatus::Failed).await;
+    run_with(&store, other, 300, 7, Some(v2.clone()), RunStatus::Succeeded).await;
+    let baseline = store.check_baseline(job, true).await.expect("read");
+    assert_eq!(baseline.rows, Some(120));
+    let columns = baseline.schema.expect("a schema");
+    assert_eq!(columns[0].name, "id");
+    assert_eq!(columns[0].kind.as_deref(), Some("int"));
+    // Without the schema check it is not read.
+    assert_eq!(
+        store.check_baseline(job, false).await.expect("read").schema,
+        None
+    );
+
+    // The held run's record: status, reason, check, hold, schema; its
+    // attempt rendered, so it closed as succeeded.
+    let record = store.get_run(held).await.expect("get").expect("run");
+    assert_eq!(record.status, RunStatus::Held);
+    assert_eq!(record.failed_check.as_deref(), Some("min_rows"));
+    assert_eq!(record.held_until, Some(at(120 + 3600)));
+    assert_eq!(record.rows, Some(3));
+    assert_eq!(record.schema.expect("schema")[0].kind.as_deref(), Some("text"));
+    let attempts = store.attempts(held).await.expect("attempts");
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].status, RunStatus::Succeeded);
+    // Listings filter on the new statuses.
+    let listed = store
+        .list_runs(&RunFilter {
+            status: Some(RunStatus::Held),
+            ..RunFilter::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(listed.iter().map(|r| r.id).collect::<Vec<_>>(), [held]);
+
+    // Once released, the held run is the newest success and the measure.
+    assert!(store.begin_release(held).await.expect("release"));
+    assert_eq!(
+        store.check_baseline(job, true).await.expect("read").rows,
+        Some(3)
+    );
+}
+
+async fn a_held_run_is_released_once(db: TestDb) {
+    let store = db.open().await;
+    let second = db.open().await;
+    let job = seed_job(&store, "a").await.id;
+    let run = run_with(&store, job, 0, 3, None, RunStatus::Held).await;
+    let (a, b) = tokio::join!(store.begin_release(run), second.begin_release(run));
+    let won = [a.expect("a"), b.expect("b")];
+    assert_eq!(
+        won.iter().filter(|w| **w).count(),
+        1,
+        "exactly one release takes it: {won:?}"
+    );
+    // Nor can it be discarded or expire once taken.
+    assert!(!store.discard_held(run, "discarded by hand").await.expect("d"));
+    assert!(store.expired_holds(at(10_000)).await.expect("x").is_empty());
+    store
+        .finish_release(run, &["/out/a/1.csv".to_string()])
+        .await
+        .expect("finish");
+    let record = store.get_run(run).await.expect("get").expect("run");
+    assert_eq!(record.status, RunStatus::Succeeded);
+    assert_eq!(record.error, None);
+    assert_eq!(record.held_until, None);
+    assert_eq!(record.outputs, ["/out/a/1.csv"]);
+    // The check that held it stays on the record.
+    assert_eq!(record.failed_check.as_deref(), Some("min_rows"));
+}
+
+async fn a_refused_release_holds_the_run_again(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await.id;
+    let run = run_with(&store, job, 0, 3, None, RunStatus::Held).await;
+    let before = store.get_run(run).await.expect("get").expect("run");
+    assert!(store.begin_release(run).await.expect("release"));
+    store
+        .undo_release(run, before.error.as_deref(), before.held_until)
+        .await
+        .expect("undo");
+    let again = store.get_run(run).await.expect("get").expect("run");
+    assert_eq!(again.status, RunStatus::Held);
+    assert_eq!(again.error, before.error);
+    assert_eq!(again.held_until, before.held_until);
+    assert!(store.begin_release(run).await.expect("release again"));
+}
+
+async fn a_held_run_is_discarded_once_and_expired_holds_are_found(db: TestDb) {
+    let store = db.open().await;
+    let second = db.open().await;
+    let job = seed_job(&store, "a").await.id;
+    let early = run_with(&store, job, 0, 3, None, RunStatus::Held).await;
+    let late = run_with(&store, job, 600, 3, None, RunStatus::Held).await;
+    run_with(&store, job, 1200, 100, None, RunStatus::Succeeded).await;
+    // Held until 3600 and 4200.
+    assert!(store.expired_holds(at(3599)).await.expect("x").is_empty());
+    let due: Vec<RunId> = store
+        .expired_holds(at(3600))
+        .await
+        .expect("x")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(due, [early]);
+    // Two instances expire it at once: one discards it.
+    let (a, b) = tokio::join!(
+        store.discard_held(early, "hold expired"),
+        second.discard_held(early, "hold expired")
+    );
+    assert_eq!(
+        [a.expect("a"), b.expect("b")]
+            .iter()
+            .filter(|w| **w)
+            .count(),
+        1
+    );
+    let record = store.get_run(early).await.expect("get").expect("run");
+    assert_eq!(record.status, RunStatus::Discarded);
+    assert_eq!(
+        record.error.as_deref(),
+        Some("hold expired (held: min_rows: 3 rows, fewer than the minimum of 5)")
+    );
+    assert_eq!(record.held_until, None);
+    assert!(!store.begin_release(early).await.expect("release"));
+    // Discarded runs are no measure either.
+    assert_eq!(
+        store.check_baseline(job, false).await.expect("read").rows,
+        Some(100)
+    );
+    let due: Vec<RunId> = store
+        .expired_holds(at(10_000))
+        .await
+        .expect("x")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(due, [late]);
+}
+
+async fn held_runs_outlive_pruning_and_discarded_ones_do_not(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await.id;
+    let held = run_with(&store, job, 0, 3, None, RunStatus::Held).await;
+    let dropped = run_with(&store, job, 60, 3, None, RunStatus::Held).await;
+    assert!(store.discard_held(dropped, "discarded by hand").await.expect("d"));
+    store.prune_history(at(100_000)).await.expect("prune");
+    assert!(store.get_run(held).await.expect("get").is_some());
+    assert!(store.get_run(dropped).await.expect("get").is_none());
+}
