@@ -10,7 +10,7 @@ mod common;
 use chrono::{DateTime, Duration, DurationRound as _, Timelike as _, Utc};
 use common::process::PgDatabase;
 use common::{World, bus, wait_for};
-use cronport::clock::{Clock as _, VirtualClock};
+use cronport::clock::VirtualClock;
 use cronport::events::Event;
 use cronport::store::{RunFilter, RunStatus, Store};
 

@@ -182,7 +182,7 @@ impl Field {
             Field::NotEmpty => "Check not empty",
             Field::CheckMinRows => "Check min rows",
             Field::CheckMaxRows => "Check max rows",
-            Field::MaxChange => "Check max change",
+            Field::MaxChange => "Check change",
             Field::SchemaCheck => "Check schema",
             Field::OnCheckFail => "On check fail",
             Field::HoldFor => "Hold for",

@@ -50,12 +50,18 @@ fn select_in_history(model: &mut Model, id: i64) {
 fn history_shows_the_held_run_with_its_check() {
     let (mut model, id) = with_held_run();
     select_in_history(&mut model, id);
-    let screen = draw(&model, 80, 24);
-    let row = screen
+    // At 120 columns the error column has room for the check.
+    let wide = draw(&model, 120, 40);
+    let row = wide
         .lines()
-        .find(|l| l.contains("held"))
-        .unwrap_or_else(|| panic!("no held row in History:\n{screen}"));
-    assert!(row.contains("max_change"), "run {id}: {row}");
+        .find(|l| l.contains(" held "))
+        .unwrap_or_else(|| panic!("no held row in History:\n{wide}"));
+    assert!(row.contains("max_change: 1,000 rows"), "run {id}: {row}");
+    let screen = draw(&model, 80, 24);
+    assert!(
+        screen.lines().any(|l| l.contains(" held ")),
+        "no held row in History:\n{screen}"
+    );
     insta::assert_snapshot!("history_held_80x24", screen);
 }
 
