@@ -61,7 +61,17 @@ retries = 0"#,
     })
     .await;
     assert_eq!(status, RunStatus::Held);
-    let held = world.store.get_run(run_id).await.unwrap().unwrap();
+    // The event comes as the run's end is queued for the store's next
+    // commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let held = loop {
+        let run = world.store.get_run(run_id).await.unwrap().unwrap();
+        if run.status == RunStatus::Held {
+            break run;
+        }
+        assert!(std::time::Instant::now() < deadline, "not recorded held: {run:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(held.failed_check.as_deref(), Some("min_rows"));
     let until = held.held_until.expect("a hold");
     assert_eq!(until.with_nanosecond(0), (slot + Duration::hours(1)).with_nanosecond(0));
