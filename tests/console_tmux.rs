@@ -463,7 +463,8 @@ fn a_held_run_is_released_from_history() {
     );
     assert_eq!(
         std::fs::read_to_string(&file).expect("the released file"),
-        "id\n1\n"
+        "id\r\n1\r\n",
+        "the held output as rendered (csv lines end in CRLF by default)"
     );
     tmux.wait_for("the run ok in History", Duration::from_secs(10), |s| {
         s.lines()
