@@ -82,7 +82,11 @@ fn hold_release_and_discard(sandbox: &Sandbox) {
         .run(&["jobs", "run", "sales", "--wait"])
         .expect_code(1, "a held run");
     assert!(out.stderr.contains("held"), "{}", out.stderr);
-    assert!(out.stderr.contains("cronport runs release"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cronport runs release"),
+        "{}",
+        out.stderr
+    );
     let held_id = runs_of(&sandbox.runs(), "sales")[0]["id"]
         .as_i64()
         .expect("id");
@@ -117,9 +121,9 @@ fn hold_release_and_discard(sandbox: &Sandbox) {
         .run(&["runs", "release", &first_id])
         .expect_code(2, "release of a succeeded run");
     assert!(
-        refused
-            .stderr
-            .contains(&format!("run {first_id} is not held (its status is succeeded)")),
+        refused.stderr.contains(&format!(
+            "run {first_id} is not held (its status is succeeded)"
+        )),
         "{}",
         refused.stderr
     );
@@ -135,7 +139,11 @@ fn hold_release_and_discard(sandbox: &Sandbox) {
     assert_eq!(after["deliveries"][0]["status"], "delivered", "{after}");
     let delivered = folder.join(format!("{held_id}.csv"));
     let body = std::fs::read_to_string(&delivered).expect("the released file");
-    assert_eq!(body.replace("\r\n", "\n"), sales(2), "the held run's output as rendered");
+    assert_eq!(
+        body.replace("\r\n", "\n"),
+        sales(2),
+        "the held run's output as rendered"
+    );
     assert_eq!(after["outputs"][0], delivered.display().to_string());
     // Released once: a second release is refused.
     let again = sandbox
@@ -187,9 +195,9 @@ fn hold_release_and_discard(sandbox: &Sandbox) {
         .run(&["runs", "discard", &changed_id])
         .expect_code(2, "a second discard");
     assert!(
-        twice
-            .stderr
-            .contains(&format!("run {changed_id} is not held (its status is discarded)")),
+        twice.stderr.contains(&format!(
+            "run {changed_id} is not held (its status is discarded)"
+        )),
         "{}",
         twice.stderr
     );
@@ -229,9 +237,21 @@ fn skip_fail_and_on_change(sandbox: &Sandbox) {
     sandbox.write_config(&format!(
         "{}{}{}{}",
         config_header(),
-        job("skipper", "empty.csv", "on_check_fail = \"skip\"\nretries = 0\n"),
-        job("failer", "empty.csv", "on_check_fail = \"fail\"\nretries = 3\n"),
-        job("stock", "stock.csv", "deliver = \"on_change\"\nretries = 0\n"),
+        job(
+            "skipper",
+            "empty.csv",
+            "on_check_fail = \"skip\"\nretries = 0\n"
+        ),
+        job(
+            "failer",
+            "empty.csv",
+            "on_check_fail = \"fail\"\nretries = 3\n"
+        ),
+        job(
+            "stock",
+            "stock.csv",
+            "deliver = \"on_change\"\nretries = 0\n"
+        ),
     ));
     sandbox.apply_config();
 
@@ -248,7 +268,10 @@ fn skip_fail_and_on_change(sandbox: &Sandbox) {
         text(&failed, "error"),
         "check failed: not_empty: the output has no rows"
     );
-    assert_eq!(failed["attempt"], 1, "a failed check is not retried: {failed}");
+    assert_eq!(
+        failed["attempt"], 1,
+        "a failed check is not retried: {failed}"
+    );
     assert!(files_under(&sandbox.exports().join("failer")).is_empty());
 
     let stock = sandbox.exports().join("stock");
@@ -300,7 +323,11 @@ fn the_headless_log_says_a_run_was_held() {
     headless.terminate(limit);
     let id = runs_of(&sandbox.runs(), "sales")[0]["id"].to_string();
     let logs = sandbox.run(&["runs", "logs", &id]).ok("runs logs");
-    assert!(logs.stdout.contains("held: min_rows: 1 row"), "{}", logs.stdout);
+    assert!(
+        logs.stdout.contains("held: min_rows: 1 row"),
+        "{}",
+        logs.stdout
+    );
 }
 
 #[test]

@@ -69,12 +69,18 @@ retries = 0"#,
         if run.status == RunStatus::Held {
             break run;
         }
-        assert!(std::time::Instant::now() < deadline, "not recorded held: {run:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not recorded held: {run:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(held.failed_check.as_deref(), Some("min_rows"));
     let until = held.held_until.expect("a hold");
-    assert_eq!(until.with_nanosecond(0), (slot + Duration::hours(1)).with_nanosecond(0));
+    assert_eq!(
+        until.with_nanosecond(0),
+        (slot + Duration::hours(1)).with_nanosecond(0)
+    );
     let kept = || {
         common::files_under(&world.spool())
             .into_iter()

@@ -93,7 +93,10 @@ pub async fn release(store: &Store, config: &Config, id: i64) -> Result<String, 
                     .iter()
                     .map(|d| d.destination.as_str())
                     .collect();
-                Ok(format!("run {id} released: delivered to {}", names.join(", ")))
+                Ok(format!(
+                    "run {id} released: delivered to {}",
+                    names.join(", ")
+                ))
             }
         },
         Err(e) => Err(e.to_string()),

@@ -378,33 +378,32 @@ impl Pipeline {
         let cancel = CancellationToken::new();
         let _cancel_on_drop = cancel.clone().drop_guard();
         let runtime = tokio::runtime::Handle::current();
-        let writer =
-            super::thread::spawn("cronport-encode", move || -> Result<_, ExportError> {
-                let mut rows = 0u64;
-                loop {
-                    let next = runtime.block_on(async {
-                        tokio::select! {
-                            () = cancel.cancelled() => None,
-                            batch = stream.next_batch() => Some(batch),
-                        }
-                    });
-                    let Some(batch) = next else {
-                        return Ok((rows, None)); // cancelled: nobody reads the result
-                    };
-                    let Some(batch) = batch? else {
-                        break;
-                    };
-                    rows += batch.len() as u64;
-                    if let Some(probe) = &mut probe {
-                        probe.observe(&batch);
+        let writer = super::thread::spawn("cronport-encode", move || -> Result<_, ExportError> {
+            let mut rows = 0u64;
+            loop {
+                let next = runtime.block_on(async {
+                    tokio::select! {
+                        () = cancel.cancelled() => None,
+                        batch = stream.next_batch() => Some(batch),
                     }
-                    encoder.write_rows(&batch)?;
-                    stream.recycle(batch);
+                });
+                let Some(batch) = next else {
+                    return Ok((rows, None)); // cancelled: nobody reads the result
+                };
+                let Some(batch) = batch? else {
+                    break;
+                };
+                rows += batch.len() as u64;
+                if let Some(probe) = &mut probe {
+                    probe.observe(&batch);
                 }
-                encoder.finish()?;
-                runtime.block_on(stream.finish())?;
-                Ok((rows, probe.map(|p| p.schema())))
-            });
+                encoder.write_rows(&batch)?;
+                stream.recycle(batch);
+            }
+            encoder.finish()?;
+            runtime.block_on(stream.finish())?;
+            Ok((rows, probe.map(|p| p.schema())))
+        });
         let (rows, schema) = writer
             .await
             .map_err(|e| FormatError::Io(std::io::Error::other(e)))??;

@@ -163,9 +163,8 @@ pub struct CheckFailure {
 
 /// Parse `"50%"` or `"12.5%"` into hundredths of a percent.
 pub fn parse_percent(text: &str) -> Result<u32, String> {
-    let bad = || {
-        format!("{text:?} is not a percentage: write a number and a percent sign, like \"50%\"")
-    };
+    let bad =
+        || format!("{text:?} is not a percentage: write a number and a percent sign, like \"50%\"");
     let number = text.trim().strip_suffix('%').ok_or_else(bad)?.trim();
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty()
@@ -195,7 +194,7 @@ pub fn percent_text(hundredths: u64) -> String {
     let (whole, rest) = (hundredths / 100, hundredths % 100);
     match rest {
         0 => format!("{whole}%"),
-        r if r % 10 == 0 => format!("{whole}.{}%", r / 10),
+        r if r.is_multiple_of(10) => format!("{whole}.{}%", r / 10),
         r => format!("{whole}.{r:02}%"),
     }
 }
@@ -205,7 +204,7 @@ pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -425,7 +424,10 @@ pub fn schema_change(before: &[SchemaColumn], now: &[SchemaColumn]) -> Option<St
         }
     }
     if parts.is_empty() {
-        let same_order = before.iter().map(|c| &c.name).eq(now.iter().map(|c| &c.name));
+        let same_order = before
+            .iter()
+            .map(|c| &c.name)
+            .eq(now.iter().map(|c| &c.name));
         if !same_order {
             parts.push(format!(
                 "column order {} -> {}",

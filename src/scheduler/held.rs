@@ -103,10 +103,7 @@ async fn not_held(store: &Store, run: i64, verb: &'static str) -> HoldError {
 /// record the deliveries; the run becomes `succeeded`. A destination's
 /// refusal is in the outcome (its `failure`) and leaves the run held.
 pub async fn release(store: &Store, config: &Config, id: i64) -> Result<Outcome, HoldError> {
-    let run = store
-        .get_run(id)
-        .await?
-        .ok_or(HoldError::UnknownRun(id))?;
+    let run = store.get_run(id).await?.ok_or(HoldError::UnknownRun(id))?;
     if run.status != RunStatus::Held {
         return Err(HoldError::NotHeld {
             run: id,
@@ -174,11 +171,13 @@ pub async fn release(store: &Store, config: &Config, id: i64) -> Result<Outcome,
 
 /// Discard held run `id` (`reason` is recorded, the check's message kept
 /// after it) and remove its kept output.
-pub async fn discard(store: &Store, config: &Config, id: i64, reason: &str) -> Result<(), HoldError> {
-    let run = store
-        .get_run(id)
-        .await?
-        .ok_or(HoldError::UnknownRun(id))?;
+pub async fn discard(
+    store: &Store,
+    config: &Config,
+    id: i64,
+    reason: &str,
+) -> Result<(), HoldError> {
+    let run = store.get_run(id).await?.ok_or(HoldError::UnknownRun(id))?;
     if run.status != RunStatus::Held {
         return Err(HoldError::NotHeld {
             run: id,

@@ -139,10 +139,10 @@ impl Store {
     pub async fn expired_holds(&self, now: DateTime<Utc>) -> Result<Vec<RunRecord>> {
         let op = "listing expired holds";
         let rows = sqlx::query(SELECT_EXPIRED_HOLDS)
-        .bind(ms(now))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::query(op))?;
+            .bind(ms(now))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query(op))?;
         rows.iter()
             .map(run_from_row)
             .collect::<sqlx::Result<_>>()

@@ -120,7 +120,9 @@ fn a_run_that_is_not_held_is_neither_released_nor_discarded() {
         assert!(said.error, "{key}");
         assert_eq!(
             said.text,
-            format!("run {id} is {status}: only a held run (a check failed) is released or discarded")
+            format!(
+                "run {id} is {status}: only a held run (a check failed) is released or discarded"
+            )
         );
     }
 }

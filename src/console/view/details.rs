@@ -430,9 +430,7 @@ fn run_fields<'a>(model: &Model, theme: Theme, details: &'a RunDetails) -> Vec<L
                 )),
             ]));
         }
-        (Some(reason), RunStatus::Skipped | RunStatus::Discarded)
-            if run.failed_check.is_some() =>
-        {
+        (Some(reason), RunStatus::Skipped | RunStatus::Discarded) if run.failed_check.is_some() => {
             lines.push(Line::from(vec![
                 label("check"),
                 Span::styled(reason.as_str(), theme.warn()),

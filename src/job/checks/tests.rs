@@ -71,17 +71,23 @@ fn bad_checks_name_the_key() {
     let e = errors("checks = { not_empty = true, nonsense = 3 }");
     assert_eq!(
         e,
-        ["checks.nonsense: \"nonsense\" is not a check: use not_empty, min_rows, max_rows, max_change, schema"]
+        [
+            "checks.nonsense: \"nonsense\" is not a check: use not_empty, min_rows, max_rows, max_change, schema"
+        ]
     );
     let e = errors("checks = { max_change = \"half\" }");
     assert_eq!(
         e,
-        ["checks.max_change: \"half\" is not a percentage: write a number and a percent sign, like \"50%\""]
+        [
+            "checks.max_change: \"half\" is not a percentage: write a number and a percent sign, like \"50%\""
+        ]
     );
     let e = errors("checks = { max_change = 50 }");
     assert_eq!(
         e,
-        ["checks.max_change: 50 is not a percentage: write it as text with a percent sign, like \"50%\""]
+        [
+            "checks.max_change: 50 is not a percentage: write it as text with a percent sign, like \"50%\""
+        ]
     );
     let e = errors("checks = { min_rows = 10, max_rows = 5 }");
     assert_eq!(
@@ -113,7 +119,11 @@ fn percentages_parse_to_hundredths() {
     for bad in ["50", "%", "-5%", "5.123%", "x%", "1e3%", ""] {
         assert!(parse_percent(bad).is_err(), "{bad}");
     }
-    assert!(parse_percent("0%").unwrap_err().contains("allows no change"));
+    assert!(
+        parse_percent("0%")
+            .unwrap_err()
+            .contains("allows no change")
+    );
     assert_eq!(percent_text(5000), "50%");
     assert_eq!(percent_text(750), "7.5%");
     assert_eq!(percent_text(25), "0.25%");
@@ -151,10 +161,7 @@ fn each_check_fails_with_its_own_message() {
         ("not_empty", "not_empty: the output has no rows")
     );
     let f = judge(3, &schema).expect("few fails");
-    assert_eq!(
-        f.message,
-        "min_rows: 3 rows, fewer than the minimum of 5"
-    );
+    assert_eq!(f.message, "min_rows: 3 rows, fewer than the minimum of 5");
     let f = judge(200_000, &schema).expect("many fails");
     assert_eq!(
         f.message,

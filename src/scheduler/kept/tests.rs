@@ -299,7 +299,15 @@ fn a_held_output_is_kept_until_its_hold_ends_even_with_spool_days_0() {
     ));
     assert_eq!(kept.prune(until), 2);
     // Discarding removes it at once.
-    keep(&world(root.path(), A, 7).1, &spool, 6, 1, "csv", "x\n", now());
+    keep(
+        &world(root.path(), A, 7).1,
+        &spool,
+        6,
+        1,
+        "csv",
+        "x\n",
+        now(),
+    );
     let week = Kept::new(&spool, 7);
     week.remove(6);
     assert!(matches!(

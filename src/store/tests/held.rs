@@ -89,7 +89,15 @@ async fn the_baseline_is_the_last_succeeded_run(db: TestDb) {
     let held = run_with(&store, job, 120, 3, Some(v2.clone()), RunStatus::Held).await;
     run_with(&store, job, 180, 4, Some(v2.clone()), RunStatus::Skipped).await;
     run_with(&store, job, 240, 5, Some(v2.clone()), RunStatus::Failed).await;
-    run_with(&store, other, 300, 7, Some(v2.clone()), RunStatus::Succeeded).await;
+    run_with(
+        &store,
+        other,
+        300,
+        7,
+        Some(v2.clone()),
+        RunStatus::Succeeded,
+    )
+    .await;
     let baseline = store.check_baseline(job, true).await.expect("read");
     assert_eq!(baseline.rows, Some(120));
     let columns = baseline.schema.expect("a schema");
@@ -108,7 +116,10 @@ async fn the_baseline_is_the_last_succeeded_run(db: TestDb) {
     assert_eq!(record.failed_check.as_deref(), Some("min_rows"));
     assert_eq!(record.held_until, Some(at(120 + 3600)));
     assert_eq!(record.rows, Some(3));
-    assert_eq!(record.schema.expect("schema")[0].kind.as_deref(), Some("text"));
+    assert_eq!(
+        record.schema.expect("schema")[0].kind.as_deref(),
+        Some("text")
+    );
     let attempts = store.attempts(held).await.expect("attempts");
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].status, RunStatus::Succeeded);
@@ -143,7 +154,12 @@ async fn a_held_run_is_released_once(db: TestDb) {
         "exactly one release takes it: {won:?}"
     );
     // Nor can it be discarded or expire once taken.
-    assert!(!store.discard_held(run, "discarded by hand").await.expect("d"));
+    assert!(
+        !store
+            .discard_held(run, "discarded by hand")
+            .await
+            .expect("d")
+    );
     assert!(store.expired_holds(at(10_000)).await.expect("x").is_empty());
     store
         .finish_release(run, &["/out/a/1.csv".to_string()])
@@ -232,7 +248,12 @@ async fn held_runs_outlive_pruning_and_discarded_ones_do_not(db: TestDb) {
     let job = seed_job(&store, "a").await.id;
     let held = run_with(&store, job, 0, 3, None, RunStatus::Held).await;
     let dropped = run_with(&store, job, 60, 3, None, RunStatus::Held).await;
-    assert!(store.discard_held(dropped, "discarded by hand").await.expect("d"));
+    assert!(
+        store
+            .discard_held(dropped, "discarded by hand")
+            .await
+            .expect("d")
+    );
     store.prune_history(at(100_000)).await.expect("prune");
     assert!(store.get_run(held).await.expect("get").is_some());
     assert!(store.get_run(dropped).await.expect("get").is_none());

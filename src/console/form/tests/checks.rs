@@ -68,7 +68,10 @@ fn checks_are_typed_picked_and_saved() {
         })
     );
     assert_eq!(spec.on_check_fail, Some(OnCheckFail::Fail));
-    assert_eq!(spec.hold_for, Some(HumanDuration(Duration::from_secs(6 * 3600))));
+    assert_eq!(
+        spec.hold_for,
+        Some(HumanDuration(Duration::from_secs(6 * 3600)))
+    );
     let job = spec.validate(&known()).expect("valid");
     let checks = job.policy.checks.expect("checks");
     assert_eq!(checks.max_change, Some(2500));
@@ -95,7 +98,9 @@ fn bad_checks_show_the_config_files_error_texts_as_typed() {
     retype(&mut form, Field::MaxChange, "half");
     assert_eq!(
         messages(&form, Field::MaxChange),
-        ["checks.max_change: \"half\" is not a percentage: write a number and a percent sign, like \"50%\""]
+        [
+            "checks.max_change: \"half\" is not a percentage: write a number and a percent sign, like \"50%\""
+        ]
     );
     retype(&mut form, Field::MaxChange, "50%");
     assert!(messages(&form, Field::MaxChange).is_empty());
@@ -112,7 +117,10 @@ fn bad_checks_show_the_config_files_error_texts_as_typed() {
     );
     retype(&mut form, Field::CheckMaxRows, "");
     retype(&mut form, Field::HoldFor, "10s");
-    assert_eq!(messages(&form, Field::HoldFor), ["hold_for: must be at least 1m"]);
+    assert_eq!(
+        messages(&form, Field::HoldFor),
+        ["hold_for: must be at least 1m"]
+    );
     retype(&mut form, Field::HoldFor, "soon");
     assert_eq!(messages(&form, Field::HoldFor).len(), 1);
     assert!(
