@@ -16,6 +16,8 @@ use super::error::{Result, StoreError};
 use super::types::{LogLine, RunId, RunStatus, RunWrite};
 use super::{Backend, Store, ms};
 
+mod marks;
+
 // Rows: (run_id, attempt, at, instance_id). The attempt row is inserted
 // before the run is updated, guarded by the same condition; ON CONFLICT
 // because a run recorded as running at claim time already has it.
@@ -86,24 +88,6 @@ static DELIVERIES: MultiRow = MultiRow::new(
      ON CONFLICT (run_id, destination) DO UPDATE SET status = excluded.status, \
         location = excluded.location, error = excluded.error, fire_id = excluded.fire_id, \
         attempt = excluded.attempt, at = excluded.at",
-);
-
-// Rows: (run_id, content_hash, unchanged). No status guard: it is written
-// before the run's finish, often in the same batch, and says what the
-// output was whatever became of the run.
-static CONTENT: MultiRow = MultiRow::new(
-    "UPDATE runs SET content_hash = v.column2, unchanged = v.column3 FROM ",
-    3,
-    "WHERE runs.id = v.column1",
-);
-
-// Rows: (run_id, output_schema, failed_check, held_until). No status guard,
-// as for CONTENT.
-static CHECKED: MultiRow = MultiRow::new(
-    "UPDATE runs SET output_schema = v.column2, failed_check = v.column3, \
-     held_until = v.column4 FROM ",
-    4,
-    "WHERE runs.id = v.column1",
 );
 
 // Rows: (run_id, seq, ts, level, message). A line of a deleted run, or a
@@ -352,75 +336,6 @@ fn deliveries(writes: &[RunWrite]) -> Vec<(RunId, &DeliveryRecord)> {
     rows
 }
 
-/// The content records of a batch, the last one per run (one statement
-/// may not change a row twice).
-fn contents(writes: &[RunWrite]) -> Vec<(RunId, &str, bool)> {
-    let mut last: HashMap<RunId, usize> = HashMap::new();
-    let mut rows = Vec::new();
-    for write in writes {
-        if let RunWrite::Content {
-            run_id,
-            hash,
-            unchanged,
-        } = write
-        {
-            let row = (*run_id, hash.as_str(), *unchanged);
-            match last.get(run_id) {
-                Some(&at) => rows[at] = row,
-                None => {
-                    last.insert(*run_id, rows.len());
-                    rows.push(row);
-                }
-            }
-        }
-    }
-    rows
-}
-
-/// The checks' records of a batch, the last one per run.
-fn checks(writes: &[RunWrite]) -> Vec<CheckedRow<'_>> {
-    let mut last: HashMap<RunId, usize> = HashMap::new();
-    let mut rows = Vec::new();
-    for write in writes {
-        if let RunWrite::Checked {
-            run_id,
-            schema,
-            failed_check,
-            held_until,
-        } = write
-        {
-            let row = CheckedRow {
-                run_id: *run_id,
-                schema: schema.as_deref(),
-                failed_check: failed_check.as_deref(),
-                held_until: held_until.map(ms),
-            };
-            match last.get(run_id) {
-                Some(&at) => rows[at] = row,
-                None => {
-                    last.insert(*run_id, rows.len());
-                    rows.push(row);
-                }
-            }
-        }
-    }
-    rows
-}
-
-struct CheckedRow<'a> {
-    run_id: RunId,
-    schema: Option<&'a str>,
-    failed_check: Option<&'a str>,
-    held_until: Option<i64>,
-}
-
-fn bind_checked(q: AnyQuery, c: &CheckedRow<'_>) -> AnyQuery {
-    q.bind(c.run_id)
-        .bind(c.schema)
-        .bind(c.failed_check)
-        .bind(c.held_until)
-}
-
 /// The status an attempt ends with when its run ends with `status`: the
 /// attempt of a run that a check held or skipped rendered its output, so
 /// it succeeded (attempt rows know only how attempts end).
@@ -429,10 +344,6 @@ fn attempt_status(status: RunStatus) -> RunStatus {
         RunStatus::Held | RunStatus::Skipped | RunStatus::Discarded => RunStatus::Succeeded,
         other => other,
     }
-}
-
-fn bind_content(q: AnyQuery, c: &(RunId, &str, bool)) -> AnyQuery {
-    q.bind(c.0).bind(c.1).bind(i64::from(c.2))
 }
 
 fn bind_delivery(q: AnyQuery, d: &(RunId, &DeliveryRecord)) -> AnyQuery {
@@ -639,24 +550,9 @@ impl Store {
         )
         .await
         .map_err(StoreError::query(op))?;
-        execute_all(
-            &mut tx,
-            self.backend,
-            &CONTENT,
-            &contents(writes),
-            bind_content,
-        )
-        .await
-        .map_err(StoreError::query(op))?;
-        execute_all(
-            &mut tx,
-            self.backend,
-            &CHECKED,
-            &checks(writes),
-            bind_checked,
-        )
-        .await
-        .map_err(StoreError::query(op))?;
+        marks::write(&mut tx, self.backend, writes)
+            .await
+            .map_err(StoreError::query(op))?;
         execute_all(&mut tx, self.backend, &INSERT_LOGS, &logs, bind_log)
             .await
             .map_err(StoreError::query(op))?;

@@ -4,6 +4,8 @@
 
 use super::{TestDb, at, seed_job, slot_run, store_test};
 use crate::export::value::SchemaColumn;
+use crate::store::Backend;
+use crate::store::connect::migrator;
 use crate::store::{RunFilter, RunId, RunStatus, RunWrite, Store};
 
 store_test!(
@@ -12,6 +14,7 @@ store_test!(
     a_refused_release_holds_the_run_again,
     a_held_run_is_discarded_once_and_expired_holds_are_found,
     held_runs_outlive_pruning_and_discarded_ones_do_not,
+    an_upgraded_store_keeps_its_runs_and_their_ids,
 );
 
 fn schema(kinds: &[(&str, &str)]) -> String {
@@ -257,4 +260,72 @@ async fn held_runs_outlive_pruning_and_discarded_ones_do_not(db: TestDb) {
     store.prune_history(at(100_000)).await.expect("prune");
     assert!(store.get_run(held).await.expect("get").is_some());
     assert!(store.get_run(dropped).await.expect("get").is_none());
+}
+
+/// A store from before migration 0009 (SQLite rebuilds its runs table to
+/// allow the new statuses): its runs, their content marks and the id
+/// sequence survive, and the new statuses and columns work after.
+async fn an_upgraded_store_keeps_its_runs_and_their_ids(db: TestDb) {
+    sqlx::any::install_default_drivers();
+    let url = match db.backend {
+        Backend::Sqlite => {
+            let path = db.url.trim_start_matches("sqlite://");
+            let parent = std::path::Path::new(path).parent().expect("folder");
+            std::fs::create_dir_all(parent).expect("create folder");
+            format!("{}?mode=rwc", db.url)
+        }
+        Backend::Postgres => db.url.clone(),
+    };
+    let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
+    let old = sqlx::migrate::Migrator::with_migrations(
+        migrator(db.backend)
+            .iter()
+            .filter(|m| m.version < 9)
+            .cloned()
+            .collect(),
+    );
+    old.run(&pool).await.expect("the 0008 schema");
+    sqlx::query(
+        "INSERT INTO jobs (name, schedule, cron, timezone, definition, created_at, updated_at) \
+         VALUES ('a', 'every 5m', '*/5 * * * *', 'UTC', '{}', 0, 0)",
+    )
+    .execute(&pool)
+    .await
+    .expect("a job");
+    for (slot, hash) in [(0_i64, "h1"), (300_000, "h2"), (600_000, "h3")] {
+        sqlx::query(
+            "INSERT INTO runs (job_id, \"trigger\", status, slot, scheduled_for, queued_at, \
+             finished_at, \"rows\", content_hash, unchanged) \
+             VALUES (1, 'schedule', 'succeeded', $1, $1, $1, $1, 7, $2, 0)",
+        )
+        .bind(slot)
+        .bind(hash)
+        .execute(&pool)
+        .await
+        .expect("a run");
+    }
+    // The newest run pruned: its id must not be handed out again.
+    sqlx::query("DELETE FROM runs WHERE slot = 600000")
+        .execute(&pool)
+        .await
+        .expect("prune");
+    pool.close().await;
+
+    let store = db.open().await;
+    let kept = store.list_runs(&RunFilter::default()).await.expect("list");
+    let ids: Vec<RunId> = kept.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [2, 1]);
+    assert_eq!(kept[0].content_hash.as_deref(), Some("h2"));
+    assert_eq!(kept[0].rows, Some(7));
+    assert_eq!(kept[0].failed_check, None);
+    assert_eq!(
+        store.last_delivered_hash(1).await.expect("hash").as_deref(),
+        Some("h2")
+    );
+    let held = run_with(&store, 1, 900, 3, None, RunStatus::Held).await;
+    assert_eq!(held, 4, "the id sequence carried over");
+    assert_eq!(
+        store.get_run(held).await.expect("get").expect("run").status,
+        RunStatus::Held
+    );
 }
