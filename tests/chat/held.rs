@@ -1,11 +1,11 @@
 //! Through the binary: a run held by a check notifies the job's notify
-//! destinations (Slack, Teams and a plain webhook) whatever `notify.on`
+//! destinations (Slack, Teams, a plain webhook, email) whatever `notify.on`
 //! lists, with the failed check and how to release the run.
 
 use serde_json::Value;
 
 use crate::common::process::{Sandbox, config_header, run_command};
-use crate::common::servers::Webhook;
+use crate::common::servers::{Smtp, Webhook};
 use crate::{SECRET, card};
 
 #[test]
@@ -80,4 +80,40 @@ fn a_hold_is_posted_with_the_check_and_how_to_release_it() {
         error.contains(&format!("cronport runs discard {run_id}")),
         "{error}"
     );
+}
+
+#[test]
+fn a_hold_is_mailed_with_the_check_and_how_to_release_it() {
+    let smtp = Smtp::start("none", None);
+    let sandbox = Sandbox::new();
+    sandbox.write("orders.csv", "id\n");
+    sandbox.write_config(&format!(
+        "{}[destinations.ops-mail]\nkind = \"email\"\nsmtp = \"smtp://127.0.0.1:{}\"\n\
+         tls = \"none\"\nfrom = \"cronport@acme.example\"\nto = [\"ops@acme.example\"]\n\n\
+         [[jobs]]\nname = \"orders\"\nschedule = \"0 0 1 1 *\"\nretries = 0\n\
+         source = {{ kind = \"command\", argv = [\"cat\", \"orders.csv\"] }}\n\
+         format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n\
+         checks = {{ not_empty = true }}\nhold_for = \"2h\"\n\
+         notify = {{ on = [\"failure\"], to = [\"ops-mail\"] }}\n",
+        config_header(),
+        smtp.server.port
+    ));
+    sandbox.apply_config();
+    sandbox
+        .run(&["jobs", "run", "orders", "--wait"])
+        .expect_code(1, "a held run");
+    let run_id = sandbox.runs()[0]["id"].as_i64().expect("a run");
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "one mail");
+    assert_eq!(
+        mails[0].header("Subject").as_deref(),
+        Some("[cronport] orders: held")
+    );
+    let body = &mails[0].body;
+    assert!(body.contains("not_empty: the output has no rows"), "{body}");
+    assert!(
+        body.contains(&format!("cronport runs release {run_id}")),
+        "{body}"
+    );
+    assert!(body.contains("discarded after 2h"), "{body}");
 }
