@@ -17,6 +17,19 @@ macro_rules! withdraw_announced {
     };
 }
 
+/// `SELECT` of a run with its job's name, read by `runs::run_from_row`; every
+/// query that decodes runs with it selects these columns.
+/// `trigger` and `rows` are SQL keywords, hence quoted and renamed.
+macro_rules! run_select {
+    () => {
+        "SELECT r.id, r.job_id, j.name AS job_name, r.\"trigger\" AS run_trigger, r.status, \
+         r.slot, r.scheduled_for, r.queued_at, r.started_at, r.finished_at, r.attempt, \
+         r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of, \
+         r.content_hash, r.unchanged, r.output_schema, r.failed_check, r.held_until \
+         FROM runs r JOIN jobs j ON j.id = r.job_id"
+    };
+}
+
 mod alerts;
 mod audit;
 mod batch;

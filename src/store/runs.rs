@@ -10,18 +10,6 @@ use super::error::{Result, StoreError};
 use super::types::{AttemptRecord, JobId, NewRun, RunFilter, RunId, RunRecord, RunStatus};
 use super::{Store, ms, opt_ms, opt_time, parsed, string_list, time};
 
-/// `SELECT` of a run with its job's name, read by [`run_from_row`].
-/// `trigger` and `rows` are SQL keywords, hence quoted and renamed.
-macro_rules! run_select {
-    () => {
-        "SELECT r.id, r.job_id, j.name AS job_name, r.\"trigger\" AS run_trigger, r.status, \
-         r.slot, r.scheduled_for, r.queued_at, r.started_at, r.finished_at, r.attempt, \
-         r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of, \
-         r.content_hash, r.unchanged, r.output_schema, r.failed_check, r.held_until \
-         FROM runs r JOIN jobs j ON j.id = r.job_id"
-    };
-}
-
 /// A run that is not a slot waiting in the run queue for an instance to
 /// take it (rows waiting for their job's run count: they were due while it
 /// ran).

@@ -15,6 +15,7 @@ store_test!(
     a_held_run_is_discarded_once_and_expired_holds_are_found,
     held_runs_outlive_pruning_and_discarded_ones_do_not,
     an_upgraded_store_keeps_its_runs_and_their_ids,
+    every_query_that_reads_runs_reads_the_checks_columns,
 );
 
 fn schema(kinds: &[(&str, &str)]) -> String {
@@ -328,4 +329,37 @@ async fn an_upgraded_store_keeps_its_runs_and_their_ids(db: TestDb) {
         store.get_run(held).await.expect("get").expect("run").status,
         RunStatus::Held
     );
+}
+
+/// Every query decoded by `run_from_row` selects the columns it reads (the
+/// late-slot check's had its own list, and missed the new ones once).
+async fn every_query_that_reads_runs_reads_the_checks_columns(db: TestDb) {
+    let store = db.open().await;
+    let job = seed_job(&store, "a").await.id;
+    let queued = store
+        .enqueue_slots(&[slot_run(job, 0)])
+        .await
+        .expect("enqueue")[0]
+        .expect("won");
+    let late = store.unstarted_slots(at(60), 10).await.expect("late slots");
+    assert_eq!(late.iter().map(|r| r.id).collect::<Vec<_>>(), [queued]);
+    assert_eq!(late[0].held_until, None);
+    let held = run_with(
+        &store,
+        job,
+        300,
+        3,
+        Some(schema(&[("id", "int")])),
+        RunStatus::Held,
+    )
+    .await;
+    for run in [
+        store.get_run(held).await.expect("get").expect("run"),
+        store.list_runs(&RunFilter::default()).await.expect("list")[0].clone(),
+        store.expired_holds(at(300 + 3600)).await.expect("expired")[0].clone(),
+    ] {
+        assert_eq!(run.id, held);
+        assert_eq!(run.failed_check.as_deref(), Some("min_rows"));
+        assert_eq!(run.schema.map(|s| s.len()), Some(1));
+    }
 }
