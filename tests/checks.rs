@@ -396,3 +396,57 @@ fn bad_checks_exit_2_naming_the_key() {
         );
     }
 }
+
+/// The README's example and config/cronport.toml's commented one load as
+/// written, with the checks they say.
+#[test]
+fn the_documented_checks_load_as_written() {
+    use cronport::config::Config;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let section = "## Checks before delivery, and holds";
+    let start = readme.find(section).expect("the README section");
+    let rest = &readme[start..];
+    let block = rest
+        .split_once("```toml\n")
+        .and_then(|(_, after)| after.split_once("\n```"))
+        .map(|(block, _)| block)
+        .expect("a toml block");
+    let base = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "[sources.shop]\nurl = \"sqlite://shop.db\"\n\n\
+         [destinations.exports]\nkind = \"local\"\nroot = \"exports\"\n\n{block}\n"
+    );
+    let config = Config::parse(&text, base.path())
+        .unwrap_or_else(|e| panic!("the README example does not load: {e}\n{block}"));
+    let checks = config.jobs[0].policy.checks.expect("checks");
+    assert!(checks.not_empty && checks.schema_stable);
+    assert_eq!(
+        (checks.min_rows, checks.max_rows, checks.max_change),
+        (Some(100), Some(1_000_000), Some(5000))
+    );
+
+    // config/cronport.toml: the commented lines, uncommented.
+    let path = root.join("config/cronport.toml");
+    let text = std::fs::read_to_string(&path).expect("config/cronport.toml");
+    let uncommented: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let keys = ["# checks = ", "# on_check_fail = ", "# hold_for = "];
+            match keys.iter().any(|k| line.starts_with(k)) {
+                true => line[2..].to_string(),
+                false => line.to_string(),
+            }
+        })
+        .collect();
+    let config = Config::parse(&uncommented.join("\n"), path.parent().expect("folder"))
+        .unwrap_or_else(|e| panic!("config/cronport.toml's example does not load: {e}"));
+    let job = config
+        .jobs
+        .iter()
+        .find(|j| j.spec.checks.is_some())
+        .expect("a job with checks");
+    let checks = job.policy.checks.expect("checks");
+    assert_eq!(checks.max_change, Some(5000));
+    assert_eq!(checks.action, cronport::job::CheckAction::Hold);
+}
