@@ -261,3 +261,64 @@ async fn write(shared: &Shared, write: RunWrite) {
 fn short(hash: Option<&str>) -> &str {
     hash.map_or("?", crate::export::pipeline::short_hash)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{JobSpec, Known};
+
+    fn job(extra: &str) -> Job {
+        let text = format!(
+            "name = \"a\"\nschedule = \"every 5m\"\n\
+             source = {{ kind = \"command\", argv = [\"true\"] }}\n\
+             format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n{extra}"
+        );
+        let spec: JobSpec = toml::from_str(&text).expect("decodes");
+        let known = Known {
+            destinations: ["out".to_string()].into(),
+            ..Known::default()
+        };
+        spec.validate(&known).expect("valid")
+    }
+
+    fn rendered(hash: Option<&str>) -> Rendered {
+        Rendered {
+            content_hash: hash.map(str::to_string),
+            ..Rendered::nothing()
+        }
+    }
+
+    fn failed() -> CheckFailure {
+        CheckFailure {
+            check: "not_empty",
+            message: "not_empty: the output has no rows".into(),
+        }
+    }
+
+    #[test]
+    fn a_failed_check_decides_by_on_check_fail_before_on_change() {
+        let same = rendered(Some("xxh3:1"));
+        for (word, want) in [
+            ("hold", Decision::Hold),
+            ("skip", Decision::Skip),
+            ("fail", Decision::Fail),
+        ] {
+            let job = job(&format!(
+                "deliver = \"on_change\"\nchecks = {{ not_empty = true }}\non_check_fail = \"{word}\""
+            ));
+            assert_eq!(decide(&job, &same, Some(&failed()), Some("xxh3:1")), want);
+            // Passing, the same content is unchanged and new content delivered.
+            assert_eq!(
+                decide(&job, &same, None, Some("xxh3:1")),
+                Decision::Unchanged
+            );
+            assert_eq!(decide(&job, &same, None, Some("xxh3:0")), Decision::Deliver);
+        }
+        // Without checks a check failure cannot come up; it delivers.
+        let plain = job("");
+        assert_eq!(
+            decide(&plain, &rendered(None), None, None),
+            Decision::Deliver
+        );
+    }
+}
