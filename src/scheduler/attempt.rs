@@ -126,7 +126,10 @@ pub(super) async fn attempt(
                  (or `runs discard`); the hold expires at {}",
                 failed.message,
                 ctx.run_id,
-                held_until.map_or_else(|| "?".into(), |t| t.to_rfc3339())
+                held_until.map_or_else(
+                    || "?".into(),
+                    |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )
             );
             Ok(stopped(true, failed.message))
         }
