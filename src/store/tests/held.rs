@@ -305,6 +305,21 @@ async fn an_upgraded_store_keeps_its_runs_and_their_ids(db: TestDb) {
         .await
         .expect("a run");
     }
+    // A run's delivery and log line: dropping the old table must not take
+    // them with it.
+    sqlx::query(
+        "INSERT INTO run_deliveries (run_id, destination, status, location, fire_id, attempt, at) \
+         VALUES (1, 'out', 'delivered', '/out/1.csv', 'a@0', 1, 0)",
+    )
+    .execute(&pool)
+    .await
+    .expect("a delivery");
+    sqlx::query(
+        "INSERT INTO run_logs (run_id, seq, ts, level, message) VALUES (1, 0, 0, 'info', 'hello')",
+    )
+    .execute(&pool)
+    .await
+    .expect("a log line");
     // The newest run pruned: its id must not be handed out again.
     sqlx::query("DELETE FROM runs WHERE slot = 600000")
         .execute(&pool)
@@ -323,6 +338,10 @@ async fn an_upgraded_store_keeps_its_runs_and_their_ids(db: TestDb) {
         store.last_delivered_hash(1).await.expect("hash").as_deref(),
         Some("h2")
     );
+    let delivered = store.deliveries(&[1]).await.expect("deliveries");
+    assert_eq!(delivered[&1][0].location.as_deref(), Some("/out/1.csv"));
+    let lines = store.run_logs(1, -1, 10).await.expect("logs");
+    assert_eq!(lines.len(), 1);
     let held = run_with(&store, 1, 900, 3, None, RunStatus::Held).await;
     assert_eq!(held, 4, "the id sequence carried over");
     assert_eq!(

@@ -161,3 +161,14 @@ fn checks_80x24() {
         .unwrap();
     insta::assert_snapshot!(terminal.backend().to_string());
 }
+
+#[test]
+fn checks_120x40() {
+    let mut form = JobForm::edit(&checked_spec(), ctx()).with_color(false);
+    retype(&mut form, Field::CheckMaxRows, "5");
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|frame| form.render(frame, frame.area(), now()))
+        .unwrap();
+    insta::assert_snapshot!(terminal.backend().to_string());
+}
