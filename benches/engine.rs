@@ -24,8 +24,9 @@
 //!   on_check_fail hold; all passing) against `always`, in turns, for what
 //!   the content hash and the checks cost.
 //!
-//! - `metrics`: the CPU metrics add to the `cost` window's runs, with
-//!   metrics off and on in turns (see `engine/metrics.rs`);
+//! - `metrics`: the CPU metrics add to real runs: off and on in turns, and
+//!   in parts (recording a run, a scrape, the history count; see
+//!   `engine/metrics.rs`);
 //! - `scrape`: time and size of a scrape of `/metrics` with 10,000 jobs.
 //!
 //! `CRONPORT_BENCH_SECONDS` shortens the 60 s windows (and the soak to ten
@@ -83,7 +84,8 @@ fn main() {
         section_wait(1_000_000);
     }
     if wanted("metrics") {
-        metrics::section_cpu();
+        let off_ms = metrics::section_cpu();
+        metrics::section_parts(off_ms);
     }
     if wanted("scrape") {
         metrics::section_scrape(10_000);
@@ -543,8 +545,12 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
         let outcome = Outcome::of(&runs, jobs, from, to);
         let mut latency: Vec<i64> = outcome.latency.iter().map(|l| l.1).collect();
         println!(
-            "   {label}: {:.0} MB resident, {} threads, {:.2} ms CPU per run, {} of {} slots succeeded, start latency {}",
+            "   {label}: {:.0} MB resident ({:.0} anonymous, {:.0} file, {:.0} shared), {} threads, \
+             {:.2} ms CPU per run, {} of {} slots succeeded, start latency {}",
             rss_mb(child.id()),
+            status_field(child.id(), "RssAnon:") / 1024.0,
+            status_field(child.id(), "RssFile:") / 1024.0,
+            status_field(child.id(), "RssShmem:") / 1024.0,
             status_field(child.id(), "Threads:"),
             used.as_secs_f64() * 1000.0 / outcome.succeeded.max(1) as f64,
             outcome.succeeded,

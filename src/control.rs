@@ -105,6 +105,25 @@ impl Control {
         prior.record(store, &request, &result, by).await;
         result
     }
+
+    /// Tell the scheduler that jobs changed in the store (one was saved),
+    /// and wait until it has loaded them, so that a test run asked for next
+    /// finds the job. A scheduler in another process reads the store every
+    /// second and loads a job it is asked to run that it does not know yet.
+    pub async fn jobs_changed(&self) -> Result<(), String> {
+        let Control::Embedded { commands, .. } = self else {
+            return Ok(());
+        };
+        let (reply, answer) = oneshot::channel();
+        let stopped = |_| "the scheduler has stopped".to_string();
+        commands
+            .send(Command::Reload { reply: Some(reply) })
+            .await
+            .map_err(stopped)?;
+        answer
+            .await
+            .map_err(|_| "the scheduler has stopped".to_string())?
+    }
 }
 
 async fn embedded(

@@ -213,6 +213,70 @@ async fn requests_reach_another_instance_through_the_store() {
     scheduler.shutdown().await.unwrap();
 }
 
+/// A job the console's form saved a moment ago (written to the store, the
+/// scheduler not yet polled) is run at once when `t` asks for it, not
+/// refused as unknown.
+async fn a_job_saved_a_moment_ago_runs_at_once(
+    world: &World,
+    control: &Control,
+    rx: &mut tokio::sync::broadcast::Receiver<Event>,
+) {
+    let job = |name: &str| {
+        format!(
+            "name = \"{name}\"\nschedule = \"daily at 02:00\"\n\
+             source = {{ kind = \"command\", argv = [\"printf\", \"n\\n1\\n\"] }}\n\
+             format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n"
+        )
+    };
+    world.add_job(&job("fresh")).await;
+    let said = control.send(Request::RunNow("fresh".into())).await.unwrap();
+    let run = run_id_in(&said, "run ");
+    assert_eq!(finished(rx, run).await, RunStatus::Succeeded);
+
+    // What the console does after a save: the scheduler in this process
+    // loads the job before the form closes.
+    world.add_job(&job("fresher")).await;
+    control.jobs_changed().await.unwrap();
+    let said = control
+        .send(Request::RunNow("fresher".into()))
+        .await
+        .unwrap();
+    let run = run_id_in(&said, "run ");
+    assert_eq!(finished(rx, run).await, RunStatus::Succeeded);
+
+    // A name the store does not have either is still refused, by name.
+    let error = control
+        .send(Request::RunNow("never-saved".into()))
+        .await
+        .unwrap_err();
+    assert!(error.contains("no job named \"never-saved\""), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_job_runs_at_once_in_the_embedded_scheduler() {
+    let world = world().await;
+    let (bus, mut rx) = bus();
+    let scheduler = start(&world, bus).await;
+    let control = Control::Embedded {
+        store: world.store.clone(),
+        commands: scheduler.commands(),
+    };
+    a_job_saved_a_moment_ago_runs_at_once(&world, &control, &mut rx).await;
+    scheduler.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_job_runs_at_once_on_another_instance() {
+    let world = world().await;
+    let (bus, mut rx) = bus();
+    let scheduler = start(&world, bus).await;
+    let control = Control::Attached {
+        store: world.store.clone(),
+    };
+    a_job_saved_a_moment_ago_runs_at_once(&world, &control, &mut rx).await;
+    scheduler.shutdown().await.unwrap();
+}
+
 // A plain test with its own runtime: the database is created and dropped
 // (blocking) outside of it.
 #[test]

@@ -1,14 +1,22 @@
-//! What metrics cost: the CPU they add to real runs (the `cost` window with
-//! metrics off and on, in turns, so drift of the machine hits both), and
-//! the time and size of one scrape of `/metrics` with many jobs.
+//! What metrics cost, in parts and whole:
+//! - the parts: what recording one run costs (the counters and histograms
+//!   a run touches, in this process), what one scrape costs the instance
+//!   (its CPU over many scrapes of a store with history), and the
+//!   once-a-minute count of the whole history; composed into the share of
+//!   the CPU of 300 every-second real runs they make;
+//! - the whole: CPU per real run with metrics off and on in ABBA turns, so
+//!   a machine that drifts one way hits both sides alike (on 2 shared
+//!   cores this is the noisier figure);
+//! - the time and size of one scrape of `/metrics` with many jobs.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use cronport::store::RunStatus;
+use cronport::metrics::RunEnded;
+use cronport::store::{RunStatus, Store, Trigger};
 
-use super::{Bench, run_window, stop};
+use super::{Bench, cpu_of, run_window, runtime, seed_history, stop};
 
 /// Prometheus's default scrape interval.
 const SCRAPE_EVERY: Duration = Duration::from_secs(15);
@@ -62,17 +70,23 @@ pub fn scrape_while_up(address: SocketAddr) {
 }
 
 /// CPU per run of 300 every-second real jobs, metrics off and on in turns.
-pub fn section_cpu() {
+pub fn section_cpu() -> f64 {
     println!();
     println!(
-        "== metrics: CPU per real run with metrics off and on (one instance, SQLite store, \
-         300 every-second jobs, {} s windows, scraped every {} s when on; off/on in turns) ==",
+        "== metrics, whole: CPU per real run with metrics off and on (one instance, SQLite \
+         store, 300 every-second jobs, {} s windows, scraped every {} s when on; ABBA turns) ==",
         WINDOW.as_secs(),
         SCRAPE_EVERY.as_secs()
     );
     let mut per_run = [Vec::new(), Vec::new()];
-    for round in 1..=3 {
-        for on in [false, true] {
+    for round in 1..=4 {
+        // off-on, on-off, off-on, on-off.
+        let order = if round % 2 == 1 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for on in order {
             let mut bench = Bench::new(300, 320, None);
             bench.metrics = on;
             let (from, to, used) = run_window(&bench, 1, WINDOW);
@@ -110,6 +124,7 @@ pub fn section_cpu() {
             .join(" "),
         ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
     );
+    off
 }
 
 /// Time and size of a scrape of an instance with `jobs` jobs (daily, so
@@ -151,4 +166,116 @@ pub fn section_scrape(jobs: usize) {
         times[times.len() - 1].as_secs_f64() * 1000.0
     );
     stop(child);
+}
+
+/// The parts: recording one run, one scrape, the history count; and their
+/// share of the CPU of 300 every-second runs costing `run_ms` each.
+pub fn section_parts(run_ms: f64) {
+    println!();
+    println!(
+        "== metrics, parts: what recording a run, a scrape and the history count cost \
+         (300 jobs, SQLite store) =="
+    );
+    let record_ns = recording_ns();
+    println!(
+        "   recording one run (start, end, one delivery, two store writes): {record_ns:.0} ns"
+    );
+    for history in [100_000usize, 1_000_000] {
+        let (scrape_ms, count_ms) = scrape_cpu(history);
+        // A minute at 300 runs a second, scraped every 15 s, with the whole
+        // history counted once.
+        let runs = 300.0 * 60.0;
+        let scrapes = 60.0 / SCRAPE_EVERY.as_secs_f64();
+        let added = runs * record_ns / 1e6 + scrapes * scrape_ms + count_ms;
+        println!(
+            "   {history:>9} runs of history: a scrape {scrape_ms:.2} ms CPU, the history \
+             count {count_ms:.1} ms CPU (once a minute); a minute's metrics {added:.0} ms \
+             against {:.0} ms of runs ({run_ms:.3} ms each): {:+.2}%",
+            runs * run_ms,
+            added * 100.0 / (runs * run_ms).max(f64::MIN_POSITIVE)
+        );
+    }
+}
+
+/// Nanoseconds to record what one real run reports, metrics on.
+fn recording_ns() -> f64 {
+    cronport::metrics::enable();
+    let jobs: Vec<String> = (0..300).map(|i| format!("job-{i:04}")).collect();
+    let rounds = 300_000;
+    let start = Instant::now();
+    for i in 0..rounds {
+        let job = &jobs[i % jobs.len()];
+        cronport::metrics::run_started(Duration::from_micros(900));
+        cronport::metrics::store_write(Duration::from_micros(400));
+        cronport::metrics::delivered("out", "delivered");
+        cronport::metrics::run_ended(&RunEnded {
+            job,
+            status: RunStatus::Succeeded,
+            trigger: Trigger::Schedule,
+            rows: Some(1),
+            bytes: Some(40),
+            took: Some(Duration::from_millis(3)),
+        });
+        cronport::metrics::store_write(Duration::from_micros(400));
+    }
+    start.elapsed().as_secs_f64() * 1e9 / rounds as f64
+}
+
+/// On a store with `history` runs: the instance's CPU per scrape (its
+/// history count taken already), and the CPU of counting the history.
+fn scrape_cpu(history: usize) -> (f64, f64) {
+    let mut bench = Bench::with_schedule(300, 4, None, "0 3 * * *");
+    bench.metrics = false;
+    seed_history(&bench.store, history);
+    let address = free_address();
+    let child = bench
+        .command(&["--headless", "--metrics", &address.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start cronport --headless");
+    let began = Instant::now();
+    // The first scrape counts the history; the next minute's do not.
+    while scrape(address).is_err() {
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "no metrics after 2 min"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let scrapes = 200;
+    let before = cpu_of(child.id());
+    for _ in 0..scrapes {
+        scrape(address).expect("scrape");
+    }
+    let per_scrape =
+        cpu_of(child.id()).saturating_sub(before).as_secs_f64() * 1000.0 / scrapes as f64;
+    stop(child);
+    // The count, in this process: the same query the instance runs.
+    let counts = 5;
+    let count_ms = runtime().block_on(async {
+        let store = Store::open(&bench.store).await.expect("store");
+        store.runs_by_status().await.expect("count");
+        let before = process_cpu();
+        for _ in 0..counts {
+            store.runs_by_status().await.expect("count");
+        }
+        let used = process_cpu().saturating_sub(before);
+        store.close().await;
+        used.as_secs_f64() * 1000.0 / counts as f64
+    });
+    (per_scrape, count_ms)
+}
+
+/// This process's user and system CPU so far (getrusage: microseconds, not
+/// the clock ticks of /proc).
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }

@@ -7,7 +7,9 @@ use super::{Context, Failure};
 use crate::audit::{Actor, Note};
 use crate::cli::RunsCommand;
 use crate::export::destination::fire_id_of;
-use crate::store::{AuditAction, DeliveryRecord, RunFilter, RunId, RunRecord, Store, Way};
+use crate::store::{
+    AuditAction, DeliveryRecord, RunFilter, RunId, RunRecord, RunStatus, Store, Way,
+};
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
@@ -41,6 +43,7 @@ pub(super) fn to_json(run: &RunRecord) -> serde_json::Value {
         "failed_check": run.failed_check,
         "held_until": rfc3339(run.held_until),
         "schema": run.schema,
+        "retry_at": rfc3339(run.retry_at),
     })
 }
 
@@ -106,6 +109,10 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
                 "ID", "JOB", "TRIGGER", "STATUS", "SCHEDULED (UTC)", "DURATION", "ROWS", "BYTES"
             );
             for r in runs {
+                let retry = r
+                    .retry_at
+                    .filter(|_| r.status == RunStatus::Running)
+                    .map(|at| format!("retry at {} (UTC)", at.format("%Y-%m-%d %H:%M:%S")));
                 println!(
                     "{:>7} {:<20} {:<9} {:<11} {:<20} {:>9} {:>8} {:>10}  {}",
                     r.id,
@@ -117,10 +124,11 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
                         .map_or("-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0)),
                     r.rows.map_or("-".into(), |n| n.to_string()),
                     r.bytes.map_or("-".into(), |n| n.to_string()),
-                    match (&r.error, r.unchanged) {
-                        (Some(error), _) => error.as_str(),
-                        (None, true) => UNCHANGED,
-                        (None, false) => "",
+                    match (&r.error, r.unchanged, &retry) {
+                        (Some(error), _, _) => error.as_str(),
+                        (None, _, Some(retry)) => retry.as_str(),
+                        (None, true, None) => UNCHANGED,
+                        (None, false, None) => "",
                     }
                 );
             }

@@ -550,7 +550,9 @@ impl Model {
     }
 
     /// When `run` starts its next attempt, while it waits for it (a run
-    /// between attempts is stored as running).
+    /// between attempts is stored as running). The scheduler's event says
+    /// so at once; the stored time is all a console attached to another
+    /// process's scheduler has.
     pub fn retry_due(&self, run: &RunRecord) -> Option<DateTime<Utc>> {
         if run.status != crate::store::RunStatus::Running {
             return None;
@@ -558,6 +560,7 @@ impl Model {
         self.retries_due
             .get(&run.id)
             .copied()
+            .or(run.retry_at)
             .filter(|at| *at > self.now)
     }
 

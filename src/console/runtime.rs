@@ -170,8 +170,17 @@ impl Effects {
                 }
                 Effect::Save { spec, original } => {
                     let (store, config) = (self.store.clone(), self.config.clone());
+                    let control = self.control.clone();
                     self.spawn(async move {
-                        Msg::Saved(super::actions::save(&store, &config, *spec, original).await)
+                        let saved = super::actions::save(&store, &config, *spec, original).await;
+                        if saved.is_ok()
+                            && let Err(e) = control.jobs_changed().await
+                        {
+                            // Saved all the same: the scheduler's own poll
+                            // loads it within a second.
+                            tracing::warn!("telling the scheduler of the saved job: {e}");
+                        }
+                        Msg::Saved(saved)
                     });
                 }
                 Effect::DryRun(job) => {

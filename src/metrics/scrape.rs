@@ -2,12 +2,18 @@
 //! next fire, the last success, the failing streak and whether it is
 //! paused; the runs the store holds; the lease.
 //!
-//! A scrape costs four queries (jobs, streaks, last successes, run counts)
-//! and, per job, the next fire of its schedule. Jobs are parsed once per
-//! stored version, not once per scrape.
+//! A scrape's queries cost in proportion to the jobs, not to the history:
+//! the jobs, per job its last success and failing streak (index ranges),
+//! the runs queued and running, the lease and the instances. The count of
+//! every run the store holds is the one query that reads the whole history
+//! (an index-only scan); it is taken at most once per [`COUNT_EVERY`], so a
+//! store of millions of runs scraped every 15 s does not pay for it each
+//! time. Jobs are parsed once per stored version, not once per scrape.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use prometheus_client::metrics::family::Family;
@@ -18,6 +24,9 @@ use super::{FloatGauge, JobLabel, StatusLabel};
 use crate::job::{Job, Known};
 use crate::schedule::{Schedule, parse_timezone};
 use crate::store::{JobId, JobRecord, RunStatus, Store, StoreError};
+
+/// How old the store-wide run counts may be.
+pub const COUNT_EVERY: Duration = Duration::from_secs(60);
 
 /// The gauges a scrape sets.
 pub(crate) struct Gauges {
@@ -67,7 +76,7 @@ impl Gauges {
         );
         registry.register(
             "cronport_store_runs",
-            "Runs the store holds, by status (all jobs, all instances)",
+            "Runs the store holds, by status (all jobs, all instances; counted at most once a minute)",
             gauges.stored.clone(),
         );
         registry.register(
@@ -94,13 +103,21 @@ impl Gauges {
     }
 }
 
-/// Where a scrape reads from, with the jobs it parsed.
+/// Where a scrape reads from, with what it keeps between scrapes.
 pub struct Source {
     store: Store,
     known: Known,
+    kept: tokio::sync::Mutex<Kept>,
+}
+
+/// What one scrape leaves to the next.
+#[derive(Default)]
+struct Kept {
     /// Per job: the stored version parsed, and the job (`None`: it does not
     /// fit the config; its bare schedule is used).
-    parsed: tokio::sync::Mutex<HashMap<JobId, (i64, Parsed)>>,
+    parsed: HashMap<JobId, (i64, Parsed)>,
+    /// The store-wide run counts and when they were taken.
+    counted: Option<(Instant, HashMap<RunStatus, i64>)>,
 }
 
 #[derive(Clone)]
@@ -117,7 +134,7 @@ impl Source {
         Source {
             store,
             known,
-            parsed: tokio::sync::Mutex::new(HashMap::new()),
+            kept: tokio::sync::Mutex::new(Kept::default()),
         }
     }
 
@@ -133,21 +150,27 @@ impl Source {
         gauges: &Gauges,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut parsed = self.parsed.lock().await;
+        let mut guard = self.kept.lock().await;
+        let kept = &mut *guard;
         let jobs = self.store.list_jobs().await?;
-        let stats = self.store.job_stats().await?;
-        let successes = self.store.last_successes().await?;
-        let counts = self.store.run_counts().await?;
+        let health = self.store.job_health().await?;
+        let active = self.store.active_runs().await?;
         let holder = self.store.lease_holder(now).await?;
         let live = self
             .store
             .live_instances(now, crate::scheduler::STALE_AFTER)
             .await?;
-        let streaks: HashMap<JobId, i64> = stats
-            .iter()
-            .map(|s| (s.job_id, s.consecutive_failures))
-            .collect();
-        parsed.retain(|id, _| jobs.iter().any(|j| j.id == *id));
+        let stale = kept
+            .counted
+            .as_ref()
+            .is_none_or(|(at, _)| at.elapsed() >= COUNT_EVERY);
+        if stale {
+            kept.counted = Some((Instant::now(), self.store.runs_by_status().await?));
+        }
+        let health: HashMap<JobId, _> = health.into_iter().map(|h| (h.job_id, h)).collect();
+        let parsed = &mut kept.parsed;
+        let present: std::collections::HashSet<JobId> = jobs.iter().map(|j| j.id).collect();
+        parsed.retain(|id, _| present.contains(id));
         gauges.next_fire.clear();
         gauges.last_success.clear();
         gauges.failures.clear();
@@ -171,7 +194,8 @@ impl Source {
                     .get_or_create(&label)
                     .set(next.timestamp_millis() as f64 / 1000.0);
             }
-            if let Some(at) = successes.get(&record.id) {
+            let job = health.get(&record.id);
+            if let Some(at) = job.and_then(|h| h.last_success) {
                 gauges
                     .last_success
                     .get_or_create(&label)
@@ -180,26 +204,24 @@ impl Source {
             gauges
                 .failures
                 .get_or_create(&label)
-                .set(streaks.get(&record.id).copied().unwrap_or(0));
+                .set(job.map_or(0, |h| h.consecutive_failures));
             gauges
                 .paused
                 .get_or_create(&label)
                 .set(i64::from(record.paused));
         }
-        let mut by_status: HashMap<RunStatus, i64> = HashMap::new();
-        for (_, status, n) in counts {
-            *by_status.entry(status).or_default() += n;
-        }
         gauges.stored.clear();
-        for (status, n) in &by_status {
-            gauges
-                .stored
-                .get_or_create(&StatusLabel {
-                    status: status.as_str(),
-                })
-                .set(*n);
+        if let Some((_, by_status)) = &kept.counted {
+            for (status, n) in by_status {
+                gauges
+                    .stored
+                    .get_or_create(&StatusLabel {
+                        status: status.as_str(),
+                    })
+                    .set(*n);
+            }
         }
-        let count = |status| by_status.get(&status).copied().unwrap_or(0);
+        let count = |status| active.get(&status).copied().unwrap_or(0);
         gauges.running.set(count(RunStatus::Running));
         gauges.queued.set(count(RunStatus::Queued));
         let mine = crate::health::instance_id();

@@ -23,6 +23,14 @@ use crate::store::{ActiveRun, Decisions, JobId, QueuedRun, RunId, Trigger};
 pub const PAUSED: &str = "the job was paused before this slot ran";
 /// Why a slot is skipped under `overlap = skip`.
 pub const SKIPPED_BUSY: &str = "the previous run was still running (overlap = skip)";
+/// Why a slot is skipped under `overlap = skip` when nothing of its job was
+/// running: several of its slots waited in the queue untaken (an instance
+/// stopping and another taking over, or one at capacity) and came due
+/// together. Saying "still running" there sent people looking for a run
+/// that did not exist.
+pub const SKIPPED_DUE_TOGETHER: &str = "several slots waited untaken and came due at once \
+     (an instance stopping or taking over, or one at capacity): an earlier one ran, \
+     this one did not (overlap = skip)";
 /// Why a waiting slot is skipped under `overlap = queue_one`.
 pub const REPLACED_IN_QUEUE: &str =
     "a newer slot took its place in the queue (overlap = queue_one)";
@@ -149,8 +157,12 @@ fn decide_job(
     match overlap {
         OverlapPolicy::Allow => {}
         OverlapPolicy::Skip => {
-            d.skip
-                .extend(slots.iter().map(|r| (r.id, SKIPPED_BUSY.to_string())));
+            let why = if busy.is_empty() {
+                SKIPPED_DUE_TOGETHER
+            } else {
+                SKIPPED_BUSY
+            };
+            d.skip.extend(slots.iter().map(|r| (r.id, why.to_string())));
         }
         OverlapPolicy::QueueOne => {
             if let Some(newest) = slots.pop() {
@@ -274,6 +286,40 @@ mod tests {
             &all(OverlapPolicy::Skip),
         );
         assert_eq!((d.start.clone(), skipped(&d)), (vec![2], vec![3]));
+    }
+
+    /// After a handover (SIGTERM to one instance, another taking over) the
+    /// every-second slots announced by the stopped instance wait untaken
+    /// for a second or two; the new holder's first take finds them due
+    /// together with nothing of the job running. The ones not run were not
+    /// skipped because a previous run was still going, and must not say so.
+    #[test]
+    fn slots_piled_up_untaken_are_not_blamed_on_a_running_run() {
+        let piled = [slot(2, 7, 1), slot(3, 7, 2), slot(4, 7, 3)];
+        let d = decide(&piled, &[], &[], 4, &all(OverlapPolicy::Skip));
+        assert_eq!(d.start, [2]);
+        assert_eq!(
+            d.skip,
+            [
+                (3, SKIPPED_DUE_TOGETHER.to_string()),
+                (4, SKIPPED_DUE_TOGETHER.to_string())
+            ]
+        );
+        // With a run of the job really going (on any instance), it is that.
+        let d = decide(&piled, &[], &[active(1, 7)], 4, &all(OverlapPolicy::Skip));
+        assert!(d.start.is_empty());
+        assert!(d.skip.iter().all(|(_, why)| why == SKIPPED_BUSY), "{d:?}");
+        // A retry of an interrupted run (a kill -9 before the handover) goes
+        // first; the slots due with it were still not behind a running run.
+        let d = decide(
+            &[row(1, 7, 0, Trigger::Retry), slot(2, 7, 1)],
+            &[],
+            &[],
+            4,
+            &all(OverlapPolicy::Skip),
+        );
+        assert_eq!(d.start, [1]);
+        assert_eq!(d.skip, [(2, SKIPPED_DUE_TOGETHER.to_string())]);
     }
 
     #[test]

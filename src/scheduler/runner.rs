@@ -401,6 +401,7 @@ async fn attempts(
                 attempt: attempt as i32,
                 at: shared.clock.now(),
                 error: failure.to_string(),
+                retry_at: at,
             }))
             .await;
         let _ = shared.bus.send(Event::RetryScheduled {

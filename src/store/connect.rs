@@ -326,6 +326,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "checks",
                 include_str!("../../assets/migrations/sqlite/0009_checks.sql"),
             ),
+            (
+                10,
+                "retry_at",
+                include_str!("../../assets/migrations/sqlite/0010_retry_at.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -372,6 +377,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 9,
                 "checks",
                 include_str!("../../assets/migrations/postgres/0009_checks.sql"),
+            ),
+            (
+                10,
+                "retry_at",
+                include_str!("../../assets/migrations/postgres/0010_retry_at.sql"),
             ),
         ],
     };

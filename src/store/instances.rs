@@ -68,14 +68,14 @@ fn instance_from_row(row: &AnyRow) -> sqlx::Result<InstanceInfo> {
 // Runs of instances that are silent, stopped or unknown. An instance that
 // never registered cannot heartbeat, so its runs count as orphaned.
 const INTERRUPT_STALE: &str = "\
-UPDATE runs SET status = 'interrupted', finished_at = $1,
+UPDATE runs SET status = 'interrupted', finished_at = $1, retry_at = NULL,
        error = 'interrupted: instance ' || instance_id || ' stopped before the run ended'
 WHERE status IN ('queued', 'running') AND instance_id IS NOT NULL
   AND instance_id NOT IN (SELECT id FROM instances WHERE heartbeat_at >= $2 AND stopped_at IS NULL)
 RETURNING id";
 
 const INTERRUPT_DEAD: &str = "\
-UPDATE runs SET status = 'interrupted', finished_at = $1,
+UPDATE runs SET status = 'interrupted', finished_at = $1, retry_at = NULL,
        error = 'interrupted: instance ' || instance_id || ' stopped before the run ended'
 WHERE status IN ('queued', 'running') AND instance_id = $2
 RETURNING id";
@@ -265,7 +265,7 @@ impl Store {
 
 // A run its own instance lost track of (see `Store::interrupt_orphans`).
 const INTERRUPT_ORPHAN: &str = "\
-UPDATE runs SET status = 'interrupted', finished_at = $1,
+UPDATE runs SET status = 'interrupted', finished_at = $1, retry_at = NULL,
        error = 'interrupted: its instance lost track of it (a store write failed)'
 WHERE id = $2 AND instance_id = $3 AND status IN ('queued', 'running')
 RETURNING id";

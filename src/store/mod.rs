@@ -25,7 +25,7 @@ macro_rules! run_select {
         "SELECT r.id, r.job_id, j.name AS job_name, r.\"trigger\" AS run_trigger, r.status, \
          r.slot, r.scheduled_for, r.queued_at, r.started_at, r.finished_at, r.attempt, \
          r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of, \
-         r.content_hash, r.unchanged, r.output_schema, r.failed_check, r.held_until \
+         r.content_hash, r.unchanged, r.retry_at, r.output_schema, r.failed_check, r.held_until \
          FROM runs r JOIN jobs j ON j.id = r.job_id"
     };
 }
@@ -70,7 +70,7 @@ pub use error::{Result, StoreError};
 pub use held::CheckBaseline;
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;
-pub use observe::SchemaState;
+pub use observe::{JobHealth, SchemaState};
 pub use performance::{JobPerformance, Performance};
 pub use queue::{
     ActiveRun, Decide, Decisions, MissedSlots, Only, Partition, QueuedRun, SlotState, TakeRequest,

@@ -9,20 +9,42 @@ use sqlx::Row;
 
 use super::error::{Result, StoreError};
 use super::types::{JobId, RunStatus};
-use super::{Store, parsed, time};
+use super::{Store, opt_time, parsed};
 
-/// Runs per job and status: an index-only scan of `runs_job_status_id`.
-const COUNTS: &str = "SELECT job_id, status, COUNT(*) AS n FROM runs GROUP BY job_id, status";
+/// Runs per status: an index-only scan of `runs_status_id`, so it grows
+/// with the history; scrapes take it at most once a minute.
+const BY_STATUS: &str = "SELECT status, COUNT(*) AS n FROM runs GROUP BY status";
 
-/// Per job, when its newest succeeded run finished: one short backwards
-/// range of `runs_job_status_id` each.
-const LAST_SUCCESS: &str = "\
-SELECT s.job_id, r.finished_at FROM
-  (SELECT j.id AS job_id,
-          (SELECT MAX(x.id) FROM runs x WHERE x.job_id = j.id AND x.status = 'succeeded') AS ok_id
-   FROM jobs j) s
-JOIN runs r ON r.id = s.ok_id
-WHERE r.finished_at IS NOT NULL";
+/// Runs queued or running: two short ranges of `runs_status_id`.
+const ACTIVE: &str = "\
+SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running') GROUP BY status";
+
+/// Per job, when its newest succeeded run finished and how many runs failed
+/// or were interrupted since: a short backwards range of
+/// `runs_job_status_id` and one range after it each, so the cost grows with
+/// the number of jobs, not of runs.
+const HEALTH: &str = "\
+SELECT s.job_id, ok.finished_at AS last_success,
+       (SELECT COUNT(*) FROM runs f
+        WHERE f.job_id = s.job_id AND f.status IN ('failed', 'interrupted') AND f.id > s.ok_id)
+           AS consecutive_failures
+FROM (SELECT j.id AS job_id,
+             COALESCE((SELECT MAX(x.id) FROM runs x
+                       WHERE x.job_id = j.id AND x.status = 'succeeded'), 0) AS ok_id
+      FROM jobs j) s
+LEFT JOIN runs ok ON ok.id = s.ok_id
+ORDER BY s.job_id";
+
+/// One job as monitoring sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobHealth {
+    /// The job.
+    pub job_id: JobId,
+    /// When its newest succeeded run finished; `None` when none did.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Failed or interrupted runs since that success (or ever).
+    pub consecutive_failures: i64,
+}
 
 /// The newest migration applied (successfully) to the store.
 const APPLIED: &str = "SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success";
@@ -64,36 +86,46 @@ impl Store {
         })
     }
 
-    /// How many runs the store holds, per job and status.
-    pub async fn run_counts(&self) -> Result<Vec<(JobId, RunStatus, i64)>> {
-        let op = "counting runs";
-        let rows = sqlx::query(COUNTS)
+    /// How many runs the store holds, per status. Scans the whole history
+    /// (an index-only scan): not for every scrape.
+    pub async fn runs_by_status(&self) -> Result<HashMap<RunStatus, i64>> {
+        self.count_by_status(BY_STATUS, "counting runs").await
+    }
+
+    /// How many runs are queued and running now, per status (absent: none).
+    pub async fn active_runs(&self) -> Result<HashMap<RunStatus, i64>> {
+        self.count_by_status(ACTIVE, "counting active runs").await
+    }
+
+    async fn count_by_status(
+        &self,
+        sql: &'static str,
+        op: &'static str,
+    ) -> Result<HashMap<RunStatus, i64>> {
+        let rows = sqlx::query(sql)
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query(op))?;
         rows.iter()
-            .map(|row| -> sqlx::Result<_> {
-                Ok((
-                    row.try_get("job_id")?,
-                    parsed(row, "status")?,
-                    row.try_get("n")?,
-                ))
-            })
+            .map(|row| -> sqlx::Result<_> { Ok((parsed(row, "status")?, row.try_get("n")?)) })
             .collect::<sqlx::Result<_>>()
             .map_err(StoreError::query(op))
     }
 
-    /// When each job's newest succeeded run finished (jobs that never
-    /// succeeded are absent).
-    pub async fn last_successes(&self) -> Result<HashMap<JobId, DateTime<Utc>>> {
-        let op = "reading the last successes";
-        let rows = sqlx::query(LAST_SUCCESS)
+    /// Every job's last success and failing streak, ordered by job id.
+    pub async fn job_health(&self) -> Result<Vec<JobHealth>> {
+        let op = "reading the jobs' last successes";
+        let rows = sqlx::query(HEALTH)
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query(op))?;
         rows.iter()
             .map(|row| -> sqlx::Result<_> {
-                Ok((row.try_get("job_id")?, time(row, "finished_at")?))
+                Ok(JobHealth {
+                    job_id: row.try_get("job_id")?,
+                    last_success: opt_time(row, "last_success")?,
+                    consecutive_failures: row.try_get("consecutive_failures")?,
+                })
             })
             .collect::<sqlx::Result<_>>()
             .map_err(StoreError::query(op))

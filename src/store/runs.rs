@@ -104,6 +104,7 @@ pub(super) fn run_from_row(row: &AnyRow) -> sqlx::Result<RunRecord> {
         schema: schema(row, "output_schema")?,
         failed_check: row.try_get("failed_check")?,
         held_until: opt_time(row, "held_until")?,
+        retry_at: opt_time(row, "retry_at")?,
     })
 }
 

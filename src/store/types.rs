@@ -282,6 +282,8 @@ pub struct RunRecord {
     pub failed_check: Option<String>,
     /// For a held run: when it is discarded unless released first.
     pub held_until: Option<DateTime<Utc>>,
+    /// While the run waits between attempts: when the next one starts.
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 impl RunRecord {
@@ -341,7 +343,7 @@ pub enum RunWrite {
         at: DateTime<Utc>,
     },
     /// An attempt failed and a retry follows: the attempt row is closed, the
-    /// run stays `running`.
+    /// run stays `running` with the next attempt's time.
     AttemptFailed {
         /// The run.
         run_id: RunId,
@@ -351,6 +353,8 @@ pub enum RunWrite {
         at: DateTime<Utc>,
         /// Why.
         error: String,
+        /// When the next attempt starts.
+        retry_at: DateTime<Utc>,
     },
     /// The run ended: its attempt row and the run itself are closed.
     Finished {

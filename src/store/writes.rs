@@ -31,7 +31,7 @@ pub(super) static START_ATTEMPTS: MultiRow = MultiRow::new(
 );
 static START_RUNS: MultiRow = MultiRow::new(
     "UPDATE runs SET status = 'running', started_at = COALESCE(runs.started_at, v.column3), \
-     attempt = v.column2, instance_id = v.column4 FROM ",
+     attempt = v.column2, instance_id = v.column4, retry_at = NULL FROM ",
     4,
     "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
 );
@@ -48,7 +48,7 @@ static CLOSE_ATTEMPTS: MultiRow = MultiRow::new(
 // Rows: (run_id, status, at, rows, bytes, outputs, error).
 static FINISH_RUNS: MultiRow = MultiRow::new(
     "UPDATE runs SET status = v.column2, finished_at = v.column3, \"rows\" = v.column4, \
-     bytes = v.column5, outputs = v.column6, error = v.column7 FROM ",
+     bytes = v.column5, outputs = v.column6, error = v.column7, retry_at = NULL FROM ",
     7,
     "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
 );
@@ -72,7 +72,8 @@ static COMPLETE_ATTEMPTS: MultiRow = MultiRow::new(
 static COMPLETE_RUNS: MultiRow = MultiRow::new(
     "UPDATE runs SET status = v.column2, started_at = COALESCE(runs.started_at, v.column3), \
      attempt = v.column4, instance_id = v.column5, finished_at = v.column6, \
-     \"rows\" = v.column7, bytes = v.column8, outputs = v.column9, error = v.column10 FROM ",
+     \"rows\" = v.column7, bytes = v.column8, outputs = v.column9, error = v.column10, \
+     retry_at = NULL FROM ",
     10,
     "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
 );
@@ -88,6 +89,13 @@ static DELIVERIES: MultiRow = MultiRow::new(
      ON CONFLICT (run_id, destination) DO UPDATE SET status = excluded.status, \
         location = excluded.location, error = excluded.error, fire_id = excluded.fire_id, \
         attempt = excluded.attempt, at = excluded.at",
+);
+
+// Rows: (run_id, retry_at). Only a run still open waits for a retry.
+static RETRY_AT: MultiRow = MultiRow::new(
+    "UPDATE runs SET retry_at = v.column2 FROM ",
+    2,
+    "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
 );
 
 // Rows: (run_id, seq, ts, level, message). A line of a deleted run, or a
@@ -139,6 +147,8 @@ struct CompleteRow<'a> {
 struct Level<'a> {
     starts: Vec<StartRow<'a>>,
     closes: Vec<CloseRow<'a>>,
+    /// (run_id, unix ms of the next attempt), from failed attempts.
+    retries: Vec<(RunId, i64)>,
     finishes: Vec<FinishRow<'a>>,
     completes: Vec<CompleteRow<'a>>,
 }
@@ -265,6 +275,7 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
                 attempt,
                 at,
                 error,
+                retry_at,
             } => {
                 let l = level_of(*run_id, &mut levels);
                 levels[l].closes.push(CloseRow {
@@ -274,6 +285,7 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
                     at: ms(*at),
                     error: Some(error),
                 });
+                levels[l].retries.push((*run_id, ms(*retry_at)));
             }
             // Written with its start.
             RunWrite::Finished { .. } if merged.contains(&index) => {}
@@ -371,6 +383,10 @@ fn bind_close(q: AnyQuery, r: &CloseRow<'_>) -> AnyQuery {
         .bind(attempt_status(r.status).as_str())
         .bind(r.at)
         .bind(r.error)
+}
+
+fn bind_retry(q: AnyQuery, r: &(RunId, i64)) -> AnyQuery {
+    q.bind(r.0).bind(r.1)
 }
 
 fn bind_finish(q: AnyQuery, r: &FinishRow<'_>) -> AnyQuery {
@@ -512,6 +528,9 @@ impl Store {
             )
             .await
             .map_err(StoreError::query(op))?;
+            execute_all(&mut tx, self.backend, &RETRY_AT, &level.retries, bind_retry)
+                .await
+                .map_err(StoreError::query(op))?;
             execute_all(
                 &mut tx,
                 self.backend,

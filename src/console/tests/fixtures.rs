@@ -139,6 +139,7 @@ pub fn run(
         schema: None,
         failed_check: None,
         held_until: None,
+        retry_at: None,
     }
 }
 

@@ -297,3 +297,58 @@ fn a_cut_errors_list_says_so_on_its_last_row() {
     assert!(screen.contains("↓ 8 more below"), "{screen}");
     insta::assert_snapshot!("errors_more_below_80x24", screen);
 }
+
+#[test]
+fn an_attached_console_shows_when_a_run_retries_from_the_store() {
+    // The scheduler runs in another process: no RetryScheduled event comes
+    // here, only the run as stored, with the next attempt's time.
+    let mut model = fixtures::attached();
+    focus_history(&mut model);
+    let at = now() + Duration::seconds(125);
+    let mut data = model.data.clone();
+    assert_eq!(data.history[0].id, 120);
+    assert_eq!(data.history[0].status, RunStatus::Running);
+    data.history[0].retry_at = Some(at);
+    model.update(Msg::Snapshot(Box::new(data)));
+    let screen = draw(&model, 80, 24);
+    assert!(screen.contains("retry at 14:05:12"), "{screen}");
+
+    let effects = press(&mut model, KeyCode::Enter);
+    assert_eq!(effects, [Effect::LoadRun(120)]);
+    model.update(Msg::RunDetails(Box::new(
+        crate::console::model::RunDetails {
+            run: model.data.history[0].clone(),
+            attempts: Vec::new(),
+            lines: Vec::new(),
+            deliveries: Vec::new(),
+        },
+    )));
+    let screen = draw(&model, 80, 24);
+    assert!(
+        screen.contains("Run 120 · revenue-by-country · retry at 14:05:12"),
+        "{screen}"
+    );
+    assert!(screen.contains("status    retry at 14:05:12"), "{screen}");
+
+    // The next attempt started: the store cleared the time.
+    let mut run = model.data.history[0].clone();
+    run.retry_at = None;
+    run.attempt = 2;
+    let mut data = model.data.clone();
+    data.history[0] = run.clone();
+    model.update(Msg::Snapshot(Box::new(data)));
+    model.update(Msg::RunDetails(Box::new(
+        crate::console::model::RunDetails {
+            run,
+            attempts: Vec::new(),
+            lines: Vec::new(),
+            deliveries: Vec::new(),
+        },
+    )));
+    let screen = draw(&model, 80, 24);
+    assert!(!screen.contains("retry at"), "{screen}");
+    assert!(
+        screen.contains("Run 120 · revenue-by-country · running"),
+        "{screen}"
+    );
+}

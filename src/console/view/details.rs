@@ -555,6 +555,7 @@ mod tests {
             schema: None,
             failed_check: None,
             held_until: None,
+            retry_at: None,
         }
     }
 

@@ -139,8 +139,9 @@ impl Driver {
     }
 
     async fn ask_for_run(&mut self, job: &str) -> Result<RunId, String> {
-        let Some(id) = self.names.get(job).copied() else {
-            return Err(format!("no job named {job:?}"));
+        let id = match self.names.get(job).copied() {
+            Some(id) => id,
+            None => self.newly_stored(job).await?,
         };
         let Some(overlap) = self.rules.get(&id).map(|r| r.overlap) else {
             return Err(format!("job {job} is not scheduled here"));
@@ -248,6 +249,21 @@ impl Driver {
                 "run {run_id}: could not ask for it to be cancelled: {e}"
             )),
         }
+    }
+
+    /// The id of `job`, which this loop has not loaded: a job just saved
+    /// (a console's form, `jobs apply`) is in the store a moment before the
+    /// housekeeping poll brings it here, and a test run asked for in that
+    /// moment must not be refused.
+    async fn newly_stored(&mut self, job: &str) -> Result<JobId, String> {
+        if let Err(e) = self.reload().await {
+            tracing::error!("reloading jobs failed: {e}");
+            return Err(format!("{job}: reloading jobs failed: {e}"));
+        }
+        self.names
+            .get(job)
+            .copied()
+            .ok_or_else(|| format!("no job named {job:?}"))
     }
 
     /// Pauses or resumes one job, in the store and then in the planner, so

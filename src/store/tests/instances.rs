@@ -193,6 +193,19 @@ async fn recovery_touches_only_stale_or_dead_instances(db: TestDb) {
     let alive = running_runs(&store, job, "alive", 0, 2).await;
     let silent = running_runs(&store, job, "silent", 10, 2).await;
     let dead = running_runs(&store, job, "dead-pid", 20, 1).await;
+    // One of the silent instance's runs waits for its next attempt.
+    store
+        .write_batch(&[RunWrite::AttemptFailed {
+            run_id: silent[1],
+            attempt: 1,
+            at: at(15),
+            error: "connection reset".to_owned(),
+            retry_at: at(300),
+        }])
+        .await
+        .expect("fail an attempt");
+    let waiting = store.get_run(silent[1]).await.expect("get").expect("run");
+    assert_eq!(waiting.retry_at, Some(at(300)));
     let queued_of_silent = store
         .enqueue_slots(&[NewRun {
             instance_id: Some("silent".to_owned()),
@@ -218,6 +231,7 @@ async fn recovery_touches_only_stale_or_dead_instances(db: TestDb) {
         assert_eq!(*retry, None, "no retry was asked for");
         assert_eq!(run.status, RunStatus::Interrupted);
         assert_eq!(run.finished_at, Some(at(110)));
+        assert_eq!(run.retry_at, None, "an interrupted run waits for nothing");
         assert!(
             run.error.as_deref().is_some_and(|e| e.contains("silent")),
             "{run:?}"

@@ -361,6 +361,33 @@ async fn job_stats_count_runs_errors_and_streaks(db: TestDb) {
         (0, 0, 0)
     );
     assert!(si.last_run.is_none());
+
+    // What a metrics scrape reads agrees: per job the last success and the
+    // streak, the runs by status, the queued and running ones.
+    let health = store.job_health().await.expect("health");
+    let seen: Vec<_> = health
+        .iter()
+        .map(|h| (h.job_id, h.last_success, h.consecutive_failures))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (a.id, Some(at(130)), 2),
+            (b.id, None, 1),
+            (idle.id, None, 0)
+        ]
+    );
+    let by_status = store.runs_by_status().await.expect("by status");
+    let expected = [
+        (RunStatus::Succeeded, 2),
+        (RunStatus::Failed, 3),
+        (RunStatus::Interrupted, 1),
+        (RunStatus::Skipped, 1),
+        (RunStatus::Queued, 1),
+    ];
+    assert_eq!(by_status, expected.into_iter().collect());
+    let active = store.active_runs().await.expect("active");
+    assert_eq!(active, [(RunStatus::Queued, 1)].into_iter().collect());
 }
 
 async fn prune_history_keeps_recent_and_unfinished_runs(db: TestDb) {

@@ -68,6 +68,7 @@ async fn lifecycle_with_retry_records_attempts(db: TestDb) {
                 attempt: 1,
                 at: at(20),
                 error: "connection reset".to_owned(),
+                retry_at: at(50),
             },
         ])
         .await
@@ -75,6 +76,9 @@ async fn lifecycle_with_retry_records_attempts(db: TestDb) {
     let running = store.get_run(run).await.expect("get").expect("run");
     assert_eq!(running.status, RunStatus::Running);
     assert_eq!(running.instance_id.as_deref(), Some("inst-a"));
+    // Waiting for the next attempt, which a console of another process
+    // can only learn from the store.
+    assert_eq!(running.retry_at, Some(at(50)));
 
     store
         .write_batch(&[
@@ -92,6 +96,7 @@ async fn lifecycle_with_retry_records_attempts(db: TestDb) {
     assert_eq!((done.rows, done.bytes), (Some(42), Some(4096)));
     assert_eq!(done.outputs, ["/srv/a.csv", "s3://b/a.csv"]);
     assert_eq!(done.error, None);
+    assert_eq!(done.retry_at, None, "the next attempt started");
 
     let attempts = store.attempts(run).await.expect("attempts");
     assert_eq!(attempts.len(), 2);
@@ -240,6 +245,7 @@ async fn large_mixed_batches_keep_each_runs_order(db: TestDb) {
             attempt: 1,
             at: at(20),
             error: format!("run {run} failed once"),
+            retry_at: at(30),
         });
         batch.push(started(run, 2, 30));
     }
@@ -275,6 +281,7 @@ async fn large_mixed_batches_keep_each_runs_order(db: TestDb) {
             (rec.attempt, rec.started_at, rec.finished_at),
             (2, Some(at(10)), Some(at(40)))
         );
+        assert_eq!(rec.retry_at, None, "run {run}: its retry started");
         assert_eq!(rec.rows, (i % 3 == 0).then_some(i as i64));
         assert_eq!(rec.outputs, [format!("/out/{run}.csv")]);
         let attempts = store.attempts(run).await.expect("attempts");
