@@ -322,14 +322,14 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 include_str!("../../assets/migrations/sqlite/0008_content_hash.sql"),
             ),
             (
-                9,
-                "checks",
-                include_str!("../../assets/migrations/sqlite/0009_checks.sql"),
-            ),
-            (
                 10,
                 "retry_at",
                 include_str!("../../assets/migrations/sqlite/0010_retry_at.sql"),
+            ),
+            (
+                11,
+                "checks",
+                include_str!("../../assets/migrations/sqlite/0011_checks.sql"),
             ),
         ],
         Backend::Postgres => &[
@@ -374,14 +374,14 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 include_str!("../../assets/migrations/postgres/0008_content_hash.sql"),
             ),
             (
-                9,
-                "checks",
-                include_str!("../../assets/migrations/postgres/0009_checks.sql"),
-            ),
-            (
                 10,
                 "retry_at",
                 include_str!("../../assets/migrations/postgres/0010_retry_at.sql"),
+            ),
+            (
+                11,
+                "checks",
+                include_str!("../../assets/migrations/postgres/0011_checks.sql"),
             ),
         ],
     };

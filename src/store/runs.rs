@@ -29,7 +29,7 @@ macro_rules! run_since {
 }
 
 pub(super) const SELECT_RUN: &str = concat!(run_select!(), " WHERE r.id = $1");
-// Down the partial index runs_held (0009_checks.sql).
+// Down the partial index runs_held (0011_checks.sql).
 pub(super) const SELECT_EXPIRED_HOLDS: &str = concat!(
     run_select!(),
     " WHERE r.status = 'held' AND r.held_until <= $1 ORDER BY r.held_until, r.id"

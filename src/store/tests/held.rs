@@ -263,9 +263,10 @@ async fn held_runs_outlive_pruning_and_discarded_ones_do_not(db: TestDb) {
     assert!(store.get_run(dropped).await.expect("get").is_none());
 }
 
-/// A store from before migration 0009 (SQLite rebuilds its runs table to
-/// allow the new statuses): its runs, their content marks and the id
-/// sequence survive, and the new statuses and columns work after.
+/// A store from before migration 0011 (SQLite rebuilds its runs table to
+/// allow the new statuses): its runs, their content marks, retry times,
+/// deliveries and log lines and the id sequence survive, and the new
+/// statuses and columns work after.
 async fn an_upgraded_store_keeps_its_runs_and_their_ids(db: TestDb) {
     sqlx::any::install_default_drivers();
     let url = match db.backend {
@@ -281,11 +282,11 @@ async fn an_upgraded_store_keeps_its_runs_and_their_ids(db: TestDb) {
     let old = sqlx::migrate::Migrator::with_migrations(
         migrator(db.backend)
             .iter()
-            .filter(|m| m.version < 9)
+            .filter(|m| m.version < 11)
             .cloned()
             .collect(),
     );
-    old.run(&pool).await.expect("the 0008 schema");
+    old.run(&pool).await.expect("the 0010 schema");
     sqlx::query(
         "INSERT INTO jobs (name, schedule, cron, timezone, definition, created_at, updated_at) \
          VALUES ('a', 'every 5m', '*/5 * * * *', 'UTC', '{}', 0, 0)",
@@ -296,8 +297,8 @@ async fn an_upgraded_store_keeps_its_runs_and_their_ids(db: TestDb) {
     for (slot, hash) in [(0_i64, "h1"), (300_000, "h2"), (600_000, "h3")] {
         sqlx::query(
             "INSERT INTO runs (job_id, \"trigger\", status, slot, scheduled_for, queued_at, \
-             finished_at, \"rows\", content_hash, unchanged) \
-             VALUES (1, 'schedule', 'succeeded', $1, $1, $1, $1, 7, $2, 0)",
+             finished_at, \"rows\", content_hash, unchanged, retry_at) \
+             VALUES (1, 'schedule', 'succeeded', $1, $1, $1, $1, 7, $2, 0, $1)",
         )
         .bind(slot)
         .bind(hash)
@@ -334,6 +335,11 @@ async fn an_upgraded_store_keeps_its_runs_and_their_ids(db: TestDb) {
     assert_eq!(kept[0].content_hash.as_deref(), Some("h2"));
     assert_eq!(kept[0].rows, Some(7));
     assert_eq!(kept[0].failed_check, None);
+    assert_eq!(
+        kept[0].retry_at,
+        chrono::DateTime::from_timestamp_millis(300_000),
+        "0010's column is kept"
+    );
     assert_eq!(
         store.last_delivered_hash(1).await.expect("hash").as_deref(),
         Some("h2")

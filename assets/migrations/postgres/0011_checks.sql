@@ -1,5 +1,5 @@
 -- cronport store, PostgreSQL flavour: checks before delivery, held runs.
--- Keep this file in step with ../sqlite/0009_checks.sql.
+-- Keep this file in step with ../sqlite/0011_checks.sql.
 --
 -- A job's checks judge each rendered output before it is delivered. A run
 -- whose output fails one is 'held' (kept until released or discarded, or

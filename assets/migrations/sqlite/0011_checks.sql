@@ -1,6 +1,6 @@
 -- no-transaction
 -- cronport store, SQLite flavour: checks before delivery, held runs.
--- Keep this file in step with ../postgres/0009_checks.sql.
+-- Keep this file in step with ../postgres/0011_checks.sql.
 --
 -- A job's checks judge each rendered output before it is delivered. A run
 -- whose output fails one is 'held' (kept until released or discarded, or
@@ -12,7 +12,9 @@
 -- SQLite cannot change a CHECK constraint in place, so the runs table is
 -- rebuilt as in 0005 (foreign keys off outside the transaction, a new table,
 -- the rows copied, the old one dropped, the new one renamed, its indexes made
--- again), carrying the id sequence over.
+-- again), carrying the id sequence over. It comes after 0010 (retry_at),
+-- whose column it copies: a rebuild numbered before a migration that stores
+-- may already have applied would drop that migration's column in them.
 
 PRAGMA foreign_keys = OFF;
 
@@ -46,6 +48,8 @@ CREATE TABLE runs_new (
     cancel_requested INTEGER,
     content_hash  TEXT,
     unchanged     INTEGER NOT NULL DEFAULT 0 CHECK (unchanged IN (0, 1)),
+    -- See 0010_retry_at.sql.
+    retry_at      INTEGER,
     -- The output's columns: [{"name": ..., "type": ...}], when a check asked.
     output_schema TEXT,
     -- The check that failed (not_empty, min_rows, ...); error says why.
@@ -60,10 +64,11 @@ CREATE TABLE runs_new (
 INSERT INTO runs_new (id, job_id, "trigger", status, slot, scheduled_for, queued_at,
                       started_at, finished_at, attempt, "rows", bytes, outputs, error,
                       instance_id, retry_of, waiting, cancel_requested, content_hash,
-                      unchanged)
+                      unchanged, retry_at)
 SELECT id, job_id, "trigger", status, slot, scheduled_for, queued_at,
        started_at, finished_at, attempt, "rows", bytes, outputs, error,
-       instance_id, retry_of, waiting, cancel_requested, content_hash, unchanged
+       instance_id, retry_of, waiting, cancel_requested, content_hash, unchanged,
+       retry_at
 FROM runs;
 
 -- The new table's sequence starts where the old one was, not at its
@@ -75,7 +80,7 @@ SELECT 'runs_new', seq FROM sqlite_sequence WHERE name = 'runs';
 DROP TABLE runs;
 ALTER TABLE runs_new RENAME TO runs;
 
--- As in 0001, 0004, 0005 and 0008.
+-- As in 0001, 0004, 0005 and 0008 (0010 made none).
 CREATE INDEX runs_job_id ON runs (job_id, id);
 CREATE INDEX runs_status_id ON runs (status, id);
 CREATE INDEX runs_job_status_id ON runs (job_id, status, id);
