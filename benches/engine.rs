@@ -20,7 +20,9 @@
 //! - `wait`: `cronport jobs run --wait` of a 1,000,000-row table to csv,
 //!   a whole process, against `sqlite3 -csv` of the same query, in turns.
 //!   Then the same export with `deliver = "on_change"` against `always`,
-//!   in turns, for what the content hash costs.
+//!   and with checks (not_empty, min_rows, max_change, schema stable,
+//!   on_check_fail hold; all passing) against `always`, in turns, for what
+//!   the content hash and the checks cost.
 //!
 //! - `metrics`: the CPU metrics add to real runs: off and on in turns, and
 //!   in parts (recording a run, a scrape, the history count; see
@@ -596,11 +598,20 @@ fn section_wait(rows: usize) {
     // differs on every run (its slot), so an `on_change` job hashes and
     // delivers each time, against one that always delivers.
     let stamped = format!("select * from ({query}) union all select 0, :scheduled_for, 0, ''");
-    for (name, deliver) in [("stamped", "always"), ("stamped-on-change", "on_change")] {
+    // The checks' cost: every check on, all passing (the stamped row adds
+    // none to the count, and the columns keep their types), so each run
+    // reads the last success, probes the columns and delivers.
+    let checks = "checks = { not_empty = true, min_rows = 1, max_change = \"50%\", \
+                  schema = \"stable\" }\non_check_fail = \"hold\"\n";
+    for (name, deliver, extra) in [
+        ("stamped", "always", ""),
+        ("stamped-on-change", "on_change", ""),
+        ("stamped-checks", "always", checks),
+    ] {
         text.push_str(&format!(
             "\n[[jobs]]\nname = \"{name}\"\nschedule = \"0 3 * * *\"\ndeliver = \"{deliver}\"\n\
              source = {{ kind = \"sql\", connection = \"big\", query = \"{stamped}\" }}\n\
-             format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n"
+             format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n{extra}"
         ));
     }
     std::fs::write(&config, text).expect("config");
@@ -646,8 +657,13 @@ fn section_wait(rows: usize) {
     );
     let mut plain = Vec::new();
     let mut hashed = Vec::new();
+    let mut checked = Vec::new();
     for _ in 0..7 {
-        for (job, times) in [("stamped", &mut plain), ("stamped-on-change", &mut hashed)] {
+        for (job, times) in [
+            ("stamped", &mut plain),
+            ("stamped-on-change", &mut hashed),
+            ("stamped-checks", &mut checked),
+        ] {
             let t = Instant::now();
             let status = bench
                 .command(&["jobs", "run", job, "--wait"])
@@ -660,6 +676,7 @@ fn section_wait(rows: usize) {
     }
     plain.sort();
     hashed.sort();
+    checked.sort();
     let (a, b) = (plain[3].as_secs_f64(), hashed[3].as_secs_f64());
     println!(
         "   deliver = \"on_change\" (content hash, delivered every run): {:.0} ms against {:.0} ms \
@@ -667,6 +684,15 @@ fn section_wait(rows: usize) {
         b * 1000.0,
         a * 1000.0,
         (b / a - 1.0) * 100.0,
+        common::loadavg()
+    );
+    let c = checked[3].as_secs_f64();
+    println!(
+        "   checks (not_empty, min_rows, max_change, schema stable; all passing, delivered \
+         every run): {:.0} ms against {:.0} ms always: {:+.1}% (medians of 7 turns; {})",
+        c * 1000.0,
+        a * 1000.0,
+        (c / a - 1.0) * 100.0,
         common::loadavg()
     );
 }

@@ -262,7 +262,7 @@ pub enum RunsCommand {
         #[arg(long)]
         job: Option<String>,
         /// Only runs in this state: queued, running, succeeded, failed,
-        /// cancelled, interrupted or skipped
+        /// cancelled, interrupted, skipped, held or discarded
         #[arg(long, value_name = "STATUS", value_parser = parse_status)]
         status: Option<crate::store::RunStatus>,
         /// Only runs that ended, started or were queued since then: a
@@ -295,6 +295,21 @@ pub enum RunsCommand {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Deliver a held run (one whose output failed a check) to its job's
+    /// destinations; the run then succeeded
+    Release {
+        /// Run id
+        id: i64,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop a held run without delivering it: its kept output is removed
+    /// and the run recorded as discarded
+    Discard {
+        /// Run id
+        id: i64,
     },
     /// Run a failed, cancelled or interrupted run again (trigger
     /// "retry", same slot): it goes into the run queue, and the instance

@@ -463,3 +463,55 @@ fn an_http_source_job_is_made_in_the_form_and_its_test_run_reads_the_url() {
     tmux.keys(&["q"]);
     tmux.wait_text("exited 0", Duration::from_secs(30));
 }
+
+/// A job whose check fails: its test-run is held (History says so, with
+/// the check), A on it in History releases it, and the file arrives in the
+/// destination folder.
+#[test]
+fn a_held_run_is_released_from_history() {
+    let sandbox = Sandbox::new();
+    sandbox.write("orders.csv", "id\n1\n");
+    sandbox.write_config(&format!(
+        "{}[[jobs]]\nname = \"orders\"\nschedule = \"0 0 1 1 *\"\nretries = 0\n\
+         source = {{ kind = \"command\", argv = [\"cat\", \"orders.csv\"] }}\n\
+         format = {{ kind = \"csv\" }}\ndestinations = [\"out\"]\n\
+         checks = {{ min_rows = 5 }}\n",
+        config_header()
+    ));
+    let tmux = Tmux::start(&console_command(&sandbox), 80, 24);
+    tmux.wait_text("orders", Duration::from_secs(20));
+    tmux.keys(&["t"]);
+    tmux.wait_text("of orders started", Duration::from_secs(10));
+    // History: the held run (its error column, cut at 80 columns, starts
+    // with the check that held it).
+    tmux.keys(&["Tab", "Tab"]);
+    let screen = tmux.wait_for("a held run in History", Duration::from_secs(20), |s| {
+        s.lines()
+            .any(|l| l.contains("orders") && l.contains(" held "))
+    });
+    let run = sandbox.runs()[0].clone();
+    assert_eq!(run["status"], "held", "{run:#}\n{screen}");
+    assert_eq!(run["failed_check"], "min_rows", "{run:#}");
+    let id = run["id"].as_i64().expect("an id");
+    let file = sandbox.exports().join(format!("orders/{id}.csv"));
+    assert!(!file.exists(), "a held run delivered nothing");
+
+    tmux.keys(&["A"]);
+    tmux.wait_text(
+        &format!("run {id} released: delivered to out"),
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("the released file"),
+        "id\r\n1\r\n",
+        "the held output as rendered (csv lines end in CRLF by default)"
+    );
+    tmux.wait_for("the run ok in History", Duration::from_secs(10), |s| {
+        s.lines()
+            .any(|l| l.contains("orders") && l.contains(" ok ") && l.contains("manual"))
+    });
+    assert_eq!(sandbox.runs()[0]["status"], "succeeded");
+
+    tmux.keys(&["q"]);
+    tmux.wait_text("exited 0", Duration::from_secs(30));
+}

@@ -274,7 +274,15 @@ async fn the_streamed_hash_is_the_hash_of_the_written_file() {
             timezone: chrono_tz::UTC,
         };
         let rendered = pipeline
-            .render_file(&source, &format, &ctx, true)
+            .render_file(
+                &source,
+                &format,
+                &ctx,
+                cronport::export::pipeline::Measure {
+                    hash: true,
+                    schema: false,
+                },
+            )
             .await
             .unwrap();
         let file = rendered.file.as_ref().expect("a file");
@@ -290,7 +298,7 @@ async fn the_streamed_hash_is_the_hash_of_the_written_file() {
         );
         // Without asking, nothing is hashed.
         let plain = pipeline
-            .render_file(&source, &format, &ctx, false)
+            .render_file(&source, &format, &ctx, Default::default())
             .await
             .unwrap();
         assert_eq!(plain.content_hash, None);

@@ -19,7 +19,7 @@ impl Executor for Instantly {
         &self,
         _job: &Job,
         _ctx: &RunContext,
-        _hash: bool,
+        _measure: cronport::export::pipeline::Measure,
     ) -> Result<Rendered, ExportError> {
         Ok(Rendered::nothing())
     }

@@ -337,6 +337,19 @@ async fn run_now(ctx: &Context, store: Store, name: &str, wait: bool) -> Result<
             }
             Ok(())
         }
+        // Skipped by a check is what the job asked for, not a failure.
+        RunStatus::Skipped if run.failed_check.is_some() => {
+            println!(
+                "run {run_id} skipped by a check, nothing delivered: {}",
+                run.error.unwrap_or_default()
+            );
+            Ok(())
+        }
+        RunStatus::Held => Err(Failure::Failed(format!(
+            "run {run_id} held, nothing delivered: {}; release it with `cronport runs release \
+             {run_id}` or drop it with `cronport runs discard {run_id}`",
+            run.error.unwrap_or_default()
+        ))),
         status => Err(Failure::Failed(format!(
             "run {run_id} {}: {}",
             status.as_str(),

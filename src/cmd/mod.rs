@@ -8,6 +8,7 @@ mod catchup;
 mod check;
 mod completions;
 mod console;
+mod held;
 mod jobs;
 mod monitor;
 mod next;

@@ -40,6 +40,9 @@ pub(super) fn to_json(run: &RunRecord) -> serde_json::Value {
         "instance": run.instance_id,
         "unchanged": run.unchanged,
         "content_hash": run.content_hash,
+        "failed_check": run.failed_check,
+        "held_until": rfc3339(run.held_until),
+        "schema": run.schema,
         "retry_at": rfc3339(run.retry_at),
     })
 }
@@ -173,6 +176,32 @@ pub(super) async fn run(ctx: &Context, command: &RunsCommand) -> Result<(), Fail
                 Err(e) => Err(e.to_string()),
             };
             let note = Note::new(AuditAction::Redeliver, job.as_deref())
+                .run(*id)
+                .outcome(&said);
+            crate::audit::record(&store, &Actor::here(Way::Cli), note).await;
+            result
+        }
+        RunsCommand::Release { id, json } => {
+            let job = store.get_run(*id).await?.map(|run| run.job_name);
+            let result = super::held::release(ctx, &store, *id, *json).await;
+            let said = result
+                .as_ref()
+                .map(|()| "released: delivered".to_string())
+                .map_err(ToString::to_string);
+            let note = Note::new(AuditAction::Release, job.as_deref())
+                .run(*id)
+                .outcome(&said);
+            crate::audit::record(&store, &Actor::here(Way::Cli), note).await;
+            result
+        }
+        RunsCommand::Discard { id } => {
+            let job = store.get_run(*id).await?.map(|run| run.job_name);
+            let result = super::held::discard(ctx, &store, *id).await;
+            let said = result
+                .as_ref()
+                .map(|()| "discarded".to_string())
+                .map_err(ToString::to_string);
+            let note = Note::new(AuditAction::Discard, job.as_deref())
                 .run(*id)
                 .outcome(&said);
             crate::audit::record(&store, &Actor::here(Way::Cli), note).await;

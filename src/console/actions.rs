@@ -78,6 +78,51 @@ pub async fn redeliver(store: &Store, config: &Config, id: i64) -> Result<String
     result
 }
 
+/// Deliver held run `id`, as `cronport runs release ID` does (the same
+/// code), audited as the console's.
+pub async fn release(store: &Store, config: &Config, id: i64) -> Result<String, String> {
+    let job = store.get_run(id).await.ok().flatten().map(|r| r.job_name);
+    let result = match crate::scheduler::held::release(store, config, id).await {
+        Ok(outcome) => match outcome.failure {
+            Some((name, error)) => Err(format!(
+                "run {id}: destination {name:?}: {error}; held again"
+            )),
+            None => {
+                let names: Vec<&str> = outcome
+                    .deliveries
+                    .iter()
+                    .map(|d| d.destination.as_str())
+                    .collect();
+                Ok(format!(
+                    "run {id} released: delivered to {}",
+                    names.join(", ")
+                ))
+            }
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    let note = Note::new(AuditAction::Release, job.as_deref())
+        .run(id)
+        .outcome(&result);
+    crate::audit::record(store, &Actor::here(Way::Console), note).await;
+    result
+}
+
+/// Drop held run `id`, as `cronport runs discard ID` does, audited as the
+/// console's.
+pub async fn discard(store: &Store, config: &Config, id: i64) -> Result<String, String> {
+    let job = store.get_run(id).await.ok().flatten().map(|r| r.job_name);
+    let result = crate::scheduler::held::discard(store, config, id, "discarded by hand")
+        .await
+        .map(|()| format!("run {id} discarded: nothing delivered"))
+        .map_err(|e| e.to_string());
+    let note = Note::new(AuditAction::Discard, job.as_deref())
+        .run(id)
+        .outcome(&result);
+    crate::audit::record(store, &Actor::here(Way::Console), note).await;
+    result
+}
+
 /// The plan of a backfill of `job` over `[from, to]`: the job checked
 /// against the config, its slots with its rules applied, and what the
 /// store holds for each.

@@ -54,6 +54,10 @@ pub enum Action {
     Cancel,
     /// Send the shown run's kept output to its destinations again.
     Redeliver,
+    /// Deliver the selected held run (a check failed).
+    Release,
+    /// Drop the selected held run without delivering it (asks first).
+    Discard,
     /// Filter the focused list.
     Filter,
     /// Open the command line.
@@ -366,6 +370,20 @@ pub const BINDINGS: &[Binding] = &[
         modes: &[Details],
         description: "Redeliver the run's kept output (a job view: its last run's) again (asks first)",
         footer: Some("redeliver"),
+    },
+    Binding {
+        keys: &[ch('A')],
+        action: Action::Release,
+        modes: VIEWS,
+        description: "Release the selected held run: deliver it (History, or the run view)",
+        footer: None,
+    },
+    Binding {
+        keys: &[ch('X')],
+        action: Action::Discard,
+        modes: VIEWS,
+        description: "Discard the selected held run: drop it undelivered (asks first)",
+        footer: None,
     },
     Binding {
         keys: &[ch('/')],

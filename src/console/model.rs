@@ -175,6 +175,8 @@ pub enum Question {
     Delete(String),
     /// Send this run's kept output to its destinations again?
     Redeliver(RunId),
+    /// Drop this held run without delivering it?
+    Discard(RunId),
 }
 
 /// A dry run's window.
@@ -339,6 +341,10 @@ pub enum Effect {
     DryRun(String),
     /// Send a run's kept output again (as `cronport runs redeliver`).
     Redeliver(RunId),
+    /// Deliver a held run (as `cronport runs release`).
+    Release(RunId),
+    /// Drop a held run (as `cronport runs discard`).
+    Discard(RunId),
     /// Read the audit trail (of one job, or all).
     LoadAudit(Option<String>),
     /// Summarise the jobs' runs that ended in `[since, until)`.

@@ -200,6 +200,18 @@ impl Effects {
                         Msg::Done(super::actions::redeliver(&store, &config, id).await)
                     });
                 }
+                Effect::Release(id) => {
+                    let (store, config) = (self.store.clone(), self.config.clone());
+                    self.spawn(async move {
+                        Msg::Done(super::actions::release(&store, &config, id).await)
+                    });
+                }
+                Effect::Discard(id) => {
+                    let (store, config) = (self.store.clone(), self.config.clone());
+                    self.spawn(async move {
+                        Msg::Done(super::actions::discard(&store, &config, id).await)
+                    });
+                }
                 Effect::LoadAudit(job) => {
                     let store = self.store.clone();
                     self.spawn(async move {

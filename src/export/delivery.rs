@@ -70,6 +70,7 @@ impl Outcome {
             bytes,
             outputs,
             unchanged: false,
+            checked: None,
         })
     }
 

@@ -20,6 +20,16 @@ use super::source::http::HttpSource;
 use super::source::sql::{Connections, SqlSource};
 use super::source::{Source, SourceError, SourceSpec};
 use super::spool::SpoolFile;
+use super::value::{Schema, SchemaProbe};
+
+/// What to work out of a rendered output besides its rows and bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Measure {
+    /// Its content hash (`deliver = "on_change"`).
+    pub hash: bool,
+    /// Its columns' types (`checks.schema = "stable"`).
+    pub schema: bool,
+}
 
 /// What one successful export produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,6 +43,19 @@ pub struct ExportOutput {
     /// Nothing was delivered: the content was the same as the last
     /// delivered run's (`deliver = "on_change"`).
     pub unchanged: bool,
+    /// Nothing was delivered because a check failed: the run is held or
+    /// skipped.
+    pub checked: Option<CheckStop>,
+}
+
+/// Why a run's output was not delivered: a check failed and the job holds
+/// or skips such runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckStop {
+    /// What failed, starting with the check's key.
+    pub message: String,
+    /// Held (kept for a release) rather than skipped.
+    pub held: bool,
 }
 
 /// Why an export failed; the message says which stage.
@@ -52,6 +75,10 @@ pub enum ExportError {
         /// What went wrong.
         error: DestinationError,
     },
+    /// A check of the rendered output failed and the job says
+    /// `on_check_fail = "fail"`; nothing was delivered.
+    #[error("check failed: {0}")]
+    Check(String),
     /// The job names a destination the config lacks.
     #[error("destination {0:?} is not defined under [destinations] in the config")]
     UnknownDestination(String),
@@ -83,6 +110,8 @@ pub struct Rendered {
     /// digits), when it was asked for: computed as the encoder wrote them,
     /// not by reading the file again.
     pub content_hash: Option<String>,
+    /// Its columns and their types, when asked for (`schema = "stable"`).
+    pub schema: Option<super::value::Schema>,
 }
 
 impl Rendered {
@@ -94,6 +123,7 @@ impl Rendered {
             rows: 0,
             bytes: 0,
             content_hash: None,
+            schema: None,
         }
     }
 }
@@ -220,7 +250,9 @@ impl Pipeline {
         ctx: &RunContext,
     ) -> Result<Export, ExportError> {
         self.targets(destinations)?;
-        let rendered = self.render_file(source, format, ctx, false).await?;
+        let rendered = self
+            .render_file(source, format, ctx, Measure::default())
+            .await?;
         let outcome = self.deliver(&rendered, destinations, ctx).await?;
         Ok(Export { rendered, outcome })
     }
@@ -240,15 +272,16 @@ impl Pipeline {
             .collect()
     }
 
-    /// Render one export into the spool and deliver nothing; with `hash`,
-    /// also the content hash of the rendered bytes. Cancel by dropping the
-    /// future: the spool file is removed.
+    /// Render one export into the spool and deliver nothing; with
+    /// `measure`, also the content hash of the rendered bytes and the
+    /// columns' types. Cancel by dropping the future: the spool file is
+    /// removed.
     pub async fn render_file(
         &self,
         source: &SourceSpec,
         format: &FormatSpec,
         ctx: &RunContext,
-        hash: bool,
+        measure: Measure,
     ) -> Result<Rendered, ExportError> {
         let extension = format.extension();
         let file = SpoolFile::create(&self.spool, ctx, &extension).map_err(|error| {
@@ -257,7 +290,8 @@ impl Pipeline {
                 error,
             }
         })?;
-        let (rows, bytes, content_hash) = self.render(source, format, ctx, &file, hash).await?;
+        let (rows, bytes, content_hash, schema) =
+            self.render(source, format, ctx, &file, measure).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());
         Ok(Rendered {
             file: Some(file),
@@ -265,6 +299,7 @@ impl Pipeline {
             rows,
             bytes,
             content_hash,
+            schema,
         })
     }
 
@@ -303,8 +338,9 @@ impl Pipeline {
         format: &FormatSpec,
         ctx: &RunContext,
         spool: &SpoolFile,
-        hash: bool,
-    ) -> Result<(u64, u64, Option<String>), ExportError> {
+        measure: Measure,
+    ) -> Result<(u64, u64, Option<String>, Option<Schema>), ExportError> {
+        let hash = measure.hash;
         let mut stream = self.source(source).open(ctx).await?;
         let file = File::create(spool.path()).map_err(|error| ExportError::Spool {
             path: spool.path().display().to_string(),
@@ -327,6 +363,7 @@ impl Pipeline {
         };
         let mut encoder = format.encoder(Box::new(out), ctx)?;
         encoder.begin(stream.columns())?;
+        let mut probe = measure.schema.then(|| SchemaProbe::new(stream.columns()));
         // Encoding is CPU and blocking I/O, so it runs on a thread of its
         // own, which also pulls the batches: a source reading on its own
         // thread (SQLite) hands each batch straight to the encoder, one
@@ -341,31 +378,33 @@ impl Pipeline {
         let cancel = CancellationToken::new();
         let _cancel_on_drop = cancel.clone().drop_guard();
         let runtime = tokio::runtime::Handle::current();
-        let writer =
-            super::thread::spawn("cronport-encode", move || -> Result<u64, ExportError> {
-                let mut rows = 0u64;
-                loop {
-                    let next = runtime.block_on(async {
-                        tokio::select! {
-                            () = cancel.cancelled() => None,
-                            batch = stream.next_batch() => Some(batch),
-                        }
-                    });
-                    let Some(batch) = next else {
-                        return Ok(rows); // cancelled: nobody reads the result
-                    };
-                    let Some(batch) = batch? else {
-                        break;
-                    };
-                    rows += batch.len() as u64;
-                    encoder.write_rows(&batch)?;
-                    stream.recycle(batch);
+        let writer = super::thread::spawn("cronport-encode", move || -> Result<_, ExportError> {
+            let mut rows = 0u64;
+            loop {
+                let next = runtime.block_on(async {
+                    tokio::select! {
+                        () = cancel.cancelled() => None,
+                        batch = stream.next_batch() => Some(batch),
+                    }
+                });
+                let Some(batch) = next else {
+                    return Ok((rows, None)); // cancelled: nobody reads the result
+                };
+                let Some(batch) = batch? else {
+                    break;
+                };
+                rows += batch.len() as u64;
+                if let Some(probe) = &mut probe {
+                    probe.observe(&batch);
                 }
-                encoder.finish()?;
-                runtime.block_on(stream.finish())?;
-                Ok(rows)
-            });
-        let rows = writer
+                encoder.write_rows(&batch)?;
+                stream.recycle(batch);
+            }
+            encoder.finish()?;
+            runtime.block_on(stream.finish())?;
+            Ok((rows, probe.map(|p| p.schema())))
+        });
+        let (rows, schema) = writer
             .await
             .map_err(|e| FormatError::Io(std::io::Error::other(e)))??;
         // The encoder (and with it the writer) is dropped once finished,
@@ -378,7 +417,7 @@ impl Pipeline {
             })?),
             None => None,
         };
-        Ok((rows, counter.load(Ordering::Relaxed), content_hash))
+        Ok((rows, counter.load(Ordering::Relaxed), content_hash, schema))
     }
 }
 

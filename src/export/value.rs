@@ -48,6 +48,90 @@ impl Column {
     }
 }
 
+/// A column's name and the type of its values, as `schema = "stable"`
+/// compares them; `kind` is `None` while every value seen was NULL.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SchemaColumn {
+    /// The column's name.
+    pub name: String,
+    /// The type of its first non-NULL value (`int`, `text`, ...).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// The columns of a rendered output, in order.
+pub type Schema = Vec<SchemaColumn>;
+
+/// Works out a result's schema from its rows: each column takes the type
+/// of its first non-NULL value. Once every column has one, rows are no
+/// longer looked at, so a large export pays for a few rows, not all.
+#[derive(Clone, Debug, Default)]
+pub struct SchemaProbe {
+    names: Vec<String>,
+    kinds: Vec<Option<&'static str>>,
+    untyped: usize,
+}
+
+impl SchemaProbe {
+    /// A probe for these columns.
+    pub fn new(columns: &[Column]) -> SchemaProbe {
+        SchemaProbe {
+            names: columns.iter().map(|c| c.name.clone()).collect(),
+            kinds: vec![None; columns.len()],
+            untyped: columns.len(),
+        }
+    }
+
+    /// Look at a batch of rows, while a column still has no type.
+    pub fn observe(&mut self, rows: &[Row]) {
+        for row in rows {
+            if self.untyped == 0 {
+                return;
+            }
+            for (slot, value) in self.kinds.iter_mut().zip(row) {
+                if slot.is_none()
+                    && let Some(kind) = value.kind()
+                {
+                    *slot = Some(kind);
+                    self.untyped -= 1;
+                }
+            }
+        }
+    }
+
+    /// The schema seen.
+    pub fn schema(&self) -> Schema {
+        self.names
+            .iter()
+            .zip(&self.kinds)
+            .map(|(name, kind)| SchemaColumn {
+                name: name.clone(),
+                kind: kind.map(str::to_string),
+            })
+            .collect()
+    }
+}
+
+impl Value {
+    /// The name of this value's type, as schemas record it; `None` for NULL.
+    pub fn kind(&self) -> Option<&'static str> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Decimal(_) => "decimal",
+            Value::Text(_) => "text",
+            Value::Bytes(_) => "bytes",
+            Value::Date(_) => "date",
+            Value::Time(_) => "time",
+            Value::DateTime(_) => "datetime",
+            Value::Timestamp(_) => "timestamp",
+            Value::Json(_) => "json",
+        })
+    }
+}
+
 impl Value {
     /// The cell as text for text formats; `None` for NULL so formats can
     /// choose how to write a missing value.

@@ -1,6 +1,7 @@
 //! Jobs: the definition as written (`[[jobs]]`), its policies, and the
 //! checked form the scheduler runs.
 
+mod checks;
 mod policy;
 mod rules;
 mod stored;
@@ -14,6 +15,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::schedule::rules::{OnBlackout, OnExcluded};
+pub use checks::{
+    Baseline, CHECK_KEYS, CheckAction, CheckFailure, Checks, ChecksSpec, DEFAULT_HOLD_FOR,
+    OnCheckFail, Written, grouped, parse_percent, percent_text, schema_change,
+};
 pub use policy::{CatchUpPolicy, Deliver, OverlapPolicy, Policy};
 pub use stored::{StoredJobError, checked as checked_stored, decode as decode_stored};
 pub use watch::{Thresholds, WatchKeys, check_ping_url, ping_url};
@@ -102,6 +107,15 @@ pub struct JobSpec {
     /// its content differs from the last delivered run's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliver: Option<Deliver>,
+    /// Checks of the rendered output before anything is delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<ChecksSpec>,
+    /// What a failed check does: `hold` (default), `skip` or `fail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_check_fail: Option<OnCheckFail>,
+    /// How long a held run waits for a release (default 24h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_for: Option<HumanDuration>,
     /// A Healthchecks.io-style URL told when each run starts and ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping: Option<String>,
@@ -372,6 +386,7 @@ impl JobSpec {
             );
         }
         watch::problems(self, &mut fail);
+        checks::resolve(self, &mut fail);
         let policy = Policy::from_spec(self);
         if policy.timeout < Duration::from_secs(1) {
             fail("timeout", "must be at least 1s".into());

@@ -138,6 +138,8 @@ pub struct Policy {
     /// `deliver = "on_change"`: runs whose content matches the last
     /// delivered run's send nothing.
     pub on_change: bool,
+    /// The checks of each rendered output, when the job has any.
+    pub checks: Option<super::Checks>,
 }
 
 impl Policy {
@@ -152,6 +154,9 @@ impl Policy {
                 .catch_up_window
                 .map_or(DEFAULT_CATCH_UP_WINDOW, |d| d.0),
             on_change: spec.deliver == Some(Deliver::OnChange),
+            // Problems are reported by `validate`; a policy is only built
+            // from a definition that passed it.
+            checks: super::checks::resolve(spec, &mut |_: &str, _: String| {}),
         }
     }
 

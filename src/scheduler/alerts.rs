@@ -379,6 +379,9 @@ mod tests {
             retry_of: None,
             content_hash: None,
             unchanged: false,
+            schema: None,
+            failed_check: None,
+            held_until: None,
             retry_at: None,
         }
     }

@@ -17,7 +17,7 @@ use super::spool::StoreSpool;
 use crate::config::Config;
 use crate::export::delivery::Outcome;
 use crate::export::destination::fire_id;
-use crate::export::pipeline::Rendered;
+use crate::export::pipeline::{Measure, Rendered};
 use crate::export::{ExportError, Pipeline, RunContext};
 use crate::job::Job;
 use crate::store::{DeliveryRecord, Store};
@@ -31,14 +31,14 @@ pub trait Executor: Send + Sync + 'static {
     /// processes left behind. Nothing by default.
     async fn prepare(&self) {}
 
-    /// Render the attempt's output, delivering nothing; with `hash`, also
-    /// its content hash. Dropping the future cancels it and removes the
-    /// file.
+    /// Render the attempt's output, delivering nothing; with `measure`,
+    /// also its content hash and columns' types. Dropping the future
+    /// cancels it and removes the file.
     async fn render(
         &self,
         job: &Job,
         ctx: &RunContext,
-        hash: bool,
+        measure: Measure,
     ) -> Result<Rendered, ExportError>;
 
     /// Deliver `rendered` to the job's destinations and report what
@@ -50,10 +50,11 @@ pub trait Executor: Send + Sync + 'static {
         ctx: &RunContext,
     ) -> Result<Outcome, ExportError>;
 
-    /// The attempt is done with its file: keep it for `runs redeliver`.
-    /// By default it is dropped, which removes it.
-    fn keep(&self, rendered: Rendered, ctx: &RunContext) {
-        let _ = (rendered, ctx);
+    /// The attempt is done with its file: keep it for `runs redeliver`,
+    /// and for a held run (`held_until`) for `runs release` until its hold
+    /// expires. By default it is dropped, which removes it.
+    fn keep(&self, rendered: Rendered, ctx: &RunContext, held_until: Option<DateTime<Utc>>) {
+        let _ = (rendered, ctx, held_until);
     }
 
     /// The run ended (after its last attempt): send the notifications it
@@ -162,13 +163,13 @@ impl Executor for Exporter {
         &self,
         job: &Job,
         ctx: &RunContext,
-        hash: bool,
+        measure: Measure,
     ) -> Result<Rendered, ExportError> {
         // A destination the config lacks fails the attempt before anything
         // is rendered.
         self.pipeline.targets(&job.spec.destinations)?;
         self.pipeline
-            .render_file(&job.spec.source, &job.spec.format, ctx, hash)
+            .render_file(&job.spec.source, &job.spec.format, ctx, measure)
             .await
     }
 
@@ -183,8 +184,10 @@ impl Executor for Exporter {
             .await
     }
 
-    /// A file that cannot be kept costs the redelivery, not the run.
-    fn keep(&self, rendered: Rendered, ctx: &RunContext) {
+    /// A file that cannot be kept costs the redelivery (or the release),
+    /// not the run. A held run's file is kept even with `spool_days = 0`:
+    /// without it there is nothing to release.
+    fn keep(&self, rendered: Rendered, ctx: &RunContext, held_until: Option<DateTime<Utc>>) {
         let Rendered {
             file,
             extension,
@@ -193,7 +196,7 @@ impl Executor for Exporter {
             ..
         } = rendered;
         if let Some(file) = file
-            && self.kept.days() > 0
+            && (self.kept.days() > 0 || held_until.is_some())
         {
             let fire = fire_id(ctx);
             let run = KeptRun {
@@ -206,9 +209,15 @@ impl Executor for Exporter {
                 extension: &extension,
                 rows,
                 bytes,
+                held_until,
             };
             if let Err(e) = self.kept.keep(file, &run, Utc::now()) {
-                tracing::warn!("could not keep the output for redelivery: {e}");
+                match held_until {
+                    Some(_) => tracing::error!(
+                        "could not keep the held output, so it cannot be released: {e}"
+                    ),
+                    None => tracing::warn!("could not keep the output for redelivery: {e}"),
+                }
             }
         }
         self.prune_when_due(Utc::now());

@@ -135,7 +135,19 @@ struct Record {
     rows: u64,
     bytes: u64,
     kept_at: DateTime<Utc>,
+    /// A held run's output is kept until its hold expires, whatever
+    /// `spool_days` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    held_until: Option<DateTime<Utc>>,
     file: Stamp,
+}
+
+impl Record {
+    /// Whether the output is past keeping at `now`: older than `days`
+    /// days, and not held beyond that.
+    fn expired(&self, days: u32, now: DateTime<Utc>) -> bool {
+        expired(self.kept_at, days, now) && self.held_until.is_none_or(|until| now >= until)
+    }
 }
 
 /// Which file this is: a copy has another inode, a moved-in file another
@@ -171,6 +183,8 @@ pub struct KeptRun<'a> {
     pub rows: u64,
     /// Bytes rendered.
     pub bytes: u64,
+    /// For a held run: kept at least until then, even with `spool_days = 0`.
+    pub held_until: Option<DateTime<Utc>>,
 }
 
 impl Kept {
@@ -214,7 +228,7 @@ impl Kept {
         now: DateTime<Utc>,
     ) -> Result<PathBuf, KeptError> {
         let id = run.key.run;
-        if self.days == 0 {
+        if self.days == 0 && run.held_until.is_none() {
             return Err(KeptError::Off { run: id });
         }
         std::fs::create_dir_all(&self.dir).map_err(self.io(id, &self.dir))?;
@@ -234,6 +248,7 @@ impl Kept {
                     rows: run.rows,
                     bytes: run.bytes,
                     kept_at: now,
+                    held_until: run.held_until,
                     file: Stamp::of(&meta),
                 };
                 let path = self.record_path(id);
@@ -246,8 +261,9 @@ impl Kept {
         Ok(data)
     }
 
-    /// Remove `run`'s kept output and record, if any.
-    fn remove(&self, run: i64) {
+    /// Remove `run`'s kept output and record, if any (a discarded held
+    /// run's, say).
+    pub fn remove(&self, run: i64) {
         if let Ok(record) = self.read_record(run)
             && safe_extension(&record.extension)
         {
@@ -280,10 +296,15 @@ impl Kept {
     /// not changed since, and it has not expired at `now`.
     pub fn find(&self, key: &RunKey<'_>, now: DateTime<Utc>) -> Result<KeptOutput, KeptError> {
         let run = key.run;
-        if self.days == 0 {
+        let record = match self.read_record(run) {
+            Err(KeptError::Missing { .. }) if self.days == 0 => {
+                return Err(KeptError::Off { run });
+            }
+            other => other?,
+        };
+        if self.days == 0 && record.held_until.is_none() {
             return Err(KeptError::Off { run });
         }
-        let record = self.read_record(run)?;
         let refuse = |path: &Path, why: String| KeptError::NotOurs {
             run,
             path: path.display().to_string(),
@@ -314,7 +335,7 @@ impl Kept {
                 format!("its record names the extension {:?}", record.extension),
             ));
         }
-        if expired(record.kept_at, self.days, now) {
+        if record.expired(self.days, now) {
             return Err(KeptError::Expired {
                 run,
                 kept_at: record.kept_at,
@@ -392,7 +413,7 @@ impl Kept {
         let mut past = HashSet::new();
         for run in names.iter().filter_map(|n| record_run(n)) {
             if let Ok(record) = self.read_record(run) {
-                if expired(record.kept_at, self.days, now) {
+                if record.expired(self.days, now) {
                     past.insert(run);
                 } else {
                     live.insert(run);

@@ -1,6 +1,7 @@
 //! The scheduler's housekeeping, in a task beside its loop: look for job
-//! edits and commands and checkpoint SQLite's log every second; heartbeat, renew the lease and recover
-//! dead instances' runs every five; prune history daily.
+//! edits and commands and checkpoint SQLite's log every second; heartbeat,
+//! renew the lease, recover dead instances' runs and discard held runs
+//! whose hold expired every five; prune history daily.
 //!
 //! It used to run inside the loop, and the loop waited for it: behind the
 //! recorder's transactions each of its writes waited for SQLite's write lock
@@ -36,6 +37,9 @@ pub(super) struct Maintenance {
     pub(super) rules: watch::Receiver<Arc<Rules>>,
     /// The share of the queue the loop was last told of.
     pub(super) partition: Partition,
+    /// The store's kept outputs on this host, to remove those of held
+    /// runs whose hold expired.
+    pub(super) kept: super::kept::Kept,
 }
 
 impl Maintenance {
@@ -145,6 +149,11 @@ impl Maintenance {
             Err(e) => tracing::error!("renewing the scheduler lease failed: {e}"),
         }
         let _ = self.internal.send(Internal::Reconcile);
+        // Every instance looks; the store's guarded update lets one of them
+        // discard each expired hold.
+        if let Err(e) = super::held::expire(&self.store, &self.kept, now).await {
+            tracing::error!("discarding expired holds failed: {e}");
+        }
         let rules = self.rules.borrow().clone();
         let runs = recover(&self.store, &self.instance_id, now, &rules).await;
         if !runs.is_empty() {

@@ -7,6 +7,7 @@ mod attempt;
 pub mod backfill;
 mod driver;
 mod executor;
+pub mod held;
 pub mod instance;
 pub mod kept;
 mod maintenance;

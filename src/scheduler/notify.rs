@@ -24,8 +24,11 @@ pub struct RunEnd<'a> {
     pub run_id: i64,
     /// Its slot.
     pub scheduled_for: DateTime<Utc>,
-    /// `true` if it succeeded, `false` if it failed (other ends notify nothing).
+    /// `true` if it succeeded, `false` if it failed or was held.
     pub succeeded: bool,
+    /// A check failed and the run is held: a "held" notice goes out
+    /// whatever `notify.on` lists, since someone has to act on it.
+    pub held: bool,
     /// Rows exported.
     pub rows: Option<u64>,
     /// Bytes exported.
@@ -87,6 +90,11 @@ pub async fn after_run(
     let Some(spec) = &end.job.spec.notify else {
         return;
     };
+    if end.held {
+        let notice = held_notice(&end);
+        send(destinations, &spec.to, &notice).await;
+        return;
+    }
     let failed_before = match failures_before(store, end.job.name(), end.run_id).await {
         Ok(n) => n,
         Err(e) => {
@@ -122,6 +130,46 @@ pub async fn after_run(
             failed_runs,
         };
         send(destinations, &spec.to, &notice).await;
+    }
+}
+
+/// The notice of a held run: the check that failed, and how to release or
+/// discard it.
+pub fn held_notice(end: &RunEnd<'_>) -> Notice {
+    let ctx = RunContext {
+        job: end.job.name().to_string(),
+        run_id: end.run_id,
+        attempt: 1,
+        scheduled_for: end.scheduled_for,
+        window_start: end.scheduled_for,
+        window_end: end.scheduled_for,
+        timezone: end.job.schedule.timezone(),
+    };
+    let hold_for = end
+        .job
+        .policy
+        .checks
+        .map_or(crate::job::DEFAULT_HOLD_FOR, |c| c.hold_for);
+    let id = end.run_id;
+    let error = format!(
+        "{}. Nothing was delivered. Release it with `cronport runs release {id}`, or drop it \
+         with `cronport runs discard {id}`; unreleased, it is discarded after {}.",
+        end.error.as_deref().unwrap_or("a check failed"),
+        crate::config::duration::HumanDuration(hold_for)
+    );
+    Notice {
+        event: NoticeKind::Held,
+        job: ctx.job.clone(),
+        run_id: id,
+        fire_id: fire_id(&ctx),
+        status: "held".into(),
+        scheduled_for: end.scheduled_for,
+        rows: end.rows,
+        bytes: end.bytes,
+        file: None,
+        outputs: Vec::new(),
+        error: Some(error),
+        failed_runs: None,
     }
 }
 

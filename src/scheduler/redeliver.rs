@@ -22,6 +22,13 @@ pub enum RedeliverError {
     /// The store holds no run with this id.
     #[error("no run with id {0}")]
     UnknownRun(i64),
+    /// The run is held by a check: `runs release` delivers it (and ends
+    /// the hold); a redelivery would send it and leave it held.
+    #[error(
+        "run {0} is held (a check failed): deliver it with `cronport runs release {0}`, \
+         which also ends the hold"
+    )]
+    Held(i64),
     /// The run's job was deleted since.
     #[error("run {run}: its job {job:?} is no longer stored")]
     JobGone {
@@ -61,6 +68,7 @@ impl RedeliverError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             RedeliverError::UnknownRun(_)
+            | RedeliverError::Held(_)
             | RedeliverError::JobGone { .. }
             | RedeliverError::NotItsDestination { .. }
             | RedeliverError::Destination(_) => true,
@@ -83,6 +91,9 @@ pub async fn redeliver(
         .get_run(id)
         .await?
         .ok_or(RedeliverError::UnknownRun(id))?;
+    if run.status == crate::store::RunStatus::Held {
+        return Err(RedeliverError::Held(id));
+    }
     let record = store
         .get_job(&run.job_name)
         .await?

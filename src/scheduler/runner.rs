@@ -15,6 +15,7 @@ use super::recorder::{Recorder, Request};
 use super::{Executor, Internal};
 use crate::clock::{self, Clock};
 use crate::events::{Event, EventBus};
+use crate::export::pipeline::CheckStop;
 use crate::export::{ExportError, ExportOutput, RunContext};
 use crate::job::{Job, Policy};
 use crate::logging;
@@ -126,6 +127,8 @@ pub struct RunOrder {
 
 enum Outcome {
     Succeeded(ExportOutput),
+    /// A check failed: held or skipped, nothing delivered.
+    Checked(ExportOutput, CheckStop),
     Failed(String),
     Cancelled(String),
 }
@@ -139,9 +142,12 @@ enum Failure {
 impl Failure {
     fn retryable(&self) -> bool {
         match self {
+            // A failed check is not retried: another attempt would render
+            // the same data and fail it again.
             Failure::Export(e) => !matches!(
                 e,
                 ExportError::UnknownDestination(_)
+                    | ExportError::Check(_)
                     | ExportError::Source(crate::export::source::SourceError::UnknownConnection(_))
             ),
             Failure::Timeout(_) => true,
@@ -192,13 +198,23 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
     let at = shared.clock.now();
     let (status, output, error) = match outcome {
         Outcome::Succeeded(output) => (RunStatus::Succeeded, Some(output), None),
+        Outcome::Checked(output, stop) if stop.held => {
+            (RunStatus::Held, Some(output), Some(stop.message))
+        }
+        Outcome::Checked(output, stop) => (RunStatus::Skipped, Some(output), Some(stop.message)),
         Outcome::Failed(error) => (RunStatus::Failed, None, Some(error)),
         Outcome::Cancelled(error) => (RunStatus::Cancelled, None, Some(error)),
     };
     if let Some(pings) = pings {
-        pings.end(match &error {
-            None => PingEnd::Succeeded,
-            Some(error) => PingEnd::Failed(error),
+        // A hold waits for someone, so the monitor hears of it as a
+        // failure; a skip by a check is what the job asked for.
+        let held = error
+            .as_ref()
+            .filter(|_| status == RunStatus::Held)
+            .map(|e| format!("held: {e}"));
+        pings.end(match (&error, status) {
+            (None, _) | (Some(_), RunStatus::Skipped) => PingEnd::Succeeded,
+            (Some(error), _) => PingEnd::Failed(held.as_deref().unwrap_or(error)),
         });
     }
     let rows = output.as_ref().map(|o| o.rows);
@@ -209,6 +225,7 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
         run_id: order.run_id,
         scheduled_for: order.scheduled_for,
         succeeded: status == RunStatus::Succeeded,
+        held: status == RunStatus::Held,
         rows,
         bytes,
         outputs: outputs.clone(),
@@ -243,7 +260,10 @@ pub async fn run(shared: Arc<Shared>, mut order: RunOrder) {
         outputs,
         error,
     });
-    if matches!(status, RunStatus::Succeeded | RunStatus::Failed) {
+    if matches!(
+        status,
+        RunStatus::Succeeded | RunStatus::Failed | RunStatus::Held
+    ) {
         // After the run's own record is queued: the streak of failures is
         // read from the runs before it.
         shared.executor.finished(end).await;
@@ -333,6 +353,13 @@ async fn attempts(
         };
         drop(permit);
         let failure = match result {
+            Ok(mut output) if output.checked.is_some() => {
+                let stop = output.checked.take();
+                if let Some(stop) = stop {
+                    return (Outcome::Checked(output, stop), attempt, first_start);
+                }
+                return (Outcome::Succeeded(output), attempt, first_start);
+            }
             Ok(output) if output.unchanged => {
                 tracing::info!(
                     "succeeded, unchanged: {} rows, {} bytes, nothing delivered",
@@ -433,6 +460,7 @@ async fn delivered_before(shared: &Shared, order: &RunOrder) -> Option<ExportOut
         bytes: run.bytes.and_then(|b| u64::try_from(b).ok()).unwrap_or(0),
         outputs,
         unchanged: false,
+        checked: None,
     })
 }
 

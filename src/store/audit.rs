@@ -50,6 +50,10 @@ text_enum! {
         Cancel = "cancel",
         /// A run's kept output sent again.
         Redeliver = "redeliver",
+        /// A held run released: delivered.
+        Release = "release",
+        /// A held run discarded by hand.
+        Discard = "discard",
     }
 }
 

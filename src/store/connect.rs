@@ -346,6 +346,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "retry_at",
                 include_str!("../../assets/migrations/sqlite/0010_retry_at.sql"),
             ),
+            (
+                11,
+                "checks",
+                include_str!("../../assets/migrations/sqlite/0011_checks.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -392,6 +397,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 10,
                 "retry_at",
                 include_str!("../../assets/migrations/postgres/0010_retry_at.sql"),
+            ),
+            (
+                11,
+                "checks",
+                include_str!("../../assets/migrations/postgres/0011_checks.sql"),
             ),
         ],
     };

@@ -17,6 +17,19 @@ macro_rules! withdraw_announced {
     };
 }
 
+/// `SELECT` of a run with its job's name, read by `runs::run_from_row`; every
+/// query that decodes runs with it selects these columns.
+/// `trigger` and `rows` are SQL keywords, hence quoted and renamed.
+macro_rules! run_select {
+    () => {
+        "SELECT r.id, r.job_id, j.name AS job_name, r.\"trigger\" AS run_trigger, r.status, \
+         r.slot, r.scheduled_for, r.queued_at, r.started_at, r.finished_at, r.attempt, \
+         r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of, \
+         r.content_hash, r.unchanged, r.retry_at, r.output_schema, r.failed_check, r.held_until \
+         FROM runs r JOIN jobs j ON j.id = r.job_id"
+    };
+}
+
 mod alerts;
 mod audit;
 mod batch;
@@ -25,6 +38,7 @@ mod commands;
 mod connect;
 mod deliveries;
 mod error;
+mod held;
 mod identity;
 mod instances;
 mod jobs;
@@ -53,6 +67,7 @@ pub use catchup::{
 pub use commands::{Changes, Command, CommandKind, NewCommand};
 pub use deliveries::{DELIVERY_STATUSES, DeliveryRecord};
 pub use error::{Result, StoreError};
+pub use held::CheckBaseline;
 pub use instances::InstanceInfo;
 pub use jobs::JOBS_PAGE;
 pub use observe::{JobHealth, SchemaState};

@@ -10,18 +10,6 @@ use super::error::{Result, StoreError};
 use super::types::{AttemptRecord, JobId, NewRun, RunFilter, RunId, RunRecord, RunStatus};
 use super::{Store, ms, opt_ms, opt_time, parsed, string_list, time};
 
-/// `SELECT` of a run with its job's name, read by [`run_from_row`].
-/// `trigger` and `rows` are SQL keywords, hence quoted and renamed.
-macro_rules! run_select {
-    () => {
-        "SELECT r.id, r.job_id, j.name AS job_name, r.\"trigger\" AS run_trigger, r.status, \
-         r.slot, r.scheduled_for, r.queued_at, r.started_at, r.finished_at, r.attempt, \
-         r.\"rows\" AS run_rows, r.bytes, r.outputs, r.error, r.instance_id, r.retry_of, \
-         r.content_hash, r.unchanged, r.retry_at \
-         FROM runs r JOIN jobs j ON j.id = r.job_id"
-    };
-}
-
 /// A run that is not a slot waiting in the run queue for an instance to
 /// take it (rows waiting for their job's run count: they were due while it
 /// ran).
@@ -41,6 +29,11 @@ macro_rules! run_since {
 }
 
 pub(super) const SELECT_RUN: &str = concat!(run_select!(), " WHERE r.id = $1");
+// Down the partial index runs_held (0011_checks.sql).
+pub(super) const SELECT_EXPIRED_HOLDS: &str = concat!(
+    run_select!(),
+    " WHERE r.status = 'held' AND r.held_until <= $1 ORDER BY r.held_until, r.id"
+);
 
 const INSERT: &str = "\
 INSERT INTO runs (job_id, \"trigger\", status, slot, scheduled_for, queued_at, started_at,
@@ -108,8 +101,19 @@ pub(super) fn run_from_row(row: &AnyRow) -> sqlx::Result<RunRecord> {
         retry_of: row.try_get("retry_of")?,
         content_hash: row.try_get("content_hash")?,
         unchanged: row.try_get::<i64, _>("unchanged")? != 0,
+        schema: schema(row, "output_schema")?,
+        failed_check: row.try_get("failed_check")?,
+        held_until: opt_time(row, "held_until")?,
         retry_at: opt_time(row, "retry_at")?,
     })
+}
+
+/// A stored schema; an unreadable one (edited by hand) reads as none, so
+/// the next schema check has nothing to compare with rather than failing
+/// every read of the run.
+fn schema(row: &AnyRow, column: &str) -> sqlx::Result<Option<crate::export::value::Schema>> {
+    let text: Option<String> = row.try_get(column)?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
 /// Checks a new run's status and attempt before anything is written.
@@ -411,7 +415,8 @@ impl Store {
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
         let runs = sqlx::query(
             "DELETE FROM runs \
-             WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted', 'skipped') \
+             WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted', 'skipped', \
+                              'discarded') \
              AND COALESCE(finished_at, queued_at) < $1",
         )
         .bind(cutoff)

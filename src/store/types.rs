@@ -187,8 +187,15 @@ text_enum! {
         Cancelled = "cancelled",
         /// Its instance died while it ran.
         Interrupted = "interrupted",
-        /// Not run (overlap or missed slots); `error` says why.
+        /// Not run (overlap or missed slots), or run and not delivered
+        /// because a check failed (`on_check_fail = "skip"`); `error` says why.
         Skipped = "skipped",
+        /// Rendered, and kept undelivered because a check failed
+        /// (`on_check_fail = "hold"`): waits for `runs release` or `runs
+        /// discard`, or for its hold to expire.
+        Held = "held",
+        /// A held run that was dropped, by hand or when its hold expired.
+        Discarded = "discarded",
     }
 }
 
@@ -269,6 +276,12 @@ pub struct RunRecord {
     /// Succeeded without sending anything: its output was the same as the
     /// last delivered run's (`deliver = "on_change"`).
     pub unchanged: bool,
+    /// Its output's columns and their types, when a check asked for them.
+    pub schema: Option<crate::export::value::Schema>,
+    /// The check its output failed (`max_change`); `error` says why.
+    pub failed_check: Option<String>,
+    /// For a held run: when it is discarded unless released first.
+    pub held_until: Option<DateTime<Utc>>,
     /// While the run waits between attempts: when the next one starts.
     pub retry_at: Option<DateTime<Utc>>,
 }
@@ -380,6 +393,19 @@ pub enum RunWrite {
         hash: String,
         /// Nothing was sent because the content had not changed.
         unchanged: bool,
+    },
+    /// What the checks made of the run's output: its columns (for the
+    /// next run's schema check), the check that failed, and for a held run
+    /// when its hold expires. No status guard, like `Content`.
+    Checked {
+        /// The run.
+        run_id: RunId,
+        /// Its columns, JSON, when a check asked for them.
+        schema: Option<String>,
+        /// The check that failed.
+        failed_check: Option<String>,
+        /// When a held run's hold expires.
+        held_until: Option<DateTime<Utc>>,
     },
     /// A log line of the run.
     Log(LogLine),

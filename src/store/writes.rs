@@ -16,6 +16,8 @@ use super::error::{Result, StoreError};
 use super::types::{LogLine, RunId, RunStatus, RunWrite};
 use super::{Backend, Store, ms};
 
+mod marks;
+
 // Rows: (run_id, attempt, at, instance_id). The attempt row is inserted
 // before the run is updated, guarded by the same condition; ON CONFLICT
 // because a run recorded as running at claim time already has it.
@@ -96,15 +98,6 @@ static RETRY_AT: MultiRow = MultiRow::new(
     "WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')",
 );
 
-// Rows: (run_id, content_hash, unchanged). No status guard: it is written
-// before the run's finish, often in the same batch, and says what the
-// output was whatever became of the run.
-static CONTENT: MultiRow = MultiRow::new(
-    "UPDATE runs SET content_hash = v.column2, unchanged = v.column3 FROM ",
-    3,
-    "WHERE runs.id = v.column1",
-);
-
 // Rows: (run_id, seq, ts, level, message). A line of a deleted run, or a
 // repeated seq, is dropped rather than failing the batch.
 static INSERT_LOGS: MultiRow = MultiRow::new(
@@ -179,9 +172,11 @@ fn completed_attempts(writes: &[RunWrite]) -> HashMap<usize, usize> {
                 status,
                 ..
             } => {
+                // A skipped entry never started; a run skipped by a check
+                // did, and its attempt is written whole like any other.
                 if let Some((start, started)) = open.remove(run_id)
                     && started == *attempt
-                    && *status != RunStatus::Skipped
+                    && (*status != RunStatus::Skipped || *attempt >= 1)
                 {
                     pairs.insert(start, index);
                 }
@@ -189,7 +184,10 @@ fn completed_attempts(writes: &[RunWrite]) -> HashMap<usize, usize> {
             RunWrite::AttemptFailed { run_id, .. } => {
                 open.remove(run_id);
             }
-            RunWrite::Log(_) | RunWrite::Delivered { .. } | RunWrite::Content { .. } => {}
+            RunWrite::Log(_)
+            | RunWrite::Delivered { .. }
+            | RunWrite::Content { .. }
+            | RunWrite::Checked { .. } => {}
         }
     }
     pairs
@@ -303,7 +301,7 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
             } => {
                 let l = level_of(*run_id, &mut levels);
                 // A run skipped or cancelled before it started has no attempt.
-                if *attempt >= 1 && *status != RunStatus::Skipped {
+                if *attempt >= 1 {
                     levels[l].closes.push(CloseRow {
                         run_id: *run_id,
                         attempt: i64::from(*attempt),
@@ -323,7 +321,7 @@ fn plan(writes: &[RunWrite]) -> (Vec<Level<'_>>, Vec<&LogLine>) {
                 ));
             }
             RunWrite::Log(line) => logs.push(line),
-            RunWrite::Delivered { .. } | RunWrite::Content { .. } => {}
+            RunWrite::Delivered { .. } | RunWrite::Content { .. } | RunWrite::Checked { .. } => {}
         }
     }
     (levels, logs)
@@ -350,33 +348,14 @@ fn deliveries(writes: &[RunWrite]) -> Vec<(RunId, &DeliveryRecord)> {
     rows
 }
 
-/// The content records of a batch, the last one per run (one statement
-/// may not change a row twice).
-fn contents(writes: &[RunWrite]) -> Vec<(RunId, &str, bool)> {
-    let mut last: HashMap<RunId, usize> = HashMap::new();
-    let mut rows = Vec::new();
-    for write in writes {
-        if let RunWrite::Content {
-            run_id,
-            hash,
-            unchanged,
-        } = write
-        {
-            let row = (*run_id, hash.as_str(), *unchanged);
-            match last.get(run_id) {
-                Some(&at) => rows[at] = row,
-                None => {
-                    last.insert(*run_id, rows.len());
-                    rows.push(row);
-                }
-            }
-        }
+/// The status an attempt ends with when its run ends with `status`: the
+/// attempt of a run that a check held or skipped rendered its output, so
+/// it succeeded (attempt rows know only how attempts end).
+fn attempt_status(status: RunStatus) -> RunStatus {
+    match status {
+        RunStatus::Held | RunStatus::Skipped | RunStatus::Discarded => RunStatus::Succeeded,
+        other => other,
     }
-    rows
-}
-
-fn bind_content(q: AnyQuery, c: &(RunId, &str, bool)) -> AnyQuery {
-    q.bind(c.0).bind(c.1).bind(i64::from(c.2))
 }
 
 fn bind_delivery(q: AnyQuery, d: &(RunId, &DeliveryRecord)) -> AnyQuery {
@@ -401,7 +380,7 @@ pub(super) fn bind_start(q: AnyQuery, r: &StartRow<'_>) -> AnyQuery {
 fn bind_close(q: AnyQuery, r: &CloseRow<'_>) -> AnyQuery {
     q.bind(r.run_id)
         .bind(r.attempt)
-        .bind(r.status.as_str())
+        .bind(attempt_status(r.status).as_str())
         .bind(r.at)
         .bind(r.error)
 }
@@ -425,7 +404,7 @@ fn bind_complete_attempt(q: AnyQuery, r: &CompleteRow<'_>) -> AnyQuery {
         .bind(r.start.attempt)
         .bind(r.start.at)
         .bind(r.finish.at)
-        .bind(r.finish.status.as_str())
+        .bind(attempt_status(r.finish.status).as_str())
         .bind(r.finish.error)
 }
 
@@ -590,15 +569,9 @@ impl Store {
         )
         .await
         .map_err(StoreError::query(op))?;
-        execute_all(
-            &mut tx,
-            self.backend,
-            &CONTENT,
-            &contents(writes),
-            bind_content,
-        )
-        .await
-        .map_err(StoreError::query(op))?;
+        marks::write(&mut tx, self.backend, writes)
+            .await
+            .map_err(StoreError::query(op))?;
         execute_all(&mut tx, self.backend, &INSERT_LOGS, &logs, bind_log)
             .await
             .map_err(StoreError::query(op))?;

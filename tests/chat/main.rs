@@ -10,6 +10,7 @@
 mod common;
 
 mod binary;
+mod held;
 mod late;
 mod sending;
 mod slack;

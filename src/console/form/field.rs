@@ -102,6 +102,20 @@ pub enum Field {
     CatchUp,
     /// Catch-up window.
     CatchUpWindow,
+    /// `checks.not_empty`.
+    NotEmpty,
+    /// `checks.min_rows`.
+    CheckMinRows,
+    /// `checks.max_rows`.
+    CheckMaxRows,
+    /// `checks.max_change`, a percentage.
+    MaxChange,
+    /// `checks.schema`: off or stable.
+    SchemaCheck,
+    /// What a failed check does.
+    OnCheckFail,
+    /// How long a held run waits.
+    HoldFor,
     /// The schedule's calendar, from `[calendars]`.
     Calendar,
     /// What a day the calendar excludes does.
@@ -165,6 +179,13 @@ impl Field {
             Field::Overlap => "Overlap",
             Field::CatchUp => "Catch-up",
             Field::CatchUpWindow => "Catch-up window",
+            Field::NotEmpty => "Check not empty",
+            Field::CheckMinRows => "Check min rows",
+            Field::CheckMaxRows => "Check max rows",
+            Field::MaxChange => "Check change",
+            Field::SchemaCheck => "Check schema",
+            Field::OnCheckFail => "On check fail",
+            Field::HoldFor => "Hold for",
             Field::Calendar => "Calendar",
             Field::OnExcluded => "Excluded days",
             Field::NotifyOn => "Notify on",
@@ -224,6 +245,13 @@ impl Field {
             Field::Overlap => "overlap",
             Field::CatchUp => "catch_up",
             Field::CatchUpWindow => "catch_up_window",
+            Field::NotEmpty => "checks.not_empty",
+            Field::CheckMinRows => "checks.min_rows",
+            Field::CheckMaxRows => "checks.max_rows",
+            Field::MaxChange => "checks.max_change",
+            Field::SchemaCheck => "checks.schema",
+            Field::OnCheckFail => "on_check_fail",
+            Field::HoldFor => "hold_for",
             Field::Calendar => "calendar",
             Field::OnExcluded => "on_excluded",
             Field::NotifyOn => "notify.on",
@@ -243,7 +271,7 @@ impl Field {
     }
 }
 
-const ALL: [Field; 53] = [
+const ALL: [Field; 60] = [
     Field::Name,
     Field::Schedule,
     Field::Timezone,
@@ -293,6 +321,13 @@ const ALL: [Field; 53] = [
     Field::Overlap,
     Field::CatchUp,
     Field::CatchUpWindow,
+    Field::NotEmpty,
+    Field::CheckMinRows,
+    Field::CheckMaxRows,
+    Field::MaxChange,
+    Field::SchemaCheck,
+    Field::OnCheckFail,
+    Field::HoldFor,
     Field::Calendar,
     Field::OnExcluded,
     Field::NotifyOn,

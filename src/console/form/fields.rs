@@ -63,6 +63,8 @@ pub struct Values {
     pub(crate) watch_keys: WatchKeys,
     /// `deliver`, which the form does not edit: kept.
     pub(crate) deliver: Option<crate::job::Deliver>,
+    /// `checks`, `on_check_fail` and `hold_for`.
+    pub(crate) checks: super::checks::ChecksValues,
 }
 
 impl Values {
@@ -98,6 +100,9 @@ impl Values {
             ping: None,
             ping_env: None,
             deliver: None,
+            checks: None,
+            on_check_fail: None,
+            hold_for: None,
         };
         Self::from_spec(&spec, ctx)
     }
@@ -160,6 +165,11 @@ impl Values {
             rule_keys: spec.rule_keys(),
             watch_keys: spec.watch_keys(),
             deliver: spec.deliver.clone(),
+            checks: super::checks::ChecksValues::new(
+                spec.checks.as_ref(),
+                spec.on_check_fail.as_ref(),
+                spec.hold_for,
+            ),
         }
     }
 
@@ -180,7 +190,8 @@ impl Values {
             other => self
                 .source
                 .input(other)
-                .or_else(|| self.format.input(other)),
+                .or_else(|| self.format.input(other))
+                .or_else(|| self.checks.input(other)),
         }
     }
 
@@ -194,6 +205,7 @@ impl Values {
             Field::Timeout => Some(&mut self.timeout),
             Field::CatchUpWindow => Some(&mut self.catch_up_window),
             other if self.source.input(other).is_some() => self.source.input_mut(other),
+            other if self.checks.input(other).is_some() => self.checks.input_mut(other),
             other => self.format.input_mut(other),
         }
     }
@@ -216,6 +228,7 @@ impl Values {
             other => {
                 return self.source.step_choice(other, step)
                     || self.format.step_choice(other, step)
+                    || self.checks.step_choice(other, step)
                     || self.notify.step_choice(other, step);
             }
         }
@@ -231,6 +244,7 @@ impl Values {
                 .source
                 .choice(other)
                 .or_else(|| self.format.choice(other))
+                .or_else(|| self.checks.choice(other))
                 .or_else(|| self.notify.choice(other)),
         }
     }
@@ -273,6 +287,7 @@ impl Values {
             ]
             .map(Row::Field),
         );
+        rows.extend(self.checks.rows());
         rows.extend(self.notify.rows());
         rows.push(Row::Save);
         rows

@@ -4,6 +4,7 @@
 //! a [`FormOutcome`] and draws itself.
 
 mod argv;
+mod checks;
 mod choice;
 mod complete;
 mod field;

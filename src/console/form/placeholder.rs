@@ -43,6 +43,9 @@ pub(super) fn placeholder(form: &JobForm, field: Field) -> String {
         Field::Retries => "3 (the default)".into(),
         Field::Timeout => "30m (the default)".into(),
         Field::CatchUpWindow => "24h (the default)".into(),
+        Field::CheckMinRows | Field::CheckMaxRows => "no limit (a number of rows)".into(),
+        Field::MaxChange => "no limit · 50% (against the last success)".into(),
+        Field::HoldFor => "24h (the default)".into(),
         _ => String::new(),
     }
 }

@@ -131,6 +131,18 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
     };
     let timeout = duration(Field::Timeout, values.timeout.value());
     let catch_up_window = duration(Field::CatchUpWindow, values.catch_up_window.value());
+    // Numbers and durations first; the rest of the checks' rules (and their
+    // error texts) are the job definition's, judged by `validate` below.
+    let checks = values.checks.spec().unwrap_or_else(|bad| {
+        for (field, message) in bad {
+            problem(field, message, None);
+        }
+        None
+    });
+    let hold_for = values.checks.hold_for().unwrap_or_else(|message| {
+        problem(Field::HoldFor, message, None);
+        None
+    });
 
     let mut spec = JobSpec {
         name,
@@ -158,6 +170,9 @@ pub fn check(values: &Values, rules: &Rules) -> Checked {
         ping: None,
         ping_env: None,
         deliver: values.deliver.clone(),
+        checks,
+        on_check_fail: values.checks.on_fail(),
+        hold_for,
     };
     spec.set_rule_keys(values.rule_keys.clone());
     spec.calendar = values.notify.calendar();

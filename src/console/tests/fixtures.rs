@@ -136,6 +136,9 @@ pub fn run(
         retry_of: (trigger == Trigger::Retry).then_some(id - 1),
         content_hash: None,
         unchanged: false,
+        schema: None,
+        failed_check: None,
+        held_until: None,
         retry_at: None,
     }
 }

@@ -155,6 +155,15 @@ fn check(mode: Mode, action: Action, model: &Model, effects: &[Effect]) {
             ));
         }
         (_, Action::Cancel) => assert_eq!(effects, control(Request::Cancel(120))),
+        // partner-feed's last run (117) failed: not held, so refused, and
+        // the footer says why (held.rs has a held run).
+        (_, Action::Release | Action::Discard) => {
+            assert!(effects.is_empty());
+            assert!(model.popup.is_none());
+            assert!(model.status.as_ref().is_some_and(|s| s.error
+                && s.text
+                    == "run 117 is failed: only a held run (a check failed) is released or discarded"));
+        }
         (_, Action::Filter) => assert_eq!(
             model.prompt.as_ref().map(|p| p.kind),
             Some(PromptKind::Filter(Panel::Jobs))

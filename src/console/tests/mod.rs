@@ -6,6 +6,7 @@ mod backfill;
 mod catchup;
 mod fixtures;
 mod friction;
+mod held;
 mod keys;
 mod performance;
 mod rules;

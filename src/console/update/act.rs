@@ -114,6 +114,20 @@ impl Model {
                 }
             }
             Action::Cancel => self.cancel(),
+            Action::Release => match self.held_run() {
+                Ok(id) => {
+                    self.say(format!("releasing run {id}…"));
+                    vec![Effect::Release(id)]
+                }
+                Err(why) => self.nothing(&why),
+            },
+            Action::Discard => match self.held_run() {
+                Ok(id) => {
+                    self.popup = Some(Popup::Confirm(Question::Discard(id)));
+                    Vec::new()
+                }
+                Err(why) => self.nothing(&why),
+            },
             Action::Filter => {
                 let kind = PromptKind::Filter(self.focus);
                 let current = match self.focus {
@@ -174,6 +188,10 @@ impl Model {
                 Some(Popup::Confirm(Question::Redeliver(id))) => {
                     self.say(format!("redelivering run {id}…"));
                     vec![Effect::Redeliver(id)]
+                }
+                Some(Popup::Confirm(Question::Discard(id))) => {
+                    self.say(format!("discarding run {id}…"));
+                    vec![Effect::Discard(id)]
                 }
                 other => {
                     self.popup = other;
@@ -265,6 +283,23 @@ impl Model {
                 "run {id} is {status}: only failed, interrupted or cancelled runs are retried"
             )),
             None => self.nothing("no run to retry"),
+        }
+    }
+
+    /// The held run that release and discard act on: the run on show, the
+    /// run selected in History, or the selected job's last run; or why
+    /// there is none.
+    fn held_run(&self) -> Result<RunId, String> {
+        let run = self.target_run(|m, job| {
+            let last = m.job(job)?.stats.as_ref()?.last_run.as_ref()?;
+            Some((last.run_id, last.status))
+        });
+        match run {
+            Some((id, RunStatus::Held)) => Ok(id),
+            Some((id, status)) => Err(format!(
+                "run {id} is {status}: only a held run (a check failed) is released or discarded"
+            )),
+            None => Err("no run selected: pick a held run in History".into()),
         }
     }
 

@@ -415,11 +415,32 @@ fn run_fields<'a>(model: &Model, theme: Theme, details: &'a RunDetails) -> Vec<L
             )),
         ]),
     ];
-    if let Some(error) = &run.error {
-        lines.push(Line::from(vec![
+    match (&run.error, run.status) {
+        (Some(reason), RunStatus::Held) => {
+            lines.push(Line::from(vec![
+                label("held"),
+                Span::styled(reason.as_str(), theme.warn()),
+            ]));
+            lines.push(Line::from(vec![
+                label("until"),
+                Span::raw(format!(
+                    "{}: A releases it (delivers), X discards it",
+                    run.held_until
+                        .map_or("-".to_string(), |t| text::clock(model.now, t, model.zone))
+                )),
+            ]));
+        }
+        (Some(reason), RunStatus::Skipped | RunStatus::Discarded) if run.failed_check.is_some() => {
+            lines.push(Line::from(vec![
+                label("check"),
+                Span::styled(reason.as_str(), theme.warn()),
+            ]));
+        }
+        (Some(error), _) => lines.push(Line::from(vec![
             label("error"),
             Span::styled(error.as_str(), theme.bad()),
-        ]));
+        ])),
+        (None, _) => {}
     }
     if run.unchanged {
         lines.push(Line::from(vec![
@@ -531,6 +552,9 @@ mod tests {
             retry_of: None,
             content_hash: None,
             unchanged: false,
+            schema: None,
+            failed_check: None,
+            held_until: None,
             retry_at: None,
         }
     }

@@ -277,6 +277,13 @@ fn confirm(question: &Question, theme: Theme, frame: &mut Frame, body: Rect) {
             " keep it",
             theme.bad(),
         ),
+        Question::Discard(id) => (
+            "Discard",
+            format!("Discard held run {id}? Its output is removed, nothing is delivered."),
+            " discard   ",
+            " keep holding",
+            theme.bad(),
+        ),
         Question::Redeliver(id) => (
             "Redeliver",
             format!("Send run {id}'s kept output to its destinations again?"),

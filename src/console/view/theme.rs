@@ -89,8 +89,8 @@ impl Theme {
             RunStatus::Succeeded => self.good(),
             RunStatus::Failed | RunStatus::Interrupted => self.bad(),
             RunStatus::Running | RunStatus::Queued => self.busy(),
-            RunStatus::Cancelled => self.warn(),
-            RunStatus::Skipped => self.muted(),
+            RunStatus::Cancelled | RunStatus::Held => self.warn(),
+            RunStatus::Skipped | RunStatus::Discarded => self.muted(),
         }
     }
 

@@ -26,6 +26,9 @@ pub enum NoticeKind {
     Stuck,
     /// The late slot started, or the stuck run ended.
     OnTime,
+    /// A check failed and the run's output is held until someone releases
+    /// or discards it.
+    Held,
 }
 
 impl NoticeKind {
@@ -39,6 +42,7 @@ impl NoticeKind {
             NoticeKind::Late => "late",
             NoticeKind::Stuck => "stuck",
             NoticeKind::OnTime => "on_time",
+            NoticeKind::Held => "held",
         }
     }
 }
@@ -204,6 +208,12 @@ impl Notice {
             NoticeKind::OnTime => format!(
                 "cronport: {} is on time again: run {} (slot {when}) is {}",
                 self.job, self.run_id, self.status
+            ),
+            NoticeKind::Held => format!(
+                "cronport: {} held (run {}, {when}): {}",
+                self.job,
+                self.run_id,
+                self.error.as_deref().unwrap_or("a check failed")
             ),
         }
     }

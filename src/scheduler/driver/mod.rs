@@ -188,6 +188,7 @@ impl Driver {
             holds_lease: self.holds_lease,
             rules: self.rules_tx.subscribe(),
             partition: self.queue.partition,
+            kept: super::held::kept_of(&self.store, &self.config),
         };
         self.maintenance_task = Some(tokio::spawn(
             housekeeping.run(self.shutdown.clone(), self.maintenance_stop.clone()),

@@ -57,6 +57,7 @@ fn keep(
         extension: ext,
         rows: 2,
         bytes: content.len() as u64,
+        held_until: None,
     };
     kept.keep(file, &run, at).unwrap();
 }
@@ -259,4 +260,58 @@ fn the_daily_pass_removes_only_what_expired() {
     );
     assert!(!kept.prune_due(now() + TimeDelta::hours(23)));
     assert!(kept.prune_due(now() + TimeDelta::hours(24)));
+}
+
+#[test]
+fn a_held_output_is_kept_until_its_hold_ends_even_with_spool_days_0() {
+    let root = tempfile::tempdir().unwrap();
+    let (spool, kept) = world(root.path(), A, 0);
+    let ctx = RunContext {
+        job: "job".into(),
+        run_id: 5,
+        attempt: 1,
+        scheduled_for: now(),
+        window_start: now(),
+        window_end: now(),
+        timezone: chrono_tz::UTC,
+    };
+    let file = SpoolFile::create(spool.dir(), &ctx, "csv").unwrap();
+    std::fs::write(file.path(), "a\n1\n").unwrap();
+    let until = now() + TimeDelta::hours(24);
+    let run = KeptRun {
+        key: key(5),
+        attempt: 1,
+        extension: "csv",
+        rows: 1,
+        bytes: 4,
+        held_until: Some(until),
+    };
+    kept.keep(file, &run, now()).unwrap();
+    // Within the hold it is found and survives the daily pass.
+    let found = kept.find(&key(5), now() + TimeDelta::hours(23)).unwrap();
+    assert_eq!(found.rows, 1);
+    assert_eq!(kept.prune(now() + TimeDelta::hours(23)), 0);
+    assert!(kept.dir().join("run-5.csv").exists());
+    // After it, it has expired and the pass removes file and record.
+    assert!(matches!(
+        kept.find(&key(5), until),
+        Err(KeptError::Expired { run: 5, .. })
+    ));
+    assert_eq!(kept.prune(until), 2);
+    // Discarding removes it at once.
+    keep(
+        &world(root.path(), A, 7).1,
+        &spool,
+        6,
+        1,
+        "csv",
+        "x\n",
+        now(),
+    );
+    let week = Kept::new(&spool, 7);
+    week.remove(6);
+    assert!(matches!(
+        week.find(&key(6), now()),
+        Err(KeptError::Missing { run: 6, .. })
+    ));
 }

@@ -1,6 +1,7 @@
 //! Tests of the form: model tests drive it with keys as an operator would;
 //! snapshot tests draw it at 80x24 and 120x40 with a pinned clock.
 
+mod checks;
 mod formats;
 mod model;
 mod notify;
@@ -87,6 +88,9 @@ fn full_spec() -> JobSpec {
         ping: Some("https://hc-ping.com/5f0c".into()),
         ping_env: None,
         deliver: None,
+        checks: None,
+        on_check_fail: None,
+        hold_for: None,
     }
 }
 
@@ -122,6 +126,9 @@ fn command_spec() -> JobSpec {
         ping: None,
         ping_env: None,
         deliver: None,
+        checks: None,
+        on_check_fail: None,
+        hold_for: None,
     }
 }
 

@@ -297,6 +297,9 @@ fn a_new_job_typed_field_by_field_is_saved_and_valid() {
             ping: None,
             ping_env: None,
             deliver: None,
+            checks: None,
+            on_check_fail: None,
+            hold_for: None,
         }
     );
     assert!(spec.validate(&known()).is_ok());

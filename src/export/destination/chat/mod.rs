@@ -329,6 +329,10 @@ pub(crate) fn headline(notice: &Notice) -> (Tone, String) {
         NoticeKind::Late => (Tone::Warning, format!("{job} is late")),
         NoticeKind::Stuck => (Tone::Warning, format!("{job} is stuck")),
         NoticeKind::OnTime => (Tone::Good, format!("{job} is on time again")),
+        NoticeKind::Held => (
+            Tone::Warning,
+            format!("{job} held: a check failed, nothing was delivered"),
+        ),
     }
 }
 
