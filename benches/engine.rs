@@ -15,7 +15,8 @@
 //!   for 60 s: slots run, start latency, the first 10 s against the last;
 //! - `three`: three instances on one PostgreSQL store, 300 jobs for 60 s:
 //!   slots run, latency, each instance's share;
-//! - `soak`: one instance, 300 jobs for 10 minutes: memory, CPU per run and
+//! - `soak`: one instance, 300 jobs for 10 minutes: memory (with what SQLite
+//!   holds, from the metrics), CPU per run and
 //!   latency in each tenth of it;
 //! - `wait`: `cronport jobs run --wait` of a 1,000,000-row table to csv,
 //!   a whole process, against `sqlite3 -csv` of the same query, in turns.
@@ -530,7 +531,16 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
         length.as_secs()
     );
     let bench = Bench::new(jobs, concurrency, None);
-    let child = bench.headless();
+    // Served metrics, scraped at the end of each stretch only: they say how
+    // much of the memory is SQLite's (its page caches fill as the store
+    // grows, up to their size).
+    let address = metrics::free_address();
+    let child = bench
+        .command(&["--headless", "--metrics", &address.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start cronport --headless");
     std::thread::sleep(WARM_UP);
     let minute = (length / 10).max(Duration::from_secs(10));
     let started = Instant::now();
@@ -545,12 +555,17 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
         let outcome = Outcome::of(&runs, jobs, from, to);
         let mut latency: Vec<i64> = outcome.latency.iter().map(|l| l.1).collect();
         println!(
-            "   {label}: {:.0} MB resident ({:.0} anonymous, {:.0} file, {:.0} shared), {} threads, \
-             {:.2} ms CPU per run, {} of {} slots succeeded, start latency {}",
+            "   {label}: {:.0} MB resident ({:.0} anonymous, {:.0} file, {:.0} shared; SQLite's \
+             allocator {}), {} threads, {:.2} ms CPU per run, {} of {} slots succeeded, \
+             start latency {}",
             rss_mb(child.id()),
             status_field(child.id(), "RssAnon:") / 1024.0,
             status_field(child.id(), "RssFile:") / 1024.0,
             status_field(child.id(), "RssShmem:") / 1024.0,
+            metrics::scrape(address)
+                .ok()
+                .and_then(|body| metrics::sample(&body, "cronport_sqlite_memory_bytes"))
+                .map_or("-".to_string(), |b| format!("{:.1} MB", b / 1048576.0)),
             status_field(child.id(), "Threads:"),
             used.as_secs_f64() * 1000.0 / outcome.succeeded.max(1) as f64,
             outcome.succeeded,

@@ -38,7 +38,7 @@ pub fn free_address() -> SocketAddr {
 }
 
 /// GET `/metrics`: the body.
-fn scrape(address: SocketAddr) -> std::io::Result<String> {
+pub fn scrape(address: SocketAddr) -> std::io::Result<String> {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     write!(
@@ -278,4 +278,11 @@ fn process_cpu() -> Duration {
     };
     let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
+
+/// The value of the unlabelled sample `name` in a scrape's body.
+pub fn sample(body: &str, name: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
 }

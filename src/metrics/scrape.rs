@@ -39,6 +39,7 @@ pub(crate) struct Gauges {
     queued: Gauge,
     lease: Gauge,
     instances: Gauge,
+    sqlite_memory: Gauge,
 }
 
 impl Gauges {
@@ -53,6 +54,7 @@ impl Gauges {
             queued: Gauge::default(),
             lease: Gauge::default(),
             instances: Gauge::default(),
+            sqlite_memory: Gauge::default(),
         };
         registry.register(
             "cronport_job_next_fire_timestamp_seconds",
@@ -98,6 +100,11 @@ impl Gauges {
             "cronport_instances_live",
             "Instances of the store that heartbeat",
             gauges.instances.clone(),
+        );
+        registry.register(
+            "cronport_sqlite_memory_bytes",
+            "Memory SQLite's allocator holds in this process (page caches of a SQLite store and of sql sources reading SQLite files)",
+            gauges.sqlite_memory.clone(),
         );
         gauges
     }
@@ -230,6 +237,11 @@ impl Source {
         gauges
             .instances
             .set(i64::try_from(live.len()).unwrap_or(i64::MAX));
+        // SAFETY: sqlite3_memory_used reads SQLite's own counter and may be
+        // called from any thread at any time.
+        gauges
+            .sqlite_memory
+            .set(unsafe { rusqlite::ffi::sqlite3_memory_used() });
         Ok(())
     }
 }
