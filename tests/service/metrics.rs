@@ -83,6 +83,11 @@ fn a_scrape_counts_runs_rows_and_jobs_and_promtool_accepts_it() {
     );
     assert!(sample(&text, "cronport_run_start_latency_seconds_count ").is_some_and(|n| n >= 1.0));
     assert!(sample(&text, "cronport_store_write_seconds_count ").is_some_and(|n| n >= 1.0));
+    // The SQLite store's page caches live in this process.
+    assert!(
+        sample(&text, "cronport_sqlite_memory_bytes ").is_some_and(|b| b > 0.0),
+        "{text}"
+    );
     // No run id ever becomes a label.
     assert!(!text.contains("run_id"), "{text}");
 
