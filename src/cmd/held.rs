@@ -3,8 +3,6 @@
 //! too). A run that is not held is refused with exit 2, naming the run and
 //! its status, before anything is delivered.
 
-use serde_json::json;
-
 use super::{Context, Failure};
 use crate::scheduler::held::{self, HoldError};
 use crate::store::Store;
@@ -26,30 +24,7 @@ pub(super) async fn release(
     let outcome = held::release(store, &ctx.config, id)
         .await
         .map_err(failure)?;
-    if json_out {
-        let items: Vec<_> = outcome
-            .deliveries
-            .iter()
-            .map(|d| {
-                json!({
-                    "destination": d.destination,
-                    "status": d.status.as_str(),
-                    "location": d.location,
-                    "error": d.error,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::Value::Array(items));
-    } else {
-        for d in &outcome.deliveries {
-            println!(
-                "{:<10} {:<20} {}",
-                d.status.as_str(),
-                d.destination,
-                d.location.as_deref().or(d.error.as_deref()).unwrap_or("")
-            );
-        }
-    }
+    super::redeliver::print_deliveries(&outcome, json_out);
     match outcome.failure {
         Some((name, error)) => Err(Failure::Failed(format!(
             "destination {name:?}: {error}; run {id} is held again, release it once the \

@@ -6,6 +6,7 @@
 use serde_json::json;
 
 use super::{Context, Failure};
+use crate::export::delivery::Outcome;
 use crate::scheduler::redeliver::redeliver;
 
 pub(super) async fn run(
@@ -24,6 +25,16 @@ pub(super) async fn run(
                 Failure::Failed(e.to_string())
             }
         })?;
+    print_deliveries(&outcome, json_out);
+    match outcome.failure {
+        Some((name, error)) => Err(Failure::Failed(format!("destination {name:?}: {error}"))),
+        None => Ok(()),
+    }
+}
+
+/// What each destination did with a kept output (a redelivery, a release):
+/// a JSON array with `--json`, else a line each.
+pub(super) fn print_deliveries(outcome: &Outcome, json_out: bool) {
     if json_out {
         let items: Vec<_> = outcome
             .deliveries
@@ -47,9 +58,5 @@ pub(super) async fn run(
                 d.location.as_deref().or(d.error.as_deref()).unwrap_or("")
             );
         }
-    }
-    match outcome.failure {
-        Some((name, error)) => Err(Failure::Failed(format!("destination {name:?}: {error}"))),
-        None => Ok(()),
     }
 }

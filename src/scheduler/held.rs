@@ -17,9 +17,9 @@ use chrono::{DateTime, Utc};
 use super::kept::{Kept, KeptError, RunKey};
 use super::spool::StoreSpool;
 use crate::config::Config;
-use crate::export::delivery::{self, Outcome};
-use crate::export::destination::{Artifact, fire_id_of};
-use crate::export::{ExportError, RunContext};
+use crate::export::ExportError;
+use crate::export::delivery::Outcome;
+use crate::export::destination::fire_id_of;
 use crate::job::StoredJobError;
 use crate::store::{RunStatus, Store, StoreError};
 
@@ -134,26 +134,7 @@ pub async fn release(store: &Store, config: &Config, id: i64) -> Result<Outcome,
     if !store.begin_release(id).await? {
         return Err(not_held(store, id, "released").await);
     }
-    let ctx = RunContext {
-        job: job.name().to_string(),
-        run_id: run.id,
-        attempt: u32::try_from(run.attempt).unwrap_or(0).max(1),
-        scheduled_for: run.scheduled_for,
-        window_start: super::runner::previous_fire(&job, run.scheduled_for),
-        window_end: run.scheduled_for,
-        timezone: job.schedule.timezone(),
-    };
-    let mut artifact = Artifact {
-        path: kept.path,
-        extension: kept.extension,
-        bytes: kept.bytes,
-        rows: kept.rows,
-        delivered: Vec::new(),
-    };
-    let outcome = delivery::deliver_all(&targets, &mut artifact, &ctx).await;
-    store
-        .record_deliveries(run.id, &super::delivery_records(&outcome, &ctx))
-        .await?;
+    let outcome = super::redeliver::deliver_kept(store, &job, &run, kept, &targets).await?;
     match &outcome.failure {
         Some((name, error)) => {
             tracing::warn!(

@@ -6,14 +6,14 @@
 //! before a destination is touched. `cronport runs redeliver` and the
 //! console's run view both come here.
 
-use super::kept::{Kept, KeptError, RunKey};
+use super::kept::{Kept, KeptError, KeptOutput, RunKey};
 use super::spool::StoreSpool;
 use crate::config::Config;
-use crate::export::delivery::{self, Outcome};
+use crate::export::delivery::{self, Outcome, Target};
 use crate::export::destination::{Artifact, fire_id_of};
 use crate::export::{ExportError, RunContext};
-use crate::job::StoredJobError;
-use crate::store::{Store, StoreError};
+use crate::job::{Job, StoredJobError};
+use crate::store::{RunRecord, Store, StoreError};
 
 /// Why a run's output could not be sent again. Nothing was delivered,
 /// except for `Store` (the outcome could not be recorded).
@@ -125,12 +125,25 @@ pub async fn redeliver(
         .pipeline()
         .targets(&names)
         .map_err(RedeliverError::Destination)?;
+    Ok(deliver_kept(store, &job, &run, kept, &targets).await?)
+}
+
+/// Deliver `kept`, the output kept for `run` of `job`, to `targets` as that
+/// run (its fire id and time window), and record what each did: a
+/// redelivery and a release of a held run both end here.
+pub(super) async fn deliver_kept(
+    store: &Store,
+    job: &Job,
+    run: &RunRecord,
+    kept: KeptOutput,
+    targets: &[Target],
+) -> Result<Outcome, StoreError> {
     let ctx = RunContext {
         job: job.name().to_string(),
         run_id: run.id,
         attempt: u32::try_from(run.attempt).unwrap_or(0).max(1),
         scheduled_for: run.scheduled_for,
-        window_start: super::runner::previous_fire(&job, run.scheduled_for),
+        window_start: super::runner::previous_fire(job, run.scheduled_for),
         window_end: run.scheduled_for,
         timezone: job.schedule.timezone(),
     };
@@ -141,7 +154,7 @@ pub async fn redeliver(
         rows: kept.rows,
         delivered: Vec::new(),
     };
-    let outcome = delivery::deliver_all(&targets, &mut artifact, &ctx).await;
+    let outcome = delivery::deliver_all(targets, &mut artifact, &ctx).await;
     store
         .record_deliveries(run.id, &super::delivery_records(&outcome, &ctx))
         .await?;
