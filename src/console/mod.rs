@@ -15,6 +15,7 @@ pub mod form;
 pub mod keymap;
 pub mod loader;
 pub mod log_buffer;
+pub mod message;
 pub mod model;
 pub mod performance;
 pub mod runtime;
