@@ -180,6 +180,15 @@ pub(crate) async fn connect(location: &Location) -> Result<AnyPool, StoreError> 
             .acquire_timeout(Duration::from_secs(10)),
     };
     let driver_url = location.driver_url();
+    // Opening a SQLite file (switching a fresh one to WAL, migrating it)
+    // is done by one process at a time: SQLite answers "database is locked"
+    // at once where waiting could deadlock (the WAL switch, a migration's
+    // BEGIN IMMEDIATE), so two processes opening one fresh file at the same
+    // moment (an instance starting while `cronport status` polls it) failed.
+    let _opening = match location {
+        Location::SqliteFile { path, .. } => Some(OpenLock::take(path).await),
+        _ => None,
+    };
     probe(location, &driver_url).await.map_err(open_err)?;
     let pool = options
         .connect(&driver_url)
@@ -275,16 +284,19 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// cut may lose the last commits, never corrupt); the busy timeout makes a
 /// second process wait for the write lock instead of failing. Temp files in
 /// memory keep the statement journals of the multi-row batch statements off
-/// the disk (they were a tenth of the recording time).
+/// the disk (they were a tenth of the recording time). The busy timeout
+/// comes first: switching a fresh file to WAL takes an exclusive lock, and
+/// set after it, a process opening the file while another migrates it got
+/// "database is locked" at once instead of waiting.
 ///
 /// The automatic checkpoint waits for a 40 MB log instead of SQLite's 4 MB:
 /// it runs inside whichever commit crosses the limit, fsync included, and a
 /// running scheduler checkpoints every second off its firing path instead
 /// (see [`Store::checkpoint`](super::Store::checkpoint)). Processes that do
 /// not (the command line) still checkpoint at the limit and when they close.
-const SQLITE_FILE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
+const SQLITE_FILE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 5000; \
      PRAGMA foreign_keys = ON; \
      PRAGMA temp_store = MEMORY; \
      PRAGMA wal_autocheckpoint = 10000;";
@@ -445,6 +457,48 @@ fn create_private_file(path: &Path) -> io::Result<()> {
         Ok(file) => file.set_permissions(Permissions::from_mode(0o600)),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// An exclusive `flock` on `<store>.open-lock`, held while a process opens
+/// and migrates a SQLite store; released when dropped. It is a file of its
+/// own: SQLite's POSIX locks on the store itself would be dropped by
+/// closing any other descriptor of it in the process.
+struct OpenLock {
+    _held: Option<std::fs::File>,
+}
+
+impl OpenLock {
+    /// Wait for the lock. Without one (a read-only folder) the open goes
+    /// on unlocked, as before the lock existed, rather than failing.
+    async fn take(store: &Path) -> OpenLock {
+        let path = PathBuf::from(format!("{}.open-lock", store.display()));
+        let taken = tokio::task::spawn_blocking(move || -> io::Result<std::fs::File> {
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)?;
+            // SAFETY: flock on a descriptor this function owns.
+            if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(file)
+        })
+        .await;
+        let held = match taken {
+            Ok(Ok(file)) => Some(file),
+            Ok(Err(e)) => {
+                tracing::debug!("opening the store without its open lock: {e}");
+                None
+            }
+            Err(e) => {
+                tracing::debug!("opening the store without its open lock: {e}");
+                None
+            }
+        };
+        OpenLock { _held: held }
     }
 }
 
