@@ -534,13 +534,7 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
     // Served metrics, scraped at the end of each stretch only: they say how
     // much of the memory is SQLite's (its page caches fill as the store
     // grows, up to their size).
-    let address = metrics::free_address();
-    let child = bench
-        .command(&["--headless", "--metrics", &address.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start cronport --headless");
+    let (child, address) = metrics::serving(&bench);
     std::thread::sleep(WARM_UP);
     let minute = (length / 10).max(Duration::from_secs(10));
     let started = Instant::now();

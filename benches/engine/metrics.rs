@@ -56,6 +56,31 @@ pub fn scrape(address: SocketAddr) -> std::io::Result<String> {
     }
 }
 
+/// A headless instance of `bench` serving metrics on a free port, scraped
+/// only by the caller.
+pub fn serving(bench: &Bench) -> (std::process::Child, SocketAddr) {
+    let address = free_address();
+    let child = bench
+        .command(&["--headless", "--metrics", &address.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start cronport --headless");
+    (child, address)
+}
+
+/// Wait until `address` serves metrics (at most 2 min).
+fn answering(address: SocketAddr) {
+    let began = Instant::now();
+    while scrape(address).is_err() {
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "no metrics after 2 min"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Scrape `address` every [`SCRAPE_EVERY`], as Prometheus would, until it
 /// stops answering (its instance stopped).
 pub fn scrape_while_up(address: SocketAddr) {
@@ -135,21 +160,8 @@ pub fn section_scrape(jobs: usize) {
     let mut bench = Bench::with_schedule(jobs, 4, None, "0 3 * * *");
     // Scraped here, not by the background scraper.
     bench.metrics = false;
-    let address = free_address();
-    let child = bench
-        .command(&["--headless", "--metrics", &address.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start cronport --headless");
-    let began = Instant::now();
-    while scrape(address).is_err() {
-        assert!(
-            began.elapsed() < Duration::from_secs(120),
-            "no metrics after 2 min"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let (child, address) = serving(&bench);
+    answering(address);
     let mut times = Vec::new();
     let mut body = String::new();
     for _ in 0..10 {
@@ -227,22 +239,9 @@ fn scrape_cpu(history: usize) -> (f64, f64) {
     let mut bench = Bench::with_schedule(300, 4, None, "0 3 * * *");
     bench.metrics = false;
     seed_history(&bench.store, history);
-    let address = free_address();
-    let child = bench
-        .command(&["--headless", "--metrics", &address.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start cronport --headless");
-    let began = Instant::now();
+    let (child, address) = serving(&bench);
     // The first scrape counts the history; the next minute's do not.
-    while scrape(address).is_err() {
-        assert!(
-            began.elapsed() < Duration::from_secs(120),
-            "no metrics after 2 min"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    answering(address);
     let scrapes = 200;
     let before = cpu_of(child.id());
     for _ in 0..scrapes {
