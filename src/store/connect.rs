@@ -487,17 +487,11 @@ impl OpenLock {
             Ok(file)
         })
         .await;
-        let held = match taken {
-            Ok(Ok(file)) => Some(file),
-            Ok(Err(e)) => {
-                tracing::debug!("opening the store without its open lock: {e}");
-                None
-            }
-            Err(e) => {
-                tracing::debug!("opening the store without its open lock: {e}");
-                None
-            }
-        };
+        let held = taken
+            .map_err(|e| e.to_string())
+            .and_then(|file| file.map_err(|e| e.to_string()))
+            .inspect_err(|e| tracing::debug!("opening the store without its open lock: {e}"))
+            .ok();
         OpenLock { _held: held }
     }
 }
