@@ -3,10 +3,9 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 /// Threads in tokio's blocking pool at most (tokio's default, said out
-/// loud): the pool does the runs' fsyncs, renames and links, which wait on
-/// the disk side by side. A cap of 64 queued them behind each other: 1,000
-/// every-second jobs got 87-99.7% of their slots, with seconds of delay in
-/// the engine bench's first ten seconds; with 512, every slot, p99 2 ms.
+/// loud). The runs' own file work has a pool that shrinks
+/// (`export::blocking`); this one serves `tokio::fs` reads of remote
+/// destinations and name lookups.
 const BLOCKING_THREADS: usize = 512;
 
 fn main() -> ExitCode {
@@ -21,9 +20,6 @@ fn main() -> ExitCode {
         }
     }
     cronport::logging::init();
-    // The blocking pool holds only short file-system work (readers and
-    // encoders have threads of their own, `export::thread`), whose shallow
-    // stacks cost little even when a burst keeps a hundred threads alive.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)

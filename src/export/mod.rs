@@ -1,6 +1,7 @@
 //! The export pipeline: a source yields rows, a format renders them into a
 //! spool file, and each destination delivers that file.
 
+pub mod blocking;
 pub mod delivery;
 pub mod destination;
 pub mod format;

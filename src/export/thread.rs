@@ -6,9 +6,8 @@
 //! queued behind it never gets it), and an uncapped pool keeps as many
 //! idle threads, with their stacks, as the busiest second ever needed: the
 //! soak saw 300 of them and resident memory creeping up for ten minutes.
-//! A thread per reader and encoder lives exactly as long as its export, so
-//! the pool keeps only short file-system work, whose threads have shallow
-//! stacks (`main` sets its size).
+//! A thread per reader and encoder lives exactly as long as its export;
+//! short file-system work has a pool of its own (`export::blocking`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 

@@ -144,12 +144,12 @@ impl Destination for LocalDestination {
         };
         let flag = abandoned.flag.clone();
         let delivered =
-            tokio::task::spawn_blocking(move || write_atomically(&source, &target, run_id, &flag))
+            crate::export::blocking::run(move || write_atomically(&source, &target, run_id, &flag))
                 .await
                 .map_err(|e| DestinationError::Io {
                     action: "write",
                     path: artifact.path.display().to_string(),
-                    source: std::io::Error::other(e),
+                    source: e,
                 })??;
         abandoned.armed = false;
         self.retain(pattern, &ctx.job).await;
@@ -196,7 +196,7 @@ impl LocalDestination {
         }
         let (root, pattern, job) = (self.root.clone(), pattern.clone(), job.to_string());
         let (keep_days, archive_days) = (self.keep_days, self.archive_days);
-        let result = tokio::task::spawn_blocking(move || {
+        let result = crate::export::blocking::run(move || {
             let policy = retention::Policy {
                 root: &root,
                 pattern: &pattern,
