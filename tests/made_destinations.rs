@@ -58,12 +58,27 @@ async fn finished_run_of(rx: &mut tokio::sync::broadcast::Receiver<Event>, job: 
     .await
 }
 
-async fn made_in_the_console_and_picked_up(world: &World) {
+/// Where the console that saves runs: attached to the instance (only the
+/// store shared, as with a headless instance), or with the scheduler in
+/// its own process (told of the save, as the console does).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Console {
+    Attached,
+    Embedded,
+}
+
+async fn made_in_the_console_and_picked_up(world: &World, console: Console) {
     let (bus, mut rx) = bus();
     // Running before the destination exists, like a headless instance.
     let scheduler = start(world, bus).await;
-    let control = Control::Attached {
-        store: world.store.clone(),
+    let control = match console {
+        Console::Attached => Control::Attached {
+            store: world.store.clone(),
+        },
+        Console::Embedded => Control::Embedded {
+            store: world.store.clone(),
+            commands: scheduler.commands(),
+        },
     };
 
     // What the form hands over: a draft checked by the config's rules,
@@ -95,6 +110,8 @@ async fn made_in_the_console_and_picked_up(world: &World) {
     .await
     .expect("saved");
     assert!(said.contains("destination made-here made"), "{said}");
+    // What the console does after a save (nothing to do when attached).
+    control.jobs_changed().await.expect("the scheduler reloads");
     assert!(
         world
             .store
@@ -175,7 +192,13 @@ async fn made_in_the_console_and_picked_up(world: &World) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destination_made_in_the_console_is_used_at_once_on_sqlite() {
     let world = World::new("").await;
-    made_in_the_console_and_picked_up(&world).await;
+    made_in_the_console_and_picked_up(&world, Console::Attached).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_made_in_the_console_is_used_at_once_by_its_own_scheduler() {
+    let world = World::new("").await;
+    made_in_the_console_and_picked_up(&world, Console::Embedded).await;
 }
 
 // A plain test with its own runtime: the database is created and dropped
@@ -193,7 +216,7 @@ fn a_destination_made_in_the_console_is_used_at_once_on_postgres() {
         world.store = cronport::store::Store::open(&db.url)
             .await
             .expect("the postgres store");
-        made_in_the_console_and_picked_up(&world).await;
+        made_in_the_console_and_picked_up(&world, Console::Attached).await;
         world.store.close().await;
     });
 }
