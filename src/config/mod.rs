@@ -334,6 +334,13 @@ impl Config {
                             "{label}.notify.to[{j}]: {name:?} is a {} destination; notifications go through webhook, email, slack or teams destinations",
                             dest.kind()
                         ));
+                    } else if !self.destinations.contains_key(name)
+                        && known.destinations.contains(name)
+                    {
+                        // Only local folders are made in the console.
+                        problems.push(format!(
+                            "{label}.notify.to[{j}]: {name:?} is a local folder made in the console; notifications go through webhook, email, slack or teams destinations"
+                        ));
                     }
                 }
             }

@@ -55,6 +55,25 @@ fn made_destinations_are_checked_and_a_config_name_wins_with_a_warning() {
         .run(&["apply", file.to_str().expect("utf-8")])
         .ok("apply of a job naming a destination made in the console");
 
+    // It is a folder: it cannot carry notices.
+    let notify = sandbox.write(
+        "notify.toml",
+        "[[jobs]]\nname = \"notifies\"\nschedule = \"0 3 * * *\"\n\
+         source = { kind = \"command\", argv = [\"true\"] }\n\
+         format = { kind = \"csv\" }\ndestinations = [\"out\"]\n\
+         notify = { on = [\"failure\"], to = [\"made-here\"] }\n",
+    );
+    let refused = sandbox
+        .run(&["apply", notify.to_str().expect("utf-8")])
+        .expect_code(2, "apply of a job notifying through a folder");
+    assert!(
+        refused
+            .stderr
+            .contains("notify.to[0]: \"made-here\" is a local folder made in the console"),
+        "{}",
+        refused.stderr
+    );
+
     let out = sandbox.run(&["check"]).ok("check with made destinations");
     let line = |prefix: &str| {
         out.stdout

@@ -127,8 +127,6 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
                     if focused {
                         body.cursor = Some((start, LABEL_WIDTH + column));
                     }
-                } else if f == Field::Destinations {
-                    spans.push(Span::styled("(no [destinations] in the config)", s.muted));
                 } else if f == Field::NotifyTo {
                     spans.push(Span::styled(
                         "(no webhook, email, slack or teams destination in the config)",
