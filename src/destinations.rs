@@ -77,13 +77,13 @@ fn decode(config: &Config, record: &StoredDestination) -> Result<Made, String> {
 }
 
 /// The store's destinations, read and checked against `config`; rows that
-/// cannot be used are logged and left out.
+/// cannot be used are left out (and listed in [`Stored::broken`]: the
+/// scheduler logs them when it loads them, `cronport check` fails them).
 pub async fn stored(config: &Config, store: &Store) -> Result<Stored, StoreError> {
-    let stored = Stored::from_records(config, store.list_destinations().await?);
-    for (name, why) in &stored.broken {
-        tracing::error!("destination {name:?} made in the console cannot be used: {why}");
-    }
-    Ok(stored)
+    Ok(Stored::from_records(
+        config,
+        store.list_destinations().await?,
+    ))
 }
 
 /// What jobs may name, given what the store holds: the config's names and

@@ -62,6 +62,9 @@ impl Driver {
     /// here without a restart.
     async fn destinations(&self) -> Result<crate::job::Known, StoreError> {
         let stored = crate::destinations::stored(&self.config, &self.store).await?;
+        for (name, why) in &stored.broken {
+            tracing::error!("destination {name:?} made in the console cannot be used: {why}");
+        }
         if let Some(registry) = self.shared.executor.registry() {
             crate::destinations::register(registry, &stored);
         }
