@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod config;
 pub mod console;
 pub mod control;
+pub mod destinations;
 pub mod events;
 pub mod export;
 pub mod headless;

@@ -63,13 +63,15 @@ pub(super) async fn run(ctx: &Context, args: &ApplyArgs) -> Result<(), Failure> 
         }
     };
     // Every job is checked before anything is written: one bad job and the
-    // store stays exactly as it was.
+    // store stays exactly as it was. Jobs may name the destinations made in
+    // the console.
+    let store = ctx.store().await?;
+    let known = crate::destinations::known(&ctx.config, &store).await?;
     let jobs = ctx
         .config
-        .load_jobs_file(&file)
+        .load_jobs_file_with(&file, &known)
         .map_err(|e| Failure::BadInput(e.to_string()))?;
     let definitions = jobs.iter().map(definition).collect::<Result<Vec<_>, _>>()?;
-    let store = ctx.store().await?;
     let before: HashMap<String, String> = store
         .list_jobs()
         .await?

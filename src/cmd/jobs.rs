@@ -29,8 +29,14 @@ fn no_such_job(name: &str) -> Failure {
 pub(super) async fn run(ctx: &Context, command: &JobsCommand) -> Result<(), Failure> {
     let store = ctx.store().await?;
     match command {
-        JobsCommand::List { json } => list(&store, *json, &ctx.config.known()).await,
-        JobsCommand::Show { name, json } => show(&store, name, *json, &ctx.config.known()).await,
+        JobsCommand::List { json } => {
+            let known = crate::destinations::known(&ctx.config, &store).await?;
+            list(&store, *json, &known).await
+        }
+        JobsCommand::Show { name, json } => {
+            let known = crate::destinations::known(&ctx.config, &store).await?;
+            show(&store, name, *json, &known).await
+        }
         JobsCommand::Pause { name, .. } => set_paused(&store, name.as_deref(), true).await,
         JobsCommand::Resume { name, .. } => set_paused(&store, name.as_deref(), false).await,
         JobsCommand::Delete { name } => {

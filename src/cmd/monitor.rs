@@ -27,7 +27,7 @@ impl Monitor {
             Listener::bind(address).map_err(|e| Failure::BadInput(format!("{origin}: {e}")))?;
         let bound = listener.local_addr().unwrap_or(address);
         let stop = CancellationToken::new();
-        let source = crate::metrics::Source::new(store.clone(), ctx.config.known());
+        let source = crate::metrics::Source::new(store.clone(), ctx.config.clone());
         let task = listener
             .serve(source, stop.clone())
             .map_err(|e| Failure::Failed(format!("{origin}: cannot serve on {address}: {e}")))?;

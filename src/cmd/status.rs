@@ -44,8 +44,8 @@ pub(super) async fn run(ctx: &Context, as_json: bool) -> Result<(), Failure> {
         .map(|s| (s.job_id, s))
         .collect();
     let url = store.display_url().to_string();
+    let known = crate::destinations::known(&ctx.config, &store).await?;
     store.close().await;
-    let known = ctx.config.known();
     let mut next: Vec<(DateTime<Utc>, &str)> = jobs
         .iter()
         .filter_map(|job| {

@@ -306,7 +306,12 @@ impl Config {
 
     /// Check job specs against this config; errors name the job and the key.
     pub fn check_jobs(&self, specs: Vec<JobSpec>) -> Result<Vec<Job>, String> {
-        let known = self.known();
+        self.check_jobs_with(specs, &self.known())
+    }
+
+    /// [`Config::check_jobs`] against `known`: this config's names and
+    /// those of the destinations made in the console.
+    pub fn check_jobs_with(&self, specs: Vec<JobSpec>, known: &Known) -> Result<Vec<Job>, String> {
         let mut jobs = Vec::with_capacity(specs.len());
         let mut problems = Vec::new();
         let mut names = std::collections::HashSet::new();
@@ -329,6 +334,13 @@ impl Config {
                             "{label}.notify.to[{j}]: {name:?} is a {} destination; notifications go through webhook, email, slack or teams destinations",
                             dest.kind()
                         ));
+                    } else if !self.destinations.contains_key(name)
+                        && known.destinations.contains(name)
+                    {
+                        // Only local folders are made in the console.
+                        problems.push(format!(
+                            "{label}.notify.to[{j}]: {name:?} is a local folder made in the console; notifications go through webhook, email, slack or teams destinations"
+                        ));
                     }
                 }
             }
@@ -340,7 +352,7 @@ impl Config {
                     ));
                 }
             }
-            match spec.validate(&known) {
+            match spec.validate(known) {
                 Ok(job) => jobs.push(job),
                 Err(errors) => problems.extend(errors.into_iter().map(|e| format!("{label}.{e}"))),
             }
@@ -355,13 +367,18 @@ impl Config {
     /// Parse a file of `[[jobs]]` (an apply file, or the config itself) and
     /// check its jobs against this config's names.
     pub fn load_jobs_file(&self, path: &Path) -> Result<Vec<Job>, ConfigError> {
+        self.load_jobs_file_with(path, &self.known())
+    }
+
+    /// [`Config::load_jobs_file`], checking against `known`.
+    pub fn load_jobs_file_with(&self, path: &Path, known: &Known) -> Result<Vec<Job>, ConfigError> {
         let error = |message: String| ConfigError {
             file: path.to_path_buf(),
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| error(toml_message(&text, &e)))?;
-        self.check_jobs(raw.jobs).map_err(error)
+        self.check_jobs_with(raw.jobs, known).map_err(error)
     }
 }
 

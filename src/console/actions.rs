@@ -4,10 +4,12 @@
 
 use crate::audit::{Actor, Note};
 use crate::config::Config;
+use crate::destinations::NewLocal;
 use crate::job::JobSpec;
-use crate::store::{AuditAction, Store, StoreError, Way};
+use crate::store::{AuditAction, NewDestination, Store, StoreError, Way};
 
-/// Check `spec` against the config and write it in one transaction:
+/// Check `spec` against the config and the store's destinations and write
+/// it, with the new destinations `made` from the form, in one transaction:
 /// created, or (for an edit) updated only if nobody changed it since the
 /// form opened at `original`'s version. A running job keeps its current
 /// definition until its next run.
@@ -16,9 +18,18 @@ pub async fn save(
     config: &Config,
     spec: JobSpec,
     original: Option<(String, i64)>,
+    made: Vec<NewLocal>,
 ) -> Result<String, String> {
+    let stored = crate::destinations::stored(config, store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut known = crate::destinations::known_with(config, &stored);
+    let (news, rows) = new_destinations(config, &stored, &spec, made)?;
+    known
+        .destinations
+        .extend(news.iter().map(|n| n.name.clone()));
     let job = spec
-        .validate(&config.known())
+        .validate(&known)
         .map_err(|errors| crate::job::one_line(&errors))?;
     let definition = job
         .definition()
@@ -27,13 +38,18 @@ pub async fn save(
     let stored = |e: StoreError| e.to_string();
     let (action, before, result) = match original {
         None => {
-            let created = store.create_job(&definition).await.map_err(stored);
+            let created = store
+                .create_job_with(&definition, &rows)
+                .await
+                .map_err(stored);
             let result = created.map(|_| format!("{name} created"));
             (AuditAction::Create, None, result)
         }
         Some((old, version)) if old == name => {
             let before = store.get_job(&name).await.ok().flatten();
-            let updated = store.update_job(&definition, Some(version)).await;
+            let updated = store
+                .update_job_with(&definition, Some(version), &rows)
+                .await;
             let result = updated
                 .map(|_| format!("{name} saved; a run under way finishes as it was"))
                 .map_err(stored);
@@ -46,11 +62,74 @@ pub async fn save(
         }
     };
     if result.is_ok() {
+        let actor = Actor::here(Way::Console);
+        for (new, row) in news.iter().zip(&rows) {
+            let said = Ok(format!(
+                "destination {} made (local folder {})",
+                new.name,
+                new.config.root.display()
+            ));
+            let note = Note::new(AuditAction::CreateDestination, Some(&name))
+                .outcome(&said)
+                .change(None, Some(row.definition.clone()));
+            crate::audit::record(store, &actor, note).await;
+        }
         let note = Note::new(action, Some(&name)).outcome(&result);
         let note = note.change(before, Some(definition.definition.clone()));
-        crate::audit::record(store, &Actor::here(Way::Console), note).await;
+        crate::audit::record(store, &actor, note).await;
     }
-    result
+    result.map(|text| match news.len() {
+        0 => text,
+        _ => {
+            let names: Vec<&str> = news.iter().map(|n| n.name.as_str()).collect();
+            format!("{text}; destination {} made", names.join(", "))
+        }
+    })
+}
+
+/// The destinations made from the form that the job names, checked again
+/// here against the config and the store as they are now (another console
+/// may have made the name meanwhile), and the rows to store.
+fn new_destinations(
+    config: &Config,
+    stored: &crate::destinations::Stored,
+    spec: &JobSpec,
+    made: Vec<NewLocal>,
+) -> Result<(Vec<NewLocal>, Vec<NewDestination>), String> {
+    let config_names = config.destinations.keys().cloned().collect();
+    let stored_names = stored.names().map(str::to_string).collect();
+    let mut news = Vec::new();
+    let mut rows = Vec::new();
+    for new in made
+        .into_iter()
+        .filter(|n| spec.destinations.contains(&n.name))
+    {
+        let draft = crate::destinations::LocalDraft {
+            name: new.name.clone(),
+            root: new.config.root.display().to_string(),
+            path: new.config.path.clone(),
+            keep_days: new
+                .config
+                .keep_days
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        };
+        let checked =
+            crate::destinations::check_draft(&draft, &config.folder, &config_names, &stored_names)
+                .map_err(|problems| {
+                    let all: Vec<String> = problems
+                        .iter()
+                        .map(|(key, message)| format!("{key}: {message}"))
+                        .collect();
+                    format!("new destination {:?}: {}", new.name, all.join("; "))
+                })?;
+        let row = checked
+            .to_store()
+            .map_err(|e| format!("cannot store destination {}: {e}", new.name))?;
+        news.push(checked);
+        rows.push(row);
+    }
+    Ok((news, rows))
 }
 
 /// Send run `id`'s kept output to its destinations again, as `cronport
@@ -215,14 +294,20 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("store.db").display());
         let store = Store::open(&url).await.expect("store");
         let mut spec = config.jobs[0].spec.clone();
-        save(&store, &config, spec.clone(), None)
+        save(&store, &config, spec.clone(), None, Vec::new())
             .await
             .expect("created");
         let created = store.get_job("j").await.expect("read").expect("stored");
         spec.schedule = "0 4 * * *".into();
-        save(&store, &config, spec, Some(("j".into(), created.version)))
-            .await
-            .expect("saved");
+        save(
+            &store,
+            &config,
+            spec,
+            Some(("j".into(), created.version)),
+            Vec::new(),
+        )
+        .await
+        .expect("saved");
         let updated = store.get_job("j").await.expect("read").expect("stored");
         let trail = store
             .audit_entries(&AuditFilter::default())

@@ -212,6 +212,8 @@ pub struct Snapshot {
     pub strip: super::strip::Strip,
     /// Catch-up plans awaiting approval (`catch_up = "ask"`), oldest first.
     pub catchup: Vec<crate::store::CatchUpPlan>,
+    /// Destinations made in the console that jobs may name, by name.
+    pub made_destinations: Vec<String>,
 }
 
 /// A job view's data.

@@ -4,6 +4,7 @@
 //! them while one read is under way costs one more read, not one each.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Days, TimeZone as _, Utc};
@@ -12,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::model::{ERROR_DAYS, JobDetails, JobRow, LogScope, Msg, RunDetails, Snapshot, upcoming};
 use super::strip::{Strip, strip};
+use crate::config::Config;
 use crate::events::{Level, LogEvent};
 use crate::job::Known;
 use crate::store::{LogLine, RunFilter, RunId, Store, StoreError};
@@ -58,6 +60,10 @@ pub struct Loader {
     strip: Option<Strip>,
     jobs_version: Option<i64>,
     jobs: Vec<JobRow>,
+    /// The config, when the store's destinations are to be read too.
+    config: Option<Arc<Config>>,
+    /// The destinations made in the console, as of the last read.
+    made: Vec<String>,
 }
 
 impl Loader {
@@ -72,7 +78,17 @@ impl Loader {
             strip: None,
             jobs_version: None,
             jobs: Vec::new(),
+            config: None,
+            made: Vec::new(),
         }
+    }
+
+    /// Read the store's destinations too whenever the jobs change (a new
+    /// one moves the jobs version): jobs naming them are checked against
+    /// them, and the form offers them.
+    pub fn with_config(mut self, config: Arc<Config>) -> Self {
+        self.config = Some(config);
+        self
     }
 
     /// Everything the panels show, as of `now`.
@@ -143,6 +159,11 @@ impl Loader {
             store.catchup_plans(false),
         )?;
         if let Some(records) = records {
+            if let Some(config) = &self.config {
+                let stored = crate::destinations::stored(config, store).await?;
+                self.known = crate::destinations::known_with(config, &stored);
+                self.made = stored.names().map(str::to_string).collect();
+            }
             self.jobs = records
                 .into_iter()
                 .map(|r| JobRow::from_record(r, now, &self.known))
@@ -184,6 +205,7 @@ impl Loader {
             holder,
             counted,
             catchup,
+            made_destinations: self.made.clone(),
         })
     }
 }

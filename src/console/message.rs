@@ -75,12 +75,15 @@ pub enum Msg {
 pub enum Effect {
     /// Ask the scheduler.
     Control(Request),
-    /// Store a job: create it, or update `original` (name, version).
+    /// Store a job: create it, or update `original` (name, version),
+    /// with the new destinations it names, in one transaction.
     Save {
         /// The job.
         spec: Box<JobSpec>,
         /// For an edit: name and version it started from.
         original: Option<(String, i64)>,
+        /// Destinations made from the form, written with the job.
+        destinations: Vec<crate::destinations::NewLocal>,
     },
     /// Render a job without delivering it.
     DryRun(String),

@@ -7,7 +7,7 @@
 //! [`runtime`] carries out in tasks, whose answers come back as messages.
 //! [`view::render`] draws a `&Model` and nothing else.
 
-mod actions;
+pub mod actions;
 pub mod backfill;
 pub mod command_line;
 pub mod data;

@@ -168,11 +168,17 @@ impl Effects {
                     let control = self.control.clone();
                     self.spawn(async move { Msg::Done(control.send(request).await) });
                 }
-                Effect::Save { spec, original } => {
+                Effect::Save {
+                    spec,
+                    original,
+                    destinations,
+                } => {
                     let (store, config) = (self.store.clone(), self.config.clone());
                     let control = self.control.clone();
+                    let made = destinations;
                     self.spawn(async move {
-                        let saved = super::actions::save(&store, &config, *spec, original).await;
+                        let saved =
+                            super::actions::save(&store, &config, *spec, original, made).await;
                         if saved.is_ok()
                             && let Err(e) = control.jobs_changed().await
                         {
@@ -228,8 +234,12 @@ impl Effects {
                     self.spawn(async move { loader::performance(&store, since, until).await });
                 }
                 Effect::LoadJob(name) => {
-                    let (store, known) = (self.store.clone(), self.config.known());
+                    let (store, config) = (self.store.clone(), self.config.clone());
                     self.spawn(async move {
+                        let known = match crate::destinations::known(&config, &store).await {
+                            Ok(known) => known,
+                            Err(e) => return Msg::LoadFailed(e.to_string()),
+                        };
                         loader::job_details(&store, &name, &known)
                             .await
                             .unwrap_or_else(Msg::LoadFailed)
@@ -288,6 +298,8 @@ pub fn form_context(config: &Config) -> FormContext {
             .filter(|(_, d)| d.can_notify())
             .map(|(name, _)| name.clone())
             .collect(),
+        made: Vec::new(),
+        folder: config.folder.clone(),
         connections: config.sources.keys().cloned().collect(),
         default_timezone: config.scheduler.default_timezone.name().to_string(),
         existing_names: Vec::new(),
@@ -365,7 +377,8 @@ pub async fn run(setup: Setup) -> Result<(), String> {
             zone,
             config.known(),
             config.scheduler.max_concurrent_runs,
-        ),
+        )
+        .with_config(config.clone()),
         requests_rx,
         to_app.clone(),
     );

@@ -7,6 +7,7 @@ pub mod destination;
 pub mod format;
 pub mod pipeline;
 pub mod preview;
+pub mod registry;
 pub mod source;
 pub mod spool;
 pub mod thread;
@@ -17,6 +18,7 @@ use chrono_tz::Tz;
 
 pub use pipeline::{Export, ExportError, ExportOutput, Pipeline, Rendered};
 pub use preview::Preview;
+pub use registry::Registry;
 
 /// What a run knows about itself while it exports: the values behind SQL
 /// bind parameters and path placeholders.

@@ -14,6 +14,7 @@ use super::RunContext;
 use super::delivery::{self, Outcome, Target};
 use super::destination::{Artifact, Destination, DestinationError};
 use super::format::{FormatError, FormatSpec};
+use super::registry::{Named, Registry};
 use super::source::command::CommandSource;
 use super::source::file::FileSource;
 use super::source::http::HttpSource;
@@ -79,8 +80,10 @@ pub enum ExportError {
     /// `on_check_fail = "fail"`; nothing was delivered.
     #[error("check failed: {0}")]
     Check(String),
-    /// The job names a destination the config lacks.
-    #[error("destination {0:?} is not defined under [destinations] in the config")]
+    /// The job names a destination neither the config nor the store has.
+    #[error(
+        "destination {0:?} is not defined under [destinations] in the config (nor made in the console)"
+    )]
     UnknownDestination(String),
     /// The spool folder could not be used.
     #[error("spool {path}: {error}")]
@@ -150,7 +153,7 @@ impl Export {
 /// Everything a run needs to export: connections, destinations, a spool.
 pub struct Pipeline {
     connections: Arc<Connections>,
-    destinations: HashMap<String, Arc<dyn Destination>>,
+    destinations: Registry,
     spool: PathBuf,
     /// Relative file-source paths and command folders are taken from here.
     base: PathBuf,
@@ -166,7 +169,7 @@ impl Pipeline {
     ) -> Self {
         Pipeline {
             connections,
-            destinations,
+            destinations: Registry::new(destinations),
             spool,
             base: PathBuf::new(),
         }
@@ -191,8 +194,15 @@ impl Pipeline {
         &self.connections
     }
 
-    /// The named destinations, for `cronport check`.
-    pub fn destinations(&self) -> &HashMap<String, Arc<dyn Destination>> {
+    /// The named destinations as of now, for `cronport check` and
+    /// notifications.
+    pub fn destinations(&self) -> Arc<Named> {
+        self.destinations.snapshot()
+    }
+
+    /// The registry behind [`Pipeline::destinations`], shared: what is
+    /// added to it (destinations made in the console) every run sees.
+    pub fn registry(&self) -> &Registry {
         &self.destinations
     }
 
@@ -267,7 +277,7 @@ impl Pipeline {
                     .destinations
                     .get(name)
                     .ok_or_else(|| ExportError::UnknownDestination(name.clone()))?;
-                Ok((name.clone(), dest.clone()))
+                Ok((name.clone(), dest))
             })
             .collect()
     }

@@ -244,7 +244,8 @@ pub struct Known {
     pub default_timezone: Option<Tz>,
     /// `[sources]` names.
     pub connections: BTreeSet<String>,
-    /// `[destinations]` names.
+    /// `[destinations]` names, and those of destinations made in the
+    /// console (see `crate::destinations::known`).
     pub destinations: BTreeSet<String>,
     /// `[calendars]`, read.
     pub calendars: BTreeMap<String, Arc<BusinessCalendar>>,
@@ -365,7 +366,10 @@ impl JobSpec {
             if !known.destinations.contains(name) {
                 fail(
                     &format!("destinations[{i}]"),
-                    format!("{name:?} is not defined under [destinations] in the config"),
+                    format!(
+                        "{name:?} is not defined under [destinations] in the config \
+                         (nor made in the console)"
+                    ),
                 );
             } else if !seen.insert(name) {
                 fail(

@@ -113,7 +113,7 @@ impl Gauges {
 /// Where a scrape reads from, with what it keeps between scrapes.
 pub struct Source {
     store: Store,
-    known: Known,
+    config: Arc<crate::config::Config>,
     kept: tokio::sync::Mutex<Kept>,
 }
 
@@ -123,6 +123,9 @@ struct Kept {
     /// Per job: the stored version parsed, and the job (`None`: it does not
     /// fit the config; its bare schedule is used).
     parsed: HashMap<JobId, (i64, Parsed)>,
+    /// The destination names the jobs were parsed against: when one is
+    /// made in the console, jobs that did not fit may fit now.
+    destinations: Option<std::collections::BTreeSet<String>>,
     /// The store-wide run counts and when they were taken.
     counted: Option<(Instant, HashMap<RunStatus, i64>)>,
 }
@@ -135,12 +138,12 @@ enum Parsed {
 }
 
 impl Source {
-    /// Scrapes read `store`; jobs are checked against `known` (the config)
-    /// for their rules.
-    pub fn new(store: Store, known: Known) -> Source {
+    /// Scrapes read `store`; jobs are checked against the names `config`
+    /// and the store define, for their rules.
+    pub fn new(store: Store, config: Arc<crate::config::Config>) -> Source {
         Source {
             store,
-            known,
+            config,
             kept: tokio::sync::Mutex::new(Kept::default()),
         }
     }
@@ -160,6 +163,11 @@ impl Source {
         let mut guard = self.kept.lock().await;
         let kept = &mut *guard;
         let jobs = self.store.list_jobs().await?;
+        let known = crate::destinations::known(&self.config, &self.store).await?;
+        if kept.destinations.as_ref() != Some(&known.destinations) {
+            kept.parsed.clear();
+            kept.destinations = Some(known.destinations.clone());
+        }
         let health = self.store.job_health().await?;
         let active = self.store.active_runs().await?;
         let holder = self.store.lease_holder(now).await?;
@@ -191,10 +199,10 @@ impl Source {
                 .and_modify(|(version, job)| {
                     if *version != record.version {
                         *version = record.version;
-                        *job = parse(record, &self.known);
+                        *job = parse(record, &known);
                     }
                 })
-                .or_insert_with(|| (record.version, parse(record, &self.known)));
+                .or_insert_with(|| (record.version, parse(record, &known)));
             if let Some(next) = next_fire(record, &entry.1, now) {
                 gauges
                     .next_fire

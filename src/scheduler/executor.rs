@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::export::delivery::Outcome;
 use crate::export::destination::fire_id;
 use crate::export::pipeline::{Measure, Rendered};
-use crate::export::{ExportError, Pipeline, RunContext};
+use crate::export::{ExportError, Pipeline, Registry, RunContext};
 use crate::job::Job;
 use crate::store::{DeliveryRecord, Store};
 
@@ -61,6 +61,13 @@ pub trait Executor: Send + Sync + 'static {
     /// calls for. Nothing by default.
     async fn finished(&self, end: RunEnd<'_>) {
         let _ = end;
+    }
+
+    /// The named destinations it delivers to, which the scheduler adds
+    /// the store's to when it reloads its jobs; `None` when it delivers
+    /// nowhere.
+    fn registry(&self) -> Option<&Registry> {
+        None
     }
 }
 
@@ -224,7 +231,11 @@ impl Executor for Exporter {
     }
 
     async fn finished(&self, end: RunEnd<'_>) {
-        notify::after_run(&self.store, self.pipeline.destinations(), end).await;
+        notify::after_run(&self.store, &self.pipeline.destinations(), end).await;
+    }
+
+    fn registry(&self) -> Option<&Registry> {
+        Some(self.pipeline.registry())
     }
 }
 

@@ -118,7 +118,8 @@ pub async fn release(store: &Store, config: &Config, id: i64) -> Result<Outcome,
             run: id,
             job: run.job_name.clone(),
         })?;
-    let job = crate::job::checked_stored(&run.job_name, &record.definition, &config.known())?;
+    let known = crate::destinations::known(config, store).await?;
+    let job = crate::job::checked_stored(&run.job_name, &record.definition, &known)?;
     let fire_id = fire_id_of(&run.job_name, run.scheduled_for);
     let key = RunKey {
         run: run.id,
@@ -127,8 +128,8 @@ pub async fn release(store: &Store, config: &Config, id: i64) -> Result<Outcome,
     };
     // Everything that can refuse is asked before the run is taken.
     let kept = kept_of(store, config).find(&key, Utc::now())?;
-    let targets = config
-        .pipeline()
+    let targets = crate::destinations::pipeline(config, store)
+        .await?
         .targets(&job.spec.destinations)
         .map_err(HoldError::Destination)?;
     if !store.begin_release(id).await? {

@@ -60,13 +60,13 @@ pub async fn checked_job(
         .get_job(job)
         .await?
         .ok_or_else(|| RunOnceError::UnknownJob(job.to_string()))?;
-    let checked =
-        crate::job::checked_stored(job, &record.definition, &config.known()).map_err(|e| {
-            RunOnceError::Invalid {
-                name: job.to_string(),
-                problems: e.problems(),
-            }
-        })?;
+    let known = crate::destinations::known(config, store).await?;
+    let checked = crate::job::checked_stored(job, &record.definition, &known).map_err(|e| {
+        RunOnceError::Invalid {
+            name: job.to_string(),
+            problems: e.problems(),
+        }
+    })?;
     Ok((record, checked))
 }
 
@@ -144,12 +144,20 @@ impl Solo {
     pub async fn start(parts: Parts) -> Result<Solo, StoreError> {
         let Parts {
             store,
+            config,
             clock,
             executor,
             bus,
             ..
         } = parts;
         executor.prepare().await;
+        // Runs here may deliver to destinations made in the console.
+        if let Some(registry) = executor.registry() {
+            crate::destinations::register(
+                registry,
+                &crate::destinations::stored(&config, &store).await?,
+            );
+        }
         let me = InstanceInfo {
             takes_work: false,
             ..instance::this_process(clock.now())

@@ -101,7 +101,8 @@ pub async fn redeliver(
             run: id,
             job: run.job_name.clone(),
         })?;
-    let job = crate::job::checked_stored(&run.job_name, &record.definition, &config.known())?;
+    let known = crate::destinations::known(config, store).await?;
+    let job = crate::job::checked_stored(&run.job_name, &record.definition, &known)?;
     let names: Vec<String> = match only {
         Some(name) if job.spec.destinations.iter().any(|d| d == name) => vec![name.to_string()],
         Some(name) => {
@@ -121,8 +122,8 @@ pub async fn redeliver(
         fire_id: &fire_id,
     };
     let kept = Kept::new(&spool, config.scheduler.spool_days).find(&key, chrono::Utc::now())?;
-    let targets = config
-        .pipeline()
+    let targets = crate::destinations::pipeline(config, store)
+        .await?
         .targets(&names)
         .map_err(RedeliverError::Destination)?;
     Ok(deliver_kept(store, &job, &run, kept, &targets).await?)

@@ -54,6 +54,8 @@ text_enum! {
         Release = "release",
         /// A held run discarded by hand.
         Discard = "discard",
+        /// A destination made (from the console's job form).
+        CreateDestination = "create_destination",
     }
 }
 

@@ -363,6 +363,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "checks",
                 include_str!("../../assets/migrations/sqlite/0011_checks.sql"),
             ),
+            (
+                12,
+                "destinations",
+                include_str!("../../assets/migrations/sqlite/0012_destinations.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -414,6 +419,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 11,
                 "checks",
                 include_str!("../../assets/migrations/postgres/0011_checks.sql"),
+            ),
+            (
+                12,
+                "destinations",
+                include_str!("../../assets/migrations/postgres/0012_destinations.sql"),
             ),
         ],
     };

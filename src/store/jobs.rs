@@ -6,6 +6,7 @@ use chrono::Utc;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::destinations::NewDestination;
 use super::error::{Result, StoreError};
 use super::types::{ApplyReport, JobDefinition, JobId, JobRecord};
 use super::{Store, flag, ms, time};
@@ -106,7 +107,7 @@ fn job_from_row(row: &AnyRow) -> sqlx::Result<JobRecord> {
 
 /// Records that the set of jobs changed, for instances polling
 /// [`Store::jobs_version`].
-async fn bump_jobs_version(conn: &mut AnyConnection) -> sqlx::Result<()> {
+pub(super) async fn bump_jobs_version(conn: &mut AnyConnection) -> sqlx::Result<()> {
     sqlx::query(BUMP_JOBS_VERSION).execute(conn).await?;
     Ok(())
 }
@@ -318,9 +319,23 @@ impl Store {
 
     /// Creates a new, active job; `Conflict` if the name is taken.
     pub async fn create_job(&self, def: &JobDefinition) -> Result<JobRecord> {
+        self.create_job_with(def, &[]).await
+    }
+
+    /// Creates a new, active job and the new destinations it names, in one
+    /// transaction: a name taken (the job's or a destination's) writes
+    /// neither.
+    pub async fn create_job_with(
+        &self,
+        def: &JobDefinition,
+        destinations: &[NewDestination],
+    ) -> Result<JobRecord> {
         check_definition(def)?;
         let op = "creating a job";
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        for new in destinations {
+            super::destinations::insert(&mut tx, new, Utc::now(), op).await?;
+        }
         let job = insert_job(&mut tx, def, ms(Utc::now()))
             .await
             .map_err(|e| {
@@ -348,8 +363,22 @@ impl Store {
         def: &JobDefinition,
         expected_version: Option<i64>,
     ) -> Result<JobRecord> {
+        self.update_job_with(def, expected_version, &[]).await
+    }
+
+    /// [`Store::update_job`], creating the new destinations it names in the
+    /// same transaction: a refused edit writes none of them.
+    pub async fn update_job_with(
+        &self,
+        def: &JobDefinition,
+        expected_version: Option<i64>,
+        destinations: &[NewDestination],
+    ) -> Result<JobRecord> {
         let op = "updating a job";
         let mut tx = self.write_tx().await.map_err(StoreError::query(op))?;
+        for new in destinations {
+            super::destinations::insert(&mut tx, new, Utc::now(), op).await?;
+        }
         let row = sqlx::query(SELECT_BY_NAME)
             .bind(&def.name)
             .fetch_optional(&mut *tx)
@@ -367,6 +396,9 @@ impl Store {
             return Err(edited_meanwhile(&def.name));
         }
         if current.matches(def) {
+            if !destinations.is_empty() {
+                tx.commit().await.map_err(StoreError::query(op))?;
+            }
             return Ok(current);
         }
         let job = update_if_version(&mut tx, def, current.version, ms(Utc::now()))

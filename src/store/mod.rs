@@ -37,6 +37,7 @@ mod catchup;
 mod commands;
 mod connect;
 mod deliveries;
+mod destinations;
 mod error;
 mod held;
 mod identity;
@@ -66,6 +67,7 @@ pub use catchup::{
 };
 pub use commands::{Changes, Command, CommandKind, NewCommand};
 pub use deliveries::{DELIVERY_STATUSES, DeliveryRecord};
+pub use destinations::{NewDestination, StoredDestination};
 pub use error::{Result, StoreError};
 pub use held::CheckBaseline;
 pub use instances::InstanceInfo;

@@ -8,6 +8,7 @@
 mod common;
 
 mod jobs;
+mod made;
 mod sources;
 mod sql;
 

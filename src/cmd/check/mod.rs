@@ -30,6 +30,9 @@ struct Line {
     /// For jobs: the slot whose parameters were used (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     slot: Option<String>,
+    /// Passed, but something deserves a look (`warn` in the text).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    warning: bool,
 }
 
 impl Line {
@@ -45,11 +48,24 @@ impl Line {
             detail,
             origin: None,
             slot: None,
+            warning: false,
+        }
+    }
+
+    /// A line that passes with a warning.
+    fn warn(kind: &'static str, name: impl Into<String>, detail: String) -> Line {
+        Line {
+            warning: true,
+            ..Line::new(kind, name, Ok(detail))
         }
     }
 
     fn text(&self) -> String {
-        let status = if self.ok { "ok  " } else { "FAIL" };
+        let status = match (self.ok, self.warning) {
+            (false, _) => "FAIL",
+            (true, true) => "warn",
+            (true, false) => "ok  ",
+        };
         let mut text = format!("{status} {}", self.kind);
         if !self.name.is_empty() {
             text.push(' ');
@@ -65,6 +81,9 @@ impl Line {
         text
     }
 }
+
+/// The origin shown on a destination made in the console.
+const MADE_IN_THE_CONSOLE: &str = "made in the console";
 
 /// The whole report of `--json`.
 #[derive(Serialize)]
@@ -99,6 +118,37 @@ pub(super) async fn run(ctx: &Context, args: &CheckArgs) -> Result<(), Failure> 
         }
     };
     let pipeline = ctx.pipeline();
+    // Destinations made in the console are checked like the config's.
+    let mut made = std::collections::BTreeSet::new();
+    if let Some(store) = &store {
+        match crate::destinations::stored(config, store).await {
+            Ok(stored) => {
+                for name in &stored.shadowed {
+                    lines.push(Line::warn(
+                        "destination",
+                        name.as_str(),
+                        "also made in the console (kept in the store); the config's \
+                         [destinations] definition is the one used"
+                            .into(),
+                    ));
+                }
+                for (name, why) in &stored.broken {
+                    let mut line = Line::new("destination", name.as_str(), Err(why.clone()));
+                    line.origin = Some(MADE_IN_THE_CONSOLE);
+                    lines.push(line);
+                }
+                made.extend(stored.names().map(str::to_string));
+                crate::destinations::register(pipeline.registry(), &stored);
+            }
+            Err(e) => lines.push(Line::new(
+                "store",
+                store.display_url(),
+                Err(format!(
+                    "cannot list the destinations made in the console: {e}"
+                )),
+            )),
+        }
+    }
     for name in config.sources.keys() {
         let result = pipeline.connections().check(name).await;
         lines.push(Line::new(
@@ -109,11 +159,16 @@ pub(super) async fn run(ctx: &Context, args: &CheckArgs) -> Result<(), Failure> 
     }
     // Each destination is contacted once; the jobs that use it share the result.
     let mut destinations = BTreeMap::new();
-    let mut named: Vec<_> = pipeline.destinations().iter().collect();
+    let all = pipeline.destinations();
+    let mut named: Vec<_> = all.iter().collect();
     named.sort_by(|a, b| a.0.cmp(b.0));
     for (name, destination) in named {
         let result = destination.check().await.map_err(|e| e.to_string());
-        lines.push(Line::new("destination", name.as_str(), result.clone()));
+        let mut line = Line::new("destination", name.as_str(), result.clone());
+        if made.contains(name) {
+            line.origin = Some(MADE_IN_THE_CONSOLE);
+        }
+        lines.push(line);
         destinations.insert(name.clone(), result);
     }
     lines.extend(jobs::check_all(ctx, store.as_ref(), &pipeline, &destinations).await);

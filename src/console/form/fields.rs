@@ -25,6 +25,8 @@ pub enum Row {
     Field(Field),
     /// The checkbox of the n-th destination option.
     Destination(usize),
+    /// "+ new local folder": opens the sub-form that makes one.
+    NewDestination,
     /// The n-th checkbox of a field made of checkboxes (notify).
     Check(Field, usize),
     /// The Save button.
@@ -47,6 +49,8 @@ pub struct Values {
     /// Chosen destinations in the order they were chosen: the job's order
     /// is kept, so editing does not reorder deliveries.
     pub(crate) destinations: Vec<String>,
+    /// Destinations added from the sub-form, made when the job is saved.
+    pub(crate) new_destinations: Vec<crate::destinations::NewLocal>,
     pub(crate) retries: Input,
     pub(crate) timeout: Input,
     pub(crate) overlap: Choice<Option<OverlapPolicy>>,
@@ -110,7 +114,7 @@ impl Values {
     /// The values of an existing job.
     pub fn from_spec(spec: &JobSpec, ctx: &FormContext) -> Self {
         let mut destination_options = ctx.destinations.clone();
-        for name in &spec.destinations {
+        for name in ctx.made.iter().chain(&spec.destinations) {
             if !destination_options.contains(name) {
                 destination_options.push(name.clone());
             }
@@ -124,6 +128,7 @@ impl Values {
             format: FormatValues::from_spec(&spec.format),
             destination_options,
             destinations: spec.destinations.clone(),
+            new_destinations: Vec::new(),
             retries: text(&spec.retries.map(|r| r.to_string()).unwrap_or_default()),
             timeout: text(&spec.timeout.map(|d| d.to_string()).unwrap_or_default()),
             overlap: Choice::new(
@@ -273,10 +278,9 @@ impl Values {
         rows.push(Row::Field(Field::Format));
         rows.extend(self.format.rows());
         rows.extend((0..self.destination_options.len()).map(Row::Destination));
-        if self.destination_options.is_empty() {
-            // Still a row, so the missing-destination error has a place.
-            rows.push(Row::Field(Field::Destinations));
-        }
+        // Always there: it is where a job with no destination yet makes one,
+        // and where the destinations' problems are shown.
+        rows.push(Row::NewDestination);
         rows.extend(
             [
                 Field::Retries,

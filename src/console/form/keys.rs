@@ -8,6 +8,7 @@ use tui_input::backend::crossterm::to_input_request;
 
 use super::fields::{Field, Row};
 use super::multiline::Edit;
+use super::new_destination::{DraftForm, DraftOutcome};
 use super::{FormOutcome, JobForm};
 
 /// The form's keys: the key, a word for the footer, and a description for
@@ -24,7 +25,7 @@ pub const KEYS: [(&str, &str, &str); 9] = [
     (
         "Space",
         "tick",
-        "tick or untick a destination or a notify box",
+        "tick or untick a destination or a notify box; on \"+ new local folder\", make one (Esc there goes back)",
     ),
     (
         "Enter (query)",
@@ -55,6 +56,17 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
         return FormOutcome::Continue;
     }
     form.notice = None;
+    if let Some(draft) = &mut form.draft {
+        match draft.handle(key, &form.names) {
+            DraftOutcome::Continue => {}
+            DraftOutcome::Cancel => form.draft = None,
+            DraftOutcome::Add(new) => {
+                form.draft = None;
+                form.add_destination(new);
+            }
+        }
+        return FormOutcome::Continue;
+    }
     if form.confirm_discard {
         return confirm_discard(form, key.code);
     }
@@ -123,6 +135,9 @@ pub(super) fn handle(form: &mut JobForm, key: KeyEvent, _now: DateTime<Utc>) -> 
             form.values.toggle_destination(i);
             form.touched.insert(Field::Destinations);
             form.revalidate();
+        }
+        (KeyCode::Enter | KeyCode::Char(' '), Row::NewDestination) => {
+            form.draft = Some(DraftForm::new(&form.names));
         }
         (KeyCode::Enter | KeyCode::Char(' '), Row::Check(f, i)) => {
             form.values.notify.toggle(f, i);
@@ -194,7 +209,7 @@ fn save(form: &mut JobForm) -> FormOutcome {
         let field = p.field?;
         rows.iter().copied().find(|row| match row {
             Row::Field(f) => *f == field,
-            Row::Destination(_) => field == super::Field::Destinations,
+            Row::Destination(_) | Row::NewDestination => field == super::Field::Destinations,
             Row::Check(f, _) => *f == field,
             Row::Save => false,
         })

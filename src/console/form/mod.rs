@@ -13,6 +13,8 @@ mod formats;
 mod keys;
 mod multiline;
 mod multiline_view;
+mod new_destination;
+mod new_destination_view;
 mod notify;
 mod placeholder;
 mod preview;
@@ -35,6 +37,7 @@ use ratatui::layout::Rect;
 
 pub use fields::{Field, Row};
 pub use keys::KEYS;
+pub use new_destination::{DraftField, DraftForm, DraftRow};
 pub use preview::{PREVIEW_FIRES, SchedulePreview};
 pub use style::{Styles, color_from_env};
 pub use validate::Problem;
@@ -50,6 +53,12 @@ use validate::{Checked, Rules};
 pub struct FormContext {
     /// `[destinations]` names that take a file, offered as checkboxes.
     pub destinations: Vec<String>,
+    /// Destinations made in the console (kept in the store), offered
+    /// after the config's.
+    pub made: Vec<String>,
+    /// The config's folder, which a new destination's relative root is
+    /// taken from.
+    pub folder: std::path::PathBuf,
     /// `[destinations]` names that can notify (webhook, email, slack,
     /// teams), offered as `notify.to` checkboxes.
     pub notifiers: Vec<String>,
@@ -100,6 +109,10 @@ pub struct JobForm {
     /// Esc on a changed form asks "discard?" first: y discards, n or Esc
     /// goes back to editing.
     confirm_discard: bool,
+    /// The "new local folder" sub-form, while it is open.
+    draft: Option<DraftForm>,
+    /// What a new destination's name must not clash with.
+    names: new_destination::Names,
     color: bool,
 }
 
@@ -127,6 +140,7 @@ impl JobForm {
                     .destinations
                     .iter()
                     .chain(&ctx.notifiers)
+                    .chain(&ctx.made)
                     .cloned()
                     .collect(),
                 calendars: ctx.calendars.clone(),
@@ -134,6 +148,16 @@ impl JobForm {
             },
             existing_names: ctx.existing_names,
             original_name,
+        };
+        let names = new_destination::Names {
+            config: ctx
+                .destinations
+                .iter()
+                .chain(&ctx.notifiers)
+                .cloned()
+                .collect(),
+            made: ctx.made.iter().cloned().collect(),
+            folder: ctx.folder,
         };
         let checked = validate::check(&values, &rules);
         JobForm {
@@ -146,6 +170,8 @@ impl JobForm {
             touched: HashSet::new(),
             show_all,
             confirm_discard: false,
+            draft: None,
+            names,
             color: color_from_env(),
         }
     }
@@ -225,6 +251,47 @@ impl JobForm {
     /// The spec that Save would return, if everything is valid.
     pub fn valid_spec(&self) -> Option<&JobSpec> {
         self.checked.spec.as_ref()
+    }
+
+    /// The "new local folder" sub-form, while it is open.
+    pub fn draft(&self) -> Option<&DraftForm> {
+        self.draft.as_ref()
+    }
+
+    /// The new destinations to make with the job: those added from the
+    /// sub-form that `spec` still names (one unticked again is not made).
+    pub fn new_destinations(&self, spec: &JobSpec) -> Vec<crate::destinations::NewLocal> {
+        self.values
+            .new_destinations
+            .iter()
+            .filter(|new| spec.destinations.contains(&new.name))
+            .cloned()
+            .collect()
+    }
+
+    /// A destination added from the sub-form: offered, ticked, and known to
+    /// the checks (it is made when the job is saved).
+    fn add_destination(&mut self, new: crate::destinations::NewLocal) {
+        let name = new.name.clone();
+        self.names.made.insert(name.clone());
+        self.rules.known.destinations.insert(name.clone());
+        self.values.new_destinations.push(new);
+        if !self.values.destination_options.contains(&name) {
+            self.values.destination_options.push(name.clone());
+        }
+        if !self.values.destinations.contains(&name) {
+            self.values.destinations.push(name.clone());
+        }
+        if let Some(index) = self
+            .values
+            .destination_options
+            .iter()
+            .position(|n| *n == name)
+        {
+            self.focus = Row::Destination(index);
+        }
+        self.touched.insert(Field::Destinations);
+        self.revalidate();
     }
 
     fn revalidate(&mut self) {

@@ -77,6 +77,9 @@ pub(super) fn render(form: &JobForm, frame: &mut Frame, area: Rect, now: DateTim
         ));
     }
     frame.render_widget(Paragraph::new(footer(form, &styles)), footer_area);
+    if let Some(draft) = form.draft() {
+        super::new_destination_view::render(draft, frame, area, &styles);
+    }
 }
 
 fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc>) -> Body<'a> {
@@ -94,6 +97,10 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
             Row::Field(f) => f.label(),
             Row::Destination(0) => Field::Destinations.label(),
             Row::Destination(_) => "",
+            Row::NewDestination if form.values.destination_options.is_empty() => {
+                Field::Destinations.label()
+            }
+            Row::NewDestination => "",
             Row::Check(f, 0) => f.label(),
             Row::Check(_, _) => "",
             Row::Save => "",
@@ -120,8 +127,6 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
                     if focused {
                         body.cursor = Some((start, LABEL_WIDTH + column));
                     }
-                } else if f == Field::Destinations {
-                    spans.push(Span::styled("(no [destinations] in the config)", s.muted));
                 } else if f == Field::NotifyTo {
                     spans.push(Span::styled(
                         "(no webhook, email, slack or teams destination in the config)",
@@ -132,6 +137,13 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
                 }
             }
             Row::Destination(index) => spans.extend(destination_value(form, index, s)),
+            Row::NewDestination => {
+                let style = if focused { s.button_focused } else { s.muted };
+                spans.push(Span::styled("+ new local folder", style));
+                if focused {
+                    spans.push(Span::styled("  Enter opens it", s.muted));
+                }
+            }
             Row::Check(f, index) => spans.extend(check_value(form, f, index, s)),
             Row::Save => {
                 let style = if focused { s.button_focused } else { s.button };
@@ -151,11 +163,9 @@ fn build_body<'a>(form: &'a JobForm, s: &Styles, width: usize, now: DateTime<Utc
                 }
             }
             Row::Field(f) => problem_lines(form, Some(f), &mut body.lines, width, s),
-            Row::Destination(_) => {
-                let last = !matches!(rows.get(i + 1), Some(Row::Destination(_)));
-                if last {
-                    problem_lines(form, Some(Field::Destinations), &mut body.lines, width, s);
-                }
+            Row::Destination(_) => {}
+            Row::NewDestination => {
+                problem_lines(form, Some(Field::Destinations), &mut body.lines, width, s)
             }
             Row::Check(f, _) => {
                 let last = !matches!(rows.get(i + 1), Some(Row::Check(g, _)) if *g == f);
@@ -251,8 +261,12 @@ fn destination_value<'a>(form: &JobForm, index: usize, s: &Styles) -> Vec<Span<'
     } else {
         Span::styled(format!("[ ] {name}"), s.value)
     }];
-    if !form.rules.known.destinations.contains(name) {
+    if form.values.new_destinations.iter().any(|n| n.name == *name) {
+        spans.push(Span::styled("  (new: made when the job is saved)", s.ok));
+    } else if !form.rules.known.destinations.contains(name) {
         spans.push(Span::styled("  (not in the config)", s.error));
+    } else if form.names.made.contains(name) {
+        spans.push(Span::styled("  (made in the console)", s.muted));
     }
     spans
 }

@@ -419,6 +419,7 @@ pub fn model() -> Model {
         holder: None,
         counted: true,
         catchup: Vec::new(),
+        made_destinations: Vec::new(),
     };
     model.update(crate::console::model::Msg::Snapshot(Box::new(snapshot)));
     model.update(crate::console::model::Msg::Logs(log_lines()));

@@ -420,6 +420,7 @@ impl Model {
     pub(super) fn form_context(&self) -> FormContext {
         FormContext {
             existing_names: self.data.jobs.iter().map(|j| j.name.clone()).collect(),
+            made: self.data.made_destinations.clone(),
             ..self.form_context.clone()
         }
     }

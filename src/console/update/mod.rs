@@ -369,9 +369,11 @@ impl Model {
                 }
                 FormOutcome::Save(spec) => {
                     *saving = true;
+                    let destinations = form.new_destinations(&spec);
                     vec![Effect::Save {
                         spec: Box::new(spec),
                         original: original.clone(),
+                        destinations,
                     }]
                 }
             };

@@ -30,7 +30,7 @@ impl Driver {
     pub(super) async fn load_all(&mut self, version: i64) -> Result<(), StoreError> {
         let last_slots = self.store.last_slots(self.queue_taken()).await?;
         // Once, not per job: it copies the config's names.
-        let names = self.config.known();
+        let names = self.destinations().await?;
         let mut after = 0;
         loop {
             let page = self.store.list_jobs_page(after, store::JOBS_PAGE).await?;
@@ -54,6 +54,21 @@ impl Driver {
         self.jobs_version = version;
         self.publish_rules();
         Ok(())
+    }
+
+    /// The names jobs may use: the config's and the store's destinations,
+    /// the latter added to the executor's, so that a job saved with a new
+    /// destination (by this console or one attached to this instance) runs
+    /// here without a restart.
+    async fn destinations(&self) -> Result<crate::job::Known, StoreError> {
+        let stored = crate::destinations::stored(&self.config, &self.store).await?;
+        for (name, why) in &stored.broken {
+            tracing::error!("destination {name:?} made in the console cannot be used: {why}");
+        }
+        if let Some(registry) = self.shared.executor.registry() {
+            crate::destinations::register(registry, &stored);
+        }
+        Ok(crate::destinations::known_with(&self.config, &stored))
     }
 
     /// Whether slots in the run queue count as announced when a job is
@@ -120,7 +135,7 @@ impl Driver {
     ) -> Result<(), StoreError> {
         let now = self.shared.clock.now();
         // Once, not per job: it copies the config's names.
-        let names = self.config.known();
+        let names = self.destinations().await?;
         let fresh = self.jobs.is_empty();
         let last_slots = if fresh {
             self.store.last_slots(self.queue_taken()).await?

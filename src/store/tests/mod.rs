@@ -20,6 +20,7 @@ mod catchup;
 mod commands;
 mod content;
 mod deliveries;
+mod destinations;
 mod held;
 mod identity;
 mod instances;

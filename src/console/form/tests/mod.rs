@@ -4,6 +4,7 @@
 mod checks;
 mod formats;
 mod model;
+mod new_destination;
 mod notify;
 mod snapshots;
 mod sources;

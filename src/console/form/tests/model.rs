@@ -339,7 +339,9 @@ fn destinations_the_config_no_longer_has_are_shown_and_refused() {
     let mut form = JobForm::edit(&spec, ctx());
     assert_eq!(
         messages(&form, Field::Destinations),
-        vec!["destinations[1]: \"old-bucket\" is not defined under [destinations] in the config"]
+        vec![
+            "destinations[1]: \"old-bucket\" is not defined under [destinations] in the config (nor made in the console)"
+        ]
     );
     go_to(&mut form, Row::Destination(3));
     press(&mut form, KeyCode::Char(' '));

@@ -77,9 +77,10 @@ async fn saved_jobs_read_back_into_the_form_unchanged(db: TestDb) {
         let FormOutcome::Save(from_form) = ctrl(&mut form, 's') else {
             panic!("{}: not saved: {:?}", spec.name, form.problems());
         };
-        let said = crate::console::actions::save(&store, &config, from_form.clone(), None)
-            .await
-            .unwrap_or_else(|e| panic!("{}: the console's save failed: {e}", spec.name));
+        let said =
+            crate::console::actions::save(&store, &config, from_form.clone(), None, Vec::new())
+                .await
+                .unwrap_or_else(|e| panic!("{}: the console's save failed: {e}", spec.name));
         assert_eq!(said, format!("{} created", spec.name));
 
         let record = store
