@@ -541,7 +541,7 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
     let sample = |label: &str, child: &Child| {
         let from = whole_second(Utc::now()) + chrono::Duration::seconds(1);
         let cpu = cpu_of(child.id());
-        std::thread::sleep(minute);
+        let memory = Memory::watch(child.id(), minute);
         let to = whole_second(Utc::now()) - chrono::Duration::seconds(1);
         let used = cpu_of(child.id()).saturating_sub(cpu);
         std::thread::sleep(Duration::from_secs(1));
@@ -549,9 +549,9 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
         let outcome = Outcome::of(&runs, jobs, from, to);
         let mut latency: Vec<i64> = outcome.latency.iter().map(|l| l.1).collect();
         println!(
-            "   {label}: {:.0} MB resident ({:.0} anonymous, {:.0} file, {:.0} shared; SQLite's \
-             allocator {}), {} threads, {:.2} ms CPU per run, {} of {} slots succeeded, \
-             start latency {}",
+            "   {label}: resident {memory}; at the end {:.0} MB ({:.0} anonymous, {:.0} file, \
+             {:.0} shared; SQLite's allocator {}), {} threads, {:.2} ms CPU per run, {} of {} \
+             slots succeeded, start latency {}",
             rss_mb(child.id()),
             status_field(child.id(), "RssAnon:") / 1024.0,
             status_field(child.id(), "RssFile:") / 1024.0,
@@ -575,6 +575,42 @@ fn section_soak(jobs: usize, concurrency: usize, length: Duration) {
         stretch += 1;
     }
     stop(child);
+}
+
+/// Resident memory through a stretch, read four times a second: the
+/// allocator's free memory comes and goes with each second's runs and the
+/// scheduler's trims (every 5 s), so one reading says more about when it
+/// was taken than about the trend.
+struct Memory {
+    least: f64,
+    mean: f64,
+    most: f64,
+}
+
+impl Memory {
+    /// Watch `pid` for `length`.
+    fn watch(pid: u32, length: Duration) -> Memory {
+        let started = Instant::now();
+        let mut readings = Vec::new();
+        while started.elapsed() < length {
+            readings.push(rss_mb(pid));
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let least = readings.iter().copied().fold(f64::INFINITY, f64::min);
+        let most = readings.iter().copied().fold(0.0, f64::max);
+        let mean = readings.iter().sum::<f64>() / readings.len().max(1) as f64;
+        Memory { least, mean, most }
+    }
+}
+
+impl std::fmt::Display for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "mean {:.0} MB (least {:.0}, most {:.0})",
+            self.mean, self.least, self.most
+        )
+    }
 }
 
 fn section_wait(rows: usize) {
