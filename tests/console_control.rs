@@ -5,13 +5,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{World, bus, wait_for};
 use cronport::control::{Control, Request};
 use cronport::events::Event;
-use cronport::scheduler::{Parts, Scheduler};
 use cronport::store::{RunStatus, Trigger};
 
 const JOBS: &str = r#"
@@ -40,21 +38,6 @@ async fn jobs_in(world: World) -> World {
         world.add_job(body).await;
     }
     world
-}
-
-async fn start(world: &World, bus: cronport::events::EventBus) -> Scheduler {
-    cronport::logging::init();
-    let executor = cronport::scheduler::Exporter::from_config(&world.config, world.store.clone());
-    Scheduler::start(Parts {
-        store: world.store.clone(),
-        config: world.config.clone(),
-        clock: Arc::new(cronport::clock::SystemClock),
-        executor: Arc::new(executor),
-        bus,
-        grace: Duration::from_secs(1),
-    })
-    .await
-    .unwrap()
 }
 
 /// The run id in "run 12 of fails started", "... retried as run 13 ...".
@@ -191,7 +174,7 @@ async fn every_request(
 async fn requests_reach_the_embedded_scheduler() {
     let world = world().await;
     let (bus, mut rx) = bus();
-    let scheduler = start(&world, bus).await;
+    let scheduler = common::start_live_scheduler(&world, bus).await;
     let control = Control::Embedded {
         store: world.store.clone(),
         commands: scheduler.commands(),
@@ -204,7 +187,7 @@ async fn requests_reach_the_embedded_scheduler() {
 async fn requests_reach_another_instance_through_the_store() {
     let world = world().await;
     let (bus, mut rx) = bus();
-    let scheduler = start(&world, bus).await;
+    let scheduler = common::start_live_scheduler(&world, bus).await;
     // Only the store is shared, as with a headless instance elsewhere.
     let control = Control::Attached {
         store: world.store.clone(),
@@ -256,7 +239,7 @@ async fn a_job_saved_a_moment_ago_runs_at_once(
 async fn a_saved_job_runs_at_once_in_the_embedded_scheduler() {
     let world = world().await;
     let (bus, mut rx) = bus();
-    let scheduler = start(&world, bus).await;
+    let scheduler = common::start_live_scheduler(&world, bus).await;
     let control = Control::Embedded {
         store: world.store.clone(),
         commands: scheduler.commands(),
@@ -269,7 +252,7 @@ async fn a_saved_job_runs_at_once_in_the_embedded_scheduler() {
 async fn a_saved_job_runs_at_once_on_another_instance() {
     let world = world().await;
     let (bus, mut rx) = bus();
-    let scheduler = start(&world, bus).await;
+    let scheduler = common::start_live_scheduler(&world, bus).await;
     let control = Control::Attached {
         store: world.store.clone(),
     };
@@ -292,7 +275,7 @@ fn requests_reach_another_instance_through_a_postgres_store() {
         world.store = cronport::store::Store::open(&db.url).await.unwrap();
         let world = jobs_in(world).await;
         let (bus, mut rx) = bus();
-        let scheduler = start(&world, bus).await;
+        let scheduler = common::start_live_scheduler(&world, bus).await;
         let control = Control::Attached {
             store: world.store.clone(),
         };
@@ -362,7 +345,7 @@ async fn a_request_for_a_gone_instance_is_answered_and_never_runs_later() {
     );
 
     let (bus, _rx) = bus();
-    let scheduler = start(&world, bus).await;
+    let scheduler = common::start_live_scheduler(&world, bus).await;
     // The scheduler polls the commands table every second.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     scheduler.shutdown().await.unwrap();
@@ -408,7 +391,7 @@ async fn at_a_takeover_fresh_requests_run_at_once_and_old_ones_expire() {
         [old, taken]
     );
     let (bus, _rx) = bus();
-    let scheduler = start(&world, bus).await;
+    let scheduler = common::start_live_scheduler(&world, bus).await;
     let run = poll_command(store, fresh).await;
     assert!(run.is_some(), "the fresh request started a run");
     scheduler.shutdown().await.unwrap();

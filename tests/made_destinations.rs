@@ -7,31 +7,12 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use common::{World, bus, wait_for};
 use cronport::control::{Control, Request};
 use cronport::destinations::{LocalDraft, check_draft};
 use cronport::events::Event;
 use cronport::job::JobSpec;
-use cronport::scheduler::{Parts, Scheduler};
 use cronport::store::{AuditAction, AuditFilter, RunStatus};
-
-async fn start(world: &World, bus: cronport::events::EventBus) -> Scheduler {
-    cronport::logging::init();
-    let executor = cronport::scheduler::Exporter::from_config(&world.config, world.store.clone());
-    Scheduler::start(Parts {
-        store: world.store.clone(),
-        config: world.config.clone(),
-        clock: Arc::new(cronport::clock::SystemClock),
-        executor: Arc::new(executor),
-        bus,
-        grace: Duration::from_secs(1),
-    })
-    .await
-    .expect("the scheduler starts")
-}
 
 fn spec(name: &str, schedule: &str, destination: &str) -> JobSpec {
     toml::from_str(&format!(
@@ -70,7 +51,7 @@ enum Console {
 async fn made_in_the_console_and_picked_up(world: &World, console: Console) {
     let (bus, mut rx) = bus();
     // Running before the destination exists, like a headless instance.
-    let scheduler = start(world, bus).await;
+    let scheduler = common::start_live_scheduler(world, bus).await;
     let control = match console {
         Console::Attached => Control::Attached {
             store: world.store.clone(),

@@ -129,18 +129,39 @@ pub async fn start_scheduler(
     bus: EventBus,
     grace: Duration,
 ) -> cronport::scheduler::Scheduler {
+    start_with(world, Arc::new(clock.clone()), bus, grace).await
+}
+
+/// The scheduler on `world` with the real export pipeline on the system
+/// clock, as a running instance has it; a second's grace at shutdown.
+pub async fn start_live_scheduler(world: &World, bus: EventBus) -> cronport::scheduler::Scheduler {
+    start_with(
+        world,
+        Arc::new(cronport::clock::SystemClock),
+        bus,
+        Duration::from_secs(1),
+    )
+    .await
+}
+
+async fn start_with(
+    world: &World,
+    clock: Arc<dyn cronport::clock::Clock>,
+    bus: EventBus,
+    grace: Duration,
+) -> cronport::scheduler::Scheduler {
     cronport::logging::init();
     let executor = cronport::scheduler::Exporter::from_config(&world.config, world.store.clone());
     cronport::scheduler::Scheduler::start(cronport::scheduler::Parts {
         store: world.store.clone(),
         config: world.config.clone(),
-        clock: Arc::new(clock.clone()),
+        clock,
         executor: Arc::new(executor),
         bus,
         grace,
     })
     .await
-    .unwrap()
+    .expect("the scheduler starts")
 }
 
 /// A fresh event bus and a receiver on it.

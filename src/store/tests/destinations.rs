@@ -3,8 +3,7 @@
 //! upgraded store gains the table with its jobs untouched.
 
 use super::{TestDb, job_def, store_test};
-use crate::store::connect::migrator;
-use crate::store::{Backend, NewDestination, StoreError};
+use crate::store::{NewDestination, StoreError};
 
 store_test!(
     destinations_are_made_listed_and_read,
@@ -138,25 +137,7 @@ async fn an_edit_that_loses_a_race_writes_no_destination(db: TestDb) {
 
 /// A store from before migration 0012 gains the table; its jobs stay.
 async fn an_upgraded_store_gets_the_destinations_table(db: TestDb) {
-    sqlx::any::install_default_drivers();
-    let url = match db.backend {
-        Backend::Sqlite => {
-            let path = db.url.trim_start_matches("sqlite://");
-            let parent = std::path::Path::new(path).parent().expect("folder");
-            std::fs::create_dir_all(parent).expect("create folder");
-            format!("{}?mode=rwc", db.url)
-        }
-        Backend::Postgres => db.url.clone(),
-    };
-    let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
-    let old = sqlx::migrate::Migrator::with_migrations(
-        migrator(db.backend)
-            .iter()
-            .filter(|m| m.version < 12)
-            .cloned()
-            .collect(),
-    );
-    old.run(&pool).await.expect("the 0011 schema");
+    let pool = db.migrated_before(12).await;
     sqlx::query(
         "INSERT INTO jobs (name, schedule, cron, timezone, definition, created_at, updated_at) \
          VALUES ('a', 'every 5m', '*/5 * * * *', 'UTC', '{}', 0, 0)",

@@ -4,8 +4,6 @@
 
 use super::{TestDb, at, seed_job, slot_run, store_test};
 use crate::export::value::SchemaColumn;
-use crate::store::Backend;
-use crate::store::connect::migrator;
 use crate::store::{RunFilter, RunId, RunStatus, RunWrite, Store};
 
 store_test!(
@@ -268,25 +266,7 @@ async fn held_runs_outlive_pruning_and_discarded_ones_do_not(db: TestDb) {
 /// deliveries and log lines and the id sequence survive, and the new
 /// statuses and columns work after.
 async fn an_upgraded_store_keeps_its_runs_and_their_ids(db: TestDb) {
-    sqlx::any::install_default_drivers();
-    let url = match db.backend {
-        Backend::Sqlite => {
-            let path = db.url.trim_start_matches("sqlite://");
-            let parent = std::path::Path::new(path).parent().expect("folder");
-            std::fs::create_dir_all(parent).expect("create folder");
-            format!("{}?mode=rwc", db.url)
-        }
-        Backend::Postgres => db.url.clone(),
-    };
-    let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
-    let old = sqlx::migrate::Migrator::with_migrations(
-        migrator(db.backend)
-            .iter()
-            .filter(|m| m.version < 11)
-            .cloned()
-            .collect(),
-    );
-    old.run(&pool).await.expect("the 0010 schema");
+    let pool = db.migrated_before(11).await;
     sqlx::query(
         "INSERT INTO jobs (name, schedule, cron, timezone, definition, created_at, updated_at) \
          VALUES ('a', 'every 5m', '*/5 * * * *', 'UTC', '{}', 0, 0)",

@@ -1,11 +1,8 @@
 //! The store's identity: written once, the same for every handle, present
 //! after an upgrade, refused when tampered with.
 
-use sqlx::migrate::Migrator;
-
 use super::{TestDb, store_test};
-use crate::store::connect::migrator;
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 store_test!(
     identity_is_written_once_and_read_by_every_handle,
@@ -36,25 +33,7 @@ async fn identity_is_written_once_and_read_by_every_handle(db: TestDb) {
 
 async fn an_upgraded_store_gets_an_identity(db: TestDb) {
     // A store made by a cronport from before migration 0003.
-    sqlx::any::install_default_drivers();
-    let url = match db.backend {
-        Backend::Sqlite => {
-            let path = db.url.trim_start_matches("sqlite://");
-            let parent = std::path::Path::new(path).parent().expect("folder");
-            std::fs::create_dir_all(parent).expect("create folder");
-            format!("{}?mode=rwc", db.url)
-        }
-        Backend::Postgres => db.url.clone(),
-    };
-    let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
-    let old = Migrator::with_migrations(
-        migrator(db.backend)
-            .iter()
-            .filter(|m| m.version < 3)
-            .cloned()
-            .collect(),
-    );
-    old.run(&pool).await.expect("old schema");
+    let pool = db.migrated_before(3).await;
     let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
         .fetch_one(&pool)
         .await

@@ -54,6 +54,34 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A pool on the test database with only the migrations before
+    /// `version` applied: the store as an older build left it, for the
+    /// upgrade tests to fill and then open.
+    pub async fn migrated_before(&self, version: i64) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = match self.backend {
+            Backend::Sqlite => {
+                let path = self.url.trim_start_matches("sqlite://");
+                let parent = std::path::Path::new(path).parent().expect("folder");
+                std::fs::create_dir_all(parent).expect("create folder");
+                format!("{}?mode=rwc", self.url)
+            }
+            Backend::Postgres => self.url.clone(),
+        };
+        let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
+        let old = sqlx::migrate::Migrator::with_migrations(
+            super::connect::migrator(self.backend)
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect(),
+        );
+        old.run(&pool).await.expect("the older schema");
+        pool
+    }
+}
+
 /// The admin URL and the URL of database `name` on the same server.
 fn pg_urls(name: &str) -> (String, String) {
     let admin = std::env::var("CRONPORT_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
