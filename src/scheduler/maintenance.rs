@@ -194,12 +194,13 @@ impl Maintenance {
 ///
 /// Runs allocate and free on many threads (each export's reader and
 /// encoder, the file-work pool, tokio's workers), so glibc spreads them over
-/// up to eight arenas a core and keeps what they free there, resident: at
+/// its arenas (two a core, `main` sets it) and keeps what they free there,
+/// resident: at
 /// 300 runs a second a minute's worth was 14 MB (`malloc_info` in the soak:
 /// 37 MB free of 53 MB held; a `malloc_trim` gave back 14 MB, and 7 MB came
-/// back within two seconds). Once a minute, the soak's resident memory rose
-/// for minutes and swung with when it was sampled; every few seconds, it
-/// stays near what the runs really hold.
+/// back within two seconds). Trimmed every 5 s, what is held free between
+/// trims is a few seconds' worth instead of a minute's (the soak's resident
+/// memory: 36-63 MB through ten minutes, against 60-81 MB).
 const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Hands memory that glibc's allocator holds free back to the system.
