@@ -83,11 +83,6 @@ where
     }
 }
 
-/// Threads alive in the pool now, busy or idle (for tests and the bench).
-pub fn threads() -> usize {
-    pool().lock().threads
-}
-
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| Pool::new(KEEP_ALIVE, MAX_THREADS))
