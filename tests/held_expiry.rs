@@ -27,7 +27,11 @@ async fn a_held_run_expires(pg: Option<String>) {
     let data = world.dir.path().join("orders.csv");
     std::fs::write(&data, "id\n1\n").unwrap();
     let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
-    let slot = start + Duration::seconds(30);
+    // Closer to the start than `STALE_AFTER`: both instances heartbeat at
+    // `start`, and a jump past it would let one instance's recovery pass,
+    // woken at the slot before the other's heartbeat, see the other as dead
+    // and interrupt the run it has just started.
+    let slot = start + Duration::seconds(5);
     world
         .add_job(&format!(
             r#"name = "orders"
