@@ -243,6 +243,13 @@ impl Visit for MessageVisitor {
 /// Install the capture layer as the global subscriber (once; later calls do
 /// nothing). Lines from cronport at info and up are kept, and warnings from
 /// the libraries it uses.
+///
+/// The filter is global, not the layer's own: a per-layer filter passes its
+/// verdict from `enabled` to `on_new_span` through a thread-local, and
+/// sqlx's query logger asks `enabled` after every PostgreSQL query on the
+/// thread that then opened the run's span, whose tag was lost with it: no
+/// line of a `jobs run` on PostgreSQL was stored or shown (tokio-rs/tracing
+/// #2519).
 pub fn init() {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
@@ -250,6 +257,7 @@ pub fn init() {
         .with_target("cronport", tracing::Level::INFO)
         .with_default(tracing::Level::WARN);
     let _ = tracing_subscriber::registry()
-        .with(CaptureLayer.with_filter(filter))
+        .with(filter)
+        .with(CaptureLayer)
         .try_init();
 }
