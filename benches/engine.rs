@@ -34,6 +34,9 @@
 //! times that) for a quick look; `CRONPORT_BENCH_SOAK_SECONDS` sets the
 //! soak's length alone. `CRONPORT_BENCH_METRICS=1` runs every section with
 //! metrics on: each instance serves them and is scraped every 15 s.
+//! `CRONPORT_BENCH_ONE_JOBS=1000` picks the job counts of `one` (comma
+//! separated). `CRONPORT_BENCH_BIN` runs another build of cronport in
+//! place of this one's, for A/B turns between two builds.
 
 mod common;
 #[path = "engine/metrics.rs"]
@@ -46,7 +49,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, DurationRound as _, Utc};
 use cronport::store::{NewRun, RunFilter, RunRecord, RunStatus, RunWrite, Store, Trigger};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cronport");
+/// The binary under test: this build's, or `CRONPORT_BENCH_BIN`.
+fn bin() -> String {
+    std::env::var("CRONPORT_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cronport").into())
+}
 
 /// How long instances run before a window is measured.
 const WARM_UP: Duration = Duration::from_secs(10);
@@ -67,8 +73,12 @@ fn main() {
         section_cost();
     }
     if wanted("one") {
-        for (jobs, concurrency) in [(300, 320), (1_000, 1_024)] {
-            section_one(jobs, concurrency, window);
+        let counts = std::env::var("CRONPORT_BENCH_ONE_JOBS").map_or(vec![300, 1_000], |l| {
+            l.split(',').filter_map(|n| n.trim().parse().ok()).collect()
+        });
+        for jobs in counts {
+            // Room for every job's run at once, and a little more.
+            section_one(jobs, jobs + 24, window);
         }
     }
     if wanted("three") {
@@ -156,7 +166,7 @@ impl Bench {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin());
         cmd.current_dir(self.dir.path())
             .env("XDG_DATA_HOME", self.dir.path().join("xdg"))
             .env_remove("RUST_LOG")

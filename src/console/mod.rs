@@ -11,6 +11,7 @@ pub mod actions;
 pub mod backfill;
 pub mod command_line;
 pub mod data;
+mod effects;
 pub mod form;
 pub mod keymap;
 pub mod loader;
