@@ -294,12 +294,16 @@ impl Pipeline {
         measure: Measure,
     ) -> Result<Rendered, ExportError> {
         let extension = format.extension();
-        let file = SpoolFile::create(&self.spool, ctx, &extension).map_err(|error| {
-            ExportError::Spool {
+        // Off the runtime's workers: making sure of the folder waits on the
+        // disk (see `export::blocking`).
+        let (spool, for_file, ext) = (self.spool.clone(), ctx.clone(), extension.clone());
+        let file = crate::export::blocking::run(move || SpoolFile::create(&spool, &for_file, &ext))
+            .await
+            .and_then(|created| created)
+            .map_err(|error| ExportError::Spool {
                 path: self.spool.display().to_string(),
                 error,
-            }
-        })?;
+            })?;
         let (rows, bytes, content_hash, schema) =
             self.render(source, format, ctx, &file, measure).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());

@@ -165,7 +165,7 @@ pub(super) async fn attempt(
     // Kept whatever happened at the destinations: `runs redeliver` sends a
     // failed or unchanged run's output as it was rendered, and `runs
     // release` a held one's.
-    shared.executor.keep(rendered, ctx, held_until);
+    shared.executor.keep(rendered, ctx, held_until).await;
     result
 }
 

@@ -53,7 +53,7 @@ pub trait Executor: Send + Sync + 'static {
     /// The attempt is done with its file: keep it for `runs redeliver`,
     /// and for a held run (`held_until`) for `runs release` until its hold
     /// expires. By default it is dropped, which removes it.
-    fn keep(&self, rendered: Rendered, ctx: &RunContext, held_until: Option<DateTime<Utc>>) {
+    async fn keep(&self, rendered: Rendered, ctx: &RunContext, held_until: Option<DateTime<Utc>>) {
         let _ = (rendered, ctx, held_until);
     }
 
@@ -194,7 +194,14 @@ impl Executor for Exporter {
     /// A file that cannot be kept costs the redelivery (or the release),
     /// not the run. A held run's file is kept even with `spool_days = 0`:
     /// without it there is nothing to release.
-    fn keep(&self, rendered: Rendered, ctx: &RunContext, held_until: Option<DateTime<Utc>>) {
+    ///
+    /// The keeping (a look for an earlier attempt's file, a rename, the
+    /// record's write) is done on the file-work pool: in a folder of a few
+    /// hundred thousand files, under a disk busy writing back, one lookup
+    /// took 90 ms, and on one of the runtime's two workers that held up
+    /// the firing of slots (1,000 every-second jobs: 99.3% of slots, p99
+    /// start latency 180 ms).
+    async fn keep(&self, rendered: Rendered, ctx: &RunContext, held_until: Option<DateTime<Utc>>) {
         let Rendered {
             file,
             extension,
@@ -202,29 +209,44 @@ impl Executor for Exporter {
             bytes,
             ..
         } = rendered;
-        if let Some(file) = file
-            && (self.kept.days() > 0 || held_until.is_some())
-        {
-            let fire = fire_id(ctx);
+        let Some(file) = file else {
+            self.prune_when_due(Utc::now());
+            return;
+        };
+        let kept = self.kept.clone();
+        let (run_id, job, fire, attempt) = (ctx.run_id, ctx.job.clone(), fire_id(ctx), ctx.attempt);
+        let keeping = crate::export::blocking::run(move || {
+            if kept.days() == 0 && held_until.is_none() {
+                // Dropped here, so that its removal waits on the disk here.
+                drop(file);
+                return Ok(None);
+            }
             let run = KeptRun {
                 key: RunKey {
-                    run: ctx.run_id,
-                    job: &ctx.job,
+                    run: run_id,
+                    job: &job,
                     fire_id: &fire,
                 },
-                attempt: ctx.attempt,
+                attempt,
                 extension: &extension,
                 rows,
                 bytes,
                 held_until,
             };
-            if let Err(e) = self.kept.keep(file, &run, Utc::now()) {
-                match held_until {
-                    Some(_) => tracing::error!(
-                        "could not keep the held output, so it cannot be released: {e}"
-                    ),
-                    None => tracing::warn!("could not keep the output for redelivery: {e}"),
+            kept.keep(file, &run, Utc::now()).map(Some)
+        })
+        .await;
+        let failed = match keeping {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(e) = failed {
+            match held_until {
+                Some(_) => {
+                    tracing::error!("could not keep the held output, so it cannot be released: {e}")
                 }
+                None => tracing::warn!("could not keep the output for redelivery: {e}"),
             }
         }
         self.prune_when_due(Utc::now());
