@@ -294,18 +294,22 @@ impl Pipeline {
         measure: Measure,
     ) -> Result<Rendered, ExportError> {
         let extension = format.extension();
-        // Off the runtime's workers: making sure of the folder waits on the
-        // disk (see `export::blocking`).
+        // Off the runtime's workers: making sure of the folder and creating
+        // the file wait on the disk (see `export::blocking`).
         let (spool, for_file, ext) = (self.spool.clone(), ctx.clone(), extension.clone());
-        let file = crate::export::blocking::run(move || SpoolFile::create(&spool, &for_file, &ext))
-            .await
-            .and_then(|created| created)
-            .map_err(|error| ExportError::Spool {
-                path: self.spool.display().to_string(),
-                error,
-            })?;
+        let (file, out) = crate::export::blocking::run(move || {
+            let file = SpoolFile::create(&spool, &for_file, &ext)?;
+            let out = File::create(file.path())?;
+            Ok((file, out))
+        })
+        .await
+        .and_then(|created| created)
+        .map_err(|error| ExportError::Spool {
+            path: self.spool.display().to_string(),
+            error,
+        })?;
         let (rows, bytes, content_hash, schema) =
-            self.render(source, format, ctx, &file, measure).await?;
+            self.render(source, format, ctx, out, measure).await?;
         tracing::info!("rendered {rows} rows, {bytes} bytes of {}", format.kind());
         Ok(Rendered {
             file: Some(file),
@@ -351,15 +355,11 @@ impl Pipeline {
         source: &SourceSpec,
         format: &FormatSpec,
         ctx: &RunContext,
-        spool: &SpoolFile,
+        file: File,
         measure: Measure,
     ) -> Result<(u64, u64, Option<String>, Option<Schema>), ExportError> {
         let hash = measure.hash;
         let mut stream = self.source(source).open(ctx).await?;
-        let file = File::create(spool.path()).map_err(|error| ExportError::Spool {
-            path: spool.path().display().to_string(),
-            error,
-        })?;
         let counter = Arc::new(AtomicU64::new(0));
         let digest = hash.then(|| Arc::new(std::sync::Mutex::new(None)));
         // Hashed below the buffer, in its 256 KiB flushes: the encoder's
